@@ -351,10 +351,10 @@ export class ActorSystem implements RefBinding, SystemCore {
   readonly internals = {
     spawnUnder: (parent: ActorCell, name: string, source: BehaviorSource, opts?: SpawnOptions) =>
       this.spawnUnder(parent, name, source, opts),
-    spawnKindUnder: (parent: ActorRef, kind: string, name: string, input: unknown) => {
+    spawnKindUnder: (parent: ActorRef, kind: string, name: string | undefined, input: unknown) => {
       const cell = this.cells.get(parent.path);
       if (!cell) throw new NoSuchActorError(`no local actor ${parent.path}`);
-      return this.spawnKind(cell, kind, name, input);
+      return this.spawnKind(cell, kind, name || undefined, input);
     },
     failActor: (ref: ActorRef, err: unknown) => this.cells.get(ref.path)?.fail(err),
     watchFromActor: (watcher: ActorCell, target: ActorRef) => {
