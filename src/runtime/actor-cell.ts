@@ -41,6 +41,9 @@ export type WatcherEntry =
 /** Messages processed per turn before yielding to I/O and other actors. */
 const THROUGHPUT = 64;
 
+/** True while some actor's turn is running: inline processing must never nest inside one. */
+let insideTurn = false;
+
 /** Thrown into a supervisor that exceeded its restart intensity: it fails, and its parent decides. */
 export class EscalationError extends ShoalError {
   constructor(reason: string) {
@@ -161,7 +164,7 @@ export class ActorCell {
    * Queue a message. Throws OverloadedError when the mailbox is full and NoSuchActorError when the
    * actor has stopped; an ask's replier gets the same error instead of a throw.
    */
-  enqueue(env: Envelope): void {
+  enqueue(env: Envelope, opts: { inline?: boolean } = {}): void {
     if (this.status === 'stopped' || this.status === 'stopping') {
       const err = new NoSuchActorError(`actor ${this.ref.id} has stopped`);
       if (env.reply) return env.reply.error(err);
@@ -172,7 +175,10 @@ export class ActorCell {
       if (env.reply) return env.reply.error(err);
       throw err;
     }
-    this.scheduleRun();
+    // Mail from the network is handled at once when the actor is idle: a socket chunk can hold
+    // thousands of messages, and waiting for a microtask would let them pile up in the mailbox.
+    if (opts.inline && !insideTurn && !this.scheduled && !this.busy && this.status === 'running') this.run();
+    else this.scheduleRun();
   }
 
   enqueueSystem(env: Envelope): void {
@@ -380,11 +386,17 @@ export class ActorCell {
 
   private run(): void {
     this.scheduled = false;
-    for (let budget = THROUGHPUT; budget > 0; budget--) {
-      if (this.status !== 'running' || this.busy) return;
-      const env = this.systemQueue.length > 0 ? this.systemQueue.shift() : this.mailbox.shift();
-      if (!env) return;
-      this.invoke(env);
+    const outer = insideTurn;
+    insideTurn = true;
+    try {
+      for (let budget = THROUGHPUT; budget > 0; budget--) {
+        if (this.status !== 'running' || this.busy) return;
+        const env = this.systemQueue.length > 0 ? this.systemQueue.shift() : this.mailbox.shift();
+        if (!env) return;
+        this.invoke(env);
+      }
+    } finally {
+      insideTurn = outer;
     }
     // Budget spent: yield to I/O and other actors, then go on.
     if (this.status === 'running' && !this.busy && (this.mailbox.length > 0 || this.systemQueue.length > 0)) {

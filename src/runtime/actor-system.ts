@@ -498,7 +498,7 @@ export class ActorSystem implements RefBinding, SystemCore {
     }
     const sender = mail.value.f !== undefined ? tryParseRef(mail.value.f, this) : undefined;
     try {
-      cell.enqueue({ message: mail.value.m, sender, reply: replier });
+      cell.enqueue({ message: mail.value.m, sender, reply: replier }, { inline: true });
     } catch (err) {
       // A remote tell into a full mailbox: the sender has no reply subject to hear it on.
       this.log.warn({ to: path, reason: (err as Error).message }, 'tell dropped');

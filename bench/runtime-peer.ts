@@ -1,0 +1,122 @@
+/**
+ * The far side of `bench/runtime.bench.ts`: a separate OS process with
+ *
+ * - an ActorSystem (node `peer` unless told otherwise) holding
+ *   - `/user/echo`: replies to an ask with the message itself;
+ *   - `/user/sink`: counts tells; answers `{ type: 'count' }` with the count and
+ *     `{ type: 'reset' }` by zeroing it (replying with the old count);
+ * - its own raw NATS.js connection with
+ *   - `bench.raw.echo`: responds with the request's bytes;
+ *   - `bench.raw.tell`: counts messages;
+ *   - `bench.raw.count`: responds with the count (msgpack number);
+ *   - `bench.raw.reset`: zeroes the count (responds with the old one).
+ *
+ * Usage: runtime-peer.ts <nats-url> [node-id]   (or SHOAL_BENCH_NATS_URL / SHOAL_BENCH_NODE_ID)
+ *
+ * Prints one line `READY {json}` on stdout once everything is subscribed and flushed, then runs
+ * until SIGTERM/SIGINT or until stdin closes (so it never outlives a bench that died).
+ */
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { ActorSystem } from '../src/runtime/actor-system.ts';
+import { receive } from '../src/runtime/behavior.ts';
+import { encode } from '../src/transport/codec.ts';
+
+export const RAW_SUBJECTS = {
+  echo: 'bench.raw.echo',
+  tell: 'bench.raw.tell',
+  count: 'bench.raw.count',
+  reset: 'bench.raw.reset',
+} as const;
+
+async function main(): Promise<void> {
+  const url = process.argv[2] ?? process.env.SHOAL_BENCH_NATS_URL;
+  const nodeId = process.argv[3] ?? process.env.SHOAL_BENCH_NODE_ID ?? 'peer';
+  if (!url) {
+    console.error('usage: runtime-peer.ts <nats-url> [node-id]');
+    process.exit(2);
+  }
+
+  let system: ActorSystem | undefined;
+  let nc: NatsConnection | undefined;
+  let exiting = false;
+  const exit = async (code: number, why: string): Promise<void> => {
+    if (exiting) return;
+    exiting = true;
+    process.stderr.write(`[peer] exiting: ${why}\n`);
+    // Never hang on the way out.
+    setTimeout(() => process.exit(code), 3_000).unref();
+    await Promise.allSettled([system?.shutdown(), nc?.close()]);
+    process.exit(code);
+  };
+  process.on('SIGTERM', () => void exit(0, 'SIGTERM'));
+  process.on('SIGINT', () => void exit(0, 'SIGINT'));
+  process.stdin.on('end', () => void exit(0, 'stdin closed'));
+  process.stdin.on('error', () => void exit(0, 'stdin error'));
+  process.stdin.resume();
+
+  try {
+    system = await ActorSystem.start({ nodeId, nats: { servers: url }, logLevel: 'silent' });
+    const echo = system.spawn(
+      'echo',
+      receive((_ctx, msg) => msg),
+    );
+    let told = 0;
+    const sink = system.spawn(
+      'sink',
+      receive((_ctx, msg: unknown) => {
+        const type = typeof msg === 'object' && msg !== null ? (msg as { type?: unknown }).type : undefined;
+        if (type === 'count') return told;
+        if (type === 'reset') {
+          const old = told;
+          told = 0;
+          return old;
+        }
+        told++;
+        return undefined;
+      }),
+    );
+
+    nc = await connect({ servers: url, name: `bench-raw-${nodeId}` });
+    let rawCount = 0;
+    nc.subscribe(RAW_SUBJECTS.echo, {
+      callback: (err, msg) => {
+        if (!err) msg.respond(msg.data);
+      },
+    });
+    nc.subscribe(RAW_SUBJECTS.tell, {
+      callback: (err) => {
+        if (!err) rawCount++;
+      },
+    });
+    nc.subscribe(RAW_SUBJECTS.count, {
+      callback: (err, msg) => {
+        if (!err) msg.respond(encode(rawCount));
+      },
+    });
+    nc.subscribe(RAW_SUBJECTS.reset, {
+      callback: (err, msg) => {
+        if (err) return;
+        const old = rawCount;
+        rawCount = 0;
+        msg.respond(encode(old));
+      },
+    });
+    nc.closed().then((err) => {
+      if (!exiting) void exit(1, `raw connection closed${err ? `: ${(err as Error).message}` : ''}`);
+    });
+    system.transport.closed.then(() => {
+      if (!exiting) void exit(1, 'actor system transport closed');
+    });
+
+    await Promise.all([nc.flush(), system.transport.flush()]);
+    process.stdout.write(
+      `READY ${JSON.stringify({ pid: process.pid, node: nodeId, echo: echo.id, sink: sink.id, raw: RAW_SUBJECTS })}\n`,
+    );
+  } catch (err) {
+    process.stderr.write(`[peer] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await exit(1, 'start failure');
+  }
+}
+
+void main();
