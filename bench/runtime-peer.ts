@@ -21,13 +21,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { ActorSystem } from '../src/runtime/actor-system.ts';
 import { receive } from '../src/runtime/behavior.ts';
 import { encode } from '../src/transport/codec.ts';
-
-export const RAW_SUBJECTS = {
-  echo: 'bench.raw.echo',
-  tell: 'bench.raw.tell',
-  count: 'bench.raw.count',
-  reset: 'bench.raw.reset',
-} as const;
+import { RAW_SUBJECTS, type PeerReady } from './lib/raw-subjects.ts';
 
 async function main(): Promise<void> {
   const url = process.argv[2] ?? process.env.SHOAL_BENCH_NATS_URL;
@@ -110,9 +104,8 @@ async function main(): Promise<void> {
     });
 
     await Promise.all([nc.flush(), system.transport.flush()]);
-    process.stdout.write(
-      `READY ${JSON.stringify({ pid: process.pid, node: nodeId, echo: echo.id, sink: sink.id, raw: RAW_SUBJECTS })}\n`,
-    );
+    const ready: PeerReady = { pid: process.pid, node: nodeId, echo: echo.id, sink: sink.id, raw: RAW_SUBJECTS };
+    process.stdout.write(`READY ${JSON.stringify(ready)}\n`);
   } catch (err) {
     process.stderr.write(`[peer] failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     await exit(1, 'start failure');
