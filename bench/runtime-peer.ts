@@ -3,8 +3,9 @@
  *
  * - an ActorSystem (node `peer` unless told otherwise) holding
  *   - `/user/echo`: replies to an ask with the message itself;
- *   - `/user/sink`: counts tells; answers `{ type: 'count' }` with the count and
- *     `{ type: 'reset' }` by zeroing it (replying with the old count);
+ *   - `/user/sink`: counts tells; answers `{ type: 'count' }` with the count,
+ *     `{ type: 'stats' }` with `{ count, maxDepth }` (deepest mailbox seen, sampled) and
+ *     `{ type: 'reset' }` by zeroing both (replying with the old count);
  * - its own raw NATS.js connection with
  *   - `bench.raw.echo`: responds with the request's bytes;
  *   - `bench.raw.tell`: counts messages;
@@ -51,19 +52,36 @@ async function main(): Promise<void> {
 
   try {
     system = await ActorSystem.start({ nodeId, nats: { servers: url }, logLevel: 'silent' });
+    system.on('nodeDown', (node, reason) => {
+      if (reason !== 'left') process.stderr.write(`[peer] WARNING: saw node ${node} down (${reason})\n`);
+    });
     const echo = system.spawn(
       'echo',
       receive((_ctx, msg) => msg),
     );
     let told = 0;
+    // Deepest mailbox seen since the last reset: how close a tell flood comes to the capacity
+    // (a remote tell into a full mailbox is dropped).
+    let maxDepth = 0;
+    const sinkSystem = system;
     const sink = system.spawn(
       'sink',
       receive((_ctx, msg: unknown) => {
         const type = typeof msg === 'object' && msg !== null ? (msg as { type?: unknown }).type : undefined;
+        if (type === undefined) {
+          told++;
+          if ((told & 63) === 0) {
+            const depth = sinkSystem.internals.cell('/user/sink')?.mailboxDepth ?? 0;
+            if (depth > maxDepth) maxDepth = depth;
+          }
+          return undefined;
+        }
         if (type === 'count') return told;
+        if (type === 'stats') return { count: told, maxDepth };
         if (type === 'reset') {
           const old = told;
           told = 0;
+          maxDepth = 0;
           return old;
         }
         told++;

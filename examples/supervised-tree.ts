@@ -224,10 +224,10 @@ async function runAlpha(): Promise<void> {
 
     beta = await startBeta(url);
     say('alpha', `beta runs as a separate process (pid ${beta.child.pid}); alpha is pid ${process.pid}`);
+    let stoppingBeta = false;
     const betaGone = beta.exited.then((e) => {
       if (!stoppingBeta) fail(new Error(`beta exited unexpectedly (code ${e.code}, signal ${e.signal})`));
     });
-    let stoppingBeta = false;
 
     alpha = await ActorSystem.start({ nodeId: 'alpha', nats: { servers: url }, logger });
     say('alpha', 'node alpha is up');
@@ -268,7 +268,7 @@ async function runAlpha(): Promise<void> {
       const info = (await whichChildren()).find((c) => c.id === VICTIM);
       return info && info.restarts >= 1 && info.status === 'running' ? info : undefined;
     }, `the supervisor to restart ${VICTIM}`);
-    process.stdout.write(`restarted: ${restarted.id} (restarts=${restarted.restarts})\n`);
+    say('alpha', `restarted: ${restarted.id} (restarts=${restarted.restarts})`);
 
     // Same ref, new incarnation: the job count starts from zero.
     const again = await workerRef(VICTIM).ask<JobDone>({ type: 'job', id: 7 } satisfies Job);

@@ -23,6 +23,11 @@ export interface SimulatedClockOptions {
   onError?: (err: unknown) => void;
   /** Real event-loop turns (setImmediate) per settle() (default 2). */
   settleTurns?: number;
+  /**
+   * advance()/runNext() throw after running this many timers in one call, to turn a livelock
+   * (a timer that keeps scheduling itself with 0 delay) into an error. Default 10,000,000.
+   */
+  maxTimersPerCall?: number;
 }
 
 export interface RunUntilOptions {
@@ -43,11 +48,13 @@ export class SimulatedClock implements Clock {
   private readonly onError: (err: unknown) => void;
   private readonly settleTurns: number;
   private running = false;
+  private readonly maxTimersPerCall: number;
 
   constructor(opts: SimulatedClockOptions = {}) {
     this.current = opts.start ?? 0;
     this.onError = opts.onError ?? ((err) => console.error('SimulatedClock: timer callback threw', err));
     this.settleTurns = Math.max(1, opts.settleTurns ?? 2);
+    this.maxTimersPerCall = opts.maxTimersPerCall ?? 10_000_000;
   }
 
   now(): number {
@@ -99,9 +106,10 @@ export class SimulatedClock implements Clock {
     this.enter();
     try {
       const target = this.current + Math.max(0, ms);
-      for (;;) {
+      for (let n = 0; ; n++) {
         const t = this.peek();
         if (!t || t.due > target) break;
+        this.checkLivelock(n);
         this.runTimer(this.pop()!);
       }
       this.current = target;
@@ -120,9 +128,10 @@ export class SimulatedClock implements Clock {
       const first = this.peek();
       if (!first || first.due === Infinity) return false;
       const at = first.due;
-      for (;;) {
+      for (let n = 0; ; n++) {
         const t = this.peek();
         if (!t || t.due > at) break;
+        this.checkLivelock(n);
         this.runTimer(this.pop()!);
       }
       return true;
@@ -175,7 +184,7 @@ export class SimulatedClock implements Clock {
         return false;
       }
       if (steps >= maxSteps) return false;
-      this.runNext();
+      this.runOne();
       steps++;
     }
   }
@@ -187,7 +196,7 @@ export class SimulatedClock implements Clock {
       await this.settle();
       const due = this.nextDueTime();
       if (due === undefined || due > target) break;
-      this.runNext();
+      this.runOne();
     }
     this.current = Math.max(this.current, target);
     await this.settle();
@@ -200,6 +209,14 @@ export class SimulatedClock implements Clock {
       throw new Error('SimulatedClock: advance/runNext/runOne called from inside a timer callback');
     }
     this.running = true;
+  }
+
+  private checkLivelock(n: number): void {
+    if (n >= this.maxTimersPerCall) {
+      throw new Error(
+        `SimulatedClock: ran ${n} timers in one call at t=${this.current}; livelock? (maxTimersPerCall)`,
+      );
+    }
   }
 
   private runTimer(t: Timer): void {

@@ -92,6 +92,8 @@ describe('fault injection through the runtime', () => {
     expect(downs.sort()).toEqual(['a saw b down', 'a saw c down', 'b saw a down']);
     expect(clock.now() - t0).toBeLessThanOrEqual(600);
     expect(watched).toBe('node_down');
+    await clock.runUntil(() => !c!.nodes().includes('a'), { maxTimeMs: 1_000 });
+    expect(clock.now() - t0).toBeLessThanOrEqual(600);
     expect(c!.nodes()).toEqual(['b']);
 
     plan.heal();

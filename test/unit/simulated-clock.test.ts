@@ -162,6 +162,20 @@ describe('SimulatedClock', () => {
     expect(String(errors[0])).toMatch(/inside a timer/);
   });
 
+  it('turns a zero-delay livelock in advance/runNext into an error', () => {
+    const c = new SimulatedClock({ maxTimersPerCall: 1000 });
+    let n = 0;
+    const loop = () => {
+      n++;
+      c.schedule(loop);
+    };
+    c.schedule(loop);
+    expect(() => c.runNext()).toThrow(/livelock/);
+    expect(n).toBe(1000);
+    expect(() => c.advance(10)).toThrow(/livelock/);
+    expect(c.pending()).toBe(1); // still consistent
+  });
+
   it('runUntil lets promise continuations run between timers', async () => {
     const c = new SimulatedClock();
     const sleep = (ms: number) => new Promise<void>((r) => c.setTimeout(r, ms));
