@@ -5,25 +5,30 @@
  *   npm run bench:runtime [-- --seconds 2 --rounds 3 --window 256 --json]
  *
  * This process runs the nats-server (harness), the client ActorSystem (node `client`) and a raw
- * NATS.js connection; bench/runtime-peer.ts runs in a child process with the echo and sink actors
- * and the raw echo/sink responders.
+ * NATS.js connection; bench/runtime-peer.ts runs in a child process (node `peer`) with the echo
+ * and sink actors and the raw echo/sink responders on its own connection.
  *
- * Measurements (each a fixed duration, after a warm-up; rounds alternate raw/Shoal and swap
- * which goes first; the median of the rounds is reported):
+ * Measurements (each a fixed duration after a warm-up; every round runs raw and Shoal back to
+ * back, swapping which goes first; the median over the rounds is reported):
  *   ask_seq     one request at a time: raw `nc.request` vs `system.ask` (round trips/s)
  *   ask_window  `--window` requests kept in flight (default 256)
  *   tell        one-way messages until the peer confirms it received them all: raw publish vs
  *               `system.tell`; a flush every few thousand messages and at most `--tell-window`
  *               unconfirmed messages ahead of the peer (flow control through count barriers);
- *               time from the first send to the confirmed count.
+ *               rate = messages / time from the first send to the confirmed count.
+ * With --mux the asks are also run against a hand-rolled raw request/reply (one wildcard inbox,
+ * publish with reply, a Map of pending requests: what Shoal's ask does), a stronger baseline than
+ * `nc.request`.
  *
- * Both sides carry the same msgpack message: Shoal encodes `{ i, s }` inside its envelope, the
- * raw side sends `encode({ i, s })` (encoded per message, the reply decoded, like an application
- * would); the raw peer echoes the bytes back / only counts them.
+ * Both sides carry the same msgpack message: Shoal encodes `{ i, s }` in its envelope, the raw
+ * side sends `encode({ i, s })` (encoded per message, replies decoded); the raw peer echoes the
+ * bytes back or only counts them.
  *
- * Output: progress on stderr; a table on stdout; with --json the last stdout line is one JSON
- * object (ask_seq_raw, ask_seq_shoal, ask_seq_ratio, ask_window_*, tell_*, seconds, rounds, node…).
- * --check exits 1 when a ratio misses its target (asks ≥ 0.8, tell ≥ 0.5).
+ * Output: progress on stderr (with each process's CPU use per run: on a small machine the three
+ * processes share the cores, so CPU per operation is what decides); a table on stdout; with
+ * --json the last stdout line is one JSON object (ask_seq_raw, ask_seq_shoal, ask_seq_ratio,
+ * ask_window_*, tell_*, seconds, rounds, node, …). --check exits 1 when a ratio misses its target
+ * (asks ≥ 0.8, tell ≥ 0.5).
  */
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
@@ -32,30 +37,34 @@ import { ActorSystem } from '../src/runtime/actor-system.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
 import { startNatsServer, type NatsServerHandle } from '../src/testing/nats-server.ts';
 import { decode, encode } from '../src/transport/codec.ts';
+import { delta, snapshot, type CpuSnapshot } from './lib/cpu.ts';
 import { spawnPeer, type PeerHandle } from './lib/peer-process.ts';
+import { RawMuxRequester } from './lib/raw-mux.ts';
 import { RAW_SUBJECTS } from './lib/raw-subjects.ts';
 import { fmtRate, median, round, table } from './lib/stats.ts';
-import { delta, snapshot, type CpuSnapshot } from './lib/cpu.ts';
 
 // ---- options --------------------------------------------------------------------------------
 
 const KINDS = ['ask_seq', 'ask_window', 'tell'] as const;
 type Kind = (typeof KINDS)[number];
-type Side = 'raw' | 'shoal';
+/** raw: NATS.js nc.request / publish; shoal: the runtime; mux: hand-rolled raw request/reply */
+type Side = 'raw' | 'shoal' | 'mux';
+const SIDES: readonly Side[] = ['raw', 'shoal', 'mux'];
 
 const TARGETS: Record<Kind, number> = { ask_seq: 0.8, ask_window: 0.8, tell: 0.5 };
 
 const USAGE = `usage: npm run bench:runtime -- [options]
   --seconds N        duration of each measured run (default 2)
-  --rounds N         rounds per measurement, each runs raw and Shoal once (default 3, min 1)
-  --warmup N         warm-up seconds per measurement and side (default min(1, seconds))
+  --rounds N         rounds per measurement, each runs raw and Shoal once (default 3)
+  --warmup N         warm-up seconds per measurement and side, 0 for none (default min(1, seconds))
   --window N         requests in flight for ask_window (default 256)
   --tell-window N    max unconfirmed tells ahead of the peer (default 50000)
   --only LIST        comma-separated subset of ${KINDS.join(',')}
-  --json             last stdout line is one JSON object
-  --check            exit 1 when a ratio misses its target
-  --peer-cpu-prof D  run the peer with --cpu-prof, profiles written to directory D
+  --mux              also run the asks against a hand-rolled raw request/reply (stronger baseline)
   --side S           raw | shoal | both (default both); one side only is for profiling
+  --peer-cpu-prof D  run the peer with --cpu-prof, profiles written to directory D
+  --json             the last stdout line is one JSON object
+  --check            exit 1 when a ratio misses its target
   -h, --help`;
 
 function positive(name: string, v: string | undefined, dflt: number, integer = false): number {
@@ -76,10 +85,11 @@ function parseOptions() {
       window: { type: 'string' },
       'tell-window': { type: 'string' },
       only: { type: 'string' },
+      mux: { type: 'boolean', default: false },
+      side: { type: 'string', default: 'both' },
+      'peer-cpu-prof': { type: 'string' },
       json: { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
-      'peer-cpu-prof': { type: 'string' },
-      side: { type: 'string', default: 'both' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -90,30 +100,31 @@ function parseOptions() {
     process.exit(0);
   }
   const seconds = positive('seconds', values.seconds, 2);
-  const only = values.only
-    ? values.only.split(',').map((s) => s.trim()).filter(Boolean)
-    : [...KINDS];
-  for (const k of only) if (!(KINDS as readonly string[]).includes(k)) throw new Error(`--only: unknown measurement '${k}'`);
+  const kinds = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...KINDS];
+  for (const k of kinds) if (!(KINDS as readonly string[]).includes(k)) throw new Error(`--only: unknown measurement '${k}'`);
   const side = values.side;
-  if (side !== 'raw' && side !== 'shoal' && side !== 'both') throw new Error(`--side must be raw, shoal or both, got ${JSON.stringify(side)}`);
+  if (side !== 'raw' && side !== 'shoal' && side !== 'both') {
+    throw new Error(`--side must be raw, shoal or both, got ${JSON.stringify(side)}`);
+  }
   const sides: Side[] = side === 'both' ? ['raw', 'shoal'] : [side];
+  if (values.mux && side !== 'shoal') sides.push('mux');
   return {
     seconds,
     rounds: positive('rounds', values.rounds, 3, true),
-    warmup: values.warmup === '0' ? 0 : positive('warmup', values.warmup, Math.min(1, seconds)),
+    warmup: values.warmup !== undefined && Number(values.warmup) === 0 ? 0 : positive('warmup', values.warmup, Math.min(1, seconds)),
     window: positive('window', values.window, 256, true),
     tellWindow: positive('tell-window', values['tell-window'], 50_000, true),
-    kinds: only as Kind[],
+    kinds: KINDS.filter((k) => kinds.includes(k)),
+    sides,
     json: values.json,
     check: values.check,
     peerCpuProf: values['peer-cpu-prof'],
-    sides,
   };
 }
 
 type Options = ReturnType<typeof parseOptions>;
 
-// ---- the two sides ------------------------------------------------------------------------------
+// ---- the sides ------------------------------------------------------------------------------------
 
 const ASK_TIMEOUT_MS = 10_000;
 const BARRIER_TIMEOUT_MS = 30_000;
@@ -122,12 +133,13 @@ const FILLER = 'x'.repeat(64);
 interface Driver {
   /** One round trip; resolves with the decoded reply. */
   ask(i: number): Promise<unknown>;
-  tell(i: number): void;
+  /** Absent on a side that only does request/reply. */
+  tell?(i: number): void;
   flush(): Promise<void>;
   /** The sink's count. A barrier: it answers after every message told before it was handled. */
   count(): Promise<number>;
   reset(): Promise<number>;
-  /** Shoal only: the sink's deepest mailbox since the last reset. */
+  /** Shoal only: the sink's deepest mailbox since the last reset (sampled). */
   maxDepth?(): Promise<number>;
 }
 
@@ -147,6 +159,18 @@ function rawDriver(nc: NatsConnection): Driver {
     async reset() {
       return decode((await nc.request(RAW_SUBJECTS.reset, undefined, { timeout: BARRIER_TIMEOUT_MS })).data) as number;
     },
+  };
+}
+
+function muxDriver(nc: NatsConnection, mux: RawMuxRequester): Driver {
+  const raw = rawDriver(nc);
+  return {
+    async ask(i) {
+      return decode(await mux.request(RAW_SUBJECTS.echo, encode({ i, s: FILLER }), ASK_TIMEOUT_MS));
+    },
+    flush: raw.flush,
+    count: raw.count,
+    reset: raw.reset,
   };
 }
 
@@ -213,10 +237,12 @@ const TELL_FLUSH_EVERY = 5_000;
 const TELL_STALL_MS = 1_000;
 
 async function tellRun(d: Driver, seconds: number, maxAhead: number): Promise<RunResult> {
+  const tell = d.tell;
+  if (!tell) throw new Error('this side cannot tell');
   await d.reset();
   let sent = 0;
-  // Flow control: a count request is a barrier, so when the one issued after `at` sends answers,
-  // the peer has handled (counted or lost) all `at` of them.
+  // Flow control: a count request is a barrier, so once the one issued after `at` sends has
+  // answered, the peer has handled (counted or lost) all `at` of them.
   let confirmedSent = 0;
   let marker: Promise<void> | undefined;
   let markerError: unknown;
@@ -239,7 +265,7 @@ async function tellRun(d: Driver, seconds: number, maxAhead: number): Promise<Ru
   try {
     while (now() < deadline) {
       if (markerError) throw markerError;
-      for (let k = 0; k < TELL_BATCH; k++) d.tell(sent++);
+      for (let k = 0; k < TELL_BATCH; k++) tell(sent++);
       sinceFlush += TELL_BATCH;
       if (!marker) issueMarker();
       while (sent - confirmedSent > maxAhead && now() < deadline + BARRIER_TIMEOUT_MS) {
@@ -284,13 +310,21 @@ function measure(kind: Kind, d: Driver, seconds: number, opts: Options): Promise
   }
 }
 
-// ---- main -------------------------------------------------------------------------------------------
+/** The sides that take part in a measurement, in the order of an even round. */
+function sidesFor(kind: Kind, opts: Options): Side[] {
+  return opts.sides.filter((s) => s !== 'mux' || kind !== 'tell');
+}
+
+// ---- running ---------------------------------------------------------------------------------------
 
 const progress = (s: string) => process.stderr.write(`[bench] ${s}\n`);
 
-async function checkEcho(d: Driver, side: Side): Promise<void> {
-  const reply = (await d.ask(42)) as { i?: unknown; s?: unknown } | undefined;
-  if (reply?.i !== 42 || reply.s !== FILLER) throw new Error(`${side} echo returned ${JSON.stringify(reply)}`);
+interface Resources {
+  server?: NatsServerHandle;
+  peer?: PeerHandle;
+  system?: ActorSystem;
+  nc?: NatsConnection;
+  mux?: RawMuxRequester;
 }
 
 interface Results {
@@ -298,16 +332,26 @@ interface Results {
   nodeDown: string[];
 }
 
-async function run(opts: Options, res: Results, resources: {
-  server?: NatsServerHandle;
-  peer?: PeerHandle;
-  system?: ActorSystem;
-  nc?: NatsConnection;
-}): Promise<void> {
+let stopping = false;
+
+async function checkEcho(d: Driver, side: Side): Promise<void> {
+  const reply = (await d.ask(42)) as { i?: unknown; s?: unknown } | undefined;
+  if (reply?.i !== 42 || reply.s !== FILLER) throw new Error(`${side} echo returned ${JSON.stringify(reply)}`);
+}
+
+/** "cpu client 61% 3.2 µs/op, peer 98% 5.1 µs/op, server 40% 2.0 µs/op" */
+function cpuText(r: RunResult): string {
+  const parts = Object.entries(r.cpu ?? {})
+    .filter(([, ms]) => ms !== undefined)
+    .map(([name, ms]) => `${name} ${Math.round((100 * ms!) / r.elapsedMs)}% ${((ms! * 1000) / r.ops).toFixed(1)} µs/op`);
+  return parts.length ? `cpu ${parts.join(', ')}` : 'cpu n/a';
+}
+
+async function run(opts: Options, res: Results, resources: Resources): Promise<void> {
   progress('starting nats-server');
   resources.server = await startNatsServer();
   const url = resources.server.url;
-  progress(`nats-server ${url}; spawning peer`);
+  progress(`nats-server ${url} (pid ${resources.server.pid}); spawning peer`);
   resources.peer = await spawnPeer({
     natsUrl: url,
     nodeId: 'peer',
@@ -326,17 +370,19 @@ async function run(opts: Options, res: Results, resources: {
     progress(`WARNING: client saw node ${node} down (${reason})`);
   });
   resources.nc = await connect({ servers: url, name: 'bench-raw-client' });
+  resources.mux = new RawMuxRequester(resources.nc);
+  await resources.mux.ready();
 
   const drivers: Record<Side, Driver> = {
     raw: rawDriver(resources.nc),
     shoal: shoalDriver(system, system.ref(peer.ready.echo), system.ref(peer.ready.sink)),
+    mux: muxDriver(resources.nc, resources.mux),
   };
-  await checkEcho(drivers.raw, 'raw');
-  await checkEcho(drivers.shoal, 'shoal');
+  for (const side of opts.sides) await checkEcho(drivers[side], side);
 
   if (opts.warmup > 0) {
     for (const kind of opts.kinds) {
-      for (const side of opts.sides) {
+      for (const side of sidesFor(kind, opts)) {
         const r = await measure(kind, drivers[side], opts.warmup, opts);
         progress(`warm-up ${kind} ${side}: ${fmtRate(r.rate)}/s`);
       }
@@ -344,72 +390,95 @@ async function run(opts: Options, res: Results, resources: {
   }
 
   const pids = { client: 'self' as const, peer: peer.pid, server: resources.server.pid };
-  for (let round = 0; round < opts.rounds; round++) {
+  for (let rnd = 0; rnd < opts.rounds; rnd++) {
     for (const kind of opts.kinds) {
-      const order: Side[] = round % 2 === 0 ? opts.sides : [...opts.sides].reverse();
-      for (const side of order) {
+      const sides = sidesFor(kind, opts);
+      for (const side of rnd % 2 === 0 ? sides : [...sides].reverse()) {
         const before = snapshot(pids);
         const r = await measure(kind, drivers[side], opts.seconds, opts);
         r.cpu = delta(before, snapshot(pids));
         res.runs[kind][side].push(r);
         const extra =
-          (r.dropped ? ` (${r.dropped} never arrived)` : '') + (r.maxDepth !== undefined ? ` max mailbox ${r.maxDepth}` : '');
+          (r.dropped ? `, ${r.dropped} never arrived` : '') + (r.maxDepth !== undefined ? `, sink mailbox max ${r.maxDepth}` : '');
         progress(
-          `round ${round + 1}/${opts.rounds} ${kind} ${side}: ${fmtRate(r.rate)}/s (${r.ops} in ${Math.round(r.elapsedMs)} ms)${extra}; ${cpuText(r)}`,
+          `round ${rnd + 1}/${opts.rounds} ${kind} ${side}: ${fmtRate(r.rate)}/s (${r.ops} in ${Math.round(r.elapsedMs)} ms${extra}); ${cpuText(r)}`,
         );
       }
     }
   }
 }
 
-let stopping = false;
-
-/** "cpu client 61% 3.2 µs/op, peer 98% 5.1 µs/op, server 40% 2.0 µs/op" */
-function cpuText(r: RunResult): string {
-  const parts = Object.entries(r.cpu ?? {})
-    .filter(([, ms]) => ms !== undefined)
-    .map(([name, ms]) => `${name} ${Math.round((100 * ms!) / r.elapsedMs)}% ${((ms! * 1000) / r.ops).toFixed(1)} µs/op`);
-  return parts.length ? `cpu ${parts.join(', ')}` : 'cpu n/a';
+async function cleanup(resources: Resources): Promise<void> {
+  stopping = true;
+  const within = <T>(p: Promise<T> | undefined, ms: number) =>
+    p ? Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]) : undefined;
+  resources.mux?.close();
+  await Promise.all([within(resources.system?.shutdown(), 5_000), within(resources.nc?.close(), 5_000)]);
+  await within(resources.peer?.stop(), 10_000);
+  await within(resources.server?.stop(), 10_000);
 }
 
-async function cleanup(resources: { server?: NatsServerHandle; peer?: PeerHandle; system?: ActorSystem; nc?: NatsConnection }) {
-  stopping = true;
-  const withTimeout = <T>(p: Promise<T> | undefined, ms: number) =>
-    p ? Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]) : undefined;
-  await Promise.all([withTimeout(resources.system?.shutdown(), 5_000), withTimeout(resources.nc?.close(), 5_000)]);
-  await withTimeout(resources.peer?.stop(), 10_000);
-  await withTimeout(resources.server?.stop(), 10_000);
+// ---- report ------------------------------------------------------------------------------------------
+
+/** Median CPU µs per operation of each process over a side's runs. */
+function cpuPerOp(runs: RunResult[]): Record<string, number> | undefined {
+  const names = Object.keys(runs[0]?.cpu ?? {});
+  const out: Record<string, number> = {};
+  for (const name of names) {
+    const xs = runs.flatMap((r) => (r.cpu?.[name] === undefined ? [] : [(r.cpu[name]! * 1000) / r.ops]));
+    if (xs.length) out[name] = round(median(xs), 2);
+  }
+  return Object.keys(out).length ? out : undefined;
 }
 
 function report(opts: Options, res: Results): { json: Record<string, unknown>; missed: string[] } {
   const json: Record<string, unknown> = {};
   const rows: string[][] = [];
+  const cpuRows: string[][] = [];
+  const cpuJson: Record<string, Partial<Record<Side, Record<string, number>>>> = {};
   const missed: string[] = [];
-  for (const kind of KINDS) {
-    if (!opts.kinds.includes(kind)) continue;
-    const raw = median(res.runs[kind].raw.map((r) => r.rate));
-    const shoal = median(res.runs[kind].shoal.map((r) => r.rate));
+  const rate = (kind: Kind, side: Side) => median(res.runs[kind][side].map((r) => r.rate));
+  const perRound = (kind: Kind, base: Side) =>
+    res.runs[kind][base].map((r, i) => round((res.runs[kind].shoal[i]?.rate ?? NaN) / r.rate, 2)).join(' ');
+  for (const kind of opts.kinds) {
+    const label = kind === 'ask_window' ? `ask_window (${opts.window})` : kind;
+    const raw = rate(kind, 'raw');
+    const shoal = rate(kind, 'shoal');
     const ratio = shoal / raw;
-    const perRound = res.runs[kind].raw.map((r, i) => round((res.runs[kind].shoal[i]?.rate ?? NaN) / r.rate, 2));
     const ok = ratio >= TARGETS[kind];
     if (!ok) missed.push(kind);
     json[`${kind}_raw`] = Math.round(raw);
     json[`${kind}_shoal`] = Math.round(shoal);
     json[`${kind}_ratio`] = round(ratio, 3);
-    const label = kind === 'ask_window' ? `ask_window (${opts.window})` : kind;
-    rows.push([label, fmtRate(raw), fmtRate(shoal), ratio.toFixed(2), `>= ${TARGETS[kind]}`, ok ? 'ok' : 'MISSED', perRound.join(' ')]);
+    rows.push([label, fmtRate(raw), fmtRate(shoal), ratio.toFixed(2), `>= ${TARGETS[kind]}`, ok ? 'ok' : 'MISSED', perRound(kind, 'raw')]);
+    if (res.runs[kind].mux.length) {
+      const mux = rate(kind, 'mux');
+      json[`${kind}_mux`] = Math.round(mux);
+      json[`${kind}_ratio_mux`] = round(shoal / mux, 3);
+      rows.push([`  vs hand-rolled mux`, fmtRate(mux), fmtRate(shoal), (shoal / mux).toFixed(2), '', '', perRound(kind, 'mux')]);
+    }
+    cpuJson[kind] = {};
+    for (const side of SIDES) {
+      const c = cpuPerOp(res.runs[kind][side]);
+      if (!c) continue;
+      cpuJson[kind]![side] = c;
+      const total = Object.values(c).reduce((a, b) => a + b, 0);
+      cpuRows.push([`${label} ${side}`, ...['client', 'peer', 'server'].map((p) => c[p]?.toFixed(1) ?? '-'), total.toFixed(1)]);
+    }
   }
-  const dropped = Object.fromEntries(
-    (['raw', 'shoal'] as const).map((s) => [s, res.runs.tell[s].reduce((a, r) => a + (r.dropped ?? 0), 0)]),
-  );
+  const tellDropped = (side: Side) => res.runs.tell[side].reduce((a, r) => a + (r.dropped ?? 0), 0);
   const payloadBytes = encode({ i: 1, s: FILLER }).length;
-  const out: string[] = [];
-  out.push(
-    `Shoal runtime vs raw NATS.js — ${process.version}, ${opts.seconds} s per run, median of ${opts.rounds} rounds, ` +
+  const out: string[] = [
+    `Shoal runtime vs raw NATS.js: ${process.version}, ${opts.seconds} s per run, median of ${opts.rounds} rounds, ` +
       `payload { i, s: 64 x 'x' } (${payloadBytes} B msgpack)`,
-  );
-  out.push(table(['measurement (ops/s)', 'raw NATS', 'Shoal', 'ratio', 'target', '', 'per-round ratios'], rows));
-  if (dropped.raw || dropped.shoal) out.push(`tell: messages that never reached the peer: raw ${dropped.raw}, Shoal ${dropped.shoal}`);
+    table(['measurement (ops/s)', 'raw NATS', 'Shoal', 'ratio', 'target', '', 'per-round ratios'], rows),
+  ];
+  if (cpuRows.length) {
+    out.push('', table(['CPU µs per op (median)', 'client', 'peer', 'server', 'total'], cpuRows));
+  }
+  if (tellDropped('raw') || tellDropped('shoal')) {
+    out.push(`tell: messages that never reached the peer: raw ${tellDropped('raw')}, Shoal ${tellDropped('shoal')}`);
+  }
   if (res.nodeDown.length) out.push(`node-down events seen by the client: ${res.nodeDown.join('; ')}`);
   console.log(out.join('\n'));
   Object.assign(json, {
@@ -417,13 +486,16 @@ function report(opts: Options, res: Results): { json: Record<string, unknown>; m
     rounds: opts.rounds,
     window: opts.window,
     node: process.version,
-    tell_dropped_raw: dropped.raw,
-    tell_dropped_shoal: dropped.shoal,
+    tell_dropped_raw: tellDropped('raw'),
+    tell_dropped_shoal: tellDropped('shoal'),
     node_down_events: res.nodeDown.length,
+    cpu_us_per_op: cpuJson,
     targets_met: missed.length === 0,
   });
   return { json, missed };
 }
+
+// ---- main -----------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   let opts: Options;
@@ -434,10 +506,10 @@ async function main(): Promise<number> {
     return 2;
   }
   const res: Results = {
-    runs: Object.fromEntries(KINDS.map((k) => [k, { raw: [], shoal: [] }])) as unknown as Results['runs'],
+    runs: Object.fromEntries(KINDS.map((k) => [k, { raw: [], shoal: [], mux: [] }])) as unknown as Results['runs'],
     nodeDown: [],
   };
-  const resources: Parameters<typeof cleanup>[0] = {};
+  const resources: Resources = {};
   const onSignal = (sig: NodeJS.Signals) => {
     progress(`${sig}: cleaning up`);
     void cleanup(resources).finally(() => process.exit(130));
