@@ -5,7 +5,7 @@ import { ActorRef } from '../../src/runtime/actor-ref.ts';
 import { receive, type ActorBehavior } from '../../src/runtime/behavior.ts';
 import type { ActorContext, Terminated } from '../../src/runtime/context.ts';
 import { ShoalError } from '../../src/runtime/errors.ts';
-import { reply, tell, watch } from '../../src/runtime/machine-actions.ts';
+import { reply, spawnChild, stop, tell, watch } from '../../src/runtime/machine-actions.ts';
 import { supervisor, type ChildInfo } from '../../src/runtime/supervisor.ts';
 import type { RestartType, Strategy } from '../../src/runtime/supervision.ts';
 import { decode, encode } from '../../src/transport/codec.ts';
@@ -208,6 +208,43 @@ export function runtimeSuite(makeEnv: () => RuntimeEnv): void {
       await env.until(() => events.some((e) => e.startsWith('terminated')), 'Terminated');
       expect(events).toContain('terminated:finisher:normal');
       expect(b.actorPaths()).not.toContain('/user/finisher');
+    });
+  });
+
+  describe('actor context', () => {
+    it('machines spawn children by kind and stop them through emitted actions', async () => {
+      const a = await env.start('a', { kinds: { echo: () => receive((_c, m) => m) } });
+      const parent = createMachine({
+        on: {
+          grow: { actions: spawnChild('kid', 'echo') },
+          prune: { actions: stop(({ context }: { context: { self: ActorRef } }) => `${context.self.id}/kid`) },
+        },
+        context: ({ input }: { input: { self: ActorRef } }) => ({ self: input.self }),
+      });
+      const p = a.spawn('parent', parent);
+      p.tell({ type: 'grow' });
+      await env.until(() => a.internals.cell('/user/parent/kid')?.status === 'running', 'child spawned');
+      expect(await env.settle(a.ask(a.ref('/user/parent/kid'), 'hi'))).toBe('hi');
+      p.tell({ type: 'prune' });
+      await env.until(() => !a.actorPaths().includes('/user/parent/kid'), 'child stopped');
+    });
+
+    it('asks from inside an actor and answers later with deferReply', async () => {
+      const a = await env.start('a');
+      const b = await env.start('b');
+      const doubler = b.spawn('doubler', receive((_c, n: number) => n * 2));
+      const front = a.spawn(
+        'front',
+        receive((ctx: ActorContext, n: number) => {
+          const replier = ctx.deferReply()!;
+          ctx.ask<number>(doubler.id, n).then(
+            (v) => replier.ok(v + 1),
+            (e: Error) => replier.error(e),
+          );
+          return 'ignored: the reply was deferred';
+        }),
+      );
+      expect(await env.settle(front.ask(20))).toBe(41);
     });
   });
 
