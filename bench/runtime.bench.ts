@@ -8,8 +8,10 @@
  * NATS.js connection; bench/runtime-peer.ts runs in a child process (node `peer`) with the echo
  * and sink actors and the raw echo/sink responders on its own connection.
  *
- * Measurements (each a fixed duration after a warm-up; every round runs raw and Shoal back to
- * back, swapping which goes first; the median over the rounds is reported):
+ * Measurements (after a warm-up, `--rounds` rounds; in each round each side runs `--seconds`,
+ * split into two halves in palindromic order: raw, Shoal, Shoal, raw, and the next round starts
+ * with Shoal, so drift in the machine's speed weighs on both sides alike; the median over the
+ * rounds is reported):
  *   ask_seq     one request at a time: raw `nc.request` vs `system.ask` (round trips/s)
  *   ask_window  `--window` requests kept in flight (default 256)
  *   tell        one-way messages until the peer confirms it received them all: raw publish vs
@@ -54,8 +56,8 @@ const SIDES: readonly Side[] = ['raw', 'shoal', 'mux'];
 const TARGETS: Record<Kind, number> = { ask_seq: 0.8, ask_window: 0.8, tell: 0.5 };
 
 const USAGE = `usage: npm run bench:runtime -- [options]
-  --seconds N        duration of each measured run (default 2)
-  --rounds N         rounds per measurement, each runs raw and Shoal once (default 3)
+  --seconds N        seconds per side and round, run as two halves (default 2)
+  --rounds N         rounds per measurement (default 3); the median is reported
   --warmup N         warm-up seconds per measurement and side, 0 for none (default min(1, seconds))
   --window N         requests in flight for ask_window (default 256)
   --tell-window N    max unconfirmed tells ahead of the peer (default 50000)
@@ -332,8 +334,6 @@ interface Results {
   nodeDown: string[];
 }
 
-let stopping = false;
-
 async function checkEcho(d: Driver, side: Side): Promise<void> {
   const reply = (await d.ask(42)) as { i?: unknown; s?: unknown } | undefined;
   if (reply?.i !== 42 || reply.s !== FILLER) throw new Error(`${side} echo returned ${JSON.stringify(reply)}`);
@@ -359,9 +359,12 @@ async function run(opts: Options, res: Results, resources: Resources): Promise<v
   });
   const peer = resources.peer;
   progress(`peer pid ${peer.pid} ready in ${Math.round(peer.startMs)} ms`);
-  void peer.exited.then((how) => {
-    if (!stopping) progress(`peer exited unexpectedly (${how})`);
+  // A peer that dies fails the run at once instead of at the next request timeout.
+  const peerGone = peer.exited.then((how) => {
+    throw new Error(`peer exited unexpectedly (${how})`);
   });
+  peerGone.catch(() => undefined);
+  const guarded = <T>(p: Promise<T>): Promise<T> => Promise.race([p, peerGone]);
 
   resources.system = await ActorSystem.start({ nodeId: 'client', nats: { servers: url }, logLevel: 'silent' });
   const system = resources.system;
@@ -378,25 +381,33 @@ async function run(opts: Options, res: Results, resources: Resources): Promise<v
     shoal: shoalDriver(system, system.ref(peer.ready.echo), system.ref(peer.ready.sink)),
     mux: muxDriver(resources.nc, resources.mux),
   };
-  for (const side of opts.sides) await checkEcho(drivers[side], side);
+  for (const side of opts.sides) await guarded(checkEcho(drivers[side], side));
 
   if (opts.warmup > 0) {
     for (const kind of opts.kinds) {
       for (const side of sidesFor(kind, opts)) {
-        const r = await measure(kind, drivers[side], opts.warmup, opts);
+        const r = await guarded(measure(kind, drivers[side], opts.warmup, opts));
         progress(`warm-up ${kind} ${side}: ${fmtRate(r.rate)}/s`);
       }
     }
   }
 
+  // Each side gets `seconds` per round, run as two halves in palindromic order (raw, shoal,
+  // shoal, raw; the next round starts with shoal), so a machine getting slower or faster during
+  // the round weighs on both sides alike.
   const pids = { client: 'self' as const, peer: peer.pid, server: resources.server.pid };
   for (let rnd = 0; rnd < opts.rounds; rnd++) {
     for (const kind of opts.kinds) {
-      const sides = sidesFor(kind, opts);
-      for (const side of rnd % 2 === 0 ? sides : [...sides].reverse()) {
+      const base = rnd % 2 === 0 ? sidesFor(kind, opts) : [...sidesFor(kind, opts)].reverse();
+      const parts = new Map<Side, RunResult[]>();
+      for (const side of [...base, ...[...base].reverse()]) {
         const before = snapshot(pids);
-        const r = await measure(kind, drivers[side], opts.seconds, opts);
+        const r = await guarded(measure(kind, drivers[side], opts.seconds / 2, opts));
         r.cpu = delta(before, snapshot(pids));
+        parts.set(side, [...(parts.get(side) ?? []), r]);
+      }
+      for (const side of base) {
+        const r = combine(parts.get(side)!);
         res.runs[kind][side].push(r);
         const extra =
           (r.dropped ? `, ${r.dropped} never arrived` : '') + (r.maxDepth !== undefined ? `, sink mailbox max ${r.maxDepth}` : '');
@@ -408,8 +419,23 @@ async function run(opts: Options, res: Results, resources: Resources): Promise<v
   }
 }
 
+/** Several runs of one side as one: total operations over total time. */
+function combine(parts: RunResult[]): RunResult {
+  const ops = parts.reduce((a, r) => a + r.ops, 0);
+  const elapsedMs = parts.reduce((a, r) => a + r.elapsedMs, 0);
+  const out: RunResult = { rate: (ops / elapsedMs) * 1000, ops, elapsedMs };
+  if (parts.some((r) => r.dropped !== undefined)) out.dropped = parts.reduce((a, r) => a + (r.dropped ?? 0), 0);
+  if (parts.some((r) => r.maxDepth !== undefined)) out.maxDepth = Math.max(...parts.map((r) => r.maxDepth ?? 0));
+  const cpu: CpuSnapshot = {};
+  for (const name of Object.keys(parts[0]?.cpu ?? {})) {
+    const xs = parts.map((r) => r.cpu?.[name]);
+    cpu[name] = xs.every((x) => x !== undefined) ? xs.reduce((a, b) => a! + b!, 0) : undefined;
+  }
+  out.cpu = cpu;
+  return out;
+}
+
 async function cleanup(resources: Resources): Promise<void> {
-  stopping = true;
   const within = <T>(p: Promise<T> | undefined, ms: number) =>
     p ? Promise.race([p.catch(() => undefined), new Promise((r) => setTimeout(r, ms).unref())]) : undefined;
   resources.mux?.close();
@@ -469,7 +495,7 @@ function report(opts: Options, res: Results): { json: Record<string, unknown>; m
   const tellDropped = (side: Side) => res.runs.tell[side].reduce((a, r) => a + (r.dropped ?? 0), 0);
   const payloadBytes = encode({ i: 1, s: FILLER }).length;
   const out: string[] = [
-    `Shoal runtime vs raw NATS.js: ${process.version}, ${opts.seconds} s per run, median of ${opts.rounds} rounds, ` +
+    `Shoal runtime vs raw NATS.js: ${process.version}, ${opts.seconds} s per side and round, median of ${opts.rounds} rounds, ` +
       `payload { i, s: 64 x 'x' } (${payloadBytes} B msgpack)`,
     table(['measurement (ops/s)', 'raw NATS', 'Shoal', 'ratio', 'target', '', 'per-round ratios'], rows),
   ];

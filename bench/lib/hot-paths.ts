@@ -1,9 +1,10 @@
 /**
- * Per-message CPU cost of Shoal's remote tell path, in one process, without a network: the
+ * Per-message CPU cost of Shoal's remote tell and ask paths, in one process, without a network: the
  * ActorSystem runs on a transport that only captures, and messages are fed straight into its
  * subscription handlers (optionally through NatsTransport with a stub connection and real NATS.js
  * MsgImpl objects, as the NATS read loop would hand them over). Explains where
- * `npm run bench:runtime`'s tell ratio goes.
+ * `npm run bench:runtime`'s ratios go; run it under tsx, as the runtime runs (tsx compiles with
+ * esbuild's keepNames, which makes every named closure creation an Object.defineProperty).
  *
  *   npx tsx bench/lib/hot-paths.ts [--n 1000000]
  */
@@ -172,6 +173,86 @@ async function main(): Promise<void> {
   );
   console.log(`${'  => runtime overhead per tell, receiver (vs. a raw counter)'.padEnd(64)} ${nats.toFixed(0).padStart(6)} ns/msg`);
   console.log(`${'     of which NatsTransport callback + MsgImpl getters'.padEnd(64)} ${(nats - shoalRecv).toFixed(0).padStart(6)} ns/msg`);
+
+  // ---- ask, responder side --------------------------------------------------------------------------
+  console.log('\nask, responder side (peer): request in, reply published');
+  peer.spawn(
+    'echo',
+    receive((_ctx, msg) => msg),
+  );
+  await yieldTurn();
+  const echoSubject = 'shoal.shoal.actor.peer.user.echo';
+  const replyPrefix = 'shoal.shoal.reply.client.abcdef123456.';
+  const replies = Array.from({ length: 1000 }, (_, i) => replyPrefix + i.toString(36));
+  const rawEcho = await timeIt('raw app: decode(request) + encode(reply)', N, (n) => {
+    for (let i = 0; i < n; i++) sink += encode(decode(raws[i % raws.length]!)).length;
+  });
+  const askRecv = await timeIt('shoal: actor-mail handler with reply -> echo actor -> reply publish', N, (n) => {
+    const target = peerT.published + n;
+    for (let i = 0; i < n; i++) onActorMail({ subject: echoSubject, data: mails[i % mails.length]!, reply: replies[i % 1000]! });
+    if (peerT.published !== target) throw new Error(`expected ${target} replies, got ${peerT.published}`);
+  });
+  console.log(`${'  => runtime overhead per ask, responder'.padEnd(64)} ${(askRecv - rawEcho).toFixed(0).padStart(6)} ns/msg`);
+  // ActorSystem.remoteReplier builds a replier from closures for every incoming ask. Under tsx
+  // (esbuild keepNames) each named closure is wrapped in __name() = Object.defineProperty.
+  const closureReplier = (subject: string) => {
+    let done = false;
+    const send = (v: unknown) => {
+      if (v === subject) sink++;
+    };
+    return {
+      get done() {
+        return done;
+      },
+      ok(v: unknown) {
+        done = true;
+        send(v);
+      },
+    };
+  };
+  class ClassReplier {
+    done = false;
+    constructor(readonly subject: string) {}
+    ok(v: unknown) {
+      this.done = true;
+      if (v === this.subject) sink++;
+    }
+  }
+  await timeIt('  a replier made of closures (as remoteReplier), created + ok()', N, (n) => {
+    for (let i = 0; i < n; i++) closureReplier(replies[i % 1000]!).ok(i);
+  });
+  await timeIt('  the same as a class', N, (n) => {
+    for (let i = 0; i < n; i++) new ClassReplier(replies[i % 1000]!).ok(i);
+  });
+
+  // ---- ask, requester side ---------------------------------------------------------------------------
+  console.log('\nask, requester side (client): ask -> publish, reply in -> promise settles');
+  const client2T = new CaptureTransport();
+  let lastReply: string | undefined;
+  (client2T as Transport).publish = (_subject: string, _data: Uint8Array, opts?: { reply?: string }) => {
+    lastReply = opts?.reply;
+  };
+  const client2 = await ActorSystem.start({ nodeId: 'client2', transport: client2T, logLevel: 'silent', failureDetector: false });
+  const replySub = client2T.subs.find((x) => x.subject.startsWith('shoal.shoal.reply.'))!;
+  const echoRef = client2.ref('shoal://shoal/peer/user/echo');
+  const replyData = encode({ ok: { i: 1, s: FILLER } });
+  const oneAsk = async () => {
+    const p = client2.ask(echoRef, { i: 1, s: FILLER }, { timeoutMs: 10_000 });
+    replySub.handler({ subject: lastReply!, data: replyData });
+    await p;
+  };
+  const askSend = await timeIt('shoal: system.ask + reply handler + await (sequential)', N / 4, async (n) => {
+    for (let i = 0; i < n; i++) await oneAsk();
+  });
+  const rawAsk = await timeIt('raw app equivalent: encode + decode + await a resolved promise', N / 4, async (n) => {
+    for (let i = 0; i < n; i++) {
+      sink += encode({ i, s: FILLER }).length;
+      sink += (decode(raws[i % raws.length]!) as { i: number }).i;
+      await Promise.resolve();
+    }
+  });
+  console.log(`${'  => runtime overhead per ask, requester'.padEnd(64)} ${(askSend - rawAsk).toFixed(0).padStart(6)} ns/msg`);
+  await client2.shutdown();
   if (sink === 42) console.log('');
   await Promise.all([client.shutdown(), peer.shutdown(), peer2.shutdown()]);
 }

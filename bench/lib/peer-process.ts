@@ -4,6 +4,7 @@
  * 'exit' hook SIGKILLs any peer still running, so a peer never outlives the bench.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { terminateProcess } from '../../src/testing/terminate.ts';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { PeerReady } from './raw-subjects.ts';
@@ -79,25 +80,7 @@ export async function spawnPeer(opts: SpawnPeerOptions): Promise<PeerHandle> {
     stopping ??= (async () => {
       if (!live.has(child)) return;
       child.stdin?.end();
-      try {
-        child.kill('SIGTERM');
-      } catch {
-        // gone
-      }
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          try {
-            child.kill('SIGKILL');
-          } catch {
-            // gone
-          }
-          resolve();
-        }, STOP_GRACE_MS);
-      });
-      await Promise.race([exited, grace]);
-      clearTimeout(timer);
-      await exited;
+      await terminateProcess(child, exited, STOP_GRACE_MS);
     })();
     return stopping;
   };

@@ -2,7 +2,8 @@
  * Hand-rolled request/reply on raw NATS.js, the way Shoal's ask works: one wildcard inbox
  * subscription, `publish(subject, data, { reply: inbox.<id> })`, a Map of pending requests and a
  * timer per request. A stronger baseline than `nc.request`, whose per-request cost in NATS.js 3.x
- * is dominated by Error objects it creates for stack traces (see the report in the bench docs).
+ * is dominated by the Error objects it creates for every request (RequestError and TimeoutError
+ * for async stack traces, and another RequestError('cancelled') when it cleans up after the reply).
  */
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 

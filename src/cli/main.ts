@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ActorSystem } from '../runtime/actor-system.ts';
 import { builtinKinds } from '../node/builtin-kinds.ts';
 import { startNatsServer } from '../testing/nats-server.ts';
+import { terminateProcess } from '../testing/terminate.ts';
 
 const USAGE = `usage:
   shoal start --nats URL --node ID [--cluster NAME]
@@ -44,22 +45,13 @@ async function up(args: string[]): Promise<void> {
   console.log(`shoal up: nats-server at ${server.url}`);
   const self = fileURLToPath(import.meta.url);
   const children: ChildProcess[] = [];
+  const exits: Promise<unknown>[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     console.log('shoal up: stopping');
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGTERM');
-            setTimeout(() => c.kill('SIGKILL'), 5_000).unref();
-          }),
-      ),
-    );
+    await Promise.all(children.map((c, i) => terminateProcess(c, exits[i]!, 5_000)));
     await server.stop();
     process.exit(code);
   };
@@ -75,6 +67,7 @@ async function up(args: string[]): Promise<void> {
       if (!stopping) console.log(`shoal up: node ${id} exited (${signal ?? code})`);
     });
     children.push(child);
+    exits.push(new Promise((resolve) => child.once('exit', resolve)));
   }
   // Ready when a probe system sees every node's heartbeat.
   const probe = await ActorSystem.start({ nodeId: 'shoal-up', cluster: values.cluster, nats: { servers: server.url }, logLevel: 'warn' });

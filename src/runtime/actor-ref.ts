@@ -1,4 +1,5 @@
 import { addExtension } from 'msgpackr';
+import { subjects } from '../transport/subjects.ts';
 import type { AskOptions } from './actor-system.ts';
 
 /** What an ActorRef needs from the system that created or decoded it. */
@@ -17,19 +18,26 @@ export class ActorRef {
   readonly cluster: string;
   readonly node: string;
   readonly path: string;
-  /** Not enumerable: a ref never drags its system into a message or a log line. */
-  declare private readonly binding: RefBinding | undefined;
+  /** Private fields: a ref never drags its system into a message or a log line. */
+  readonly #binding: RefBinding | undefined;
+  #id: string | undefined;
+  #mailSubject: string | undefined;
 
   constructor(cluster: string, node: string, path: string, binding?: RefBinding) {
     this.cluster = cluster;
     this.node = node;
     this.path = path;
-    Object.defineProperty(this, 'binding', { value: binding, enumerable: false });
+    this.#binding = binding;
   }
 
   /** `shoal://cluster/node/user/a` */
   get id(): string {
-    return `${REF_PREFIX}${this.cluster}/${this.node}${this.path}`;
+    return (this.#id ??= `${REF_PREFIX}${this.cluster}/${this.node}${this.path}`);
+  }
+
+  /** The NATS subject of this actor's mail (computed once per ref: it is on every send). */
+  get mailSubject(): string {
+    return (this.#mailSubject ??= subjects.actor(this.cluster, this.node, this.path));
   }
 
   get name(): string {
@@ -61,8 +69,8 @@ export class ActorRef {
   }
 
   private bound(): RefBinding {
-    if (!this.binding) throw new Error(`ActorRef ${this.id} is not bound to an ActorSystem; use system.ref()`);
-    return this.binding;
+    if (!this.#binding) throw new Error(`ActorRef ${this.id} is not bound to an ActorSystem; use system.ref()`);
+    return this.#binding;
   }
 
   static parse(id: string, binding?: RefBinding): ActorRef {

@@ -26,6 +26,7 @@ import {
   toErrorBody,
   type ErrorBody,
 } from './errors.ts';
+import { LocalReplier, RemoteReplier } from './repliers.ts';
 import { HeartbeatDetector, type FailureDetector, type HeartbeatOptions } from './failure-detector.ts';
 import { createNodeLogger } from './logger.ts';
 import type { MachineBehaviorOptions } from './machine-behavior.ts';
@@ -83,6 +84,7 @@ interface PendingAsk {
 
 const DEFAULT_ASK_TIMEOUT_MS = 5_000;
 const DEATHWATCH_PATH = '/system/deathwatch';
+const PATH_CACHE_SIZE = 10_000;
 
 /**
  * One per process (one per node): owns the NATS connection, the actor tree under `/user` and
@@ -112,6 +114,7 @@ export class ActorSystem implements RefBinding, SystemCore {
     nodeDown: new Set(),
   };
   private readonly subs: Subscription[] = [];
+  private readonly pathBySubject = new Map<string, string>();
   private readonly replyPrefix: string;
   private readonly actorPrefixLength: number;
   private readonly mailboxSize: number;
@@ -230,7 +233,7 @@ export class ActorSystem implements RefBinding, SystemCore {
       cell.enqueue(from ? { message, sender: from } : { message });
       return;
     }
-    this.transport.publish(subjects.actor(ref.cluster, ref.node, ref.path), this.encodeMail(message, from));
+    this.transport.publish(ref.mailSubject, this.encodeMail(message, from));
   }
 
   /** Request/reply with a deadline; rejects with a typed ShoalError. */
@@ -244,7 +247,7 @@ export class ActorSystem implements RefBinding, SystemCore {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.request<T>(subjects.actor(ref.cluster, ref.node, ref.path), data, ref.node, ref.id, timeoutMs);
+    return this.request<T>(ref.mailSubject, data, ref.node, ref.id, timeoutMs);
   }
 
   /** A bound ref from a ref id (`shoal://c/node/path`), a local path (`/user/a`), or a ref. */
@@ -477,8 +480,8 @@ export class ActorSystem implements RefBinding, SystemCore {
 
   private onActorMail(m: TransportMessage): void {
     if (this.state === 'stopped') return;
-    const path = '/' + m.subject.slice(this.actorPrefixLength).replaceAll('.', '/');
-    const replier = m.reply ? this.remoteReplier(m.reply) : undefined;
+    const path = this.pathOf(m.subject);
+    const replier = m.reply ? new RemoteReplier(this.transport, m.reply) : undefined;
     let mail;
     try {
       mail = validateActorMail(this.decodeBound(m.data));
@@ -528,7 +531,7 @@ export class ActorSystem implements RefBinding, SystemCore {
 
   private onSysMessage(m: TransportMessage): void {
     if (this.state === 'stopped') return;
-    const replier = m.reply ? this.remoteReplier(m.reply) : undefined;
+    const replier = m.reply ? new RemoteReplier(this.transport, m.reply) : undefined;
     let req;
     try {
       req = validateSysRequest(this.decodeBound(m.data));
@@ -586,59 +589,10 @@ export class ActorSystem implements RefBinding, SystemCore {
     return new Promise<T>((resolve, reject) => {
       const cell = this.cells.get(ref.path);
       if (!cell) return reject(new NoSuchActorError(`no actor ${ref.path} on node ${this.nodeId}`));
-      let done = false;
-      const timer = this.clock.setTimeout(() => {
-        if (done) return;
-        done = true;
-        reject(new AskTimeoutError(`no reply from ${ref.id} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const replier: Replier = {
-        get done() {
-          return done;
-        },
-        ok: (value) => {
-          if (done) return;
-          done = true;
-          this.clock.clearTimeout(timer);
-          resolve(value as T);
-        },
-        error: (err) => {
-          if (done) return;
-          done = true;
-          this.clock.clearTimeout(timer);
-          reject(err instanceof ShoalError ? err : err instanceof Error ? new ShoalError('actor_failed', err.message) : errorFromBody(err));
-        },
-      };
+      const onTimeout = () => new AskTimeoutError(`no reply from ${ref.id} within ${timeoutMs} ms`);
+      const replier = new LocalReplier(this.clock, resolve as (v: unknown) => void, reject, timeoutMs, onTimeout);
       cell.enqueue({ message, sender, reply: replier });
     });
-  }
-
-  private remoteReplier(subject: string): Replier {
-    let done = false;
-    const send = (body: { ok: unknown } | { err: ErrorBody }) => {
-      let data: Uint8Array;
-      try {
-        data = encode(body);
-      } catch (err) {
-        data = encode({ err: { type: 'bad_message', reason: `reply is not serialisable: ${(err as Error).message}` } });
-      }
-      this.transport.publish(subject, data);
-    };
-    return {
-      get done() {
-        return done;
-      },
-      ok(value) {
-        if (done) return;
-        done = true;
-        send({ ok: value });
-      },
-      error(err) {
-        if (done) return;
-        done = true;
-        send({ err: err instanceof Error ? toErrorBody(err) : err });
-      },
-    };
   }
 
   /** Publish with a reply subject on our muxed inbox; the reply, no-responders or the deadline settles it. */
@@ -679,6 +633,17 @@ export class ActorSystem implements RefBinding, SystemCore {
     } catch (err) {
       throw new BadMessageError(`message is not serialisable: ${(err as Error).message}`);
     }
+  }
+
+  /** Actor path from a mail subject; cached, since a node talks to few actors many times. */
+  private pathOf(subject: string): string {
+    let path = this.pathBySubject.get(subject);
+    if (path === undefined) {
+      path = '/' + subject.slice(this.actorPrefixLength).replaceAll('.', '/');
+      if (this.pathBySubject.size >= PATH_CACHE_SIZE) this.pathBySubject.clear();
+      this.pathBySubject.set(subject, path);
+    }
+    return path;
   }
 
   private decodeBound(data: Uint8Array): unknown {

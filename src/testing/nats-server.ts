@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { terminateProcess } from './terminate.ts';
 import { delimiter, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -284,28 +285,7 @@ async function spawnServer(spec: SpawnSpec): Promise<NatsServerHandle> {
     pid: child.pid ?? -1,
     stop() {
       if (stopping) return stopping;
-      stopping = (async () => {
-        if (exited) return;
-        try {
-          child.kill('SIGTERM');
-        } catch {
-          // gone
-        }
-        let timer: NodeJS.Timeout | undefined;
-        const killed = new Promise<void>((resolve) => {
-          timer = setTimeout(() => {
-            try {
-              child.kill('SIGKILL');
-            } catch {
-              // gone
-            }
-            resolve();
-          }, STOP_GRACE_MS);
-        });
-        await Promise.race([exitPromise, killed]);
-        clearTimeout(timer);
-        await exitPromise;
-      })();
+      stopping = exited ? Promise.resolve() : terminateProcess(child, exitPromise, STOP_GRACE_MS);
       return stopping;
     },
     kill(signal: NodeJS.Signals = 'SIGKILL') {

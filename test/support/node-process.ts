@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { terminateProcess } from '../../src/testing/terminate.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/node-process.ts', import.meta.url));
 
@@ -48,12 +49,8 @@ export async function startNodeProcess(natsUrl: string, nodeId: string, timeoutM
     stderr: () => err,
     kill: (signal = 'SIGKILL') => void child.kill(signal),
     async stop(deadlineMs = 5_000) {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), deadlineMs);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      await terminateProcess(child, exited, deadlineMs);
+      return exited;
     },
   };
 }
