@@ -436,9 +436,13 @@ export class ActorCell {
     this.finishMessage(env, result);
   }
 
+  /**
+   * An ask that the handler neither answered nor deferred could never be answered later: answer
+   * it now with what the handler returned (undefined included) instead of letting the asker wait.
+   */
   private finishMessage(env: Envelope, value: unknown): void {
     this.current = undefined;
-    if (value !== undefined && env.reply && !env.reply.done) env.reply.ok(value);
+    if (env.reply && !env.reply.done) env.reply.ok(value);
   }
 
   private onReceiveError(err: unknown, env: Envelope): void {

@@ -3,8 +3,9 @@ import type { ActorContext } from './context.ts';
 
 /**
  * What an actor does. `receive` handles one message at a time; if it returns a promise the
- * mailbox waits for it. For an ask, a value returned (or resolved) other than undefined is the
- * reply, unless the handler already replied. Anything thrown is a failure for the supervisor.
+ * mailbox waits for it. For an ask, the value returned (or resolved) is the reply, unless the
+ * handler already replied or took the reply over with `ctx.deferReply()`. Anything thrown is a
+ * failure for the supervisor.
  */
 export interface ActorBehavior {
   start?(ctx: ActorContext): void | Promise<void>;

@@ -72,11 +72,20 @@ export function runtimeSuite(makeEnv: () => RuntimeEnv): void {
     it('rejects with typed errors: timeout, no such actor, node unreachable', async () => {
       const a = await env.start('a');
       const b = await env.start('b');
-      const silent = b.spawn('silent', receive(() => undefined));
+      // Takes the reply over and never answers.
+      const silent = b.spawn('silent', receive((ctx) => void ctx.deferReply()));
       expect(await errorType(env, a.ask(a.ref(silent.id), 'hi', { timeoutMs: 200 }))).toBe('timeout');
       expect(await errorType(env, a.ask(a.ref('shoal://shoal/b/user/nobody'), 'hi'))).toBe('no_such_actor');
       expect(await errorType(env, a.ask(a.ref('shoal://shoal/ghost/user/x'), 'hi'))).toBe('node_unreachable');
       expect(await errorType(env, a.ask(a.ref('/user/nobody'), 'hi'))).toBe('no_such_actor');
+    });
+
+    it('answers an ask the handler did not reply to with what it returned, undefined included', async () => {
+      const a = await env.start('a');
+      const b = await env.start('b');
+      const quiet = b.spawn('quiet', receive(() => undefined));
+      expect(await env.settle(a.ask(a.ref(quiet.id), 'anything'))).toBeUndefined();
+      expect(await env.settle(a.ask(a.ref('/user/nothing-here'), 'x').catch((e: ShoalError) => e.type))).toBe('no_such_actor');
     });
 
     it('delivers messages from one sender to one actor in order', async () => {
