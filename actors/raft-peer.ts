@@ -15,7 +15,8 @@ import type { Entry, Membership, PeerId, RaftStorage } from '../src/raft/types.t
  */
 export interface RaftPeerInput {
   storage: RaftStorage;
-  stateMachine: RaftStateMachine;
+  /** Called at every (re)start: a restarted peer rebuilds its state from the snapshot and the log. */
+  stateMachine: () => RaftStateMachine;
   /** Initial voters when the storage is empty. */
   bootstrap?: Membership;
   config?: Partial<RaftConfig>;
@@ -124,7 +125,7 @@ export const raftPeerMachine = setup({
     raft: new RaftPeerState({
       id: input.self.node,
       storage: input.storage,
-      stateMachine: input.stateMachine,
+      stateMachine: input.stateMachine(),
       bootstrap: input.bootstrap,
       config: input.config,
       onApply: input.onApply,

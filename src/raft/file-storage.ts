@@ -4,27 +4,6 @@ import CRC32 from 'crc-32';
 import { decode, encode } from '../transport/codec.ts';
 import type { Entry, EntryKind, HardState, PersistedState, RaftStorage, Snapshot } from './types.ts';
 
-/**
- * Durable RaftStorage on the local file system. Every mutating call has fsync'ed its data (and,
- * where files were created, renamed or deleted, the directory) before it returns.
- *
- * Layout of `dir`:
- * - `log-<first index, 20 digits>.seg`: log segments. A segment is a sequence of records
- *   `[u32 length][u32 crc32(payload)][payload]`, both header fields LITTLE-endian, payload =
- *   msgpack({index, term, kind, data?}) (always encoded with `index` as the first key). The file name
- *   holds the index of the segment's first record; records are contiguous within and across segments.
- * - `state`: one record (same framing) holding msgpack({term, votedFor}); replaced atomically
- *   (`state.tmp`, fsync, rename, fsync dir).
- * - `snapshot`: one record holding msgpack(Snapshot); replaced atomically the same way.
- *
- * Recovery (`load()`): a torn or corrupt record at the tail of the last segment, with no valid record
- * after it, is what a crash during an append leaves behind: it is reported through `onCorruption` and
- * truncated away. Anything else (a bad record followed by valid data, a bad record in an earlier
- * segment, a gap in the indices, a damaged `state` or `snapshot` file) is real damage and throws.
- *
- * The in-memory index holds, per segment, its first index, size and the byte offset of every record,
- * so an append is O(1) and truncating a conflicting suffix is O(log segments).
- */
 export interface FileRaftStorageOptions {
   /** Roll to a new segment once the current one holds at least this many bytes. Default 8 MiB. */
   segmentBytes?: number;
@@ -51,10 +30,32 @@ interface Segment {
 const HEADER = 8;
 const SEGMENT_RE = /^log-(\d{20})\.seg$/;
 const KINDS: ReadonlySet<EntryKind> = new Set<EntryKind>(['noop', 'command', 'config']);
-/** Every entry payload starts with a map header (1 or 3 bytes) then the fixstr key "index". */
+/** Every entry payload starts with a map header (fixmap/map16/map32: 1, 3 or 5 bytes) then the fixstr key "index". */
 const INDEX_KEY = Buffer.from([0xa5, 0x69, 0x6e, 0x64, 0x65, 0x78]);
 const MAP_HEADER_SIZES = [1, 3, 5];
 
+/**
+ * Durable RaftStorage on the local file system. Every mutating call has fsync'ed its data (and,
+ * where files were created, renamed or deleted, the directory) before it returns.
+ *
+ * Layout of `dir`:
+ * - `log-<first index, 20 digits>.seg`: log segments. A segment is a sequence of records
+ *   `[u32 length][u32 crc32(payload)][payload]`, both header fields LITTLE-endian, payload =
+ *   msgpack({index, term, kind, data?}) (always encoded with `index` as the first key). The file name
+ *   holds the index of the segment's first record; records are contiguous within and across segments.
+ * - `state`: one record (same framing) holding msgpack({term, votedFor}); replaced atomically
+ *   (`state.tmp`, fsync, rename, fsync dir).
+ * - `snapshot`: one record holding msgpack(Snapshot); replaced atomically the same way.
+ *
+ * Recovery (`load()`): a torn or corrupt record at the tail of the last segment, with no valid record
+ * after it, is what a crash during an append leaves behind: it is reported through `onCorruption` and
+ * truncated away. Anything else (a bad record followed by valid data, a bad record in an earlier
+ * segment, a gap in the indices, a damaged `state` or `snapshot` file) is real damage and throws.
+ *
+ * The in-memory index holds, per segment, its first index, size and the byte offset of every record,
+ * so an append is O(1) and truncating a conflicting suffix walks back from the last segment (O(1)
+ * when the conflict is in the last segment, the usual case).
+ */
 export class FileRaftStorage implements RaftStorage {
   readonly dir: string;
   private readonly segmentBytes: number;

@@ -97,7 +97,7 @@ export async function runRaftSimulation(opts: RaftSimOptions): Promise<RaftSimRe
     system!.spawn('raft', raftPeerMachine, {
       input: {
         storage: storages.get(id)!,
-        stateMachine: new CommandList(),
+        stateMachine: () => new CommandList(),
         bootstrap: { voters: ids, learners: [] },
         random: () => peerRng.next(),
         config: { snapshotThreshold: 40 },

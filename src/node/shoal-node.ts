@@ -1,0 +1,203 @@
+import { join } from 'node:path';
+import { nodeMachine } from '../../actors/node.ts';
+import { raftPeerMachine } from '../../actors/raft-peer.ts';
+import { ClusterStateMachine, EMPTY_CLUSTER_STATE, type ClusterState, type NodeInfo, type NodeRole } from '../cluster/cluster-state.ts';
+import { FileRaftStorage } from '../raft/file-storage.ts';
+import type { RaftConfig, RaftStatus } from '../raft/peer-state.ts';
+import type { RaftStorage } from '../raft/types.ts';
+import { ActorSystem, type ActorSystemOptions } from '../runtime/actor-system.ts';
+import type { ActorRef } from '../runtime/actor-ref.ts';
+import { receive } from '../runtime/behavior.ts';
+import type { TimerHandle } from '../runtime/clock.ts';
+import { builtinKinds } from './builtin-kinds.ts';
+
+export const RAFT_PATH = '/system/raft';
+export const NODE_PATH = '/system/node';
+export const CSTATE_PATH = '/system/cstate';
+
+export interface ShoalNodeOptions extends Omit<ActorSystemOptions, 'kinds'> {
+  /** Raft log, term/vote and snapshots live here (master-eligible nodes). */
+  dataDir?: string;
+  /** Storage override (simulation); default: FileRaftStorage in dataDir/raft. */
+  storage?: RaftStorage;
+  name?: string;
+  roles?: NodeRole[];
+  attributes?: Record<string, string>;
+  /** The initial master-eligible node ids (bootstrap voters), the same list on every node. */
+  masters: string[];
+  raft?: Partial<RaftConfig>;
+}
+
+type Listener = (state: ClusterState) => void;
+
+/**
+ * A Shoal node: an ActorSystem with the node actor, a raft peer when master-eligible, and the
+ * node's copy of the cluster state. The elected master (Raft leader) records itself in the
+ * state, removes nodes the failure detector declares down, and publishes every new version to
+ * the data-only nodes; everyone applies versions in order.
+ */
+export class ShoalNode {
+  state: ClusterState = EMPTY_CLUSTER_STATE;
+  private readonly listeners = new Set<Listener>();
+  private reconcileTimer: TimerHandle | undefined;
+  private leaderSince = 0;
+
+  private constructor(
+    readonly system: ActorSystem,
+    readonly info: NodeInfo,
+    private readonly opts: ShoalNodeOptions,
+  ) {}
+
+  static async start(opts: ShoalNodeOptions): Promise<ShoalNode> {
+    const system = await ActorSystem.start({ ...opts, kinds: builtinKinds });
+    const roles = opts.roles ?? (opts.masters.includes(opts.nodeId) ? ['master', 'data'] : ['data']);
+    const info: NodeInfo = { id: opts.nodeId, name: opts.name ?? opts.nodeId, roles, attributes: opts.attributes ?? {} };
+    const node = new ShoalNode(system, info, opts);
+    node.startActors();
+    return node;
+  }
+
+  get isMasterEligible(): boolean {
+    return this.info.roles.includes('master');
+  }
+
+  get raftRef(): ActorRef {
+    return this.system.ref(RAFT_PATH);
+  }
+
+  /** Every new cluster-state version, in order. */
+  onState(fn: Listener): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Resolves with the state once this node has applied `version` (or a later one). */
+  waitForVersion(version: number, timeoutMs = 10_000): Promise<ClusterState> {
+    if (this.state.version >= version) return Promise.resolve(this.state);
+    return this.waitFor((s) => s.version >= version, `cluster state version ${version}`, timeoutMs);
+  }
+
+  waitFor(pred: (s: ClusterState) => boolean, what: string, timeoutMs = 10_000): Promise<ClusterState> {
+    if (pred(this.state)) return Promise.resolve(this.state);
+    return new Promise((resolve, reject) => {
+      const timer = this.system.clock.setTimeout(() => {
+        off();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      }, timeoutMs);
+      const off = this.onState((s) => {
+        if (!pred(s)) return;
+        off();
+        this.system.clock.clearTimeout(timer);
+        resolve(s);
+      });
+    });
+  }
+
+  raftStatus(): Promise<RaftStatus> {
+    return this.system.ask<RaftStatus>(this.raftRef, { type: 'raft.status' });
+  }
+
+  /** Leave the cluster (commits node_leave), then shut the node down. */
+  async leave(timeoutMs = 5_000): Promise<void> {
+    const ref = this.system.ref(NODE_PATH);
+    let done!: () => void;
+    const stopped = new Promise<void>((r) => (done = r));
+    const off = this.system.watch(ref, () => done());
+    ref.tell({ type: 'node.leave' });
+    await Promise.race([stopped, new Promise<void>((r) => this.system.clock.setTimeout(() => r(), timeoutMs))]);
+    off();
+    await this.shutdown();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.reconcileTimer !== undefined) this.system.clock.clearTimeout(this.reconcileTimer);
+    await this.system.shutdown();
+  }
+
+  // ---- internals -------------------------------------------------------------------------------
+
+  private startActors(): void {
+    const { system } = this;
+    system.internals.spawnUnder(
+      system.internals.cell('/system')!,
+      'cstate',
+      receive((_ctx, msg: { type: string; state?: ClusterState }) => {
+        if (msg?.type === 'get') return this.state;
+        // Data-only nodes get versions published by the master.
+        if (msg?.type === 'publish' && msg.state && !this.isMasterEligible) this.applyState(msg.state);
+        return undefined;
+      }),
+      { restart: 'permanent' },
+    );
+    if (this.isMasterEligible) {
+      const storage = this.opts.storage ?? new FileRaftStorage(join(this.opts.dataDir ?? '.data', this.info.id, 'raft'));
+      system.internals.spawnUnder(system.internals.cell('/system')!, 'raft', raftPeerMachine, {
+        restart: 'permanent',
+        input: {
+          storage,
+          stateMachine: () => new ClusterStateMachine((s) => this.applyState(s)),
+          bootstrap: { voters: this.opts.masters, learners: [] },
+          config: this.opts.raft,
+          onLeader: (term: number) => this.becameMaster(term),
+        },
+      });
+    }
+    system.internals.spawnUnder(system.internals.cell('/system')!, 'node', nodeMachine, {
+      restart: 'permanent',
+      input: { info: this.info, masters: this.opts.masters, raftPath: RAFT_PATH },
+    });
+    system.on('nodeDown', (id) => void this.removeIfMaster(id, 'node_down'));
+  }
+
+  private applyState(next: ClusterState): void {
+    if (next.version < this.state.version) return;
+    const before = this.state;
+    this.state = next;
+    // Nodes the master removed are down for death watch here too.
+    for (const id of Object.keys(before.nodes)) if (!next.nodes[id] && id !== this.info.id) this.system.declareNodeDown(id, 'removed');
+    if (before.nodes[this.info.id] && !next.nodes[this.info.id]) this.system.ref(NODE_PATH).tell({ type: 'node.removed' });
+    for (const fn of this.listeners) fn(next);
+    if (this.isLeader()) this.publish(next);
+  }
+
+  private isLeader(): boolean {
+    return this.state.master?.id === this.info.id;
+  }
+
+  private becameMaster(term: number): void {
+    this.leaderSince = this.system.clock.now();
+    this.propose({ op: 'master', id: this.info.id, term });
+    this.scheduleReconcile();
+  }
+
+  /** While master: drop nodes that are in the state but not alive (e.g. died while there was no master). */
+  private scheduleReconcile(): void {
+    if (this.reconcileTimer !== undefined) this.system.clock.clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = this.system.clock.setTimeout(() => {
+      this.reconcileTimer = undefined;
+      if (!this.isLeader() || !this.system.isRunning) return;
+      const graceOver = this.system.clock.now() - this.leaderSince > 1_000;
+      const alive = new Set(this.system.nodes());
+      if (graceOver) for (const id of Object.keys(this.state.nodes)) if (id !== this.info.id && !alive.has(id)) void this.removeIfMaster(id, 'not_alive');
+      this.scheduleReconcile();
+    }, 500);
+  }
+
+  private async removeIfMaster(id: string, reason: string): Promise<void> {
+    if (!this.isLeader() || !this.state.nodes[id]) return;
+    this.propose({ op: 'node_leave', id, reason });
+  }
+
+  private propose(command: unknown): void {
+    this.system.ask(this.raftRef, { type: 'raft.propose', data: command }, { timeoutMs: 5_000 }).catch((err: Error) => {
+      this.system.log.warn({ err: err.message, command }, 'cluster-state proposal failed');
+    });
+  }
+
+  private publish(state: ClusterState): void {
+    for (const n of Object.values(state.nodes)) {
+      if (n.roles.includes('master') || n.id === this.info.id) continue;
+      this.system.tell(this.system.ref(`shoal://${this.system.cluster}/${n.id}${CSTATE_PATH}`), { type: 'publish', state });
+    }
+  }
+}
