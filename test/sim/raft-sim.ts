@@ -26,6 +26,7 @@ export interface RaftSimResult {
   acknowledged: number;
   committed: number;
   leaders: number;
+  reads: number;
   crashes: number;
   partitions: number;
 }
@@ -74,6 +75,8 @@ export async function runRaftSimulation(opts: RaftSimOptions): Promise<RaftSimRe
   const committed = new Map<number, string>();
   const appliedUpTo = new Map<string, number>();
   const acknowledged: string[] = [];
+  const indexOfCommand = new Map<unknown, number>();
+  let reads = 0;
   let crashes = 0;
   let partitions = 0;
 
@@ -112,6 +115,8 @@ export async function runRaftSimulation(opts: RaftSimOptions): Promise<RaftSimRe
           const seen = committed.get(entry.index);
           if (seen !== undefined && seen !== key) violate(`entry ${entry.index} applied as ${key} on ${id} but ${seen} elsewhere`);
           committed.set(entry.index, key);
+          // A duplicated request can commit a command twice; the first copy is where it took effect.
+          if (entry.kind === 'command' && !indexOfCommand.has(entry.data)) indexOfCommand.set(entry.data, entry.index);
           const prev = appliedUpTo.get(id);
           if (prev !== undefined && entry.index !== prev + 1) violate(`${id} applied ${entry.index} after ${prev}`);
           appliedUpTo.set(id, entry.index);
@@ -134,14 +139,28 @@ export async function runRaftSimulation(opts: RaftSimOptions): Promise<RaftSimRe
         continue;
       }
       const [id, system] = live[rng.int(live.length)]!;
-      const data = `c${proposal++}`;
       const ref: ActorRef = system.ref(`/user/raft`);
-      try {
-        await system.ask(ref, { type: 'raft.propose', data }, { timeoutMs: 300 });
-        acknowledged.push(data);
-      } catch {
-        // not acknowledged: may or may not be committed
-        void id;
+      if (rng.chance(0.2)) {
+        // Linearizable read: its index covers every write acknowledged before it began.
+        const ackedBefore = [...acknowledged];
+        try {
+          const index = await system.ask<number>(ref, { type: 'raft.read' }, { timeoutMs: 300 });
+          reads++;
+          for (const data of ackedBefore.slice(-20)) {
+            const at = indexOfCommand.get(data);
+            if (at === undefined || at > index) violate(`read on ${id} returned index ${index}, before acknowledged ${data} (index ${at})`);
+          }
+        } catch {
+          // no leader right now: fine
+        }
+      } else {
+        const data = `c${proposal++}`;
+        try {
+          await system.ask(ref, { type: 'raft.propose', data }, { timeoutMs: 300 });
+          acknowledged.push(data);
+        } catch {
+          // not acknowledged: may or may not be committed
+        }
       }
       await new Promise<void>((r) => clock.setTimeout(r, 5 + rng.int(20)));
     }
@@ -194,5 +213,5 @@ export async function runRaftSimulation(opts: RaftSimOptions): Promise<RaftSimRe
 
   for (const s of systems.values()) s.halt();
   void client;
-  return { seed, violations, acknowledged: acknowledged.length, committed: lastCommitted, leaders: leaderOfTerm.size, crashes, partitions };
+  return { seed, violations, acknowledged: acknowledged.length, committed: lastCommitted, leaders: leaderOfTerm.size, reads, crashes, partitions };
 }
