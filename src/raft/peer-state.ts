@@ -249,11 +249,9 @@ export class RaftPeerState {
     this.role = 'leader';
     this.leaderId = this.id;
     this.progress.clear();
-    for (const peer of this.otherMembers()) {
-      this.progress.set(peer, { next: this.log.lastIndex + 1, match: 0, inflight: 0, recentActive: true, ackedSeq: 0 });
-    }
-    // A no-op of our own term: commits everything before it and enables ReadIndex (§8).
+    this.syncProgress();
     this.env.onLeader?.(this.term);
+    // A no-op of our own term: commits everything before it and enables ReadIndex (§8).
     this.appendLocal([{ term: this.term, index: this.log.lastIndex + 1, kind: 'noop' }]);
     this.broadcastAppend();
     this.maybeCommit();
@@ -527,6 +525,18 @@ export class RaftPeerState {
     // A membership takes effect as soon as it is in the log (single-server changes).
     if (config) this.membership = config.data as Membership;
     else if (entries.length > 0) this.membership = this.membershipAt(this.log.lastIndex) ?? this.membership;
+    if (config && this.role === 'leader') this.syncProgress();
+  }
+
+  /** The leader replicates to exactly the current members: new ones start from the end and back off. */
+  private syncProgress(): void {
+    const members = new Set(this.otherMembers());
+    for (const peer of this.progress.keys()) if (!members.has(peer)) this.progress.delete(peer);
+    for (const peer of members) {
+      if (!this.progress.has(peer)) {
+        this.progress.set(peer, { next: this.log.lastIndex + 1, match: 0, inflight: 0, recentActive: true, ackedSeq: 0 });
+      }
+    }
   }
 
   private maybeCommit(): void {
