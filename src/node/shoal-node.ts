@@ -98,7 +98,7 @@ export class ShoalNode {
   }
 
   /** Leave the cluster (commits node_leave), then shut the node down. */
-  async leave(timeoutMs = 5_000): Promise<void> {
+  async leave(timeoutMs = 2_000): Promise<void> {
     const ref = this.system.ref(NODE_PATH);
     let done!: () => void;
     const stopped = new Promise<void>((r) => (done = r));

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { ActorSystem } from '../../src/runtime/actor-system.ts';
 
@@ -27,6 +27,13 @@ it('`shoal up` starts a NATS server and N nodes that answer, and Ctrl-C stops th
     } finally {
       await client.shutdown();
     }
+    // The operator's view: master, members and roles.
+    const status = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'status', '--nats', url, '--json'], { encoding: 'utf8', timeout: 20_000 });
+    expect(status.status, status.stderr).toBe(0);
+    const view = JSON.parse(status.stdout.trim().split('\n').pop()!) as { master: { id: string }; nodes: { id: string; roles: string[] }[] };
+    expect(view.nodes.map((n) => n.id).sort()).toEqual(['n1', 'n2']);
+    expect(['n1', 'n2']).toContain(view.master.id);
+    expect(view.nodes.every((n) => n.roles.includes('master'))).toBe(true);
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(out).toContain('shoal up: stopping');
