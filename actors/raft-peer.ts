@@ -85,6 +85,7 @@ export const raftPeerMachine = setup({
     canCampaign: ({ context }) => context.raft.isVoter,
     wonVotes: ({ context }) => context.raft.hasVoteQuorum,
     quorumLost: ({ context }) => !context.raft.quorumActive(),
+    removedFromVoters: ({ context }) => context.raft.removedFromVoters,
   },
   actions: {
     adoptTerm: ({ context, event }) => context.raft.adoptTerm((event as RaftMessage).term),
@@ -197,6 +198,7 @@ export const raftPeerMachine = setup({
     leader: {
       entry: 'becomeLeader',
       type: 'parallel',
+      always: { guard: 'removedFromVoters', target: 'follower' },
       states: {
         heartbeat: {
           initial: 'waiting',

@@ -117,6 +117,8 @@ export class RaftPeerState {
   lastApplied = 0;
   membership: Membership;
   private snapshot: Snapshot | undefined;
+  /** Index of the config entry in force (the snapshot index when it came from a snapshot). */
+  private configIndex = 0;
   private votes = new Set<PeerId>();
   private progress = new Map<PeerId, Progress>();
   private lastLeaderContact = -Infinity;
@@ -142,6 +144,7 @@ export class RaftPeerState {
       env.onRestore?.(persisted.snapshot.index);
     }
     this.membership = this.membershipAt(this.log.lastIndex) ?? env.bootstrap ?? { voters: [env.id], learners: [] };
+    this.configIndex = this.configIndexAt(this.log.lastIndex);
   }
 
   // ---- queries (guards) --------------------------------------------------------------------------
@@ -181,6 +184,11 @@ export class RaftPeerState {
     if (msg.pre) return msg.term > this.term && this.log.isUpToDate(msg.lastIndex, msg.lastTerm) && !this.inLease();
     if (msg.term !== this.term) return false;
     return (this.votedFor === null || this.votedFor === msg.from) && this.log.isUpToDate(msg.lastIndex, msg.lastTerm);
+  }
+
+  /** A leader that committed its own removal from the voters hands over by stepping down. */
+  get removedFromVoters(): boolean {
+    return !this.isVoter && this.configIndex <= this.commitIndex;
   }
 
   get hasVoteQuorum(): boolean {
@@ -348,6 +356,7 @@ export class RaftPeerState {
     this.commitIndex = this.lastApplied = s.index;
     this.env.onRestore?.(s.index);
     this.membership = this.membershipAt(this.log.lastIndex) ?? s.membership;
+    this.configIndex = this.configIndexAt(this.log.lastIndex);
     this.wakeAppliedWaiters();
     this.replyAppend(msg.from, true, s.index, msg.seq);
   }
@@ -523,8 +532,14 @@ export class RaftPeerState {
     this.log.append(entries);
     const config = [...entries].reverse().find((e) => e.kind === 'config');
     // A membership takes effect as soon as it is in the log (single-server changes).
-    if (config) this.membership = config.data as Membership;
-    else if (entries.length > 0) this.membership = this.membershipAt(this.log.lastIndex) ?? this.membership;
+    if (config) {
+      this.membership = config.data as Membership;
+      this.configIndex = config.index;
+    } else if (entries.length > 0 && entries[0]!.index <= this.configIndex) {
+      // A follower's conflicting suffix replaced the config entry: fall back to the one before.
+      this.membership = this.membershipAt(this.log.lastIndex) ?? this.membership;
+      this.configIndex = this.configIndexAt(this.log.lastIndex);
+    }
     if (config && this.role === 'leader') this.syncProgress();
   }
 
@@ -600,6 +615,11 @@ export class RaftPeerState {
     this.env.storage.saveSnapshot(snapshot);
     this.log.compact(snapshot);
     this.snapshot = snapshot;
+  }
+
+  private configIndexAt(index: number): number {
+    for (let i = Math.min(index, this.log.lastIndex); i > this.log.snapshotIndex; i--) if (this.log.entry(i)!.kind === 'config') return i;
+    return this.log.snapshotIndex;
   }
 
   /** The membership in force at `index`: the last config entry at or before it, else the snapshot's. */

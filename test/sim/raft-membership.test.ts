@@ -62,3 +62,35 @@ it('changes membership one voter at a time; learners follow without voting', asy
   await ask(leader, { type: 'raft.propose', data: 'with p4' });
   for (const s of systems.values()) s.halt();
 }, 30_000);
+
+it('a leader that removes itself steps down once the change commits', async () => {
+  const clock = new SimulatedClock({ start: 0 });
+  const network = new MemoryNetwork({ clock });
+  const rng = new SeededRandom(7);
+  const systems = new Map<string, ActorSystem>();
+  const settle = async <T>(p: Promise<T>): Promise<T> => {
+    let out: { ok: boolean; v: unknown } | undefined;
+    p.then((v) => (out = { ok: true, v }), (v) => (out = { ok: false, v }));
+    await clock.runUntil(() => out !== undefined, { maxTimeMs: 5_000 });
+    if (!out) throw new Error('timed out');
+    if (!out.ok) throw out.v;
+    return out.v as T;
+  };
+  for (const id of ['p1', 'p2', 'p3']) {
+    const system = await settle(ActorSystem.start({ nodeId: id, transport: network.connect(id), clock, logLevel: 'silent', failureDetector: false }));
+    const peerRng = rng.fork();
+    system.spawn('raft', raftPeerMachine, {
+      input: { storage: new MemoryRaftStorage(), stateMachine: () => ({ apply: () => null, snapshot: () => null, restore: () => undefined }), bootstrap: { voters: ['p1', 'p2', 'p3'], learners: [] }, random: () => peerRng.next() },
+    });
+    systems.set(id, system);
+  }
+  const status = (id: string) => settle(systems.get(id)!.ask<RaftStatus>(systems.get(id)!.ref('/user/raft'), { type: 'raft.status' }));
+  await clock.runUntil(() => false, { maxTimeMs: 1_000 });
+  const leader = (await status('p1')).leader!;
+  const others = ['p1', 'p2', 'p3'].filter((p) => p !== leader);
+  await settle(systems.get(leader)!.ask(systems.get(leader)!.ref('/user/raft'), { type: 'raft.change_membership', membership: { voters: others, learners: [] } }));
+  await clock.runUntil(() => false, { maxTimeMs: 1_000 });
+  expect((await status(leader)).role).not.toBe('leader');
+  expect(others).toContain((await status(others[0]!)).leader);
+  for (const s of systems.values()) s.halt();
+}, 30_000);
