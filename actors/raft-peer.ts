@@ -3,7 +3,7 @@ import { validateRaftMessage, type RaftMessage } from '../protocols/raft.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
 import type { ActorContext, Replier } from '../src/runtime/context.ts';
 import { reply } from '../src/runtime/machine-actions.ts';
-import { RaftError, RaftPeerState, type RaftConfig, type RaftStateMachine } from '../src/raft/peer-state.ts';
+import { RaftError, RaftPeerState, type RaftConfig, type RaftStateMachine, type Role } from '../src/raft/peer-state.ts';
 import type { Entry, Membership, PeerId, RaftStorage } from '../src/raft/types.ts';
 
 /**
@@ -24,6 +24,7 @@ export interface RaftPeerInput {
   random?: () => number;
   onApply?: (entry: Entry, result: unknown) => void;
   onLeader?: (term: number) => void;
+  onRole?: (role: Role, term: number) => void;
   onRestore?: (index: number) => void;
   /** Added by the runtime. */
   self: ActorRef;
@@ -131,6 +132,7 @@ export const raftPeerMachine = setup({
       config: input.config,
       onApply: input.onApply,
       onLeader: input.onLeader,
+      onRole: input.onRole,
       onRestore: input.onRestore,
       now: () => input.shoal.clock.now(),
       random: input.random ?? Math.random,

@@ -3,7 +3,7 @@ import { nodeMachine } from '../../actors/node.ts';
 import { raftPeerMachine } from '../../actors/raft-peer.ts';
 import { ClusterStateMachine, EMPTY_CLUSTER_STATE, type ClusterState, type NodeInfo, type NodeRole } from '../cluster/cluster-state.ts';
 import { FileRaftStorage } from '../raft/file-storage.ts';
-import type { RaftConfig, RaftStatus } from '../raft/peer-state.ts';
+import type { RaftConfig, RaftStatus, Role } from '../raft/peer-state.ts';
 import type { RaftStorage } from '../raft/types.ts';
 import { ActorSystem, type ActorSystemOptions } from '../runtime/actor-system.ts';
 import type { ActorRef } from '../runtime/actor-ref.ts';
@@ -14,6 +14,8 @@ import { builtinKinds } from './builtin-kinds.ts';
 export const RAFT_PATH = '/system/raft';
 export const NODE_PATH = '/system/node';
 export const CSTATE_PATH = '/system/cstate';
+const RECONCILE_MS = 250;
+const STARTUP_GRACE_MS = 1_000;
 
 export interface ShoalNodeOptions extends Omit<ActorSystemOptions, 'kinds'> {
   /** Raft log, term/vote and snapshots live here (master-eligible nodes). */
@@ -40,13 +42,17 @@ export class ShoalNode {
   state: ClusterState = EMPTY_CLUSTER_STATE;
   private readonly listeners = new Set<Listener>();
   private reconcileTimer: TimerHandle | undefined;
-  private leaderSince = 0;
+  /** This node's raft role: a paused master's stale cluster state must not make it act as master. */
+  private raftRole: Role = 'follower';
+  private readonly startedAt: number;
 
   private constructor(
     readonly system: ActorSystem,
     readonly info: NodeInfo,
     private readonly opts: ShoalNodeOptions,
-  ) {}
+  ) {
+    this.startedAt = system.clock.now();
+  }
 
   static async start(opts: ShoalNodeOptions): Promise<ShoalNode> {
     const system = await ActorSystem.start({ ...opts, kinds: builtinKinds });
@@ -139,6 +145,7 @@ export class ShoalNode {
           bootstrap: { voters: this.opts.masters, learners: [] },
           config: this.opts.raft,
           onLeader: (term: number) => this.becameMaster(term),
+          onRole: (role: Role) => (this.raftRole = role),
         },
       });
     }
@@ -161,26 +168,30 @@ export class ShoalNode {
   }
 
   private isLeader(): boolean {
-    return this.state.master?.id === this.info.id;
+    return this.raftRole === 'leader' && this.state.master?.id === this.info.id;
   }
 
   private becameMaster(term: number): void {
-    this.leaderSince = this.system.clock.now();
     this.propose({ op: 'master', id: this.info.id, term });
-    this.scheduleReconcile();
+    this.scheduleReconcile(0);
   }
 
-  /** While master: drop nodes that are in the state but not alive (e.g. died while there was no master). */
-  private scheduleReconcile(): void {
+  /**
+   * While master: drop nodes that are in the state but not alive, e.g. ones that died while there
+   * was no master (their node-down came before this election). Right after this node started its
+   * detector has not heard everyone yet, hence the grace period.
+   */
+  private scheduleReconcile(delayMs = RECONCILE_MS): void {
     if (this.reconcileTimer !== undefined) this.system.clock.clearTimeout(this.reconcileTimer);
     this.reconcileTimer = this.system.clock.setTimeout(() => {
       this.reconcileTimer = undefined;
-      if (!this.isLeader() || !this.system.isRunning) return;
-      const graceOver = this.system.clock.now() - this.leaderSince > 1_000;
-      const alive = new Set(this.system.nodes());
-      if (graceOver) for (const id of Object.keys(this.state.nodes)) if (id !== this.info.id && !alive.has(id)) void this.removeIfMaster(id, 'not_alive');
+      if (this.raftRole !== 'leader' || !this.system.isRunning) return;
+      if (this.isLeader() && this.system.clock.now() - this.startedAt > STARTUP_GRACE_MS) {
+        const alive = new Set(this.system.nodes());
+        for (const id of Object.keys(this.state.nodes)) if (id !== this.info.id && !alive.has(id)) void this.removeIfMaster(id, 'not_alive');
+      }
       this.scheduleReconcile();
-    }, 500);
+    }, delayMs);
   }
 
   private async removeIfMaster(id: string, reason: string): Promise<void> {

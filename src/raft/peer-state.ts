@@ -46,6 +46,8 @@ export interface RaftEnv {
   onApply?(entry: Entry, result: unknown): void;
   /** Called when this peer becomes leader of a term (observers, tests). */
   onLeader?(term: number): void;
+  /** Called on every role change. */
+  onRole?(role: Role, term: number): void;
   /** Called when the state machine is restored from a snapshot (at start, or installed from the leader). */
   onRestore?(index: number): void;
   log?: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
@@ -234,10 +236,12 @@ export class RaftPeerState {
     if (this.role === 'leader') this.leaveLeadership();
     this.role = 'follower';
     this.votes.clear();
+    this.env.onRole?.('follower', this.term);
   }
 
   startPreVote(): void {
     this.role = 'pre-candidate';
+    this.env.onRole?.('pre-candidate', this.term);
     this.leaderId = undefined;
     this.votes = new Set([this.id]);
     this.broadcastVote(true);
@@ -246,6 +250,7 @@ export class RaftPeerState {
   startElection(): void {
     this.role = 'candidate';
     this.term++;
+    this.env.onRole?.('candidate', this.term);
     this.votedFor = this.id;
     this.leaderId = undefined;
     this.persistHardState();
@@ -258,6 +263,7 @@ export class RaftPeerState {
     this.leaderId = this.id;
     this.progress.clear();
     this.syncProgress();
+    this.env.onRole?.('leader', this.term);
     this.env.onLeader?.(this.term);
     // A no-op of our own term: commits everything before it and enables ReadIndex (§8).
     this.appendLocal([{ term: this.term, index: this.log.lastIndex + 1, kind: 'noop' }]);

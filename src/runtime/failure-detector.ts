@@ -131,10 +131,20 @@ export class HeartbeatDetector implements FailureDetector {
 
   private scheduleCheck(): void {
     // Check at half the interval so detection lands close to timeoutMs.
+    const interval = Math.max(1, Math.floor(this.intervalMs / 2));
+    const scheduledAt = this.clock.now();
     this.checkTimer = this.clock.setTimeout(() => {
-      const deadline = this.clock.now() - this.timeoutMs;
-      for (const [node, peer] of [...this.peers]) if (peer.lastSeen < deadline) this.down(node, 'heartbeat timeout');
+      const now = this.clock.now();
+      if (now - scheduledAt > this.timeoutMs) {
+        // Our own timer ran this late: this process was paused (SIGSTOP, GC, swap), so silence
+        // says nothing about the peers. Give them a fresh timeout instead of declaring them down.
+        this.log.warn({ lateMs: now - scheduledAt - interval }, 'failure detector was paused; not blaming peers');
+        for (const peer of this.peers.values()) peer.lastSeen = now;
+      } else {
+        const deadline = now - this.timeoutMs;
+        for (const [node, peer] of [...this.peers]) if (peer.lastSeen < deadline) this.down(node, 'heartbeat timeout');
+      }
       this.scheduleCheck();
-    }, Math.max(1, Math.floor(this.intervalMs / 2)));
+    }, interval);
   }
 }

@@ -40,8 +40,13 @@ export class ProcessCluster {
     const probe = await ActorSystem.start({ nodeId: `probe-${process.pid}`, nats: { servers: server.url }, logLevel: 'silent' });
     const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'shoal-cluster-'));
     const cluster = new ProcessCluster(server, probe, masters, dataDir, !opts.dataDir);
-    await Promise.all([...masters, ...(opts.dataNodes ?? [])].map((id) => cluster.startNode(id, { waitForMember: false })));
-    await cluster.waitFor((s) => !!s.master && [...cluster.nodes.keys()].every((id) => !!s.nodes[id]), 'every node to be a member', 30_000);
+    try {
+      await Promise.all([...masters, ...(opts.dataNodes ?? [])].map((id) => cluster.startNode(id, { waitForMember: false })));
+      await cluster.waitFor((s) => !!s.master && [...cluster.nodes.keys()].every((id) => !!s.nodes[id]), 'every node to be a member', 30_000);
+    } catch (err) {
+      await cluster.stop(); // never leave node processes behind
+      throw err;
+    }
     return cluster;
   }
 
