@@ -68,7 +68,11 @@ export class ProcessCluster {
       output: () => out,
     };
     this.nodes.set(id, handle);
-    if (opts.waitForMember !== false) await this.waitFor((s) => !!s.nodes[id], `${id} to be a member`, 20_000);
+    if (opts.waitForMember !== false) {
+      // Ask the master: a lagging follower may still list this node from before it died.
+      const master = (await this.state())?.master?.id;
+      await this.waitFor((s) => !!s.nodes[id], `${id} to be a member`, 20_000, master);
+    }
     return handle;
   }
 
