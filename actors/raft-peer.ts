@@ -69,6 +69,23 @@ function onLeader(context: RaftContext, event: RaftRequest & { forwarded?: boole
   return shoal.ask(`shoal://${self.cluster}/${leader}${self.path}`, { ...event, forwarded: true });
 }
 
+/**
+ * Pre-candidates and candidates count vote replies; a current-term leader's message makes them
+ * followers (the message is raised again and handled as one); stale messages are answered.
+ */
+const campaigning = {
+  'raft.vote_reply': { guard: 'notHigherTerm', actions: 'handleVoteReply' },
+  'raft.append': [
+    { guard: 'currentTerm', target: 'follower', actions: 'reraise' },
+    { guard: 'lowerTerm', actions: 'handleAppend' },
+  ],
+  'raft.snapshot': [
+    { guard: 'currentTerm', target: 'follower', actions: 'reraise' },
+    { guard: 'lowerTerm', actions: 'handleSnapshot' },
+  ],
+  'raft.vote': { guard: 'notHigherTerm', actions: 'handleVote' },
+} as const;
+
 export const raftPeerMachine = setup({
   types: {} as { context: RaftContext; events: RaftEvent; input: RaftPeerInput },
   delays: {
@@ -179,23 +196,13 @@ export const raftPeerMachine = setup({
       entry: 'startPreVote',
       always: { guard: 'wonVotes', target: 'candidate' },
       after: { election: { target: 'preCandidate', reenter: true } },
-      on: {
-        'raft.vote_reply': { guard: 'notHigherTerm', actions: 'handleVoteReply' },
-        'raft.append': [{ guard: 'currentTerm', target: 'follower', actions: 'reraise' }, { guard: 'lowerTerm', actions: 'handleAppend' }],
-        'raft.snapshot': [{ guard: 'currentTerm', target: 'follower', actions: 'reraise' }, { guard: 'lowerTerm', actions: 'handleSnapshot' }],
-        'raft.vote': { guard: 'notHigherTerm', actions: 'handleVote' },
-      },
+      on: campaigning,
     },
     candidate: {
       entry: 'startElection',
       always: { guard: 'wonVotes', target: 'leader' },
       after: { election: 'preCandidate' },
-      on: {
-        'raft.vote_reply': { guard: 'notHigherTerm', actions: 'handleVoteReply' },
-        'raft.append': [{ guard: 'currentTerm', target: 'follower', actions: 'reraise' }, { guard: 'lowerTerm', actions: 'handleAppend' }],
-        'raft.snapshot': [{ guard: 'currentTerm', target: 'follower', actions: 'reraise' }, { guard: 'lowerTerm', actions: 'handleSnapshot' }],
-        'raft.vote': { guard: 'notHigherTerm', actions: 'handleVote' },
-      },
+      on: campaigning,
     },
     leader: {
       entry: 'becomeLeader',

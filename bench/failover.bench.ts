@@ -50,6 +50,7 @@ import { DEFAULT_RAFT_CONFIG, type RaftStatus } from '../src/raft/peer-state.ts'
 import { ProcessCluster, type NodeProcessHandle } from '../src/testing/cluster-processes.ts';
 import { delta, snapshot, type CpuSnapshot } from './lib/cpu.ts';
 import { fmtRate, median, round, table } from './lib/stats.ts';
+import { positive } from './lib/options.ts';
 
 // ---- options --------------------------------------------------------------------------------
 
@@ -69,14 +70,6 @@ const USAGE = `usage: npm run bench:failover -- [options]
   --check         exit 1 when the failover median or p99 misses its target
   -h, --help`;
 
-function positive(name: string, v: string | undefined, dflt: number, integer = false): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 function parseOptions() {
   const { values } = parseArgs({

@@ -44,6 +44,7 @@ import { spawnPeer, type PeerHandle } from './lib/peer-process.ts';
 import { RawMuxRequester } from './lib/raw-mux.ts';
 import { RAW_SUBJECTS } from './lib/raw-subjects.ts';
 import { fmtRate, median, round, table } from './lib/stats.ts';
+import { positive } from './lib/options.ts';
 
 // ---- options --------------------------------------------------------------------------------
 
@@ -69,14 +70,6 @@ const USAGE = `usage: npm run bench:runtime -- [options]
   --check            exit 1 when a ratio misses its target
   -h, --help`;
 
-function positive(name: string, v: string | undefined, dflt: number, integer = false): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
-    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
-  }
-  return n;
-}
 
 function parseOptions() {
   const { values } = parseArgs({

@@ -488,35 +488,28 @@ export class RaftPeerState {
     const hasNew = p.next <= this.log.lastIndex;
     if (hasNew && p.inflight < this.config.maxInflight) {
       const entries = this.log.slice(p.next, this.log.lastIndex, this.config.maxBatch);
-      const prevIndex = p.next - 1;
-      this.env.send(peer, {
-        type: 'raft.append',
-        term: this.term,
-        from: this.id,
-        prevIndex,
-        prevTerm: this.log.term(prevIndex)!,
-        entries,
-        commit: this.commitIndex,
-        seq: this.seq,
-      });
+      this.sendAppendMessage(peer, p.next - 1, entries, this.commitIndex);
       p.next = entries[entries.length - 1]!.index + 1;
       p.inflight++;
       return;
     }
     if (heartbeat) {
       // Anchored at what is known to match, so a heartbeat never needs a retry.
-      const prevIndex = Math.max(p.match, this.log.snapshotIndex);
-      this.env.send(peer, {
-        type: 'raft.append',
-        term: this.term,
-        from: this.id,
-        prevIndex,
-        prevTerm: this.log.term(prevIndex)!,
-        entries: [],
-        commit: Math.min(this.commitIndex, p.match),
-        seq: this.seq,
-      });
+      this.sendAppendMessage(peer, Math.max(p.match, this.log.snapshotIndex), [], Math.min(this.commitIndex, p.match));
     }
+  }
+
+  private sendAppendMessage(peer: PeerId, prevIndex: number, entries: Entry[], commit: number): void {
+    this.env.send(peer, {
+      type: 'raft.append',
+      term: this.term,
+      from: this.id,
+      prevIndex,
+      prevTerm: this.log.term(prevIndex)!,
+      entries,
+      commit,
+      seq: this.seq,
+    });
   }
 
   private replyAppend(to: PeerId, success: boolean, index: number, seq: number): void {

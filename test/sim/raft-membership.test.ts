@@ -9,20 +9,23 @@ import { SeededRandom } from '../../src/runtime/random.ts';
 import { SimulatedClock } from '../../src/runtime/simulated-clock.ts';
 import { MemoryNetwork } from '../../src/transport/memory-transport.ts';
 
+/** Await a promise while driving the simulated clock (5 s of virtual time at most). */
+async function settleOn<T>(clock: SimulatedClock, p: Promise<T>): Promise<T> {
+  let out: { ok: boolean; v: unknown } | undefined;
+  p.then((v) => (out = { ok: true, v }), (v) => (out = { ok: false, v }));
+  await clock.runUntil(() => out !== undefined, { maxTimeMs: 5_000 });
+  if (!out) throw new Error('timed out');
+  if (!out.ok) throw out.v;
+  return out.v as T;
+}
+
 it('changes membership one voter at a time; learners follow without voting', async () => {
   const clock = new SimulatedClock({ start: 0 });
   const network = new MemoryNetwork({ clock });
   const rng = new SeededRandom(99);
   const systems = new Map<string, ActorSystem>();
   const bootstrap: Membership = { voters: ['p1', 'p2', 'p3'], learners: [] };
-  const settle = async <T>(p: Promise<T>): Promise<T> => {
-    let out: { ok: boolean; v: unknown } | undefined;
-    p.then((v) => (out = { ok: true, v }), (v) => (out = { ok: false, v }));
-    await clock.runUntil(() => out !== undefined, { maxTimeMs: 5_000 });
-    if (!out) throw new Error('timed out');
-    if (!out.ok) throw out.v;
-    return out.v as T;
-  };
+  const settle = <T>(p: Promise<T>) => settleOn(clock, p);
   for (const id of ['p1', 'p2', 'p3', 'p4', 'p5']) {
     const system = await settle(ActorSystem.start({ nodeId: id, transport: network.connect(id), clock, logLevel: 'silent', failureDetector: false }));
     const peerRng = rng.fork();
@@ -68,14 +71,7 @@ it('a leader that removes itself steps down once the change commits', async () =
   const network = new MemoryNetwork({ clock });
   const rng = new SeededRandom(7);
   const systems = new Map<string, ActorSystem>();
-  const settle = async <T>(p: Promise<T>): Promise<T> => {
-    let out: { ok: boolean; v: unknown } | undefined;
-    p.then((v) => (out = { ok: true, v }), (v) => (out = { ok: false, v }));
-    await clock.runUntil(() => out !== undefined, { maxTimeMs: 5_000 });
-    if (!out) throw new Error('timed out');
-    if (!out.ok) throw out.v;
-    return out.v as T;
-  };
+  const settle = <T>(p: Promise<T>) => settleOn(clock, p);
   for (const id of ['p1', 'p2', 'p3']) {
     const system = await settle(ActorSystem.start({ nodeId: id, transport: network.connect(id), clock, logLevel: 'silent', failureDetector: false }));
     const peerRng = rng.fork();
