@@ -1,0 +1,65 @@
+/**
+ * Core shapes of the per-shard search engine (no NATS here). A shard's index is a set of immutable
+ * segments; each holds an inverted index (postings with frequencies and positions), stored
+ * `_source`, and doc values (columnar per-field values for sorting and aggregations).
+ */
+
+/** One token produced by analysis. Positions count tokens (stop words leave gaps). */
+export interface Token {
+  term: string;
+  position: number;
+  startOffset: number;
+  endOffset: number;
+}
+
+export interface Analyzer {
+  readonly name: string;
+  analyze(text: string): Token[];
+}
+
+/** Numeric doc values: the values of doc d are values[offsets[d] .. offsets[d+1]), sorted ascending. */
+export interface NumericColumn {
+  readonly kind: 'numeric';
+  readonly offsets: Uint32Array; // length maxDoc + 1
+  readonly values: Float64Array;
+}
+
+/**
+ * Keyword doc values: a sorted, de-duplicated dictionary of terms; the ordinals of doc d are
+ * ords[offsets[d] .. offsets[d+1]), sorted ascending (so terms are in dictionary order).
+ */
+export interface KeywordColumn {
+  readonly kind: 'keyword';
+  readonly terms: readonly string[];
+  readonly offsets: Uint32Array; // length maxDoc + 1
+  readonly ords: Uint32Array;
+}
+
+export type Column = NumericColumn | KeywordColumn;
+
+/** What aggregations and sorting need from one segment. */
+export interface SegmentColumns {
+  readonly maxDoc: number;
+  column(field: string): Column | undefined;
+  /** The stored source of a doc (for top_hits). */
+  source(doc: number): Record<string, unknown>;
+  id(doc: number): string;
+}
+
+/** Errors in Elasticsearch's shape: a type and a reason. */
+export class EngineError extends Error {
+  constructor(
+    readonly type: string,
+    reason: string,
+    readonly status = 400,
+  ) {
+    super(reason);
+    this.name = 'EngineError';
+  }
+  get reason(): string {
+    return this.message;
+  }
+  toJSON(): { type: string; reason: string } {
+    return { type: this.type, reason: this.message };
+  }
+}
