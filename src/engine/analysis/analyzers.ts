@@ -1,0 +1,301 @@
+/**
+ * Analyzers: a tokenizer followed by token filters, with Elasticsearch's built-ins (`standard`,
+ * `simple`, `whitespace`, `keyword`, `stop`, `english`), custom analyzers from index settings, and
+ * a per-index registry.
+ */
+import type { Analyzer, Token } from '../types.ts';
+import { EngineError } from '../types.ts';
+import {
+  createTokenFilter,
+  lowercaseFilter,
+  porterStemFilter,
+  possessiveEnglishFilter,
+  resolveStopwords,
+  stopFilter,
+  ENGLISH_STOP_WORDS,
+  type TokenFilter,
+} from './filters.ts';
+import {
+  createTokenizer,
+  keywordTokenize,
+  letterTokenize,
+  standardTokenize,
+  whitespaceTokenize,
+  DEFAULT_MAX_TOKEN_LENGTH,
+  MAX_TOKEN_LENGTH_LIMIT,
+  type Tokenizer,
+} from './tokenizers.ts';
+
+function illegal(reason: string): EngineError {
+  return new EngineError('illegal_argument_exception', reason);
+}
+
+/** A tokenizer and a chain of token filters. Stateless: safe to share and to call re-entrantly. */
+export class ChainAnalyzer implements Analyzer {
+  constructor(
+    readonly name: string,
+    readonly tokenizer: Tokenizer,
+    readonly filters: readonly TokenFilter[] = [],
+  ) {}
+
+  analyze(text: string): Token[] {
+    let tokens = this.tokenizer(text);
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) tokens = filters[i]!(tokens);
+    return tokens;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// built-in analyzers
+
+export const BUILTIN_ANALYZERS: readonly string[] = ['standard', 'simple', 'whitespace', 'keyword', 'stop', 'english'];
+
+const ENGLISH_STOP = stopFilter(ENGLISH_STOP_WORDS);
+const PORTER = porterStemFilter();
+
+const BUILTIN_FACTORIES: Record<string, () => Analyzer> = {
+  // ES `standard`: standard tokenizer + lowercase (stop words only if configured).
+  standard: () => new ChainAnalyzer('standard', (t) => standardTokenize(t), [lowercaseFilter]),
+  // ES `simple`: letter runs, lowercased.
+  simple: () => new ChainAnalyzer('simple', (t) => letterTokenize(t), [lowercaseFilter]),
+  whitespace: () => new ChainAnalyzer('whitespace', (t) => whitespaceTokenize(t)),
+  keyword: () => new ChainAnalyzer('keyword', keywordTokenize),
+  // ES `stop`: simple + English stop words.
+  stop: () => new ChainAnalyzer('stop', (t) => letterTokenize(t), [lowercaseFilter, ENGLISH_STOP]),
+  // ES `english`: standard tokenizer, possessive 's removal, lowercase, English stop words, Porter.
+  english: () =>
+    new ChainAnalyzer('english', (t) => standardTokenize(t), [possessiveEnglishFilter, lowercaseFilter, ENGLISH_STOP, PORTER]),
+};
+
+const builtinCache = new Map<string, Analyzer>();
+
+/** A built-in analyzer by name (created once, shared), or undefined. */
+export function builtinAnalyzer(name: string): Analyzer | undefined {
+  let a = builtinCache.get(name);
+  if (a === undefined && Object.hasOwn(BUILTIN_FACTORIES, name)) {
+    a = BUILTIN_FACTORIES[name]!();
+    builtinCache.set(name, a);
+  }
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// analyzers from definitions
+
+/** An analyzer definition as found under `settings.analysis.analyzer.<name>`. */
+export interface AnalyzerDefinition {
+  type?: string;
+  tokenizer?: string | Record<string, unknown>;
+  filter?: string | Array<string | Record<string, unknown>>;
+  char_filter?: unknown;
+  stopwords?: string | string[];
+  max_token_length?: number;
+  stem_exclusion?: string[];
+  position_increment_gap?: number;
+  [key: string]: unknown;
+}
+
+/** Named filter / tokenizer definitions from `settings.analysis.filter` / `.tokenizer`. */
+export interface AnalysisContext {
+  name?: string;
+  filter?: Record<string, unknown>;
+  tokenizer?: Record<string, unknown>;
+}
+
+interface Resolvers {
+  filter(ref: unknown, analyzer: string): TokenFilter;
+  tokenizer(ref: unknown, analyzer: string): Tokenizer;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function maxTokenLength(v: unknown, label: string): number {
+  if (v === undefined || v === null) return DEFAULT_MAX_TOKEN_LENGTH;
+  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n <= 0 || n > MAX_TOKEN_LENGTH_LIMIT) {
+    throw illegal(`[max_token_length] of ${label} must be an integer in [1, ${MAX_TOKEN_LENGTH_LIMIT}], got [${String(v)}]`);
+  }
+  return n;
+}
+
+function stringList(v: unknown, key: string, label: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'string') return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
+  throw illegal(`[${key}] of ${label} must be a string or an array of strings`);
+}
+
+function build(definition: unknown, name: string, resolve: Resolvers): Analyzer {
+  const label = `analyzer [${name}]`;
+  if (!isRecord(definition)) throw illegal(`${label} must be an object`);
+  const def = definition;
+  let type = def.type;
+  if (type === undefined && def.tokenizer !== undefined) type = 'custom';
+  if (typeof type !== 'string') throw illegal(`${label} must specify either an analyzer type, or a tokenizer`);
+  switch (type) {
+    case 'custom': {
+      if (def.tokenizer === undefined) throw illegal(`Custom Analyzer [${name}] must be configured with a tokenizer`);
+      const charFilters = def.char_filter === undefined ? [] : def.char_filter;
+      const cf = typeof charFilters === 'string' ? [charFilters] : charFilters;
+      if (!Array.isArray(cf)) throw illegal(`[char_filter] of ${label} must be a string or an array`);
+      if (cf.length > 0) throw illegal(`Custom Analyzer [${name}] failed to find char_filter under name [${String(cf[0])}]`);
+      const tokenizer = resolve.tokenizer(def.tokenizer, name);
+      const refs = def.filter === undefined ? [] : typeof def.filter === 'string' ? [def.filter] : def.filter;
+      if (!Array.isArray(refs)) throw illegal(`[filter] of ${label} must be a string or an array`);
+      const filters = refs.map((ref) => resolve.filter(ref, name));
+      return new ChainAnalyzer(name, tokenizer, filters);
+    }
+    case 'standard': {
+      const max = maxTokenLength(def.max_token_length, label);
+      const filters: TokenFilter[] = [lowercaseFilter];
+      const stop = resolveStopwords(def.stopwords, []);
+      if (stop.length > 0) filters.push(stopFilter(stop));
+      return new ChainAnalyzer(name, (t) => standardTokenize(t, max), filters);
+    }
+    case 'simple':
+      return new ChainAnalyzer(name, (t) => letterTokenize(t), [lowercaseFilter]);
+    case 'whitespace':
+      return new ChainAnalyzer(name, (t) => whitespaceTokenize(t));
+    case 'keyword':
+      return new ChainAnalyzer(name, keywordTokenize);
+    case 'stop':
+      return new ChainAnalyzer(name, (t) => letterTokenize(t), [lowercaseFilter, stopFilter(resolveStopwords(def.stopwords))]);
+    case 'english': {
+      const exclusions = stringList(def.stem_exclusion, 'stem_exclusion', label);
+      return new ChainAnalyzer(name, (t) => standardTokenize(t), [
+        possessiveEnglishFilter,
+        lowercaseFilter,
+        stopFilter(resolveStopwords(def.stopwords)),
+        exclusions.length > 0 ? porterStemFilter(exclusions) : PORTER,
+      ]);
+    }
+    default:
+      throw illegal(`Unknown analyzer type [${type}] for [${name}]`);
+  }
+}
+
+/** Resolves filter / tokenizer references against named definitions (built lazily, cached). */
+function contextResolvers(context: AnalysisContext | undefined): Resolvers {
+  const namedFilters = context?.filter ?? {};
+  const namedTokenizers = context?.tokenizer ?? {};
+  if (!isRecord(namedFilters)) throw illegal('[analysis.filter] must be an object');
+  if (!isRecord(namedTokenizers)) throw illegal('[analysis.tokenizer] must be an object');
+  const filters = new Map<string, TokenFilter>();
+  const tokenizers = new Map<string, Tokenizer>();
+  return {
+    filter(ref, analyzer) {
+      if (isRecord(ref)) return createTokenFilter(ref); // inline (anonymous) definition
+      if (typeof ref !== 'string') throw illegal(`[filter] of analyzer [${analyzer}] must contain names or objects`);
+      let f = filters.get(ref);
+      if (f) return f;
+      if (Object.hasOwn(namedFilters, ref)) f = createTokenFilter(namedFilters[ref], ref);
+      else {
+        try {
+          f = createTokenFilter(ref);
+        } catch {
+          throw illegal(`Custom Analyzer [${analyzer}] failed to find filter under name [${ref}]`);
+        }
+      }
+      filters.set(ref, f);
+      return f;
+    },
+    tokenizer(ref, analyzer) {
+      if (isRecord(ref)) return createTokenizer(ref);
+      if (typeof ref !== 'string') throw illegal(`[tokenizer] of analyzer [${analyzer}] must be a name or an object`);
+      let t = tokenizers.get(ref);
+      if (t) return t;
+      if (Object.hasOwn(namedTokenizers, ref)) t = createTokenizer(namedTokenizers[ref], ref);
+      else {
+        try {
+          t = createTokenizer(ref);
+        } catch {
+          throw illegal(`Custom Analyzer [${analyzer}] failed to find tokenizer under name [${ref}]`);
+        }
+      }
+      tokenizers.set(ref, t);
+      return t;
+    },
+  };
+}
+
+/**
+ * An analyzer from a definition in index settings: `{ type: 'custom', tokenizer: 'standard',
+ * filter: ['lowercase', 'my_stop'] }` (named filters and tokenizers are looked up in `context`,
+ * then among the built-ins), or a configured built-in type: `{ type: 'standard', stopwords:
+ * '_english_', max_token_length: 100 }`, `{ type: 'stop', stopwords: [...] }`, `{ type:
+ * 'english', stem_exclusion: [...] }`, `simple`, `whitespace`, `keyword`.
+ */
+export function createAnalyzer(definition: AnalyzerDefinition | Record<string, unknown>, context?: AnalysisContext): Analyzer {
+  return build(definition, context?.name ?? '_anonymous_', contextResolvers(context));
+}
+
+// ---------------------------------------------------------------------------------------------
+// registry
+
+export interface AnalysisSettings {
+  analysis?: {
+    analyzer?: Record<string, unknown>;
+    filter?: Record<string, unknown>;
+    tokenizer?: Record<string, unknown>;
+  };
+  /** Settings may also be nested under `index` (`{ index: { analysis: … } }`), as ES accepts. */
+  index?: { analysis?: AnalysisSettings['analysis'] };
+}
+
+/**
+ * The analyzers of one index: the built-ins plus those defined in its settings (which take
+ * precedence). Everything in the settings is validated, and custom analyzers built, up front; a
+ * bad definition throws `illegal_argument_exception` from the constructor.
+ */
+export class AnalyzerRegistry {
+  private readonly custom = new Map<string, Analyzer>();
+
+  constructor(settings?: AnalysisSettings) {
+    if (settings === undefined || settings === null) return;
+    if (!isRecord(settings)) throw illegal('index settings must be an object');
+    const s = settings as AnalysisSettings;
+    const analysis: unknown = s.analysis ?? (isRecord(s.index) ? s.index.analysis : undefined);
+    if (analysis === undefined) return;
+    if (!isRecord(analysis)) throw illegal('[analysis] settings must be an object');
+    const analyzers = analysis.analyzer ?? {};
+    if (!isRecord(analyzers)) throw illegal('[analysis.analyzer] must be an object');
+    const filterDefs = analysis.filter ?? {};
+    const tokenizerDefs = analysis.tokenizer ?? {};
+    if (!isRecord(filterDefs)) throw illegal('[analysis.filter] must be an object');
+    if (!isRecord(tokenizerDefs)) throw illegal('[analysis.tokenizer] must be an object');
+    const resolve = contextResolvers({ filter: filterDefs, tokenizer: tokenizerDefs });
+    // Validate every named filter and tokenizer, used or not (as ES does at index creation).
+    for (const name of Object.keys(filterDefs)) resolve.filter(name, '_settings_');
+    for (const name of Object.keys(tokenizerDefs)) resolve.tokenizer(name, '_settings_');
+    for (const [name, def] of Object.entries(analyzers)) this.custom.set(name, build(def, name, resolve));
+  }
+
+  /** The analyzer called `name`: custom first, then built-in. `default` falls back to `standard`. */
+  get(name: string): Analyzer {
+    const a = this.custom.get(name) ?? builtinAnalyzer(name) ?? (name === 'default' ? this.get('standard') : undefined);
+    if (!a) throw illegal(`failed to find analyzer [${name}]`);
+    return a;
+  }
+
+  has(name: string): boolean {
+    return this.custom.has(name) || builtinAnalyzer(name) !== undefined || name === 'default';
+  }
+
+  /** Names of the analyzers defined in the settings. */
+  customNames(): string[] {
+    return [...this.custom.keys()];
+  }
+
+  /** The index's default analyzer (`analysis.analyzer.default`, else `standard`). */
+  get defaultAnalyzer(): Analyzer {
+    return this.get('default');
+  }
+
+  /** The default search analyzer (`default_search`, else the default analyzer). */
+  get defaultSearchAnalyzer(): Analyzer {
+    return this.custom.get('default_search') ?? this.defaultAnalyzer;
+  }
+}
