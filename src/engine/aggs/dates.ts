@@ -1,0 +1,370 @@
+/**
+ * Date helpers for `date_histogram` and date-typed keys: interval parsing, rounding (UTC or a fixed
+ * offset; calendar units by civil-date arithmetic, no Date objects in the hot loop) and formatting
+ * (`strict_date_optional_time` by default, a few named formats, and java-time style patterns).
+ */
+
+import { illegal } from './util.ts';
+
+export const MS_SECOND = 1000;
+export const MS_MINUTE = 60_000;
+export const MS_HOUR = 3_600_000;
+export const MS_DAY = 86_400_000;
+
+export type CalendarUnit = 'second' | 'minute' | 'hour' | 'day' | 'week' | 'month' | 'quarter' | 'year';
+
+const CALENDAR: Record<string, CalendarUnit> = {
+  second: 'second',
+  '1s': 'second',
+  minute: 'minute',
+  '1m': 'minute',
+  hour: 'hour',
+  '1h': 'hour',
+  day: 'day',
+  '1d': 'day',
+  week: 'week',
+  '1w': 'week',
+  month: 'month',
+  '1M': 'month',
+  quarter: 'quarter',
+  '1q': 'quarter',
+  year: 'year',
+  '1y': 'year',
+};
+
+export function parseCalendarInterval(s: string): CalendarUnit | undefined {
+  return Object.hasOwn(CALENDAR, s) ? CALENDAR[s] : undefined;
+}
+
+const FIXED_UNITS: Record<string, number> = { ms: 1, s: MS_SECOND, m: MS_MINUTE, h: MS_HOUR, d: MS_DAY };
+
+/** `"90m"` → 5 400 000; undefined if not a fixed interval (calendar units like `1M`, `1w` are not). */
+export function parseFixedInterval(s: string): number | undefined {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(s.trim());
+  if (!m) return undefined;
+  const v = Number(m[1]) * FIXED_UNITS[m[2]!]!;
+  return v > 0 && Number.isSafeInteger(v) ? v : undefined;
+}
+
+/** A signed duration like `+6h`, `-1d`, `30m` (for `offset`); numbers are milliseconds. */
+export function parseOffset(v: unknown, what: string): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v);
+  if (typeof v === 'string') {
+    const m = /^([+-]?)(\d+)(ms|s|m|h|d)$/.exec(v.trim());
+    if (m) return (m[1] === '-' ? -1 : 1) * Number(m[2]) * FIXED_UNITS[m[3]!]!;
+  }
+  throw illegal(`failed to parse setting [${what}] with value [${String(v)}] as a time value`);
+}
+
+/** Time zone → fixed offset in ms. Only UTC and fixed offsets (no DST rules). */
+export function parseTimeZone(tz: unknown): number {
+  if (typeof tz !== 'string') throw illegal(`[time_zone] must be a string`);
+  const s = tz.trim();
+  if (/^(UTC|Z|GMT|UT|Etc\/UTC|Etc\/GMT|Etc\/UCT|UCT)$/i.test(s)) return 0;
+  const m = /^(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?$/.exec(s);
+  if (m) {
+    const h = Number(m[2]);
+    const min = m[3] === undefined ? 0 : Number(m[3]);
+    if (h <= 18 && min < 60) return (m[1] === '-' ? -1 : 1) * (h * MS_HOUR + min * MS_MINUTE);
+  }
+  throw illegal(
+    `time_zone [${s}] is not supported: only UTC and fixed offsets like [+05:30] (no daylight saving rules)`,
+  );
+}
+
+// Howard Hinnant's civil-date algorithms (proleptic Gregorian, days since 1970-01-01).
+export function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const mp = m > 2 ? m - 3 : m + 9;
+  const doy = Math.floor((153 * mp + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/** Writes [year, month 1..12, day 1..31] of a day number into `out`. */
+export function civilFromDays(z: number, out: Int32Array | number[]): void {
+  z += 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const d = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const m = mp < 10 ? mp + 3 : mp - 9;
+  out[0] = era * 400 + yoe + (m <= 2 ? 1 : 0);
+  out[1] = m;
+  out[2] = d;
+}
+
+const ymd = new Int32Array(3);
+
+/** Start of the calendar unit containing local time `t` (ms). */
+export function floorCalendar(unit: CalendarUnit, t: number): number {
+  switch (unit) {
+    case 'second':
+      return Math.floor(t / MS_SECOND) * MS_SECOND;
+    case 'minute':
+      return Math.floor(t / MS_MINUTE) * MS_MINUTE;
+    case 'hour':
+      return Math.floor(t / MS_HOUR) * MS_HOUR;
+    case 'day':
+      return Math.floor(t / MS_DAY) * MS_DAY;
+    case 'week': {
+      const days = Math.floor(t / MS_DAY);
+      const dow = (((days + 3) % 7) + 7) % 7; // Monday = 0 (1970-01-01 was a Thursday)
+      return (days - dow) * MS_DAY;
+    }
+    default: {
+      civilFromDays(Math.floor(t / MS_DAY), ymd);
+      const y = ymd[0]!;
+      let m = ymd[1]!;
+      if (unit === 'year') m = 1;
+      else if (unit === 'quarter') m = m - ((m - 1) % 3);
+      return daysFromCivil(y, m, 1) * MS_DAY;
+    }
+  }
+}
+
+/** Start of the next unit after the unit starting at local time `t`. */
+export function nextCalendar(unit: CalendarUnit, t: number): number {
+  switch (unit) {
+    case 'second':
+      return t + MS_SECOND;
+    case 'minute':
+      return t + MS_MINUTE;
+    case 'hour':
+      return t + MS_HOUR;
+    case 'day':
+      return t + MS_DAY;
+    case 'week':
+      return t + 7 * MS_DAY;
+    default: {
+      civilFromDays(Math.floor(t / MS_DAY), ymd);
+      let y = ymd[0]!;
+      let m = ymd[1]! + (unit === 'month' ? 1 : unit === 'quarter' ? 3 : 12);
+      while (m > 12) {
+        m -= 12;
+        y++;
+      }
+      return daysFromCivil(y, m, 1) * MS_DAY;
+    }
+  }
+}
+
+/** The rounding of a date_histogram: bucket key of a value, and the key of the next bucket. */
+export interface DateRounding {
+  round(v: number): number;
+  next(key: number): number;
+}
+
+export function makeRounding(
+  interval: { kind: 'fixed'; ms: number } | { kind: 'calendar'; unit: CalendarUnit },
+  offsetMs: number,
+  tzMs: number,
+): DateRounding {
+  const shift = tzMs - offsetMs; // local = v + tz; buckets are shifted by offset
+  if (interval.kind === 'fixed') {
+    const I = interval.ms;
+    return {
+      round: (v) => Math.floor((v + shift) / I) * I - shift,
+      next: (k) => k + I,
+    };
+  }
+  const unit = interval.unit;
+  return {
+    round: (v) => floorCalendar(unit, v + shift) - shift,
+    next: (k) => nextCalendar(unit, k + shift) - shift,
+  };
+}
+
+/** Parses a date given in a request (extended_bounds, missing): epoch ms number or string, or ISO 8601. */
+export function parseDateValue(v: unknown, what: string): number {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string') {
+    const s = v.trim();
+    if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+    if (/^\d{4}(-\d{2}(-\d{2})?)?([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/.test(s)) {
+      let iso = s.replace(' ', 'T');
+      // A date-only or local time without zone is UTC in Elasticsearch.
+      if (/T/.test(iso) && !/(Z|[+-]\d{2}(:?\d{2})?)$/.test(iso.slice(10))) iso += 'Z';
+      if (/^\d{4}$/.test(iso)) iso += '-01-01';
+      if (/^\d{4}-\d{2}$/.test(iso)) iso += '-01';
+      iso = iso.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
+      const t = Date.parse(iso);
+      if (Number.isFinite(t)) return t;
+    }
+  }
+  throw illegal(`failed to parse date field [${String(v)}] in [${what}]: expected epoch milliseconds or ISO 8601`);
+}
+
+// ---- formatting ----
+
+type Tok = { lit: string } | { f: string; n: number };
+
+export type DateFormatter = (ms: number) => string;
+
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
+
+const NAMED: Record<string, string> = {
+  strict_date_optional_time: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+  date_optional_time: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+  strict_date_optional_time_nanos: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+  date_time: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+  strict_date_time: "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+  date_time_no_millis: "yyyy-MM-dd'T'HH:mm:ssXXX",
+  strict_date_time_no_millis: "yyyy-MM-dd'T'HH:mm:ssXXX",
+  basic_date: 'yyyyMMdd',
+  basic_date_time: "yyyyMMdd'T'HHmmss.SSSX",
+  date: 'yyyy-MM-dd',
+  strict_date: 'yyyy-MM-dd',
+  date_hour: "yyyy-MM-dd'T'HH",
+  strict_date_hour: "yyyy-MM-dd'T'HH",
+  date_hour_minute: "yyyy-MM-dd'T'HH:mm",
+  strict_date_hour_minute: "yyyy-MM-dd'T'HH:mm",
+  date_hour_minute_second: "yyyy-MM-dd'T'HH:mm:ss",
+  strict_date_hour_minute_second: "yyyy-MM-dd'T'HH:mm:ss",
+  date_hour_minute_second_millis: "yyyy-MM-dd'T'HH:mm:ss.SSS",
+  strict_date_hour_minute_second_millis: "yyyy-MM-dd'T'HH:mm:ss.SSS",
+  hour_minute: 'HH:mm',
+  strict_hour_minute: 'HH:mm',
+  hour_minute_second: 'HH:mm:ss',
+  strict_hour_minute_second: 'HH:mm:ss',
+  year: 'yyyy',
+  strict_year: 'yyyy',
+  year_month: 'yyyy-MM',
+  strict_year_month: 'yyyy-MM',
+  year_month_day: 'yyyy-MM-dd',
+  strict_year_month_day: 'yyyy-MM-dd',
+};
+
+const LETTERS = new Set(['y', 'u', 'M', 'L', 'd', 'H', 'h', 'k', 'K', 'm', 's', 'S', 'a', 'E', 'D', 'X', 'x', 'Z']);
+
+function tokenize(pattern: string): Tok[] {
+  const toks: Tok[] = [];
+  let i = 0;
+  while (i < pattern.length) {
+    const c = pattern[i]!;
+    if (c === "'") {
+      const end = pattern.indexOf("'", i + 1);
+      if (end === i + 1) {
+        toks.push({ lit: "'" });
+        i += 2;
+        continue;
+      }
+      if (end < 0) throw illegal(`Invalid format: [${pattern}]: unterminated quote`);
+      toks.push({ lit: pattern.slice(i + 1, end) });
+      i = end + 1;
+    } else if (/[A-Za-z]/.test(c)) {
+      if (!LETTERS.has(c)) throw illegal(`Invalid format: [${pattern}]: unsupported pattern letter [${c}]`);
+      let j = i;
+      while (j < pattern.length && pattern[j] === c) j++;
+      toks.push({ f: c, n: j - i });
+      i = j;
+    } else {
+      toks.push({ lit: c });
+      i++;
+    }
+  }
+  return toks;
+}
+
+function pad(v: number, n: number): string {
+  const s = String(Math.abs(v));
+  return (v < 0 ? '-' : '') + (s.length >= n ? s : '0'.repeat(n - s.length) + s);
+}
+
+function offsetString(tzMs: number, tok: { f: string; n: number }): string {
+  const minutes = Math.round(tzMs / MS_MINUTE);
+  if (minutes === 0 && (tok.f === 'X')) return 'Z';
+  const sign = minutes < 0 ? '-' : '+';
+  const a = Math.abs(minutes);
+  const hh = pad(Math.floor(a / 60), 2);
+  const mm = pad(a % 60, 2);
+  if (tok.f === 'Z') return tok.n >= 4 ? `GMT${sign}${hh}:${mm}` : `${sign}${hh}${mm}`;
+  if (tok.n === 1) return a % 60 === 0 ? `${sign}${hh}` : `${sign}${hh}${mm}`;
+  if (tok.n === 2 || tok.n === 4) return `${sign}${hh}${mm}`;
+  return `${sign}${hh}:${mm}`;
+}
+
+/** A formatter for `format` (a named Elasticsearch format or a java-time pattern) in a fixed offset. */
+export function makeDateFormatter(format: string | undefined, tzMs: number): DateFormatter {
+  const first = (format ?? 'strict_date_optional_time').split('||')[0]!.trim();
+  if (first === 'epoch_millis') return (ms) => String(ms);
+  if (first === 'epoch_second') return (ms) => String(ms / 1000);
+  const pattern = Object.hasOwn(NAMED, first) ? NAMED[first]! : first;
+  const toks = tokenize(pattern);
+  const parts = new Int32Array(3);
+  return (ms: number): string => {
+    const local = ms + tzMs;
+    const days = Math.floor(local / MS_DAY);
+    const inDay = local - days * MS_DAY;
+    civilFromDays(days, parts);
+    const y = parts[0]!;
+    const mo = parts[1]!;
+    const d = parts[2]!;
+    const H = Math.floor(inDay / MS_HOUR);
+    const mi = Math.floor((inDay % MS_HOUR) / MS_MINUTE);
+    const s = Math.floor((inDay % MS_MINUTE) / MS_SECOND);
+    const milli = Math.floor(inDay % MS_SECOND);
+    let out = '';
+    for (const t of toks) {
+      if ('lit' in t) {
+        out += t.lit;
+        continue;
+      }
+      switch (t.f) {
+        case 'y':
+        case 'u':
+          out += t.n === 2 ? pad(((y % 100) + 100) % 100, 2) : pad(y, Math.max(t.n, 4));
+          break;
+        case 'M':
+        case 'L':
+          out += t.n >= 4 ? MONTHS[mo - 1] : t.n === 3 ? MONTHS[mo - 1]!.slice(0, 3) : pad(mo, t.n);
+          break;
+        case 'd':
+          out += pad(d, t.n);
+          break;
+        case 'D':
+          out += pad(days - daysFromCivil(y, 1, 1) + 1, t.n);
+          break;
+        case 'H':
+          out += pad(H, t.n);
+          break;
+        case 'k':
+          out += pad(H === 0 ? 24 : H, t.n);
+          break;
+        case 'h':
+          out += pad(H % 12 === 0 ? 12 : H % 12, t.n);
+          break;
+        case 'K':
+          out += pad(H % 12, t.n);
+          break;
+        case 'a':
+          out += H < 12 ? 'AM' : 'PM';
+          break;
+        case 'm':
+          out += pad(mi, t.n);
+          break;
+        case 's':
+          out += pad(s, t.n);
+          break;
+        case 'S': {
+          const frac = pad(milli, 3);
+          out += t.n <= 3 ? frac.slice(0, t.n) : frac + '0'.repeat(t.n - 3);
+          break;
+        }
+        case 'E': {
+          const dow = (((days + 3) % 7) + 7) % 7;
+          out += t.n >= 4 ? DAYS[dow] : DAYS[dow]!.slice(0, 3);
+          break;
+        }
+        default:
+          out += offsetString(tzMs, t);
+      }
+    }
+    return out;
+  };
+}

@@ -1,0 +1,17 @@
+/**
+ * Aggregations in Elasticsearch's request and response shape.
+ *
+ *   const aggs = parseAggs(aggsOfRequest(body), { fieldType, parseFilter });   // every node parses the request
+ *   const partial = collectAggs(aggs, segments, { resolveFilter, index });     // on each shard
+ *   const response = reduceAggs(aggs, partials);                               // on the coordinating node
+ *
+ * Partials are plain data (JSON and msgpack safe). `mergeAggs` merges partials without rendering.
+ */
+
+export { aggsOfRequest, parseAggs } from './parse.ts';
+export type { ParseOptions } from './parse.ts';
+export { collectAggs, emptyPartial } from './collect.ts';
+export type { CollectOptions, SegmentInput } from './collect.ts';
+export { DEFAULT_MAX_BUCKETS, mergeAggs, reduceAggs } from './reduce.ts';
+export type { ReduceOptions } from './reduce.ts';
+export type { AggNode, AggPartial, AggType, ShardAggs } from './types.ts';

@@ -1,0 +1,254 @@
+/**
+ * Parsed aggregation trees (`AggNode`) and the shard-level partial results (`ShardAggs`).
+ *
+ * Partials are plain data: numbers, strings, arrays and objects only (HLL registers travel as
+ * base64), so they survive JSON and msgpack unchanged and can be sent from a shard to the
+ * coordinating node as they are.
+ */
+
+import type { CalendarUnit, DateFormatter } from './dates.ts';
+import type { CardinalityPartial } from './hll.ts';
+import type { Key, SourceFilter } from './util.ts';
+
+export type SortDir = 'asc' | 'desc';
+
+/** One criterion of a bucket order. A `metric` order names a metric sub-aggregation (and for `stats`, which value). */
+export type BucketOrder =
+  | { readonly kind: '_count'; readonly dir: SortDir }
+  | { readonly kind: '_key'; readonly dir: SortDir }
+  | { readonly kind: 'metric'; readonly dir: SortDir; readonly path: string; readonly agg: string; readonly metric: string | undefined };
+
+/** How keys of a numeric field are printed as `key_as_string` (from the mapping, via `fieldType`). */
+export type KeyFormat = { readonly kind: 'date'; readonly format: DateFormatter } | { readonly kind: 'boolean' } | undefined;
+
+interface NodeBase {
+  readonly name: string;
+  /** Sub-aggregations (empty for metrics). */
+  readonly aggs: readonly AggNode[];
+  readonly meta: Record<string, unknown> | undefined;
+}
+
+export interface TermsNode extends NodeBase {
+  readonly type: 'terms';
+  readonly field: string;
+  readonly size: number;
+  readonly shardSize: number;
+  readonly minDocCount: number;
+  readonly shardMinDocCount: number;
+  /** Always ends with a `_key` criterion (Elasticsearch's tie-breaker). */
+  readonly order: readonly BucketOrder[];
+  readonly missing: string | number | undefined;
+  readonly include: TermFilter | undefined;
+  readonly exclude: TermFilter | undefined;
+  readonly showTermDocCountError: boolean;
+  readonly keyFormat: KeyFormat;
+}
+
+/** `include`/`exclude` of terms: a set of exact values, or a regular expression over string terms. */
+export type TermFilter = { readonly kind: 'set'; readonly values: ReadonlySet<Key> } | { readonly kind: 'regex'; readonly re: RegExp };
+
+export interface RangeSpec {
+  readonly key: string;
+  readonly from: number | undefined;
+  readonly to: number | undefined;
+}
+
+export interface RangeNode extends NodeBase {
+  readonly type: 'range';
+  readonly field: string;
+  /** Sorted by (from, to) as Elasticsearch does. */
+  readonly ranges: readonly RangeSpec[];
+  readonly keyed: boolean;
+  readonly missing: number | undefined;
+  readonly keyFormat: KeyFormat;
+}
+
+export interface HistogramNode extends NodeBase {
+  readonly type: 'histogram';
+  readonly field: string;
+  readonly interval: number;
+  readonly offset: number;
+  readonly minDocCount: number;
+  readonly extendedBounds: { readonly min: number | undefined; readonly max: number | undefined } | undefined;
+  readonly order: readonly BucketOrder[];
+  readonly keyed: boolean;
+  readonly missing: number | undefined;
+}
+
+export interface DateHistogramNode extends NodeBase {
+  readonly type: 'date_histogram';
+  readonly field: string;
+  readonly interval: { readonly kind: 'fixed'; readonly ms: number } | { readonly kind: 'calendar'; readonly unit: CalendarUnit };
+  readonly offsetMs: number;
+  readonly tzMs: number;
+  readonly minDocCount: number;
+  readonly extendedBounds: { readonly min: number | undefined; readonly max: number | undefined } | undefined;
+  readonly order: readonly BucketOrder[];
+  readonly keyed: boolean;
+  readonly missing: number | undefined;
+  readonly format: DateFormatter;
+}
+
+export interface FiltersNode extends NodeBase {
+  readonly type: 'filters';
+  /** Named filters (sorted by name, as Elasticsearch does) or anonymous ones (request order; key = index). */
+  readonly filters: readonly { readonly key: string; readonly query: unknown }[];
+  readonly keyed: boolean;
+  readonly otherBucketKey: string | undefined;
+}
+
+export interface FilterNode extends NodeBase {
+  readonly type: 'filter';
+  readonly query: unknown;
+}
+
+export interface MissingNode extends NodeBase {
+  readonly type: 'missing';
+  readonly field: string;
+}
+
+export type NumericMetricType = 'min' | 'max' | 'avg' | 'sum' | 'stats';
+
+export interface NumericMetricNode extends NodeBase {
+  readonly type: NumericMetricType;
+  readonly field: string;
+  readonly missing: number | undefined;
+  readonly keyFormat: KeyFormat;
+}
+
+export interface ValueCountNode extends NodeBase {
+  readonly type: 'value_count';
+  readonly field: string;
+}
+
+export interface CardinalityNode extends NodeBase {
+  readonly type: 'cardinality';
+  readonly field: string;
+  readonly precisionThreshold: number;
+}
+
+export type SortSpec =
+  | { readonly kind: 'score'; readonly dir: SortDir }
+  | { readonly kind: 'doc'; readonly dir: SortDir }
+  | {
+      readonly kind: 'field';
+      readonly field: string;
+      readonly dir: SortDir;
+      readonly mode: 'min' | 'max' | 'sum' | 'avg';
+      /** `_first`, `_last` or a value to use for docs without one. */
+      readonly missing: '_first' | '_last' | number | string;
+    };
+
+export interface TopHitsNode extends NodeBase {
+  readonly type: 'top_hits';
+  readonly from: number;
+  readonly size: number;
+  readonly sort: readonly SortSpec[];
+  /** False when the request gave no `sort` (then hits carry no `sort` values). */
+  readonly explicitSort: boolean;
+  readonly source: SourceFilter;
+  readonly trackScores: boolean;
+}
+
+export type BucketNode = TermsNode | RangeNode | HistogramNode | DateHistogramNode | FiltersNode | FilterNode | MissingNode;
+export type MetricNode = NumericMetricNode | ValueCountNode | CardinalityNode | TopHitsNode;
+export type AggNode = BucketNode | MetricNode;
+export type AggType = AggNode['type'];
+
+// ---- partials ----
+
+/** Sub-aggregation partials of one bucket, by name. */
+export type ShardAggs = Record<string, AggPartial>;
+
+export interface TermsBucketPartial {
+  k: Key;
+  n: number;
+  /** Doc count error of this bucket (0 at shard level). */
+  e: number;
+  a: ShardAggs;
+}
+
+export interface TermsPartial {
+  t: 'terms';
+  b: TermsBucketPartial[];
+  /** Docs of terms not returned. */
+  o: number;
+  /** Upper bound on the count of a term this partial did not return: 0 exact, -1 unknown. */
+  err: number;
+  /** Number of shards merged into this partial. */
+  s: number;
+}
+
+export interface KeyedBucketPartial {
+  /** histogram: bucket index (key = k × interval + offset); date_histogram: key in epoch ms. */
+  k: number;
+  n: number;
+  a: ShardAggs;
+}
+
+export interface HistogramPartial {
+  t: 'histogram' | 'date_histogram';
+  b: KeyedBucketPartial[];
+}
+
+export interface CountBucketPartial {
+  n: number;
+  a: ShardAggs;
+}
+
+/** range and filters: buckets in the node's order; `other` for filters' other bucket. */
+export interface FixedBucketsPartial {
+  t: 'range' | 'filters';
+  b: CountBucketPartial[];
+  other?: CountBucketPartial;
+}
+
+export interface SingleBucketPartial {
+  t: 'filter' | 'missing';
+  n: number;
+  a: ShardAggs;
+}
+
+/** min, max, sum, avg and stats share one shape. min/max are null on no values. */
+export interface StatsPartial {
+  t: NumericMetricType;
+  c: number;
+  min: number | null;
+  max: number | null;
+  sum: number;
+}
+
+export interface ValueCountPartial {
+  t: 'value_count';
+  c: number;
+}
+
+export type SortValue = number | string | null;
+
+export interface HitPartial {
+  /** `_index`, when the engine passed `CollectOptions.index`. */
+  ix?: string;
+  id: string;
+  /** Score, or null when not tracked. */
+  s: number | null;
+  /** One value per sort criterion (for `_score` the score, for `_doc` the doc position). */
+  sv: SortValue[];
+  src?: Record<string, unknown>;
+}
+
+export interface TopHitsPartial {
+  t: 'top_hits';
+  total: number;
+  max: number | null;
+  hits: HitPartial[];
+}
+
+export type AggPartial =
+  | TermsPartial
+  | HistogramPartial
+  | FixedBucketsPartial
+  | SingleBucketPartial
+  | StatsPartial
+  | ValueCountPartial
+  | CardinalityPartial
+  | TopHitsPartial;

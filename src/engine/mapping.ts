@@ -1,0 +1,246 @@
+import { EngineError } from './types.ts';
+
+export type FieldType = 'text' | 'keyword' | 'long' | 'double' | 'date' | 'boolean';
+
+export interface FieldMapping {
+  type: FieldType;
+  analyzer?: string;
+  search_analyzer?: string;
+  /** Multi-fields, e.g. `{ keyword: { type: 'keyword' } }` indexed as `title.keyword`. */
+  fields?: Record<string, FieldMapping>;
+  /** keyword: longer strings are not indexed (ES default for dynamic keyword sub-fields: 256). */
+  ignore_above?: number;
+  /** date formats, `||`-separated: strict_date_optional_time, epoch_millis, epoch_second. */
+  format?: string;
+}
+
+/** ES-shaped mappings: `{ dynamic, properties: { field: {type…} | {properties: …} } }`. */
+export interface Mappings {
+  dynamic?: boolean | 'strict';
+  properties?: Record<string, unknown>;
+}
+
+/** One document's values per field path, converted to the field's type. */
+export interface ParsedField {
+  path: string;
+  mapping: FieldMapping;
+  /** text: the strings to analyze; keyword: the exact terms. */
+  strings: string[];
+  /** long, double, date (epoch ms), boolean (0/1). */
+  numbers: number[];
+}
+
+const DATE_DETECT = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * The index's field mappings, flattened to dotted paths. Dynamic mapping follows Elasticsearch:
+ * strings become text with a `keyword` sub-field (or date when they look like one), integers
+ * long, fractions double, booleans boolean, objects are walked. A document that conflicts with the
+ * mapping is rejected whole: parse() throws and adds no field.
+ */
+export class MappingRegistry {
+  private readonly fields = new Map<string, FieldMapping>();
+  private readonly objects = new Set<string>();
+  readonly dynamic: boolean | 'strict';
+
+  constructor(mappings: Mappings = {}) {
+    this.dynamic = mappings.dynamic ?? true;
+    if (mappings.dynamic !== undefined && ![true, false, 'strict'].includes(mappings.dynamic)) {
+      throw new EngineError('mapper_parsing_exception', `dynamic must be true, false or "strict"`);
+    }
+    this.addProperties('', mappings.properties ?? {});
+  }
+
+  field(path: string): FieldMapping | undefined {
+    return this.fields.get(path);
+  }
+
+  paths(): string[] {
+    return [...this.fields.keys()];
+  }
+
+  /** ES-shaped mappings (for GET _mapping and persistence). */
+  toJSON(): Mappings {
+    const root: Record<string, any> = {};
+    for (const [path, m] of this.fields) {
+      const parts = path.split('.');
+      // A multi-field lives inside its parent's `fields`.
+      const parentPath = parts.slice(0, -1).join('.');
+      const parent = this.fields.get(parentPath);
+      if (parent?.fields?.[parts.at(-1)!]) continue;
+      let node = root;
+      for (const p of parts.slice(0, -1)) node = (node[p] ??= { properties: {} }).properties;
+      node[parts.at(-1)!] = m;
+    }
+    return { dynamic: this.dynamic, properties: root };
+  }
+
+  /** Parse a source document: all of it is valid, or an EngineError names the problem. */
+  parse(source: Record<string, unknown>): ParsedField[] {
+    const added = new Map<string, FieldMapping>();
+    const byPath = new Map<string, ParsedField>();
+    const visit = (prefix: string, value: unknown): void => {
+      if (value === null || value === undefined) return;
+      if (Array.isArray(value)) {
+        for (const v of value) visit(prefix, v);
+        return;
+      }
+      if (typeof value === 'object') {
+        const existing = this.fields.get(prefix) ?? added.get(prefix);
+        if (existing) throw conflict(prefix, existing.type, 'object');
+        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+          if (k === '' || k.includes('.') && k.split('.').some((p) => p === '')) throw new EngineError('mapper_parsing_exception', `field name [${k}] is not valid`);
+          visit(prefix ? `${prefix}.${k}` : k, v);
+        }
+        return;
+      }
+      if (this.objects.has(prefix)) throw conflict(prefix, 'object', typeof value);
+      let mapping = this.fields.get(prefix) ?? added.get(prefix);
+      if (!mapping) {
+        if (this.dynamic === 'strict') {
+          throw new EngineError('strict_dynamic_mapping_exception', `mapping set to strict, dynamic introduction of [${prefix}] is not allowed`);
+        }
+        if (this.dynamic === false) return; // kept in _source, not indexed
+        mapping = dynamicMapping(value);
+        added.set(prefix, mapping);
+      }
+      this.addValue(byPath, prefix, mapping, value);
+    };
+    for (const [k, v] of Object.entries(source)) visit(k, v);
+    // The document is valid: only now do dynamic fields join the mapping.
+    for (const [path, m] of added) this.addField(path, m);
+    return [...byPath.values()];
+  }
+
+  private addValue(byPath: Map<string, ParsedField>, path: string, mapping: FieldMapping, value: unknown): void {
+    const entry = (p: string, m: FieldMapping) => {
+      let f = byPath.get(p);
+      if (!f) byPath.set(p, (f = { path: p, mapping: m, strings: [], numbers: [] }));
+      return f;
+    };
+    const f = entry(path, mapping);
+    convert(path, mapping, value, f);
+    for (const [sub, m] of Object.entries(mapping.fields ?? {})) convert(`${path}.${sub}`, m, value, entry(`${path}.${sub}`, m));
+  }
+
+  private addProperties(prefix: string, props: Record<string, unknown>): void {
+    for (const [name, def] of Object.entries(props)) {
+      const path = prefix ? `${prefix}.${name}` : name;
+      if (typeof def !== 'object' || def === null) throw new EngineError('mapper_parsing_exception', `mapping for [${path}] must be an object`);
+      const d = def as Record<string, unknown>;
+      if (d.properties !== undefined || d.type === 'object') {
+        this.objects.add(path);
+        this.addProperties(path, (d.properties ?? {}) as Record<string, unknown>);
+        continue;
+      }
+      this.addField(path, validateFieldMapping(path, d));
+    }
+  }
+
+  private addField(path: string, m: FieldMapping): void {
+    this.fields.set(path, m);
+    for (const [sub, sm] of Object.entries(m.fields ?? {})) this.fields.set(`${path}.${sub}`, sm);
+    const parts = path.split('.');
+    for (let i = 1; i < parts.length; i++) this.objects.add(parts.slice(0, i).join('.'));
+  }
+}
+
+const TYPES: FieldType[] = ['text', 'keyword', 'long', 'double', 'date', 'boolean'];
+const ALIASES: Record<string, FieldType> = { integer: 'long', short: 'long', byte: 'long', float: 'double', half_float: 'double', scaled_float: 'double' };
+
+function validateFieldMapping(path: string, d: Record<string, unknown>): FieldMapping {
+  const type = (ALIASES[d.type as string] ?? d.type) as FieldType;
+  if (!TYPES.includes(type)) throw new EngineError('mapper_parsing_exception', `no handler for type [${String(d.type)}] declared on field [${path}]`);
+  const m: FieldMapping = { type };
+  for (const k of ['analyzer', 'search_analyzer', 'format'] as const) {
+    if (d[k] !== undefined) {
+      if (typeof d[k] !== 'string') throw new EngineError('mapper_parsing_exception', `[${k}] on field [${path}] must be a string`);
+      m[k] = d[k] as string;
+    }
+  }
+  if (d.ignore_above !== undefined) {
+    if (!Number.isInteger(d.ignore_above) || (d.ignore_above as number) < 0) throw new EngineError('mapper_parsing_exception', `[ignore_above] on [${path}] must be a non-negative integer`);
+    m.ignore_above = d.ignore_above as number;
+  }
+  if (d.fields !== undefined) {
+    m.fields = {};
+    for (const [sub, sd] of Object.entries(d.fields as Record<string, unknown>)) {
+      m.fields[sub] = validateFieldMapping(`${path}.${sub}`, sd as Record<string, unknown>);
+    }
+  }
+  return m;
+}
+
+function dynamicMapping(value: unknown): FieldMapping {
+  switch (typeof value) {
+    case 'string':
+      if (DATE_DETECT.test(value) && !Number.isNaN(Date.parse(value))) return { type: 'date' };
+      return { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 256 } } };
+    case 'number':
+      return Number.isInteger(value) ? { type: 'long' } : { type: 'double' };
+    case 'boolean':
+      return { type: 'boolean' };
+    default:
+      throw new EngineError('mapper_parsing_exception', `cannot map a value of type ${typeof value}`);
+  }
+}
+
+function conflict(path: string, mapped: string, got: string): EngineError {
+  return new EngineError('mapper_parsing_exception', `failed to parse field [${path}] of type [${mapped}]: got ${got}`);
+}
+
+/** Convert one value to the field's type, or throw (the whole document is rejected). */
+function convert(path: string, m: FieldMapping, value: unknown, into: ParsedField): void {
+  const fail = (why: string) => new EngineError('mapper_parsing_exception', `failed to parse field [${path}] of type [${m.type}]: ${why}`);
+  switch (m.type) {
+    case 'text':
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw fail(`unexpected ${typeof value}`);
+      into.strings.push(String(value));
+      return;
+    case 'keyword': {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw fail(`unexpected ${typeof value}`);
+      const s = String(value);
+      if (m.ignore_above === undefined || s.length <= m.ignore_above) into.strings.push(s);
+      return;
+    }
+    case 'long': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw fail(`[${String(value)}] is not a number`);
+      if (!Number.isSafeInteger(Math.trunc(n))) throw fail(`[${String(value)}] is out of range for a long`);
+      into.numbers.push(Math.trunc(n));
+      return;
+    }
+    case 'double': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw fail(`[${String(value)}] is not a number`);
+      into.numbers.push(n);
+      return;
+    }
+    case 'boolean':
+      if (value === true || value === 'true') into.numbers.push(1);
+      else if (value === false || value === 'false' || value === '') into.numbers.push(0);
+      else throw fail(`[${String(value)}] is not a boolean`);
+      return;
+    case 'date':
+      into.numbers.push(parseDate(value, m.format, fail));
+      return;
+  }
+}
+
+/** Dates as epoch milliseconds; formats: strict_date_optional_time (ISO 8601), epoch_millis, epoch_second. */
+export function parseDate(value: unknown, format: string | undefined, fail: (why: string) => Error = (w) => new EngineError('parse_exception', w)): number {
+  const formats = (format ?? 'strict_date_optional_time||epoch_millis').split('||');
+  for (const f of formats) {
+    if ((f === 'epoch_millis' || f === 'epoch_second') && (typeof value === 'number' || (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value)))) {
+      const n = Number(value);
+      return f === 'epoch_second' ? n * 1000 : n;
+    }
+    if ((f === 'strict_date_optional_time' || f === 'date_optional_time' || f === 'date') && typeof value === 'string' && DATE_DETECT.test(value)) {
+      // A date without a zone is UTC, as in Elasticsearch.
+      const iso = /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) || value.length <= 10 ? value : `${value}Z`;
+      const t = Date.parse(iso.replace(' ', 'T'));
+      if (!Number.isNaN(t)) return t;
+    }
+  }
+  throw fail(`failed to parse date [${String(value)}] with format [${formats.join('||')}]`);
+}

@@ -1,0 +1,624 @@
+import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
+import type { Segment, TermPostings } from './segment.ts';
+import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
+import { EngineError, type Analyzer } from './types.ts';
+
+/** The parsed query tree (Elasticsearch's query DSL, normalised). */
+export type Query =
+  | { kind: 'match_all'; boost: number }
+  | { kind: 'match_none' }
+  | { kind: 'term'; field: string; value: string | number | boolean; boost: number }
+  | { kind: 'terms'; field: string; values: (string | number | boolean)[]; boost: number }
+  | { kind: 'ids'; values: string[]; boost: number }
+  | { kind: 'exists'; field: string; boost: number }
+  | { kind: 'range'; field: string; gt?: unknown; gte?: unknown; lt?: unknown; lte?: unknown; format?: string; boost: number }
+  | { kind: 'prefix'; field: string; value: string; boost: number }
+  | { kind: 'wildcard'; field: string; value: string; boost: number }
+  | { kind: 'match'; field: string; query: string; operator: 'or' | 'and'; msm?: string | number; fuzziness?: string | number; analyzer?: string; boost: number }
+  | { kind: 'match_phrase'; field: string; query: string; slop: number; analyzer?: string; boost: number }
+  | { kind: 'multi_match'; fields: { field: string; boost: number }[]; query: string; type: 'best_fields' | 'most_fields'; operator: 'or' | 'and'; tieBreaker: number; boost: number }
+  | { kind: 'bool'; must: Query[]; should: Query[]; filter: Query[]; mustNot: Query[]; msm?: string | number; boost: number }
+  | { kind: 'constant_score'; filter: Query; boost: number }
+  | { kind: 'dis_max'; queries: Query[]; tieBreaker: number; boost: number };
+
+const parsing = (reason: string) => new EngineError('parsing_exception', reason);
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw parsing(`[${what}] must be an object`);
+  return v as Record<string, unknown>;
+}
+
+/** The one `{ field: value }` pair of a leaf query; value may be a shorthand or an options object. */
+function fieldAndBody(v: unknown, what: string, valueKey: string): [string, Record<string, unknown>] {
+  const o = obj(v, what);
+  const entries = Object.entries(o).filter(([k]) => k !== 'boost' && k !== '_name');
+  if (entries.length !== 1) throw parsing(`[${what}] query must name exactly one field`);
+  const [field, body] = entries[0]!;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return [field, body as Record<string, unknown>];
+  return [field, { [valueKey]: body }];
+}
+
+function boostOf(o: Record<string, unknown>): number {
+  if (o.boost === undefined) return 1;
+  if (typeof o.boost !== 'number' || !(o.boost >= 0)) throw parsing('[boost] must be a non-negative number');
+  return o.boost;
+}
+
+function list(v: unknown): unknown[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'multi_match', 'bool', 'constant_score', 'dis_max', 'query_string', 'simple_query_string'];
+
+/** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
+export function parseQuery(json: unknown): Query {
+  const o = obj(json, 'query');
+  const keys = Object.keys(o);
+  if (keys.length !== 1) throw parsing(`a query must have exactly one type, got [${keys.join(', ')}]`);
+  const type = keys[0]!;
+  const v = o[type];
+  switch (type) {
+    case 'match_all':
+      return { kind: 'match_all', boost: boostOf(obj(v ?? {}, type)) };
+    case 'match_none':
+      return { kind: 'match_none' };
+    case 'term': {
+      const [field, body] = fieldAndBody(v, type, 'value');
+      const value = body.value;
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw parsing('[term] value must be a string, number or boolean');
+      return { kind: 'term', field, value, boost: boostOf(body) };
+    }
+    case 'terms': {
+      const b = obj(v, type);
+      const entries = Object.entries(b).filter(([k]) => k !== 'boost');
+      if (entries.length !== 1 || !Array.isArray(entries[0]![1])) throw parsing('[terms] needs one field with an array of values');
+      return { kind: 'terms', field: entries[0]![0], values: entries[0]![1] as (string | number | boolean)[], boost: boostOf(b) };
+    }
+    case 'ids': {
+      const b = obj(v, type);
+      if (!Array.isArray(b.values) || !b.values.every((x) => typeof x === 'string')) throw parsing('[ids] needs values: string[]');
+      return { kind: 'ids', values: b.values as string[], boost: boostOf(b) };
+    }
+    case 'exists': {
+      const b = obj(v, type);
+      if (typeof b.field !== 'string') throw parsing('[exists] needs a field');
+      return { kind: 'exists', field: b.field, boost: boostOf(b) };
+    }
+    case 'range': {
+      const [field, body] = fieldAndBody(v, type, 'gte');
+      for (const k of Object.keys(body)) if (!['gt', 'gte', 'lt', 'lte', 'format', 'boost', 'time_zone'].includes(k)) throw parsing(`[range] does not support [${k}]`);
+      return { kind: 'range', field, gt: body.gt, gte: body.gte, lt: body.lt, lte: body.lte, format: body.format as string | undefined, boost: boostOf(body) };
+    }
+    case 'prefix':
+    case 'wildcard': {
+      const [field, body] = fieldAndBody(v, type, 'value');
+      const value = body.value ?? body.wildcard;
+      if (typeof value !== 'string') throw parsing(`[${type}] value must be a string`);
+      return { kind: type, field, value, boost: boostOf(body) };
+    }
+    case 'match': {
+      const [field, body] = fieldAndBody(v, type, 'query');
+      if (typeof body.query !== 'string' && typeof body.query !== 'number' && typeof body.query !== 'boolean') throw parsing('[match] query must be a string');
+      const operator = String(body.operator ?? 'or').toLowerCase();
+      if (operator !== 'or' && operator !== 'and') throw parsing('[match] operator must be "or" or "and"');
+      return {
+        kind: 'match', field, query: String(body.query), operator, boost: boostOf(body),
+        msm: body.minimum_should_match as string | number | undefined, fuzziness: body.fuzziness as string | number | undefined,
+        analyzer: body.analyzer as string | undefined,
+      };
+    }
+    case 'match_phrase': {
+      const [field, body] = fieldAndBody(v, type, 'query');
+      if (typeof body.query !== 'string') throw parsing('[match_phrase] query must be a string');
+      const slop = body.slop ?? 0;
+      if (!Number.isInteger(slop) || (slop as number) < 0) throw parsing('[match_phrase] slop must be a non-negative integer');
+      return { kind: 'match_phrase', field, query: body.query, slop: slop as number, boost: boostOf(body), analyzer: body.analyzer as string | undefined };
+    }
+    case 'multi_match': {
+      const b = obj(v, type);
+      if (typeof b.query !== 'string' || !Array.isArray(b.fields) || b.fields.length === 0) throw parsing('[multi_match] needs query and fields');
+      const fields = (b.fields as string[]).map((f) => {
+        const [field, boost] = String(f).split('^');
+        return { field: field!, boost: boost ? Number(boost) : 1 };
+      });
+      const t = (b.type ?? 'best_fields') as string;
+      if (t !== 'best_fields' && t !== 'most_fields') throw parsing(`[multi_match] type [${t}] is not supported`);
+      return { kind: 'multi_match', fields, query: b.query, type: t, operator: (String(b.operator ?? 'or').toLowerCase() as 'or' | 'and'), tieBreaker: Number(b.tie_breaker ?? 0), boost: boostOf(b) };
+    }
+    case 'bool': {
+      const b = obj(v, type);
+      for (const k of Object.keys(b)) if (!['must', 'should', 'filter', 'must_not', 'minimum_should_match', 'boost', '_name'].includes(k)) throw parsing(`[bool] does not support [${k}]`);
+      return {
+        kind: 'bool', must: list(b.must).map(parseQuery), should: list(b.should).map(parseQuery), filter: list(b.filter).map(parseQuery),
+        mustNot: list(b.must_not).map(parseQuery), msm: b.minimum_should_match as string | number | undefined, boost: boostOf(b),
+      };
+    }
+    case 'constant_score': {
+      const b = obj(v, type);
+      return { kind: 'constant_score', filter: parseQuery(b.filter), boost: boostOf(b) };
+    }
+    case 'dis_max': {
+      const b = obj(v, type);
+      return { kind: 'dis_max', queries: list(b.queries).map(parseQuery), tieBreaker: Number(b.tie_breaker ?? 0), boost: boostOf(b) };
+    }
+    case 'query_string':
+    case 'simple_query_string':
+      return parseQueryString(obj(v, type));
+    default:
+      throw parsing(`unknown query [${type}]; supported: ${QUERY_TYPES.join(', ')}`);
+  }
+}
+
+/**
+ * query_string, simple syntax: terms, "quoted phrases", field:term, +required, -excluded, AND/OR/NOT.
+ * Default fields: `default_field` / `fields`, else every text field (as `*`).
+ */
+function parseQueryString(b: Record<string, unknown>): Query {
+  if (typeof b.query !== 'string') throw parsing('[query_string] needs a query string');
+  const fields = Array.isArray(b.fields) ? (b.fields as string[]) : typeof b.default_field === 'string' ? [b.default_field] : ['*'];
+  const defaultAnd = String(b.default_operator ?? 'or').toLowerCase() === 'and';
+  const tokens = b.query.match(/[+-]?(?:[^\s:"]+:)?(?:"[^"]*"|[^\s"]+)/g) ?? [];
+  const must: Query[] = [];
+  const should: Query[] = [];
+  const mustNot: Query[] = [];
+  let next: 'must' | 'should' | 'not' | undefined;
+  for (const raw of tokens) {
+    if (raw === 'AND') { next = 'must'; if (should.length) must.push(should.pop()!); continue; }
+    if (raw === 'OR') { next = 'should'; continue; }
+    if (raw === 'NOT') { next = 'not'; continue; }
+    let t = raw;
+    let occur: 'must' | 'should' | 'not' = next ?? (defaultAnd ? 'must' : 'should');
+    next = undefined;
+    if (t.startsWith('+')) { occur = 'must'; t = t.slice(1); } else if (t.startsWith('-')) { occur = 'not'; t = t.slice(1); }
+    const colon = t.indexOf(':');
+    const targetFields = colon > 0 && !t.startsWith('"') ? [t.slice(0, colon)] : fields;
+    const text = colon > 0 && !t.startsWith('"') ? t.slice(colon + 1) : t;
+    const phrase = text.startsWith('"');
+    const body = phrase ? text.slice(1, -1) : text;
+    const per: Query[] = targetFields.map((field) =>
+      phrase ? { kind: 'match_phrase', field, query: body, slop: 0, boost: 1 } : { kind: 'match', field, query: body, operator: 'or', boost: 1 },
+    );
+    const q: Query = per.length === 1 ? per[0]! : { kind: 'dis_max', queries: per, tieBreaker: 0, boost: 1 };
+    (occur === 'must' ? must : occur === 'not' ? mustNot : should).push(q);
+  }
+  return { kind: 'bool', must, should, filter: [], mustNot, boost: boostOf(b), msm: must.length === 0 && should.length > 0 ? 1 : undefined };
+}
+
+// ---- execution ---------------------------------------------------------------------------------
+
+/** Matching docs of one segment: ascending, live only, with their scores. */
+export interface DocSet {
+  docs: Int32Array;
+  scores: Float64Array;
+}
+
+const EMPTY: DocSet = { docs: new Int32Array(0), scores: new Float64Array(0) };
+
+/** Collection-wide statistics of a field and its terms, summed over the segments (BM25). */
+export interface ShardStats {
+  field(field: string): { docCount: number; sumTotalTermFreq: number };
+  docFreq(field: string, term: string): number;
+}
+
+export interface ExecContext {
+  segment: Segment;
+  stats: ShardStats;
+  mappings: MappingRegistry;
+  /** The search analyzer of a text field (or an explicitly named analyzer). */
+  analyzer(field: string, name?: string): Analyzer;
+  /** Fields a `*` in query_string or multi_match expands to. */
+  textFields(): string[];
+}
+
+export function execute(q: Query, ctx: ExecContext): DocSet {
+  switch (q.kind) {
+    case 'match_all':
+      return constant(allLive(ctx.segment), q.boost);
+    case 'match_none':
+      return EMPTY;
+    case 'term':
+      return termQuery(ctx, q.field, q.value, q.boost);
+    case 'terms':
+      return constant(union(q.values.map((v) => termQuery(ctx, q.field, v, 1).docs)), q.boost);
+    case 'ids': {
+      const want = new Set(q.values);
+      return constant(filterLive(ctx.segment, (d) => want.has(ctx.segment.id(d))), q.boost);
+    }
+    case 'exists':
+      return constant(existsDocs(ctx, q.field), q.boost);
+    case 'range':
+      return constant(rangeDocs(ctx, q), q.boost);
+    case 'prefix':
+      return constant(termsMatching(ctx, q.field, (t) => t.startsWith(q.value)), q.boost);
+    case 'wildcard': {
+      const re = new RegExp(`^${q.value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+      return constant(termsMatching(ctx, q.field, (t) => re.test(t)), q.boost);
+    }
+    case 'match':
+      return matchQuery(ctx, q);
+    case 'match_phrase':
+      return phraseQuery(ctx, q.field, ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => ({ term: t.term, position: t.position })), q.slop, q.boost);
+    case 'multi_match': {
+      const fields = q.fields.flatMap((f) => (f.field === '*' ? ctx.textFields().map((field) => ({ field, boost: f.boost })) : [f]));
+      const per = fields.map((f) => matchQuery(ctx, { kind: 'match', field: f.field, query: q.query, operator: q.operator, boost: q.boost * f.boost }));
+      return q.type === 'best_fields' ? disMax(per, q.tieBreaker) : sumUnion(per, 1);
+    }
+    case 'dis_max':
+      return scale(disMax(q.queries.map((c) => execute(c, ctx)), q.tieBreaker), q.boost);
+    case 'constant_score':
+      return constant(execute(q.filter, ctx).docs, q.boost);
+    case 'bool':
+      return boolQuery(ctx, q);
+  }
+}
+
+function boolQuery(ctx: ExecContext, q: Extract<Query, { kind: 'bool' }>): DocSet {
+  let result: DocSet | undefined;
+  for (const c of q.must) result = result ? intersect(result, execute(c, ctx), true) : execute(c, ctx);
+  for (const c of q.filter) {
+    const f = execute(c, ctx);
+    result = result ? intersect(result, f, false) : { docs: f.docs, scores: new Float64Array(f.docs.length) };
+  }
+  const needShould = q.should.length > 0;
+  const defaultMsm = q.must.length === 0 && q.filter.length === 0 ? 1 : 0;
+  const msm = needShould ? resolveMsm(q.msm, q.should.length, defaultMsm) : 0;
+  if (needShould) {
+    const shoulds = sumUnion(q.should.map((c) => execute(c, ctx)), msm);
+    if (result) result = msm > 0 ? intersect(result, shoulds, true) : addScores(result, shoulds);
+    else result = shoulds;
+  }
+  // No positive clause: an empty bool matches everything (as match_all), a must_not-only bool
+  // everything but its exclusions, with score 0.
+  if (!result) {
+    const docs = allLive(ctx.segment);
+    result = { docs, scores: new Float64Array(docs.length).fill(q.mustNot.length > 0 ? 0 : 1) };
+  }
+  for (const c of q.mustNot) result = subtract(result, execute(c, ctx).docs);
+  return scale(result, q.boost);
+}
+
+function matchQuery(ctx: ExecContext, q: Extract<Query, { kind: 'match' }>): DocSet {
+  const mapping = ctx.mappings.field(q.field);
+  if (!mapping) return EMPTY;
+  if (mapping.type !== 'text') return termQuery(ctx, q.field, q.query, q.boost);
+  const terms = [...new Set(ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => t.term))];
+  if (terms.length === 0) return EMPTY;
+  const clauses = terms.map((t) => (q.fuzziness !== undefined ? fuzzyTerm(ctx, q.field, t, q.fuzziness, q.boost) : textTerm(ctx, q.field, t, q.boost)));
+  const msm = q.operator === 'and' ? terms.length : resolveMsm(q.msm, terms.length, 1);
+  return sumUnion(clauses, msm);
+}
+
+/** minimum_should_match: an integer, a negative integer, or a (negative) percentage, as in ES. */
+export function resolveMsm(spec: string | number | undefined, optional: number, dflt: number): number {
+  if (spec === undefined) return dflt;
+  const s = String(spec).trim();
+  let n: number;
+  if (s.endsWith('%')) {
+    const p = Number(s.slice(0, -1));
+    n = p < 0 ? optional - Math.floor((optional * -p) / 100) : Math.floor((optional * p) / 100);
+  } else {
+    const v = Number(s);
+    if (!Number.isInteger(v)) throw parsing(`minimum_should_match [${s}] is not valid`);
+    n = v < 0 ? optional + v : v;
+  }
+  return Math.max(0, Math.min(optional, n));
+}
+
+function textTerm(ctx: ExecContext, field: string, term: string, boost: number): DocSet {
+  const fi = ctx.segment.field(field);
+  const p = fi?.terms.get(term);
+  if (!fi || !p) return EMPTY;
+  const st = ctx.stats.field(field);
+  const scorer = new Bm25TermScorer(boost, ctx.stats.docFreq(field, term), st.docCount, st.sumTotalTermFreq);
+  return scorePostings(ctx.segment, p, (i, doc) => (fi.norms ? scorer.score(p.freqs[i]!, fi.norms[doc]!) : (scorer.weight * p.freqs[i]!) / (p.freqs[i]! + K1)));
+}
+
+function scorePostings(segment: Segment, p: TermPostings, score: (i: number, doc: number) => number): DocSet {
+  const docs = new Int32Array(p.docs.length);
+  const scores = new Float64Array(p.docs.length);
+  let n = 0;
+  for (let i = 0; i < p.docs.length; i++) {
+    const doc = p.docs[i]!;
+    if (!segment.isLive(doc)) continue;
+    docs[n] = doc;
+    scores[n++] = score(i, doc);
+  }
+  return { docs: docs.subarray(0, n), scores: scores.subarray(0, n) };
+}
+
+/** term on any field type: indexed terms for text/keyword, doc values for numbers, dates, booleans. */
+function termQuery(ctx: ExecContext, field: string, value: string | number | boolean, boost: number): DocSet {
+  const mapping = ctx.mappings.field(field);
+  if (!mapping) return EMPTY;
+  if (mapping.type === 'text' || mapping.type === 'keyword') return textTerm(ctx, field, String(value), boost);
+  const n = toNumber(mapping, value);
+  return constant(numericMatching(ctx, field, (v) => v === n), boost);
+}
+
+function toNumber(m: FieldMapping, v: unknown): number {
+  if (m.type === 'date') return parseDate(v, m.format);
+  if (m.type === 'boolean') return v === true || v === 'true' ? 1 : 0;
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || Number.isNaN(n)) throw new EngineError('query_shard_exception', `[${String(v)}] is not a number for field of type [${m.type}]`);
+  return n;
+}
+
+function fuzzyTerm(ctx: ExecContext, field: string, term: string, fuzziness: string | number, boost: number): DocSet {
+  const max = fuzziness === 'AUTO' || fuzziness === 'auto' ? (term.length <= 2 ? 0 : term.length <= 5 ? 1 : 2) : Number(fuzziness);
+  const fi = ctx.segment.field(field);
+  if (!fi) return EMPTY;
+  const matches = fi.sortedTerms.filter((t) => Math.abs(t.length - term.length) <= max && editDistance(t, term, max) <= max);
+  // Each expansion scores as its own term; a doc keeps its best (as Lucene's fuzzy rewrite roughly does).
+  return disMax(matches.map((t) => textTerm(ctx, field, t, boost)), 0);
+}
+
+/**
+ * Edit distance with transpositions counted as one edit (optimal string alignment), as Lucene's
+ * fuzzy queries do by default; stops early once it exceeds max.
+ */
+export function editDistance(a: string, b: string, max: number): number {
+  let prevPrev: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prevPrev[j - 2]! + 1);
+      cur[j] = d;
+      best = Math.min(best, d);
+    }
+    if (best > max) return max + 1;
+    prevPrev = prev;
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+function phraseQuery(ctx: ExecContext, field: string, terms: { term: string; position: number }[], slop: number, boost: number): DocSet {
+  if (terms.length === 0) return EMPTY;
+  if (terms.length === 1) return textTerm(ctx, field, terms[0]!.term, boost);
+  const fi = ctx.segment.field(field);
+  if (!fi) return EMPTY;
+  const postings = terms.map((t) => fi.terms.get(t.term));
+  if (postings.some((p) => !p || !p.positions)) return EMPTY;
+  const ps = postings as Required<TermPostings>[];
+  const st = ctx.stats.field(field);
+  // Lucene's phrase weight: the sum of the terms' idfs.
+  let idfSum = 0;
+  for (const t of terms) idfSum += new Bm25TermScorer(1, ctx.stats.docFreq(field, t.term), st.docCount, st.sumTotalTermFreq).weight;
+  const weight = boost * idfSum;
+  const avgdl = st.docCount > 0 ? st.sumTotalTermFreq / st.docCount : 1;
+  const docsOut: number[] = [];
+  const scoresOut: number[] = [];
+  const cursors = new Int32Array(ps.length);
+  // Walk the rarest term's docs; find each in the others.
+  const lead = ps.reduce((best, p, i) => (p.docs.length < ps[best]!.docs.length ? i : best), 0);
+  for (let li = 0; li < ps[lead]!.docs.length; li++) {
+    const doc = ps[lead]!.docs[li]!;
+    if (!ctx.segment.isLive(doc)) continue;
+    let all = true;
+    const idx: number[] = [];
+    for (let k = 0; k < ps.length; k++) {
+      const p = ps[k]!;
+      let c = cursors[k]!;
+      while (c < p.docs.length && p.docs[c]! < doc) c++;
+      cursors[k] = c;
+      if (c >= p.docs.length || p.docs[c] !== doc) {
+        all = false;
+        break;
+      }
+      idx.push(c);
+    }
+    if (!all) continue;
+    const freq = phraseFreq(ps, idx, terms, slop);
+    if (freq <= 0) continue;
+    const dl = fi.norms ? decodeLength(fi.norms[doc]!) : avgdl;
+    docsOut.push(doc);
+    scoresOut.push((weight * freq) / (freq + K1 * (1 - B + (B * dl) / avgdl)));
+  }
+  return { docs: Int32Array.from(docsOut), scores: Float64Array.from(scoresOut) };
+}
+
+/** Exact phrases count 1 each; sloppy matches count 1/(distance + 1), as Lucene's sloppy freq. */
+function phraseFreq(ps: Required<TermPostings>[], idx: number[], terms: { position: number }[], slop: number): number {
+  const positionsOf = (k: number) => ps[k]!.positions.subarray(ps[k]!.posStarts[idx[k]!]!, ps[k]!.posStarts[idx[k]! + 1]!);
+  const first = positionsOf(0);
+  const sets = terms.map((_, k) => new Set(positionsOf(k)));
+  let freq = 0;
+  for (const start of first) {
+    const base = start - terms[0]!.position;
+    if (slop === 0) {
+      if (terms.every((t, k) => sets[k]!.has(base + t.position))) freq += 1;
+      continue;
+    }
+    // Sloppy: each term within slop of where the phrase wants it; distance is the total displacement.
+    let distance = 0;
+    let ok = true;
+    for (let k = 1; k < terms.length && ok; k++) {
+      const want = base + terms[k]!.position;
+      let best = Infinity;
+      for (const p of positionsOf(k)) best = Math.min(best, Math.abs(p - want));
+      if (best > slop) ok = false;
+      distance += best;
+    }
+    if (ok && distance <= slop) freq += 1 / (distance + 1);
+  }
+  return freq;
+}
+
+function numericMatching(ctx: ExecContext, field: string, pred: (v: number) => boolean): Int32Array {
+  const col = ctx.segment.column(field);
+  if (!col || col.kind !== 'numeric') return new Int32Array(0);
+  return filterLive(ctx.segment, (d) => {
+    for (let i = col.offsets[d]!; i < col.offsets[d + 1]!; i++) if (pred(col.values[i]!)) return true;
+    return false;
+  });
+}
+
+function rangeDocs(ctx: ExecContext, q: Extract<Query, { kind: 'range' }>): Int32Array {
+  const m = ctx.mappings.field(q.field);
+  if (!m) return new Int32Array(0);
+  if (m.type === 'text' || m.type === 'keyword') {
+    const s = (v: unknown) => (v === undefined ? undefined : String(v));
+    const [gt, gte, lt, lte] = [s(q.gt), s(q.gte), s(q.lt), s(q.lte)];
+    return termsMatching(ctx, q.field, (t) => (gt === undefined || t > gt) && (gte === undefined || t >= gte) && (lt === undefined || t < lt) && (lte === undefined || t <= lte));
+  }
+  const fm = q.format ? { ...m, format: q.format } : m;
+  const n = (v: unknown) => (v === undefined ? undefined : toNumber(fm, v));
+  const [gt, gte, lt, lte] = [n(q.gt), n(q.gte), n(q.lt), n(q.lte)];
+  return numericMatching(ctx, q.field, (v) => (gt === undefined || v > gt) && (gte === undefined || v >= gte) && (lt === undefined || v < lt) && (lte === undefined || v <= lte));
+}
+
+function existsDocs(ctx: ExecContext, field: string): Int32Array {
+  const col = ctx.segment.column(field);
+  if (col) return filterLive(ctx.segment, (d) => col.offsets[d + 1]! > col.offsets[d]!);
+  const fi = ctx.segment.field(field);
+  if (fi?.norms) return filterLive(ctx.segment, (d) => fi.norms![d]! > 0);
+  return new Int32Array(0);
+}
+
+function termsMatching(ctx: ExecContext, field: string, pred: (t: string) => boolean): Int32Array {
+  const fi = ctx.segment.field(field);
+  if (!fi) return new Int32Array(0);
+  const lists: Int32Array[] = [];
+  for (const t of fi.sortedTerms) if (pred(t)) lists.push(fi.terms.get(t)!.docs);
+  return union(lists).filter((d) => ctx.segment.isLive(d));
+}
+
+// ---- doc-set algebra (sorted arrays) --------------------------------------------------------------
+
+function allLive(segment: Segment): Int32Array {
+  return filterLive(segment, () => true);
+}
+
+function filterLive(segment: Segment, pred: (doc: number) => boolean): Int32Array {
+  const out = new Int32Array(segment.maxDoc);
+  let n = 0;
+  for (let d = 0; d < segment.maxDoc; d++) if (segment.isLive(d) && pred(d)) out[n++] = d;
+  return out.slice(0, n);
+}
+
+function constant(docs: Int32Array, score: number): DocSet {
+  return { docs, scores: new Float64Array(docs.length).fill(score) };
+}
+
+function scale(s: DocSet, boost: number): DocSet {
+  if (boost === 1) return s;
+  return { docs: s.docs, scores: s.scores.map((x) => x * boost) };
+}
+
+function union(lists: Int32Array[]): Int32Array {
+  if (lists.length === 0) return new Int32Array(0);
+  if (lists.length === 1) return lists[0]!;
+  const all = new Set<number>();
+  for (const l of lists) for (const d of l) all.add(d);
+  return Int32Array.from(all).sort();
+}
+
+/** Docs in at least `msm` of the sets; scores summed over the sets that match. */
+function sumUnion(sets: DocSet[], msm: number): DocSet {
+  if (sets.length === 1 && msm <= 1) return sets[0]!;
+  const score = new Map<number, number>();
+  const count = new Map<number, number>();
+  for (const s of sets) {
+    for (let i = 0; i < s.docs.length; i++) {
+      const d = s.docs[i]!;
+      score.set(d, (score.get(d) ?? 0) + s.scores[i]!);
+      count.set(d, (count.get(d) ?? 0) + 1);
+    }
+  }
+  const docs = Int32Array.from([...count].filter(([, c]) => c >= Math.max(1, msm)).map(([d]) => d)).sort();
+  return { docs, scores: Float64Array.from(docs, (d) => score.get(d)!) };
+}
+
+/** Best score per doc, plus tieBreaker × the others. */
+function disMax(sets: DocSet[], tieBreaker: number): DocSet {
+  const best = new Map<number, number>();
+  const total = new Map<number, number>();
+  for (const s of sets) {
+    for (let i = 0; i < s.docs.length; i++) {
+      const d = s.docs[i]!;
+      best.set(d, Math.max(best.get(d) ?? -Infinity, s.scores[i]!));
+      total.set(d, (total.get(d) ?? 0) + s.scores[i]!);
+    }
+  }
+  const docs = Int32Array.from(best.keys()).sort();
+  return { docs, scores: Float64Array.from(docs, (d) => best.get(d)! + tieBreaker * (total.get(d)! - best.get(d)!)) };
+}
+
+function intersect(a: DocSet, b: DocSet, addB: boolean): DocSet {
+  const docs = new Int32Array(Math.min(a.docs.length, b.docs.length));
+  const scores = new Float64Array(docs.length);
+  let i = 0;
+  let j = 0;
+  let n = 0;
+  while (i < a.docs.length && j < b.docs.length) {
+    const x = a.docs[i]!;
+    const y = b.docs[j]!;
+    if (x < y) i++;
+    else if (y < x) j++;
+    else {
+      docs[n] = x;
+      scores[n++] = a.scores[i]! + (addB ? b.scores[j]! : 0);
+      i++;
+      j++;
+    }
+  }
+  return { docs: docs.subarray(0, n), scores: scores.subarray(0, n) };
+}
+
+/** a's docs, with b's scores added where b matches too (optional should clauses). */
+function addScores(a: DocSet, b: DocSet): DocSet {
+  const scores = Float64Array.from(a.scores);
+  let j = 0;
+  for (let i = 0; i < a.docs.length; i++) {
+    while (j < b.docs.length && b.docs[j]! < a.docs[i]!) j++;
+    if (j < b.docs.length && b.docs[j] === a.docs[i]) scores[i]! += b.scores[j]!;
+  }
+  return { docs: a.docs, scores };
+}
+
+function subtract(a: DocSet, remove: Int32Array): DocSet {
+  const docs: number[] = [];
+  const scores: number[] = [];
+  let j = 0;
+  for (let i = 0; i < a.docs.length; i++) {
+    while (j < remove.length && remove[j]! < a.docs[i]!) j++;
+    if (j < remove.length && remove[j] === a.docs[i]) continue;
+    docs.push(a.docs[i]!);
+    scores.push(a.scores[i]!);
+  }
+  return { docs: Int32Array.from(docs), scores: Float64Array.from(scores) };
+}
+
+/** Terms a query looks for, per field (highlighting). */
+export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappings' | 'textFields'>, out = new Map<string, Set<string>>()): Map<string, Set<string>> {
+  const add = (field: string, terms: string[]) => {
+    let s = out.get(field);
+    if (!s) out.set(field, (s = new Set()));
+    for (const t of terms) s.add(t);
+  };
+  switch (q.kind) {
+    case 'match':
+    case 'match_phrase':
+      if (ctx.mappings.field(q.field)?.type === 'text') add(q.field, ctx.analyzer(q.field).analyze(q.query).map((t) => t.term));
+      break;
+    case 'multi_match':
+      for (const f of q.fields) for (const field of f.field === '*' ? ctx.textFields() : [f.field]) queryTerms({ kind: 'match', field, query: q.query, operator: 'or', boost: 1 }, ctx, out);
+      break;
+    case 'term':
+      add(q.field, [String(q.value)]);
+      break;
+    case 'bool':
+      for (const c of [...q.must, ...q.should, ...q.filter]) queryTerms(c, ctx, out);
+      break;
+    case 'dis_max':
+      for (const c of q.queries) queryTerms(c, ctx, out);
+      break;
+    case 'constant_score':
+      queryTerms(q.filter, ctx, out);
+      break;
+  }
+  return out;
+}

@@ -1,0 +1,451 @@
+import { randomBytes } from 'node:crypto';
+import { collectAggs, parseAggs, reduceAggs } from './aggs/index.ts';
+import { AnalyzerRegistry } from './analysis/index.ts';
+import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
+import { execute, parseQuery, queryTerms, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { Segment, SegmentBuilder } from './segment.ts';
+import { EngineError, type Analyzer, type Column } from './types.ts';
+
+export interface EngineOptions {
+  mappings?: Mappings;
+  settings?: { analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> } };
+  primaryTerm?: number;
+}
+
+export interface WriteOptions {
+  /** create: fail if the id exists. */
+  opType?: 'index' | 'create';
+  ifSeqNo?: number;
+  ifPrimaryTerm?: number;
+}
+
+export interface WriteResult {
+  _id: string;
+  _version: number;
+  _seq_no: number;
+  _primary_term: number;
+  result: 'created' | 'updated' | 'deleted' | 'not_found';
+}
+
+export interface GetResult {
+  _id: string;
+  found: boolean;
+  _version?: number;
+  _seq_no?: number;
+  _primary_term?: number;
+  _source?: Record<string, unknown>;
+}
+
+type Location = { segment: Segment | SegmentBuilder; doc: number };
+
+export type SortSpec = { field: string; order: 'asc' | 'desc' }[];
+
+/**
+ * One shard's engine: documents go into an in-memory buffer, a refresh seals the buffer into an
+ * immutable segment that searches see (near-real-time), gets are real-time (they read the buffer
+ * too), deletes and updates mark the old copy dead. Versions and seq_no/primary_term support
+ * optimistic concurrency (if_seq_no / if_primary_term), as in Elasticsearch.
+ */
+export class ShardEngine {
+  readonly mappings: MappingRegistry;
+  readonly analyzers: AnalyzerRegistry;
+  primaryTerm: number;
+  private segments: Segment[] = [];
+  private buffer: SegmentBuilder;
+  private readonly locations = new Map<string, Location>();
+  private seqNo = -1;
+  private segmentCounter = 0;
+  private readonly analyzerCache = new Map<string, Analyzer>();
+
+  constructor(opts: EngineOptions = {}) {
+    this.mappings = new MappingRegistry(opts.mappings);
+    this.analyzers = new AnalyzerRegistry(opts.settings);
+    this.primaryTerm = opts.primaryTerm ?? 1;
+    this.buffer = new SegmentBuilder(this.nextSegmentName());
+  }
+
+  /** The highest sequence number assigned (the local checkpoint, for one copy). */
+  get maxSeqNo(): number {
+    return this.seqNo;
+  }
+
+  get docCount(): number {
+    return this.locations.size;
+  }
+
+  index(id: string | undefined, source: unknown, opts: WriteOptions = {}): WriteResult {
+    if (typeof source !== 'object' || source === null || Array.isArray(source)) {
+      throw new EngineError('mapper_parsing_exception', 'the document must be a JSON object');
+    }
+    const docId = id ?? randomBytes(15).toString('base64url');
+    if (docId.length === 0 || docId.length > 512) throw new EngineError('illegal_argument_exception', 'id must be 1 to 512 characters');
+    const current = this.locations.get(docId);
+    if (opts.opType === 'create' && current) {
+      throw new EngineError('version_conflict_engine_exception', `[${docId}]: version conflict, document already exists`, 409);
+    }
+    this.checkConditions(docId, current, opts);
+    // Parse first: a document that does not fit the mapping changes nothing.
+    const fields = this.mappings.parse(source as Record<string, unknown>);
+    const version = current ? current.segment.meta(current.doc).version + 1 : 1;
+    const seqNo = ++this.seqNo;
+    if (current) this.markDeleted(current);
+    const doc = this.buffer.add({ id: docId, seqNo, primaryTerm: this.primaryTerm, version }, source as Record<string, unknown>, fields, (f) => this.analyzerForIndexing(f));
+    this.locations.set(docId, { segment: this.buffer, doc });
+    return { _id: docId, _version: version, _seq_no: seqNo, _primary_term: this.primaryTerm, result: current ? 'updated' : 'created' };
+  }
+
+  delete(id: string, opts: WriteOptions = {}): WriteResult {
+    const current = this.locations.get(id);
+    this.checkConditions(id, current, opts);
+    const seqNo = ++this.seqNo;
+    if (!current) return { _id: id, _version: 1, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'not_found' };
+    const version = current.segment.meta(current.doc).version + 1;
+    this.markDeleted(current);
+    this.locations.delete(id);
+    return { _id: id, _version: version, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'deleted' };
+  }
+
+  /** Real-time get: sees writes that no refresh has made searchable yet. */
+  get(id: string): GetResult {
+    const loc = this.locations.get(id);
+    if (!loc) return { _id: id, found: false };
+    const meta = loc.segment.meta(loc.doc);
+    return { _id: id, found: true, _version: meta.version, _seq_no: meta.seqNo, _primary_term: meta.primaryTerm, _source: loc.segment.source(loc.doc) };
+  }
+
+  /** Make everything indexed so far searchable. */
+  refresh(): void {
+    if (this.buffer.size === 0) return;
+    const builder = this.buffer;
+    const segment = builder.seal();
+    this.buffer = new SegmentBuilder(this.nextSegmentName());
+    for (const [id, loc] of this.locations) if (loc.segment === builder) this.locations.set(id, { segment, doc: loc.doc });
+    // Docs of the buffer that were replaced before the refresh are dead in the segment too.
+    for (let d = 0; d < segment.maxDoc; d++) {
+      const loc = this.locations.get(segment.id(d));
+      if (!loc || loc.segment !== segment || loc.doc !== d) segment.delete(d);
+    }
+    this.segments.push(segment);
+  }
+
+  search(request: unknown = {}): SearchResponse {
+    return search(this, this.searchableSegments(), request);
+  }
+
+  /** Segments a search sees now (a point-in-time list). */
+  searchableSegments(): Segment[] {
+    return this.segments.filter((s) => s.liveCount > 0);
+  }
+
+  analyzerFor(field: string, name?: string): Analyzer {
+    if (name) return this.analyzers.get(name);
+    const m = this.mappings.field(field);
+    const key = `${field}\u0000search`;
+    let a = this.analyzerCache.get(key);
+    if (!a) this.analyzerCache.set(key, (a = this.analyzers.get(m?.search_analyzer ?? m?.analyzer ?? 'standard')));
+    return a;
+  }
+
+  private analyzerForIndexing(f: ParsedField): Analyzer {
+    let a = this.analyzerCache.get(f.path);
+    if (!a) this.analyzerCache.set(f.path, (a = this.analyzers.get(f.mapping.analyzer ?? 'standard')));
+    return a;
+  }
+
+  private checkConditions(id: string, current: Location | undefined, opts: WriteOptions): void {
+    if (opts.ifSeqNo === undefined && opts.ifPrimaryTerm === undefined) return;
+    if (opts.ifSeqNo === undefined || opts.ifPrimaryTerm === undefined) {
+      throw new EngineError('action_request_validation_exception', 'if_seq_no and if_primary_term must be given together');
+    }
+    const meta = current?.segment.meta(current.doc);
+    if (!meta || meta.seqNo !== opts.ifSeqNo || meta.primaryTerm !== opts.ifPrimaryTerm) {
+      throw new EngineError(
+        'version_conflict_engine_exception',
+        `[${id}]: version conflict, required seqNo [${opts.ifSeqNo}], primary term [${opts.ifPrimaryTerm}]. ` +
+          (meta ? `current document has seqNo [${meta.seqNo}] and primary term [${meta.primaryTerm}]` : 'but no document was found'),
+        409,
+      );
+    }
+  }
+
+  private markDeleted(loc: Location): void {
+    if (loc.segment instanceof Segment) loc.segment.delete(loc.doc);
+    // A buffered doc is dropped at refresh (its id then points elsewhere).
+  }
+
+  private nextSegmentName(): string {
+    return `_${(this.segmentCounter++).toString(36)}`;
+  }
+}
+
+// ---- search ---------------------------------------------------------------------------------------
+
+export interface SearchHit {
+  _id: string;
+  _score: number | null;
+  _source?: Record<string, unknown>;
+  sort?: unknown[];
+  highlight?: Record<string, string[]>;
+}
+
+export interface SearchResponse {
+  took: number;
+  timed_out: boolean;
+  hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHit[] };
+  aggregations?: Record<string, unknown>;
+}
+
+const SEARCH_KEYS = ['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout'];
+
+interface Candidate {
+  seg: number;
+  doc: number;
+  score: number;
+  sortValues: unknown[];
+}
+
+function search(engine: ShardEngine, segments: Segment[], request: unknown): SearchResponse {
+  const started = performance.now();
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new EngineError('parsing_exception', 'a search request must be an object');
+  const r = request as Record<string, unknown>;
+  for (const k of Object.keys(r)) if (!SEARCH_KEYS.includes(k)) throw new EngineError('parsing_exception', `unknown key [${k}] in the search request`);
+  const query: Query = r.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(r.query);
+  const from = intParam(r.from, 'from', 0);
+  const size = intParam(r.size, 'size', 10);
+  if (from + size > 10_000) throw new EngineError('illegal_argument_exception', 'Result window is too large, from + size must be less than or equal to: [10000]');
+  const sort = parseSort(r.sort);
+  const byScore = sort.length === 0 || (sort.length === 1 && sort[0]!.field === '_score' && sort[0]!.order === 'desc');
+  const searchAfter = r.search_after === undefined ? undefined : Array.isArray(r.search_after) ? r.search_after : badRequest('search_after must be an array');
+  const stats = shardStats(segments);
+  const textFields = engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
+  const k = from + size;
+  const top: Candidate[] = [];
+  let total = 0;
+  let maxScore = -Infinity;
+  const perSegmentMatches: { columns: Segment; docs: Int32Array; scores: Float32Array }[] = [];
+  const effectiveSort: SortSpec = byScore ? [{ field: '_score', order: 'desc' }] : sort;
+  const compare = (a: Candidate, b: Candidate) => compareCandidates(a, b, effectiveSort);
+  segments.forEach((segment, seg) => {
+    const ctx: ExecContext = {
+      segment,
+      stats,
+      mappings: engine.mappings,
+      analyzer: (f, name) => engine.analyzerFor(f, name),
+      textFields: () => textFields,
+    };
+    const { docs, scores } = execute(query, ctx);
+    total += docs.length;
+    perSegmentMatches.push({ columns: segment, docs, scores: Float32Array.from(scores) });
+    for (let i = 0; i < docs.length; i++) {
+      const score = scores[i]!;
+      if (score > maxScore) maxScore = score;
+      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docs[i]!, score, sort) };
+      if (searchAfter && compareValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
+      pushTop(top, c, k, compare);
+    }
+  });
+  top.sort(compare);
+  const sourceFilter = parseSourceFilter(r._source);
+  const highlighter = r.highlight ? makeHighlighter(engine, query, r.highlight) : undefined;
+  const hits = top.slice(from, from + size).map((c): SearchHit => {
+    const segment = segments[c.seg]!;
+    const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
+    const source = segment.source(c.doc);
+    if (sourceFilter) hit._source = sourceFilter(source);
+    if (!byScore) hit.sort = c.sortValues;
+    if (highlighter) {
+      const h = highlighter(source);
+      if (Object.keys(h).length > 0) hit.highlight = h;
+    }
+    return hit;
+  });
+  const trackTotal = r.track_total_hits ?? 10_000;
+  const limit = trackTotal === true ? Infinity : trackTotal === false ? 0 : Number(trackTotal);
+  const response: SearchResponse = {
+    took: Math.round(performance.now() - started),
+    timed_out: false,
+    hits: {
+      total: total > limit ? { value: limit, relation: 'gte' } : { value: total, relation: 'eq' },
+      max_score: byScore && total > 0 ? maxScore : null,
+      hits,
+    },
+  };
+  const aggsJson = r.aggs ?? r.aggregations;
+  if (aggsJson !== undefined) response.aggregations = runAggs(engine, aggsJson, perSegmentMatches, stats, textFields);
+  return response;
+}
+
+function runAggs(engine: ShardEngine, json: unknown, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]): Record<string, unknown> {
+  const nodes = parseAggs(json);
+  const segments = matches.map((m) => m.columns);
+  const resolveFilter = (q: unknown, segmentIndex: number): Int32Array => {
+    const segment = segments[segmentIndex]!;
+    return execute(parseQuery(q), { segment, stats, mappings: engine.mappings, analyzer: (f, n) => engine.analyzerFor(f, n), textFields: () => textFields }).docs;
+  };
+  const partial = collectAggs(nodes, matches, { resolveFilter });
+  return reduceAggs(nodes, [partial]);
+}
+
+function intParam(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < 0) throw new EngineError('parsing_exception', `[${name}] must be a non-negative integer`);
+  return v as number;
+}
+
+function badRequest(reason: string): never {
+  throw new EngineError('parsing_exception', reason);
+}
+
+function parseSort(v: unknown): SortSpec {
+  if (v === undefined) return [];
+  return (Array.isArray(v) ? v : [v]).map((s) => {
+    if (typeof s === 'string') return { field: s, order: s === '_score' ? 'desc' : 'asc' };
+    if (typeof s === 'object' && s !== null) {
+      const [field, spec] = Object.entries(s as Record<string, unknown>)[0] ?? [];
+      if (!field) badRequest('empty sort');
+      const order = typeof spec === 'string' ? spec : (spec as { order?: string })?.order ?? (field === '_score' ? 'desc' : 'asc');
+      if (order !== 'asc' && order !== 'desc') badRequest(`sort order must be asc or desc`);
+      return { field: field!, order };
+    }
+    return badRequest('sort must be a field name or { field: order }');
+  });
+}
+
+/** ES semantics: asc sorts by a doc's smallest value, desc by its largest; missing values last. */
+function sortValues(segment: Segment, doc: number, score: number, sort: SortSpec): unknown[] {
+  return sort.map(({ field, order }) => {
+    if (field === '_score') return score;
+    if (field === '_doc') return doc;
+    const col: Column | undefined = segment.column(field);
+    if (!col) return null;
+    const lo = col.offsets[doc]!;
+    const hi = col.offsets[doc + 1]!;
+    if (hi === lo) return null;
+    if (col.kind === 'numeric') return order === 'asc' ? col.values[lo] : col.values[hi - 1];
+    return col.terms[order === 'asc' ? col.ords[lo]! : col.ords[hi - 1]!];
+  });
+}
+
+function compareValues(a: unknown[], b: unknown[], sort: SortSpec): number {
+  for (let i = 0; i < sort.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (x === null || x === undefined) return 1; // missing last, whatever the order
+    if (y === null || y === undefined) return -1;
+    const c = (x as number | string) < (y as number | string) ? -1 : 1;
+    return sort[i]!.order === 'asc' ? c : -c;
+  }
+  return 0;
+}
+
+function compareCandidates(a: Candidate, b: Candidate, sort: SortSpec): number {
+  return compareValues(a.sortValues, b.sortValues, sort) || a.seg - b.seg || a.doc - b.doc;
+}
+
+/** Keep the k best candidates (a binary max-heap on "worst first" would do; k is small). */
+function pushTop(top: Candidate[], c: Candidate, k: number, compare: (a: Candidate, b: Candidate) => number): void {
+  if (k === 0) return;
+  if (top.length < k) {
+    top.push(c);
+    if (top.length === k) top.sort(compare);
+    return;
+  }
+  if (compare(c, top[k - 1]!) >= 0) return;
+  // Insert in order, drop the worst.
+  let i = k - 1;
+  while (i > 0 && compare(c, top[i - 1]!) < 0) {
+    top[i] = top[i - 1]!;
+    i--;
+  }
+  top[i] = c;
+}
+
+function shardStats(segments: Segment[]): ShardStats {
+  const fieldCache = new Map<string, { docCount: number; sumTotalTermFreq: number }>();
+  return {
+    field(field) {
+      let s = fieldCache.get(field);
+      if (!s) {
+        s = { docCount: 0, sumTotalTermFreq: 0 };
+        for (const seg of segments) {
+          const fi = seg.field(field);
+          if (fi) {
+            s.docCount += fi.docCount;
+            s.sumTotalTermFreq += fi.sumTotalTermFreq;
+          }
+        }
+        fieldCache.set(field, s);
+      }
+      return s;
+    },
+    docFreq(field, term) {
+      let n = 0;
+      for (const seg of segments) n += seg.field(field)?.terms.get(term)?.docs.length ?? 0;
+      return n;
+    },
+  };
+}
+
+/** `_source`: false, a pattern list, or { includes, excludes }; `*` wildcards on dotted paths. */
+function parseSourceFilter(v: unknown): ((s: Record<string, unknown>) => Record<string, unknown>) | undefined {
+  if (v === false) return undefined;
+  if (v === undefined || v === true) return (s) => s;
+  let includes: string[] = [];
+  let excludes: string[] = [];
+  if (typeof v === 'string') includes = [v];
+  else if (Array.isArray(v)) includes = v.map(String);
+  else if (typeof v === 'object' && v !== null) {
+    includes = ((v as Record<string, unknown>).includes as string[]) ?? [];
+    excludes = ((v as Record<string, unknown>).excludes as string[]) ?? [];
+  } else badRequest('_source must be a boolean, a list of fields or { includes, excludes }');
+  const toRe = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}(\\..*)?$`);
+  const inc = includes.map(toRe);
+  const exc = excludes.map(toRe);
+  const keep = (path: string) => (inc.length === 0 || inc.some((r) => r.test(path))) && !exc.some((r) => r.test(path));
+  const walk = (obj: Record<string, unknown>, prefix: string): Record<string, unknown> => {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of Object.entries(obj)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      if (val && typeof val === 'object' && !Array.isArray(val)) {
+        const sub = walk(val as Record<string, unknown>, path);
+        if (Object.keys(sub).length > 0) out[k] = sub;
+      } else if (keep(path)) out[k] = val;
+    }
+    return out;
+  };
+  return (s) => walk(s, '');
+}
+
+/** Plain highlighter: re-analyses the stored text and wraps matched terms in <em>…</em>. */
+function makeHighlighter(engine: ShardEngine, query: Query, spec: unknown): (source: Record<string, unknown>) => Record<string, string[]> {
+  const s = (spec ?? {}) as { fields?: Record<string, { number_of_fragments?: number }>; pre_tags?: string[]; post_tags?: string[] };
+  const pre = s.pre_tags?.[0] ?? '<em>';
+  const post = s.post_tags?.[0] ?? '</em>';
+  const textFields = engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
+  const terms = queryTerms(query, { analyzer: (f, n) => engine.analyzerFor(f, n), mappings: engine.mappings, textFields: () => textFields });
+  const fields = Object.keys(s.fields ?? {}).flatMap((f) => (f === '*' ? textFields : [f]));
+  return (source) => {
+    const out: Record<string, string[]> = {};
+    for (const field of fields) {
+      const wanted = terms.get(field);
+      if (!wanted) continue;
+      const value = field.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), source);
+      const texts = (Array.isArray(value) ? value : [value]).filter((x): x is string => typeof x === 'string');
+      const fragments: string[] = [];
+      for (const text of texts) {
+        const tokens = engine.analyzerFor(field).analyze(text).filter((t) => wanted.has(t.term));
+        if (tokens.length === 0) continue;
+        let res = '';
+        let at = 0;
+        for (const t of tokens) {
+          res += text.slice(at, t.startOffset) + pre + text.slice(t.startOffset, t.endOffset) + post;
+          at = t.endOffset;
+        }
+        fragments.push(res + text.slice(at));
+      }
+      if (fragments.length > 0) out[field] = fragments.slice(0, s.fields?.[field]?.number_of_fragments ?? 5);
+    }
+    return out;
+  };
+}

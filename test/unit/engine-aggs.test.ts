@@ -1,0 +1,849 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  aggsOfRequest,
+  collectAggs,
+  mergeAggs,
+  parseAggs,
+  reduceAggs,
+} from '../../src/engine/aggs/index.ts';
+import type { CollectOptions, ParseOptions, SegmentInput, ShardAggs } from '../../src/engine/aggs/index.ts';
+import { EngineError } from '../../src/engine/types.ts';
+import type { Column, SegmentColumns } from '../../src/engine/types.ts';
+
+// ---------- fake segments ----------
+
+type Val = string | number | boolean;
+type Doc = { [field: string]: Val | Val[] | null | undefined };
+
+const valuesOf = (doc: Doc, field: string): Val[] => {
+  const v = doc[field];
+  if (v === undefined || v === null) return [];
+  return Array.isArray(v) ? v : [v];
+};
+
+/** Columns of a segment: a field is keyword if any value is a string, else numeric (booleans 0/1). */
+function buildColumns(docs: Doc[], idPrefix: string): SegmentColumns {
+  const fields = new Set<string>();
+  for (const d of docs) for (const k of Object.keys(d)) fields.add(k);
+  const cols = new Map<string, Column>();
+  for (const f of fields) {
+    const isKeyword = docs.some((d) => valuesOf(d, f).some((v) => typeof v === 'string'));
+    const offsets = new Uint32Array(docs.length + 1);
+    if (isKeyword) {
+      const terms = [...new Set(docs.flatMap((d) => valuesOf(d, f).map(String)))].sort();
+      const ordOf = new Map(terms.map((t, i) => [t, i]));
+      const ords: number[] = [];
+      docs.forEach((d, i) => {
+        const os = [...new Set(valuesOf(d, f).map((v) => ordOf.get(String(v))!))].sort((a, b) => a - b);
+        ords.push(...os);
+        offsets[i + 1] = ords.length;
+      });
+      cols.set(f, { kind: 'keyword', terms, offsets, ords: Uint32Array.from(ords) });
+    } else {
+      const values: number[] = [];
+      docs.forEach((d, i) => {
+        const vs = valuesOf(d, f)
+          .map((v) => (typeof v === 'boolean' ? (v ? 1 : 0) : (v as number)))
+          .sort((a, b) => a - b);
+        values.push(...vs);
+        offsets[i + 1] = values.length;
+      });
+      cols.set(f, { kind: 'numeric', offsets, values: Float64Array.from(values) });
+    }
+  }
+  return {
+    maxDoc: docs.length,
+    column: (f) => cols.get(f),
+    source: (d) => docs[d] as Record<string, unknown>,
+    id: (d) => `${idPrefix}${d}`,
+  };
+}
+
+/** A segment whose matched docs are those passing `match`; scores from `score` when given. */
+function segment(docs: Doc[], idPrefix: string, match: (d: Doc) => boolean = () => true, score?: (d: Doc) => number): SegmentInput {
+  const ids: number[] = [];
+  docs.forEach((d, i) => {
+    if (match(d)) ids.push(i);
+  });
+  const seg: SegmentInput = { columns: buildColumns(docs, idPrefix), docs: Int32Array.from(ids) };
+  if (score) seg.scores = Float32Array.from(ids.map((i) => score(docs[i]!)));
+  return seg;
+}
+
+/** Splits docs into `shards` shards of `segs` segments each (round robin), ids stay unique. */
+function split(docs: Doc[], shards: number, segs: number): Doc[][][] {
+  const out: Doc[][][] = Array.from({ length: shards }, () => Array.from({ length: segs }, () => []));
+  docs.forEach((d, i) => out[i % shards]![Math.floor(i / shards) % segs]!.push(d));
+  return out;
+}
+
+const json = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+interface RunOpts {
+  match?: (d: Doc) => boolean;
+  score?: (d: Doc) => number;
+  parse?: ParseOptions;
+  collect?: (segs: Doc[][]) => CollectOptions;
+}
+
+/** Reduce of one shard holding everything (in one segment) vs. the same docs over several shards. */
+function run(req: unknown, docs: Doc[], shards: number, segs: number, o: RunOpts = {}) {
+  const aggs = parseAggs(req, o.parse);
+  const one = (shardSegs: Doc[][], prefix: string): ShardAggs => {
+    const segments = shardSegs.map((sd, i) => segment(sd, `${prefix}s${i}-`, o.match, o.score));
+    return json(collectAggs(aggs, segments, o.collect?.(shardSegs) ?? {}));
+  };
+  const single = reduceAggs(aggs, [one([docs], 'all')]);
+  const parts = split(docs, shards, segs).map((s, i) => one(s, `sh${i}`));
+  const multi = reduceAggs(aggs, parts);
+  return { aggs, single, multi, parts };
+}
+
+// ---------- random data ----------
+
+const CATS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'noun', 'verb', 'ünï', '😀'];
+const T0 = Date.UTC(2020, 0, 1);
+
+const docArb: fc.Arbitrary<Doc> = fc.record({
+  cat: fc.oneof(
+    { weight: 6, arbitrary: fc.constantFrom(...CATS) },
+    { weight: 2, arbitrary: fc.uniqueArray(fc.constantFrom(...CATS), { minLength: 0, maxLength: 3 }) },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+  ),
+  n: fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: -50, max: 50 }) },
+    { weight: 2, arbitrary: fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 0, maxLength: 3 }) },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+  ),
+  ts: fc.oneof(
+    { weight: 6, arbitrary: fc.integer({ min: T0, max: T0 + 3 * 366 * 86_400_000 }) },
+    { weight: 1, arbitrary: fc.constant(undefined) },
+  ),
+  flag: fc.boolean(),
+  m: fc.boolean(),
+});
+
+const docsArb = fc.array(docArb, { minLength: 0, maxLength: 120 });
+const match = (d: Doc): boolean => d['m'] === true;
+
+const uniq = <T>(xs: T[]): T[] => [...new Set(xs)];
+const nums = (d: Doc, f: string): number[] => valuesOf(d, f) as number[];
+const utf8Cmp = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+function refTerms(docs: Doc[], field: string): Map<string | number, number> {
+  const m = new Map<string | number, number>();
+  for (const d of docs) {
+    for (const v0 of uniq(valuesOf(d, field))) {
+      const v = typeof v0 === 'boolean' ? Number(v0) : v0;
+      m.set(v, (m.get(v) ?? 0) + 1);
+    }
+  }
+  return m;
+}
+
+type Bucket = { key: unknown; doc_count: number; [k: string]: unknown };
+
+// ---------- tests ----------
+
+describe('terms', () => {
+  it('counts match a reference, ordered by count desc then key, on one shard and on several', () => {
+    fc.assert(
+      fc.property(docsArb, fc.integer({ min: 1, max: 15 }), fc.integer({ min: 1, max: 3 }), (docs, size, shards) => {
+        const req = { by_cat: { terms: { field: 'cat', size, shard_size: 100 } } };
+        const { single, multi } = run(req, docs, shards, 2, { match });
+        const ref = [...refTerms(docs.filter(match), 'cat')].sort(
+          (a, b) => b[1] - a[1] || utf8Cmp(String(a[0]), String(b[0])),
+        );
+        const want = ref.slice(0, size).map(([key, doc_count]) => ({ key, doc_count }));
+        const other = ref.slice(size).reduce((s, [, c]) => s + c, 0);
+        const expected = { doc_count_error_upper_bound: 0, sum_other_doc_count: other, buckets: want };
+        expect(single['by_cat']).toEqual(expected);
+        expect(multi['by_cat']).toEqual(expected);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('numeric field terms and _key / _count asc orders', () => {
+    fc.assert(
+      fc.property(docsArb, fc.constantFrom('asc', 'desc'), (docs, dir) => {
+        const ref = [...refTerms(docs.filter(match), 'n')] as [number, number][];
+        const byKey = { t: { terms: { field: 'n', size: 500, order: { _key: dir } } } };
+        const r1 = run(byKey, docs, 3, 2, { match });
+        const keys = ref.map(([k]) => k).sort((a, b) => (dir === 'asc' ? a - b : b - a));
+        expect((r1.multi['t'] as { buckets: Bucket[] }).buckets.map((b) => b.key)).toEqual(keys);
+        expect(r1.multi).toEqual(r1.single);
+        const byCountAsc = { t: { terms: { field: 'n', size: 5, shard_size: 500, order: { _count: 'asc' } } } };
+        const r2 = run(byCountAsc, docs, 2, 2, { match });
+        const want = [...ref].sort((a, b) => a[1] - b[1] || a[0] - b[0]).slice(0, 5);
+        expect((r2.multi['t'] as { buckets: Bucket[] }).buckets.map((b) => [b.key, b.doc_count])).toEqual(want);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('with a small shard_size, counts are lower bounds and within the reported error', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ cat: fc.integer({ min: 0, max: 40 }).map((i) => `t${i}`), m: fc.constant(true) }), {
+          maxLength: 400,
+        }),
+        fc.integer({ min: 1, max: 5 }),
+        (docs, size) => {
+          const req = { t: { terms: { field: 'cat', size, shard_size: size + 1, show_term_doc_count_error: true } } };
+          const { multi } = run(req, docs, 3, 2);
+          const ref = refTerms(docs, 'cat');
+          const res = multi['t'] as { buckets: Bucket[]; doc_count_error_upper_bound: number; sum_other_doc_count: number };
+          let shown = 0;
+          for (const b of res.buckets) {
+            const truth = ref.get(b.key as string)!;
+            const err = b['doc_count_error_upper_bound'] as number;
+            expect(b.doc_count).toBeLessThanOrEqual(truth);
+            expect(err).toBeGreaterThanOrEqual(0);
+            expect(truth).toBeLessThanOrEqual(b.doc_count + err);
+            shown += b.doc_count;
+          }
+          expect(shown + res.sum_other_doc_count).toBe(docs.length);
+          expect(res.doc_count_error_upper_bound).toBeGreaterThanOrEqual(0);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('min_doc_count, include/exclude, missing', () => {
+    const docs: Doc[] = [{ cat: 'a' }, { cat: 'a' }, { cat: 'b' }, { cat: ['c', 'a'] }, {}, { cat: 'zz' }];
+    const r = run(
+      {
+        t: { terms: { field: 'cat', min_doc_count: 2 } },
+        inc: { terms: { field: 'cat', include: ['a', 'b', 'zz'], exclude: 'z.*' } },
+        miss: { terms: { field: 'cat', missing: 'N/A' } },
+        zero: { terms: { field: 'cat', min_doc_count: 0, order: { _key: 'asc' } } },
+      },
+      docs,
+      2,
+      1,
+      { match: (d) => d['cat'] !== 'zz' },
+    );
+    expect(r.multi['t']).toEqual({ doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [{ key: 'a', doc_count: 3 }] });
+    expect((r.multi['inc'] as { buckets: Bucket[] }).buckets).toEqual([
+      { key: 'a', doc_count: 3 },
+      { key: 'b', doc_count: 1 },
+    ]);
+    expect((r.multi['miss'] as { buckets: Bucket[] }).buckets).toEqual([
+      { key: 'a', doc_count: 3 },
+      { key: 'N/A', doc_count: 1 },
+      { key: 'b', doc_count: 1 },
+      { key: 'c', doc_count: 1 },
+    ]);
+    expect((r.multi['zero'] as { buckets: Bucket[] }).buckets).toEqual([
+      { key: 'a', doc_count: 3 },
+      { key: 'b', doc_count: 1 },
+      { key: 'c', doc_count: 1 },
+      { key: 'zz', doc_count: 0 },
+    ]);
+    expect(r.multi).toEqual(r.single);
+  });
+
+  it('orders by a metric sub-aggregation (single- and multi-value), with key as tie-breaker', () => {
+    fc.assert(
+      fc.property(docsArb, fc.constantFrom('asc', 'desc'), (docs, dir) => {
+        const req = {
+          t: {
+            terms: { field: 'cat', size: 4, shard_size: 50, order: [{ 'st.max': dir }] },
+            aggs: { st: { stats: { field: 'n' } }, mx: { max: { field: 'n' } } },
+          },
+          u: { terms: { field: 'cat', size: 4, shard_size: 50, order: { mx: dir } }, aggs: { mx: { max: { field: 'n' } } } },
+        };
+        const { single, multi } = run(req, docs, 3, 1, { match });
+        const m = docs.filter(match);
+        const keys = uniq(m.flatMap((d) => valuesOf(d, 'cat') as string[]));
+        const maxOf = (k: string): number => {
+          const vs = m.filter((d) => valuesOf(d, 'cat').includes(k)).flatMap((d) => nums(d, 'n'));
+          return vs.length ? Math.max(...vs) : -Infinity;
+        };
+        const want = keys
+          .map((k) => [k, maxOf(k)] as const)
+          .sort((a, b) => (a[1] === b[1] ? utf8Cmp(a[0], b[0]) : dir === 'asc' ? a[1] - b[1] : b[1] - a[1]))
+          .slice(0, 4)
+          .map(([k]) => k);
+        expect((multi['t'] as { buckets: Bucket[] }).buckets.map((b) => b.key)).toEqual(want);
+        expect((multi['u'] as { buckets: Bucket[] }).buckets.map((b) => b.key)).toEqual(want);
+        for (const b of (multi['u'] as { buckets: Bucket[] }).buckets) {
+          const mx = maxOf(b.key as string);
+          expect(b['mx']).toEqual({ value: mx === -Infinity ? null : mx });
+        }
+        expect(multi).toEqual(single);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('booleans and dates get key_as_string when the mapping says so', () => {
+    const docs: Doc[] = [{ b: true, ts: T0 }, { b: false, ts: T0 }, { b: true, ts: T0 + 1000 }];
+    const fieldType = (f: string) => (f === 'b' ? 'boolean' : f === 'ts' ? 'date' : undefined);
+    const r = run({ b: { terms: { field: 'b' } }, d: { terms: { field: 'ts' } } }, docs, 1, 1, { parse: { fieldType } });
+    expect((r.single['b'] as { buckets: Bucket[] }).buckets).toEqual([
+      { key: 1, key_as_string: 'true', doc_count: 2 },
+      { key: 0, key_as_string: 'false', doc_count: 1 },
+    ]);
+    expect((r.single['d'] as { buckets: Bucket[] }).buckets[0]).toEqual({
+      key: T0,
+      key_as_string: '2020-01-01T00:00:00.000Z',
+      doc_count: 2,
+    });
+  });
+});
+
+describe('range', () => {
+  it('counts docs with a value in [from, to) against a reference', () => {
+    const rangeArb = fc
+      .record({ from: fc.option(fc.integer({ min: -60, max: 60 }), { nil: undefined }), to: fc.option(fc.integer({ min: -60, max: 60 }), { nil: undefined }) })
+      .map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)) as { from?: number; to?: number });
+    fc.assert(
+      fc.property(docsArb, fc.array(rangeArb, { minLength: 1, maxLength: 5 }), fc.boolean(), (docs, ranges, keyed) => {
+        const req = { r: { range: { field: 'n', ranges, keyed }, aggs: { s: { sum: { field: 'n' } } } } };
+        const { single, multi } = run(req, docs, 2, 2, { match });
+        const m = docs.filter(match);
+        const sorted = [...ranges].sort((a, b) => (a.from ?? -Infinity) - (b.from ?? -Infinity) || (a.to ?? Infinity) - (b.to ?? Infinity));
+        const jd = (v: number | undefined) => (v === undefined ? '*' : `${v}.0`);
+        const entries = sorted.map((r) => {
+          const inR = (v: number) => v >= (r.from ?? -Infinity) && v < (r.to ?? Infinity);
+          const hit = m.filter((d) => nums(d, 'n').some(inR));
+          const key = `${jd(r.from)}-${jd(r.to)}`;
+          const b: Record<string, unknown> = keyed ? {} : { key };
+          if (r.from !== undefined) b['from'] = r.from;
+          if (r.to !== undefined) b['to'] = r.to;
+          b['doc_count'] = hit.length;
+          b['s'] = { value: hit.reduce((s, d) => s + nums(d, 'n').reduce((a, x) => a + x, 0), 0) };
+          return [key, b] as const;
+        });
+        const expected = keyed ? { buckets: Object.fromEntries(entries) } : { buckets: entries.map((e) => e[1]) };
+        expect(single['r']).toEqual(expected);
+        expect(multi['r']).toEqual(expected);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('uses explicit keys and prints Java doubles', () => {
+    const r = run(
+      { r: { range: { field: 'n', ranges: [{ to: 1e7 }, { from: 0.5, to: 2, key: 'mid' }] } } },
+      [{ n: 1 }, { n: 3 }],
+      1,
+      1,
+    );
+    expect(r.single['r']).toEqual({
+      buckets: [
+        { key: '*-1.0E7', to: 1e7, doc_count: 2 },
+        { key: 'mid', from: 0.5, to: 2, doc_count: 1 },
+      ],
+    });
+  });
+});
+
+describe('histogram', () => {
+  it('buckets match a reference, with gaps filled when min_doc_count is 0', () => {
+    fc.assert(
+      fc.property(
+        docsArb,
+        fc.constantFrom(1, 3, 7.5, 10, 25),
+        fc.constantFrom(0, 2),
+        fc.constantFrom(0, 1, 2),
+        (docs, interval, offset, minDocCount) => {
+          const req = { h: { histogram: { field: 'n', interval, offset, min_doc_count: minDocCount } } };
+          const { single, multi } = run(req, docs, 3, 2, { match });
+          const counts = new Map<number, number>();
+          for (const d of docs.filter(match)) {
+            for (const k of uniq(nums(d, 'n').map((v) => Math.floor((v - offset) / interval) * interval + offset))) {
+              counts.set(k, (counts.get(k) ?? 0) + 1);
+            }
+          }
+          let keys = [...counts.keys()].sort((a, b) => a - b);
+          if (minDocCount === 0 && keys.length > 0) {
+            const all: number[] = [];
+            for (let k = keys[0]!; k <= keys[keys.length - 1]! + 1e-9; k += interval) all.push(k);
+            keys = all;
+          }
+          const want = keys
+            .map((k) => ({ key: k, doc_count: counts.get(k) ?? 0 }))
+            .filter((b) => b.doc_count >= minDocCount);
+          expect(single['h']).toEqual({ buckets: want });
+          expect(multi['h']).toEqual({ buckets: want });
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('extended_bounds, keyed, and sub-aggregations in empty buckets', () => {
+    const r = run(
+      {
+        h: {
+          histogram: { field: 'n', interval: 10, extended_bounds: { min: -20, max: 25 }, keyed: true },
+          aggs: { a: { avg: { field: 'n' } } },
+        },
+      },
+      [{ n: 1 }, { n: 3 }, { n: 12 }],
+      2,
+      1,
+    );
+    expect(r.multi['h']).toEqual({
+      buckets: {
+        '-20.0': { key: -20, doc_count: 0, a: { value: null } },
+        '-10.0': { key: -10, doc_count: 0, a: { value: null } },
+        '0.0': { key: 0, doc_count: 2, a: { value: 2 } },
+        '10.0': { key: 10, doc_count: 1, a: { value: 12 } },
+        '20.0': { key: 20, doc_count: 0, a: { value: null } },
+      },
+    });
+  });
+
+  it('refuses to fill more than max_buckets', () => {
+    const aggs = parseAggs({ h: { histogram: { field: 'n', interval: 1e-6 } } });
+    const part = collectAggs(aggs, [segment([{ n: 0 }, { n: 1e6 }], 'x')]);
+    expect(() => reduceAggs(aggs, [part])).toThrow(/too many buckets/);
+    try {
+      reduceAggs(aggs, [part]);
+    } catch (e) {
+      expect((e as EngineError).type).toBe('too_many_buckets_exception');
+    }
+  });
+});
+
+describe('date_histogram', () => {
+  const DAY = 86_400_000;
+
+  it('calendar month/week/year and fixed intervals match a Date-based reference (UTC)', () => {
+    const refKey = (iv: string, t: number): number => {
+      const d = new Date(t);
+      switch (iv) {
+        case 'month':
+          return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+        case 'quarter':
+          return Date.UTC(d.getUTCFullYear(), Math.floor(d.getUTCMonth() / 3) * 3, 1);
+        case 'year':
+          return Date.UTC(d.getUTCFullYear(), 0, 1);
+        case 'week': {
+          const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+          return day - ((d.getUTCDay() + 6) % 7) * DAY;
+        }
+        case '1d':
+          return Math.floor(t / DAY) * DAY;
+        default:
+          return Math.floor(t / (6 * 3_600_000)) * 6 * 3_600_000;
+      }
+    };
+    fc.assert(
+      fc.property(docsArb, fc.constantFrom('month', 'quarter', 'year', 'week', '1d', '6h'), (docs, iv) => {
+        const spec = iv === '1d' || iv === '6h' ? { fixed_interval: iv } : { calendar_interval: iv };
+        const req = { h: { date_histogram: { field: 'ts', ...spec, min_doc_count: 1 } } };
+        const { single, multi } = run(req, docs, 2, 2, { match });
+        const counts = new Map<number, number>();
+        for (const d of docs.filter(match)) {
+          for (const t of nums(d, 'ts')) counts.set(refKey(iv, t), (counts.get(refKey(iv, t)) ?? 0) + 1);
+        }
+        const want = [...counts]
+          .sort((a, b) => a[0] - b[0])
+          .map(([key, doc_count]) => ({ key_as_string: new Date(key).toISOString(), key, doc_count }));
+        expect(single['h']).toEqual({ buckets: want });
+        expect(multi['h']).toEqual({ buckets: want });
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('fills empty months, supports format, time_zone and offset', () => {
+    const docs: Doc[] = [{ ts: Date.UTC(2021, 0, 31, 23) }, { ts: Date.UTC(2021, 3, 2) }];
+    const r = run(
+      {
+        m: { date_histogram: { field: 'ts', calendar_interval: '1M', format: 'yyyy-MM' } },
+        tz: { date_histogram: { field: 'ts', calendar_interval: 'day', time_zone: '+02:00', min_doc_count: 1 } },
+        off: { date_histogram: { field: 'ts', fixed_interval: '1d', offset: '+6h', min_doc_count: 1 } },
+      },
+      docs,
+      2,
+      1,
+    );
+    expect(r.multi['m']).toEqual({
+      buckets: [
+        { key_as_string: '2021-01', key: Date.UTC(2021, 0, 1), doc_count: 1 },
+        { key_as_string: '2021-02', key: Date.UTC(2021, 1, 1), doc_count: 0 },
+        { key_as_string: '2021-03', key: Date.UTC(2021, 2, 1), doc_count: 0 },
+        { key_as_string: '2021-04', key: Date.UTC(2021, 3, 1), doc_count: 1 },
+      ],
+    });
+    expect((r.multi['tz'] as { buckets: Bucket[] }).buckets[0]).toEqual({
+      key_as_string: '2021-02-01T00:00:00.000+02:00',
+      key: Date.UTC(2021, 0, 31, 22),
+      doc_count: 1,
+    });
+    expect((r.multi['off'] as { buckets: Bucket[] }).buckets.map((b) => b.key)).toEqual([
+      Date.UTC(2021, 0, 31, 6),
+      Date.UTC(2021, 3, 1, 6),
+    ]);
+  });
+});
+
+describe('metrics', () => {
+  it('min/max/avg/sum/stats/value_count match a reference', () => {
+    fc.assert(
+      fc.property(docsArb, fc.integer({ min: 1, max: 3 }), (docs, shards) => {
+        const req = {
+          mn: { min: { field: 'n' } },
+          mx: { max: { field: 'n' } },
+          av: { avg: { field: 'n' } },
+          sm: { sum: { field: 'n' } },
+          st: { stats: { field: 'n' } },
+          vc: { value_count: { field: 'n' } },
+          vk: { value_count: { field: 'cat' } },
+          nope: { avg: { field: 'unmapped' } },
+        };
+        const { single, multi } = run(req, docs, shards, 2, { match });
+        const vals = docs.filter(match).flatMap((d) => nums(d, 'n'));
+        const c = vals.length;
+        const sum = vals.reduce((a, b) => a + b, 0);
+        const min = c ? Math.min(...vals) : null;
+        const max = c ? Math.max(...vals) : null;
+        const avg = c ? sum / c : null;
+        const expected = {
+          mn: { value: min },
+          mx: { value: max },
+          av: { value: avg },
+          sm: { value: sum },
+          st: { count: c, min, max, avg, sum },
+          vc: { value: c },
+          vk: { value: docs.filter(match).reduce((s, d) => s + uniq(valuesOf(d, 'cat')).length, 0) },
+          nope: { value: null },
+        };
+        expect(single).toEqual(expected);
+        expect(multi).toEqual(expected);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('missing value and sums of many small floats (compensated)', () => {
+    const docs: Doc[] = Array.from({ length: 1000 }, () => ({ x: 0.1 }));
+    docs.push({}, {});
+    const r = run({ s: { sum: { field: 'x' } }, a: { avg: { field: 'x', missing: 1 } } }, docs, 3, 3);
+    expect(r.multi['s']).toEqual({ value: 100 });
+    expect((r.multi['a'] as { value: number }).value).toBeCloseTo(102 / 1002, 12);
+  });
+
+  it('dates get value_as_string', () => {
+    const r = run({ mn: { min: { field: 'ts' } } }, [{ ts: T0 }, { ts: T0 + 5 }], 1, 1, {
+      parse: { fieldType: (f) => (f === 'ts' ? 'date' : undefined) },
+    });
+    expect(r.single['mn']).toEqual({ value: T0, value_as_string: '2020-01-01T00:00:00.000Z' });
+  });
+});
+
+describe('cardinality', () => {
+  it('is exact below precision_threshold', () => {
+    fc.assert(
+      fc.property(docsArb, fc.integer({ min: 1, max: 3 }), (docs, shards) => {
+        const req = {
+          c: { cardinality: { field: 'cat' } },
+          n: { cardinality: { field: 'n', precision_threshold: 100 } },
+        };
+        const { single, multi } = run(req, docs, shards, 2, { match });
+        const m = docs.filter(match);
+        const expected = {
+          c: { value: new Set(m.flatMap((d) => valuesOf(d, 'cat'))).size },
+          n: { value: new Set(m.flatMap((d) => nums(d, 'n'))).size },
+        };
+        expect(single).toEqual(expected);
+        expect(multi).toEqual(expected);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('is within a few percent above the threshold (100k distinct values), merged across shards', () => {
+    const N = 100_000;
+    const docs: Doc[] = Array.from({ length: N }, (_, i) => ({ u: `user-${i}`, v: i * 7 + 0.5 }));
+    for (let i = 0; i < 20_000; i++) docs.push({ u: `user-${i * 3}`, v: i * 21 + 0.5 }); // duplicates
+    const req = {
+      u: { cardinality: { field: 'u' } },
+      v: { cardinality: { field: 'v', precision_threshold: 40_000 } },
+      small: { cardinality: { field: 'u', precision_threshold: 100 } },
+    };
+    const { single, multi } = run(req, docs, 3, 2);
+    for (const name of ['u', 'v', 'small']) {
+      const est = (multi[name] as { value: number }).value;
+      expect(Math.abs(est - N) / N).toBeLessThan(name === 'small' ? 0.08 : 0.03);
+      // HLL register merges are lossless: sharding doesn't change the estimate.
+      expect(multi[name]).toEqual(single[name]);
+    }
+  });
+
+  it('estimates well across the whole range (small, threshold crossover, large)', () => {
+    for (const n of [150, 1_000, 5_000, 20_000, 60_000]) {
+      const docs: Doc[] = Array.from({ length: n }, (_, i) => ({ k: `k${i}` }));
+      const { single } = run({ c: { cardinality: { field: 'k', precision_threshold: 100 } } }, docs, 1, 1);
+      const est = (single['c'] as { value: number }).value;
+      expect(Math.abs(est - n) / n).toBeLessThan(0.1);
+    }
+  });
+});
+
+describe('filters and sub-aggregations', () => {
+  /** The engine's side: evaluates `{ term: { field: value } }` on a segment's docs. */
+  const resolverFor =
+    (segs: Doc[][]) =>
+    (query: unknown, seg: number): Int32Array => {
+      const [[field, value]] = Object.entries((query as { term: Record<string, Val> }).term) as [[string, Val]];
+      const ids: number[] = [];
+      segs[seg]!.forEach((d, i) => {
+        if (valuesOf(d, field).includes(value)) ids.push(i);
+      });
+      return Int32Array.from(ids);
+    };
+
+  it('named filters with other bucket and nested aggs match a reference', () => {
+    fc.assert(
+      fc.property(docsArb, (docs) => {
+        const req = {
+          f: {
+            filters: { filters: { nouns: { term: { cat: 'noun' } }, as: { term: { cat: 'a' } } }, other_bucket_key: 'rest' },
+            aggs: { t: { terms: { field: 'flag' } }, s: { stats: { field: 'n' } } },
+          },
+          anon: { filters: { filters: [{ term: { cat: 'b' } }, { term: { flag: true } }] } },
+          one: { filter: { term: { cat: 'c' } }, aggs: { mx: { max: { field: 'n' } } } },
+          miss: { missing: { field: 'n' } },
+        };
+        const { single, multi } = run(req, docs, 2, 2, { match, collect: (segs) => ({ resolveFilter: resolverFor(segs) }) });
+        const m = docs.filter(match);
+        const has = (d: Doc, f: string, v: Val) => valuesOf(d, f).includes(v);
+        const bucket = (ds: Doc[]) => {
+          const vals = ds.flatMap((d) => nums(d, 'n'));
+          const c = vals.length;
+          const sum = vals.reduce((a, b) => a + b, 0);
+          const t = [...refTerms(ds, 'flag')].sort((a, b) => b[1] - a[1] || (a[0] as number) - (b[0] as number));
+          return {
+            doc_count: ds.length,
+            t: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: t.map(([key, doc_count]) => ({ key, doc_count })) },
+            s: { count: c, min: c ? Math.min(...vals) : null, max: c ? Math.max(...vals) : null, avg: c ? sum / c : null, sum },
+          };
+        };
+        const expected = {
+          f: {
+            buckets: {
+              as: bucket(m.filter((d) => has(d, 'cat', 'a'))),
+              nouns: bucket(m.filter((d) => has(d, 'cat', 'noun'))),
+              rest: bucket(m.filter((d) => !has(d, 'cat', 'a') && !has(d, 'cat', 'noun'))),
+            },
+          },
+          anon: {
+            buckets: [{ doc_count: m.filter((d) => has(d, 'cat', 'b')).length }, { doc_count: m.filter((d) => has(d, 'flag', true)).length }],
+          },
+          one: (() => {
+            const vs = m.filter((d) => has(d, 'cat', 'c')).flatMap((d) => nums(d, 'n'));
+            return { doc_count: m.filter((d) => has(d, 'cat', 'c')).length, mx: { value: vs.length ? Math.max(...vs) : null } };
+          })(),
+          miss: { doc_count: m.filter((d) => nums(d, 'n').length === 0).length },
+        };
+        expect(single).toEqual(expected);
+        expect(multi).toEqual(expected);
+        expect(Object.keys((single['f'] as { buckets: object }).buckets)).toEqual(['as', 'nouns', 'rest']);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('nested terms → histogram → cardinality equals a per-bucket reference; sharding does not change it', () => {
+    fc.assert(
+      fc.property(docsArb, (docs) => {
+        const req = {
+          t: {
+            terms: { field: 'cat', size: 20 },
+            aggs: {
+              h: { histogram: { field: 'n', interval: 20, min_doc_count: 1 }, aggs: { c: { cardinality: { field: 'ts' } } } },
+            },
+          },
+        };
+        const { single, multi } = run(req, docs, 3, 2, { match });
+        const m = docs.filter(match);
+        for (const b of (single['t'] as { buckets: Bucket[] }).buckets) {
+          const inCat = m.filter((d) => valuesOf(d, 'cat').includes(b.key as Val));
+          expect(b.doc_count).toBe(inCat.length);
+          const hist = new Map<number, Doc[]>();
+          for (const d of inCat) {
+            for (const k of uniq(nums(d, 'n').map((v) => Math.floor(v / 20) * 20))) hist.set(k, [...(hist.get(k) ?? []), d]);
+          }
+          const want = [...hist]
+            .sort((x, y) => x[0] - y[0])
+            .map(([key, ds]) => ({ key, doc_count: ds.length, c: { value: new Set(ds.flatMap((d) => nums(d, 'ts'))).size } }));
+          expect((b['h'] as { buckets: unknown }).buckets).toEqual(want);
+        }
+        expect(multi).toEqual(single);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('mergeAggs (intermediate reduce) then reduceAggs equals reduceAggs of all shards', () => {
+    fc.assert(
+      fc.property(docsArb, (docs) => {
+        const req = {
+          t: { terms: { field: 'cat', size: 3, shard_size: 3, show_term_doc_count_error: true }, aggs: { a: { avg: { field: 'n' } } } },
+          h: { date_histogram: { field: 'ts', calendar_interval: 'month' }, aggs: { c: { cardinality: { field: 'n' } } } },
+          top: { top_hits: { size: 2, sort: [{ n: 'desc' }], _source: ['cat'] } },
+        };
+        const { aggs, parts, multi } = run(req, docs, 4, 1, { match });
+        const merged = reduceAggs(aggs, [json(mergeAggs(aggs, parts.slice(0, 2))), json(mergeAggs(aggs, parts.slice(2)))]);
+        expect(merged).toEqual(multi);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('top_hits', () => {
+  it('returns the best hits by score with _source, per bucket, across shards', () => {
+    fc.assert(
+      fc.property(docsArb, (docs0) => {
+        const docs = docs0.map((d, i) => ({ ...d, i }));
+        const score = (d: Doc) => ((d['i'] as number) * 7919) % 1009; // distinct for < 1009 docs
+        const req = {
+          t: { terms: { field: 'cat', size: 3 }, aggs: { top: { top_hits: { size: 2 } } } },
+          all: { top_hits: { size: 3, from: 1, _source: { includes: ['cat', 'i'] } } },
+        };
+        const { single, multi } = run(req, docs, 3, 2, { match, score });
+        const m = docs.filter(match);
+        const best = (ds: Doc[], from: number, size: number) => [...ds].sort((a, b) => score(b) - score(a)).slice(from, from + size);
+        const all = (multi['all'] as { hits: { hits: { _score: number; _source: Doc }[]; total: { value: number }; max_score: number | null } }).hits;
+        expect(all.total.value).toBe(m.length);
+        expect(all.max_score).toBe(m.length ? Math.max(...m.map(score)) : null);
+        expect(all.hits.map((h) => h._source['i'])).toEqual(best(m, 1, 3).map((d) => d['i']));
+        for (const h of all.hits) expect(Object.keys(h._source).every((k) => k === 'cat' || k === 'i')).toBe(true);
+        for (const b of (multi['t'] as { buckets: Bucket[] }).buckets) {
+          const inCat = m.filter((d) => valuesOf(d, 'cat').includes(b.key as Val));
+          const hits = (b['top'] as { hits: { hits: { _score: number; _source: Doc }[] } }).hits.hits;
+          expect(hits.map((h) => h._source)).toEqual(best(inCat, 0, 2));
+          expect(hits.map((h) => h._score)).toEqual(best(inCat, 0, 2).map(score));
+        }
+        // Same result but for the _ids (which name the shard and segment here).
+        const noIds = (x: unknown) => JSON.parse(JSON.stringify(x, (k, v: unknown) => (k === '_id' ? undefined : v))) as unknown;
+        expect(noIds(multi)).toEqual(noIds(single));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('sorts by field with missing last and reports sort values', () => {
+    const docs: Doc[] = [{ n: 3, cat: 'x' }, { cat: 'y' }, { n: [1, 9], cat: 'z' }, { n: 5, cat: 'w' }];
+    const { single } = run({ top: { top_hits: { size: 4, sort: [{ n: { order: 'desc' } }], _source: false } } }, docs, 1, 1);
+    expect(single['top']).toEqual({
+      hits: {
+        total: { value: 4, relation: 'eq' },
+        max_score: null,
+        hits: [
+          { _id: 'alls0-2', _score: null, sort: [9] },
+          { _id: 'alls0-3', _score: null, sort: [5] },
+          { _id: 'alls0-0', _score: null, sort: [3] },
+          { _id: 'alls0-1', _score: null, sort: [null] },
+        ],
+      },
+    });
+    const kw = run({ top: { top_hits: { size: 2, sort: ['cat'], _source: false } } }, docs, 2, 1);
+    expect((kw.multi['top'] as { hits: { hits: { sort: unknown[] }[] } }).hits.hits.map((h) => h.sort)).toEqual([['w'], ['x']]);
+  });
+});
+
+describe('partials', () => {
+  it('are plain JSON data and reduce of no shards renders empty results', () => {
+    const aggs = parseAggs({
+      t: { terms: { field: 'cat' } },
+      s: { stats: { field: 'n' } },
+      c: { cardinality: { field: 'cat' } },
+      h: { top_hits: {} },
+    });
+    const part = collectAggs(aggs, [segment([{ cat: 'a', n: 1 }], 'x')]);
+    expect(json(part)).toEqual(part);
+    expect(reduceAggs(aggs, [])).toEqual({
+      t: { doc_count_error_upper_bound: 0, sum_other_doc_count: 0, buckets: [] },
+      s: { count: 0, min: null, max: null, avg: null, sum: 0 },
+      c: { value: 0 },
+      h: { hits: { total: { value: 0, relation: 'eq' }, max_score: null, hits: [] } },
+    });
+  });
+
+  it('meta is echoed', () => {
+    const aggs = parseAggs({ s: { sum: { field: 'n' }, meta: { color: 'blue' } } });
+    expect(reduceAggs(aggs, [collectAggs(aggs, [segment([{ n: 2 }], 'x')])])).toEqual({ s: { meta: { color: 'blue' }, value: 2 } });
+  });
+});
+
+describe('parse errors', () => {
+  const err = (req: unknown, type: string, re: RegExp, opts?: ParseOptions) => {
+    let caught: unknown;
+    try {
+      parseAggs(req, opts);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    expect((caught as EngineError).type).toBe(type);
+    expect((caught as EngineError).reason).toMatch(re);
+  };
+
+  it('rejects malformed definitions', () => {
+    err([], 'parsing_exception', /START_OBJECT/);
+    err({ a: 1 }, 'parsing_exception', /START_OBJECT/);
+    err({ a: { nope: { field: 'x' } } }, 'parsing_exception', /Unknown aggregation type \[nope\]/);
+    err({ a: {} }, 'parsing_exception', /Missing definition/);
+    err({ a: { terms: { field: 'x' }, avg: { field: 'y' } } }, 'parsing_exception', /two aggregation type/);
+    err({ 'a>b': { avg: { field: 'x' } } }, 'parsing_exception', /Invalid aggregation name/);
+    err({ a: { terms: { field: 'x', bogus: 1 } } }, 'parsing_exception', /unknown field \[bogus\]/);
+    err({ a: { terms: { field: 'x', size: 'ten' } } }, 'parsing_exception', /size/);
+    err({ a: { avg: { field: 'x' }, aggs: { b: { max: { field: 'y' } } } } }, 'parsing_exception', /cannot accept sub-aggregations/);
+    err({ a: { terms: { field: 'x' }, aggs: 3 } }, 'parsing_exception', /START_OBJECT/);
+  });
+
+  it('rejects bad values', () => {
+    err({ a: { terms: {} } }, 'illegal_argument_exception', /Required one of fields \[field, script\]/);
+    err({ a: { avg: {} } }, 'illegal_argument_exception', /Required one of fields/);
+    err({ a: { terms: { field: 'x', size: 0 } } }, 'illegal_argument_exception', /\[size\] must be greater than 0/);
+    err({ a: { terms: { field: 'x', order: { nope: 'asc' } } } }, 'illegal_argument_exception', /Invalid aggregation order path \[nope\]/);
+    err(
+      { a: { terms: { field: 'x', order: { s: 'asc' } }, aggs: { s: { stats: { field: 'n' } } } } },
+      'illegal_argument_exception',
+      /metric name must be specified/,
+    );
+    err({ a: { terms: { field: 'x', order: { _count: 'up' } } } }, 'illegal_argument_exception', /direction/);
+    err({ a: { histogram: { field: 'x' } } }, 'illegal_argument_exception', /\[interval\] must be >0/);
+    err({ a: { histogram: { field: 'x', interval: -1 } } }, 'illegal_argument_exception', /\[interval\] must be >0/);
+    err({ a: { date_histogram: { field: 't' } } }, 'illegal_argument_exception', /interval/);
+    err({ a: { date_histogram: { field: 't', calendar_interval: '2d' } } }, 'illegal_argument_exception', /calendar interval/);
+    err({ a: { date_histogram: { field: 't', fixed_interval: '1M' } } }, 'illegal_argument_exception', /fixedInterval/);
+    err(
+      { a: { date_histogram: { field: 't', fixed_interval: '1d', calendar_interval: 'day' } } },
+      'illegal_argument_exception',
+      /Cannot use \[fixed_interval\] with \[calendar_interval\]/,
+    );
+    err({ a: { date_histogram: { field: 't', fixed_interval: '1d', time_zone: 'Europe/Paris' } } }, 'illegal_argument_exception', /time_zone/);
+    err({ a: { range: { field: 'x', ranges: [] } } }, 'illegal_argument_exception', /No \[ranges\]/);
+    err({ a: { filters: { filters: {} } } }, 'illegal_argument_exception', /cannot be empty/);
+    err({ a: { top_hits: { size: 101 } } }, 'illegal_argument_exception', /result window is too large/);
+    err({ a: { avg: { field: 'k' } } }, 'illegal_argument_exception', /of type \[keyword\] is not supported/, {
+      fieldType: () => 'keyword',
+    });
+    err({ a: { terms: { field: 'body' } } }, 'illegal_argument_exception', /Text fields are not optimised/, {
+      fieldType: () => 'text',
+    });
+  });
+
+  it('errors at collection for numeric aggregations on keyword columns', () => {
+    const aggs = parseAggs({ a: { avg: { field: 'cat' } } });
+    expect(() => collectAggs(aggs, [segment([{ cat: 'a' }], 'x')])).toThrow(EngineError);
+  });
+
+  it('accepts aggs or aggregations, not both, and empty input', () => {
+    expect(aggsOfRequest({ aggregations: { a: { avg: { field: 'n' } } } })).toEqual({ a: { avg: { field: 'n' } } });
+    expect(() => aggsOfRequest({ aggs: {}, aggregations: {} })).toThrow(EngineError);
+    expect(parseAggs(undefined)).toEqual([]);
+  });
+});

@@ -1,0 +1,262 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ShardEngine } from '../../src/engine/shard-engine.ts';
+import { decodeNorm, encodeNorm } from '../../src/engine/similarity.ts';
+import { EngineError } from '../../src/engine/types.ts';
+
+const ids = (r: { hits: { hits: { _id: string }[] } }) => r.hits.hits.map((h) => h._id);
+
+function errorType(fn: () => unknown): string {
+  try {
+    fn();
+    return 'no error';
+  } catch (e) {
+    return e instanceof EngineError ? e.type : `untyped ${String(e)}`;
+  }
+}
+
+describe('BM25 as Lucene computes it', () => {
+  it('scores equal hand-computed Lucene values', () => {
+    const e = new ShardEngine();
+    e.index('1', { body: 'the quick brown fox' }); // 4 tokens
+    e.index('2', { body: 'the lazy dog' }); // 3
+    e.index('3', { body: 'quick quick fox' }); // 3
+    e.refresh();
+    const r = e.search({ query: { match: { body: 'quick' } } });
+    // docCount 3, docFreq 2, avgdl 10/3; idf = ln(1 + (3 - 2 + 0.5) / (2 + 0.5))
+    const idf = Math.log(1 + 1.5 / 2.5);
+    const avgdl = 10 / 3;
+    const bm25 = (tf: number, dl: number) => (idf * tf) / (tf + 1.2 * (1 - 0.75 + (0.75 * dl) / avgdl));
+    const scores = Object.fromEntries(r.hits.hits.map((h) => [h._id, h._score]));
+    expect(scores['3']).toBeCloseTo(bm25(2, 3), 12);
+    expect(scores['1']).toBeCloseTo(bm25(1, 4), 12);
+    expect(ids(r)).toEqual(['3', '1']);
+  });
+
+  it('encodes field lengths lossily into one byte, as SmallFloat.intToByte4', () => {
+    for (let len = 0; len < 24; len++) expect(decodeNorm(encodeNorm(len))).toBe(len);
+    expect(encodeNorm(100)).toBe(57);
+    expect(decodeNorm(57)).toBe(96);
+    let prev = -1;
+    for (let len = 0; len < 100_000; len += 7) {
+      const d = decodeNorm(encodeNorm(len));
+      expect(d).toBeLessThanOrEqual(len);
+      expect(d).toBeGreaterThanOrEqual(prev);
+      prev = d;
+    }
+    expect(encodeNorm(2 ** 31 - 1)).toBe(255);
+  });
+});
+
+describe('documents, mappings and versions', () => {
+  it('rejects a document that conflicts with the mapping and indexes nothing of it', () => {
+    const e = new ShardEngine({ mappings: { properties: { n: { type: 'long' } } } });
+    e.index('1', { n: 5, title: 'ok' });
+    expect(errorType(() => e.index('2', { n: 'not a number', extra: 'new field' }))).toBe('mapper_parsing_exception');
+    expect(e.get('2').found).toBe(false);
+    expect(e.mappings.field('extra')).toBeUndefined();
+    expect(errorType(() => e.index('3', { title: { nested: 'object where text was' } }))).toBe('mapper_parsing_exception');
+    expect(e.docCount).toBe(1);
+  });
+
+  it('maps dynamically: text with keyword sub-field, long, double, date, boolean, objects as dotted paths', () => {
+    const e = new ShardEngine();
+    e.index('1', { title: 'Hello', n: 3, x: 1.5, when: '2024-05-01T10:00:00Z', ok: true, user: { name: 'ann', tags: ['a', 'b'] } });
+    const m = (p: string) => e.mappings.field(p)?.type;
+    expect([m('title'), m('title.keyword'), m('n'), m('x'), m('when'), m('ok'), m('user.name'), m('user.tags')]).toEqual([
+      'text', 'keyword', 'long', 'double', 'date', 'boolean', 'text', 'text',
+    ]);
+    expect(errorType(() => new ShardEngine({ mappings: { dynamic: 'strict' } }).index('1', { a: 1 }))).toBe('strict_dynamic_mapping_exception');
+  });
+
+  it('gets in real time, searches after refresh, updates and deletes', () => {
+    const e = new ShardEngine();
+    const w = e.index('a', { t: 'one' });
+    expect(w).toMatchObject({ result: 'created', _version: 1, _seq_no: 0 });
+    expect(e.get('a')._source).toEqual({ t: 'one' });
+    expect(e.search({ query: { match: { t: 'one' } } }).hits.total.value).toBe(0);
+    e.refresh();
+    expect(ids(e.search({ query: { match: { t: 'one' } } }))).toEqual(['a']);
+    expect(e.index('a', { t: 'two' })).toMatchObject({ result: 'updated', _version: 2, _seq_no: 1 });
+    e.refresh();
+    expect(e.search({ query: { match: { t: 'one' } } }).hits.total.value).toBe(0);
+    expect(ids(e.search({ query: { match: { t: 'two' } } }))).toEqual(['a']);
+    expect(e.delete('a')).toMatchObject({ result: 'deleted', _version: 3 });
+    expect(e.get('a').found).toBe(false);
+    e.refresh();
+    expect(e.search({}).hits.total.value).toBe(0);
+  });
+
+  it('applies optimistic concurrency with if_seq_no and if_primary_term; create fails on an existing id', () => {
+    const e = new ShardEngine();
+    const w = e.index('a', { v: 1 });
+    expect(e.index('a', { v: 2 }, { ifSeqNo: w._seq_no, ifPrimaryTerm: w._primary_term }).result).toBe('updated');
+    expect(errorType(() => e.index('a', { v: 3 }, { ifSeqNo: w._seq_no, ifPrimaryTerm: w._primary_term }))).toBe('version_conflict_engine_exception');
+    expect(errorType(() => e.index('a', { v: 3 }, { opType: 'create' }))).toBe('version_conflict_engine_exception');
+    expect(e.get('a')._source).toEqual({ v: 2 });
+  });
+});
+
+describe('queries', () => {
+  const engine = () => {
+    const e = new ShardEngine({ mappings: { properties: { tag: { type: 'keyword' }, n: { type: 'long' }, when: { type: 'date' } } } });
+    e.index('1', { title: 'The quick brown fox jumps', tag: 'animal', n: 1, when: '2024-01-01' });
+    e.index('2', { title: 'A quick movement of the enemy', tag: 'war', n: 5, when: '2024-02-01' });
+    e.refresh(); // two segments, so statistics span segments
+    e.index('3', { title: 'brown foxes and quick brown dogs', tag: 'animal', n: 9, when: '2024-03-01' });
+    e.index('4', { title: 'nothing here', n: 12 });
+    e.refresh();
+    return e;
+  };
+
+  it('match (or/and/minimum_should_match/fuzziness), match_phrase with slop, multi_match', () => {
+    const e = engine();
+    expect(ids(e.search({ query: { match: { title: 'quick brown' } } })).sort()).toEqual(['1', '2', '3']);
+    expect(ids(e.search({ query: { match: { title: { query: 'quick brown', operator: 'and' } } } })).sort()).toEqual(['1', '3']);
+    expect(ids(e.search({ query: { match: { title: { query: 'quick brown enemy', minimum_should_match: 2 } } } })).sort()).toEqual(['1', '2', '3']);
+    expect(ids(e.search({ query: { match: { title: { query: 'quikc', fuzziness: 'AUTO' } } } })).sort()).toEqual(['1', '2', '3']);
+    expect(ids(e.search({ query: { match_phrase: { title: 'quick brown' } } })).sort()).toEqual(['1', '3']);
+    expect(ids(e.search({ query: { match_phrase: { title: 'quick fox' } } }))).toEqual([]);
+    expect(ids(e.search({ query: { match_phrase: { title: { query: 'quick fox', slop: 1 } } } }))).toEqual(['1']);
+    // A keyword field takes the whole query as one term, as in Elasticsearch.
+    expect(ids(e.search({ query: { multi_match: { query: 'animal', fields: ['title', 'tag^2'] } } })).sort()).toEqual(['1', '3']);
+    expect(ids(e.search({ query: { multi_match: { query: 'quick enemy', fields: ['title', 'tag'] } } })).sort()).toEqual(['1', '2', '3']);
+    expect(ids(e.search({ query: { bool: {} } })).sort()).toEqual(['1', '2', '3', '4']);
+  });
+
+  it('term, terms, range on numbers and dates, exists, prefix, wildcard, ids, bool, constant_score, query_string', () => {
+    const e = engine();
+    const q = (query: unknown) => ids(e.search({ query, size: 20 })).sort();
+    expect(q({ term: { tag: 'animal' } })).toEqual(['1', '3']);
+    expect(q({ terms: { tag: ['war', 'animal'] } })).toEqual(['1', '2', '3']);
+    expect(q({ range: { n: { gte: 5, lt: 12 } } })).toEqual(['2', '3']);
+    expect(q({ range: { when: { gt: '2024-01-15', lte: '2024-03-01' } } })).toEqual(['2', '3']);
+    expect(q({ exists: { field: 'tag' } })).toEqual(['1', '2', '3']);
+    expect(q({ prefix: { 'title.keyword': 'The' } })).toEqual(['1']);
+    expect(q({ wildcard: { tag: 'an*al' } })).toEqual(['1', '3']);
+    expect(q({ ids: { values: ['4', '2', 'nope'] } })).toEqual(['2', '4']);
+    expect(q({ bool: { must: [{ match: { title: 'quick' } }], filter: [{ range: { n: { lte: 5 } } }], must_not: [{ term: { tag: 'war' } }] } })).toEqual(['1']);
+    expect(q({ bool: { should: [{ term: { tag: 'war' } }, { term: { n: 12 } }] } })).toEqual(['2', '4']);
+    expect(q({ constant_score: { filter: { term: { tag: 'animal' } }, boost: 3 } })).toEqual(['1', '3']);
+    expect(e.search({ query: { constant_score: { filter: { term: { tag: 'animal' } }, boost: 3 } } }).hits.max_score).toBe(3);
+    expect(q({ query_string: { query: 'quick -enemy', default_field: 'title' } })).toEqual(['1', '3']);
+    expect(q({ query_string: { query: 'tag:war OR "brown dogs"', default_field: 'title' } })).toEqual(['2', '3']);
+  });
+
+  it('sorts by fields, pages with from/size and search_after, filters _source, highlights, counts totals', () => {
+    const e = engine();
+    const sorted = e.search({ sort: [{ n: 'desc' }], size: 2 });
+    expect(ids(sorted)).toEqual(['4', '3']);
+    expect(sorted.hits.hits[1]!.sort).toEqual([9]);
+    const next = e.search({ sort: [{ n: 'desc' }], size: 2, search_after: sorted.hits.hits[1]!.sort });
+    expect(ids(next)).toEqual(['2', '1']);
+    expect(ids(e.search({ sort: ['tag'], size: 4 }))).toEqual(['1', '3', '2', '4']); // missing last
+    expect(ids(e.search({ sort: [{ n: 'asc' }], from: 1, size: 2 }))).toEqual(['2', '3']);
+    const src = e.search({ query: { ids: { values: ['1'] } }, _source: ['tag', 'n'] });
+    expect(src.hits.hits[0]!._source).toEqual({ tag: 'animal', n: 1 });
+    const hl = e.search({ query: { match: { title: 'brown' } }, highlight: { fields: { title: {} } } });
+    expect(hl.hits.hits.find((h) => h._id === '3')!.highlight!.title![0]).toBe('<em>brown</em> foxes and quick <em>brown</em> dogs');
+    expect(e.search({ track_total_hits: 2 }).hits.total).toEqual({ value: 2, relation: 'gte' });
+    expect(e.search({ track_total_hits: true }).hits.total).toEqual({ value: 4, relation: 'eq' });
+  });
+
+  it('answers bad requests with structured errors', () => {
+    const e = engine();
+    expect(errorType(() => e.search({ query: { nope: {} } }))).toBe('parsing_exception');
+    expect(errorType(() => e.search({ query: { match: { a: 1, b: 2 } } }))).toBe('parsing_exception');
+    expect(errorType(() => e.search({ size: -1 }))).toBe('parsing_exception');
+    expect(errorType(() => e.search({ bogus: 1 }))).toBe('parsing_exception');
+    expect(errorType(() => e.search({ from: 9_999, size: 10 }))).toBe('illegal_argument_exception');
+    expect(errorType(() => e.search({ query: { range: { n: { gte: 'abc' } } } }))).toBe('query_shard_exception');
+  });
+});
+
+describe('aggregations through search', () => {
+  it('computes bucket and metric aggregations over the matching documents', () => {
+    const e = new ShardEngine({ mappings: { properties: { tag: { type: 'keyword' }, n: { type: 'long' } } } });
+    for (let i = 0; i < 20; i++) {
+      e.index(String(i), { title: i % 2 ? 'odd quick' : 'even slow', tag: ['a', 'b', 'c'][i % 3], n: i });
+      if (i === 9) e.refresh(); // two segments
+    }
+    e.refresh();
+    const r = e.search({
+      size: 0,
+      query: { match: { title: 'quick' } },
+      aggs: {
+        tags: { terms: { field: 'tag' }, aggs: { avg_n: { avg: { field: 'n' } } } },
+        s: { stats: { field: 'n' } },
+        f: { filters: { filters: { low: { range: { n: { lt: 5 } } } } } },
+      },
+    });
+    expect(r.hits.total.value).toBe(10);
+    const tags = r.aggregations!.tags as { buckets: { key: string; doc_count: number; avg_n: { value: number } }[] };
+    expect(tags.buckets.map((b) => [b.key, b.doc_count, b.avg_n.value])).toEqual([['b', 4, 10], ['a', 3, 9], ['c', 3, 11]]);
+    expect(r.aggregations!.s).toEqual({ count: 10, min: 1, max: 19, avg: 10, sum: 100 });
+    expect(r.aggregations!.f).toEqual({ buckets: { low: { doc_count: 2 } } });
+    expect(errorType(() => e.search({ aggs: { x: { nonsense: {} } } }))).toMatch(/parsing_exception|illegal_argument_exception/);
+  });
+});
+
+describe('results equal a naive reference evaluation', () => {
+  const VOCAB = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'kappa'];
+  const docArb = fc.record({
+    words: fc.array(fc.constantFrom(...VOCAB), { minLength: 1, maxLength: 8 }),
+    tag: fc.constantFrom('x', 'y', 'z'),
+    n: fc.integer({ min: 0, max: 20 }),
+  });
+  type Doc = { words: string[]; tag: string; n: number };
+  type Q =
+    | { t: 'match'; words: string[]; and: boolean }
+    | { t: 'term'; tag: string }
+    | { t: 'range'; lo: number; hi: number }
+    | { t: 'bool'; must: Q[]; not: Q[] };
+  const qArb: fc.Arbitrary<Q> = fc.letrec((tie) => ({
+    q: fc.oneof(
+      { depthSize: 'small' },
+      fc.record({ t: fc.constant('match' as const), words: fc.array(fc.constantFrom(...VOCAB), { minLength: 1, maxLength: 3 }), and: fc.boolean() }),
+      fc.record({ t: fc.constant('term' as const), tag: fc.constantFrom('x', 'y', 'z') }),
+      fc.record({ t: fc.constant('range' as const), lo: fc.integer({ min: 0, max: 20 }), hi: fc.integer({ min: 0, max: 20 }) }),
+      fc.record({ t: fc.constant('bool' as const), must: fc.array(tie('q') as fc.Arbitrary<Q>, { maxLength: 2 }), not: fc.array(tie('q') as fc.Arbitrary<Q>, { maxLength: 1 }) }),
+    ),
+  })).q as fc.Arbitrary<Q>;
+  const toDsl = (q: Q): unknown =>
+    q.t === 'match'
+      ? { match: { text: { query: q.words.join(' '), operator: q.and ? 'and' : 'or' } } }
+      : q.t === 'term'
+        ? { term: { tag: q.tag } }
+        : q.t === 'range'
+          ? { range: { n: { gte: q.lo, lte: q.hi } } }
+          : { bool: { must: q.must.map(toDsl), must_not: q.not.map(toDsl) } };
+  const naive = (q: Q, d: Doc): boolean =>
+    q.t === 'match'
+      ? q.and ? q.words.every((w) => d.words.includes(w)) : q.words.some((w) => d.words.includes(w))
+      : q.t === 'term'
+        ? d.tag === q.tag
+        : q.t === 'range'
+          ? d.n >= q.lo && d.n <= q.hi
+          : q.must.every((c) => naive(c, d)) && !q.not.some((c) => naive(c, d));
+
+  it('for random documents (across segments, with updates and deletes) and random queries', () => {
+    fc.assert(
+      fc.property(fc.array(docArb, { minLength: 1, maxLength: 40 }), fc.array(fc.nat(60), { maxLength: 10 }), qArb, (docs, deletes, q) => {
+        const e = new ShardEngine({ mappings: { properties: { tag: { type: 'keyword' }, n: { type: 'long' } } } });
+        const live = new Map<string, Doc>();
+        docs.forEach((d, i) => {
+          const id = String(i % 30); // some ids repeat: updates
+          e.index(id, { text: d.words.join(' '), tag: d.tag, n: d.n });
+          live.set(id, d);
+          if (i % 7 === 6) e.refresh();
+        });
+        for (const del of deletes) {
+          e.delete(String(del));
+          live.delete(String(del));
+        }
+        e.refresh();
+        const got = ids(e.search({ query: toDsl(q), size: 100 })).sort();
+        const want = [...live].filter(([, d]) => naive(q, d)).map(([id]) => id).sort();
+        expect(got).toEqual(want);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
