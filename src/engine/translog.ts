@@ -1,6 +1,6 @@
+import { crc, frame, fsyncDir, writeAtomic, writeFully } from '../storage/framed.ts';
 import fs from 'node:fs';
 import path from 'node:path';
-import CRC32 from 'crc-32';
 import { decode, encode } from '../transport/codec.ts';
 
 /**
@@ -472,7 +472,7 @@ export class Translog {
       committedSeqNo: next.committedSeqNo,
     };
     if (gcp !== undefined) value.globalCheckpoint = gcp;
-    this.guard(() => writeAtomic(this.dir, CKP, CKP_TMP, encode(value)));
+    this.guard(() => writeAtomic(this.dir, CKP, encode(value), CKP_TMP));
     this.ckp = value;
     this.pendingGlobalCheckpoint = undefined;
   }
@@ -539,17 +539,7 @@ function* readGenerations(gens: { gen: number; file: string; size: number }[], a
   }
 }
 
-function crc(data: Uint8Array): number {
-  return CRC32.buf(data) >>> 0;
-}
 
-function frame(payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  out.writeUInt32LE(crc(payload), 4);
-  out.set(payload, HEADER);
-  return out;
-}
 
 /** Encode with `op` as the first key: recovery relies on it to look for valid records after a bad one. */
 function encodeOp(op: TranslogOp): Uint8Array {
@@ -653,12 +643,8 @@ class SeqNoList {
 }
 
 // -----------------------------------------------------------------------------------------------
-// File helpers (the same as src/raft/file-storage.ts's)
+// File helpers
 
-function writeFully(fd: number, buf: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
-}
 
 function readFully(fd: number, buf: Uint8Array, file: string): void {
   let done = 0;
@@ -669,25 +655,4 @@ function readFully(fd: number, buf: Uint8Array, file: string): void {
   }
 }
 
-function writeAtomic(dir: string, name: string, tmpName: string, payload: Uint8Array): void {
-  const final = path.join(dir, name);
-  const tmp = path.join(dir, tmpName);
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    writeFully(fd, frame(payload), 0);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, final);
-  fsyncDir(dir);
-}
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

@@ -1,6 +1,6 @@
+import { crc, frame, fsyncDir, writeAtomic, writeFully } from '../storage/framed.ts';
 import fs from 'node:fs';
 import path from 'node:path';
-import CRC32 from 'crc-32';
 import { decode, encode } from '../transport/codec.ts';
 import type { Entry, EntryKind, HardState, PersistedState, RaftStorage, Snapshot } from './types.ts';
 
@@ -401,17 +401,7 @@ export class FileRaftStorage implements RaftStorage {
   }
 
   private writeAtomic(name: string, payload: Uint8Array): void {
-    const final = path.join(this.dir, name);
-    const tmp = `${final}.tmp`;
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      writeFully(fd, frame(payload), 0);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, final);
-    fsyncDir(this.dir);
+    writeAtomic(this.dir, name, payload);
   }
 
   private checkOpen(): void {
@@ -422,17 +412,7 @@ export class FileRaftStorage implements RaftStorage {
 // -----------------------------------------------------------------------------------------------
 // Records
 
-function crc(data: Uint8Array): number {
-  return CRC32.buf(data) >>> 0;
-}
 
-function frame(payload: Uint8Array): Buffer {
-  const out = Buffer.allocUnsafe(HEADER + payload.length);
-  out.writeUInt32LE(payload.length, 0);
-  out.writeUInt32LE(crc(payload), 4);
-  out.set(payload, HEADER);
-  return out;
-}
 
 function encodeEntry(e: Entry): Uint8Array {
   // `index` first: recovery relies on it to look for valid records after a damaged one.
@@ -523,10 +503,6 @@ function checkSnapshot(s: Snapshot, where: string): void {
 // -----------------------------------------------------------------------------------------------
 // File helpers
 
-function writeFully(fd: number, buf: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < buf.length) done += fs.writeSync(fd, buf, done, buf.length - done, position + done);
-}
 
 function readFully(fd: number, buf: Uint8Array, position: number): void {
   let done = 0;
@@ -537,11 +513,3 @@ function readFully(fd: number, buf: Uint8Array, position: number): void {
   }
 }
 
-function fsyncDir(dir: string): void {
-  const fd = fs.openSync(dir, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
