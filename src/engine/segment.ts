@@ -72,6 +72,16 @@ export class Segment implements SegmentColumns {
     return this.metas[doc]!;
   }
 
+  /** The live-docs bitmap (1 = live), for persistence. */
+  liveBitmap(): Uint8Array {
+    return this.live;
+  }
+
+  /** Stored fields, for persistence. */
+  stored(): { metas: DocMeta[]; sources: Record<string, unknown>[] } {
+    return { metas: this.metas, sources: this.sources };
+  }
+
   id(doc: number): string {
     return this.metas[doc]!.id;
   }

@@ -1,15 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { collectAggs, parseAggs, reduceAggs } from './aggs/index.ts';
 import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { execute, parseQuery, queryTerms, type ExecContext, type Query, type ShardStats } from './query.ts';
-import { Segment, SegmentBuilder } from './segment.ts';
+import { Segment, SegmentBuilder, type DocMeta } from './segment.ts';
+import { ShardStore } from './store.ts';
+import { Translog, type TranslogOp } from './translog.ts';
 import { EngineError, type Analyzer, type Column } from './types.ts';
 
 export interface EngineOptions {
   mappings?: Mappings;
   settings?: { analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> } };
   primaryTerm?: number;
+  /**
+   * request (default): every write is fsynced to the translog before it returns (is acknowledged);
+   * async: the translog syncs on a timer, so an OS crash can lose the last interval's writes.
+   */
+  durability?: 'request' | 'async';
 }
 
 export interface WriteOptions {
@@ -56,12 +64,46 @@ export class ShardEngine {
   private seqNo = -1;
   private segmentCounter = 0;
   private readonly analyzerCache = new Map<string, Analyzer>();
+  private store: ShardStore | undefined;
+  private translog: Translog | undefined;
+  private syncEachWrite = false;
+  private commitGeneration = 0;
+  /** Translog operations replayed by open() (diagnostics and tests). */
+  recoveredOps = 0;
 
   constructor(opts: EngineOptions = {}) {
     this.mappings = new MappingRegistry(opts.mappings);
     this.analyzers = new AnalyzerRegistry(opts.settings);
     this.primaryTerm = opts.primaryTerm ?? 1;
     this.buffer = new SegmentBuilder(this.nextSegmentName());
+  }
+
+  /**
+   * A durable engine in `dir`: loads the last commit point's segments, then replays every
+   * translog operation after it, so every acknowledged write is back after a crash.
+   */
+  static open(dir: string, opts: EngineOptions = {}): ShardEngine {
+    const store = new ShardStore(dir);
+    const commit = store.readCommit();
+    const engine = new ShardEngine({ ...opts, mappings: commit?.mappings ?? opts.mappings, primaryTerm: Math.max(opts.primaryTerm ?? 1, commit?.primaryTerm ?? 1) });
+    for (const name of commit?.segments ?? []) {
+      const stored = store.readSegment(name);
+      const live = store.readLive(name);
+      stored.metas.forEach((meta, doc) => {
+        if (live[doc] === 1) engine.applyIndex(meta.id, stored.sources[doc]!, meta);
+      });
+    }
+    engine.seqNo = commit?.maxSeqNo ?? -1;
+    engine.commitGeneration = commit?.generation ?? 0;
+    engine.translog = Translog.open(path.join(dir, 'translog'), { durability: opts.durability ?? 'request' });
+    for (const op of engine.translog.readOpsAfter(engine.seqNo)) {
+      engine.replay(op);
+      engine.recoveredOps++;
+    }
+    engine.refresh();
+    engine.store = store;
+    engine.syncEachWrite = (opts.durability ?? 'request') === 'request';
+    return engine;
   }
 
   /** The highest sequence number assigned (the local checkpoint, for one copy). */
@@ -84,25 +126,84 @@ export class ShardEngine {
       throw new EngineError('version_conflict_engine_exception', `[${docId}]: version conflict, document already exists`, 409);
     }
     this.checkConditions(docId, current, opts);
-    // Parse first: a document that does not fit the mapping changes nothing.
-    const fields = this.mappings.parse(source as Record<string, unknown>);
     const version = current ? current.segment.meta(current.doc).version + 1 : 1;
-    const seqNo = ++this.seqNo;
-    if (current) this.markDeleted(current);
-    const doc = this.buffer.add({ id: docId, seqNo, primaryTerm: this.primaryTerm, version }, source as Record<string, unknown>, fields, (f) => this.analyzerForIndexing(f));
-    this.locations.set(docId, { segment: this.buffer, doc });
-    return { _id: docId, _version: version, _seq_no: seqNo, _primary_term: this.primaryTerm, result: current ? 'updated' : 'created' };
+    const meta: DocMeta = { id: docId, seqNo: this.seqNo + 1, primaryTerm: this.primaryTerm, version };
+    this.applyIndex(docId, source as Record<string, unknown>, meta); // throws, changing nothing, on a mapping conflict
+    this.seqNo = meta.seqNo;
+    this.log({ op: 'index', id: docId, source: source as Record<string, unknown>, seqNo: meta.seqNo, primaryTerm: meta.primaryTerm, version });
+    return { _id: docId, _version: version, _seq_no: meta.seqNo, _primary_term: this.primaryTerm, result: current ? 'updated' : 'created' };
   }
 
   delete(id: string, opts: WriteOptions = {}): WriteResult {
     const current = this.locations.get(id);
     this.checkConditions(id, current, opts);
     const seqNo = ++this.seqNo;
-    if (!current) return { _id: id, _version: 1, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'not_found' };
+    if (!current) {
+      // Still an operation with a seq_no (replicas and recovery see every seq_no).
+      this.log({ op: 'delete', id, seqNo, primaryTerm: this.primaryTerm, version: 1 });
+      return { _id: id, _version: 1, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'not_found' };
+    }
     const version = current.segment.meta(current.doc).version + 1;
     this.markDeleted(current);
     this.locations.delete(id);
+    this.log({ op: 'delete', id, seqNo, primaryTerm: this.primaryTerm, version });
     return { _id: id, _version: version, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'deleted' };
+  }
+
+  /**
+   * Make everything durable as a commit: seal the buffer, write new segments and changed live-docs
+   * files, then the commit point; the translog keeps only what came after it.
+   */
+  flush(): void {
+    if (!this.store || !this.translog) return;
+    this.refresh();
+    for (const seg of this.segments) {
+      if (!this.store.hasSegment(seg.name)) this.store.writeSegment(seg.name, seg.stored());
+      this.store.writeLive(seg.name, seg.liveBitmap());
+    }
+    this.translog.sync();
+    this.store.writeCommit({
+      generation: ++this.commitGeneration,
+      segments: this.segments.map((s) => s.name),
+      maxSeqNo: this.seqNo,
+      primaryTerm: this.primaryTerm,
+      mappings: this.mappings.toJSON(),
+    });
+    this.translog.rollGeneration();
+    this.translog.trimUntil(this.seqNo);
+  }
+
+  close(): void {
+    this.translog?.close();
+    this.translog = undefined;
+  }
+
+  /** Index with a given identity (new writes, recovery from the translog, later replication). */
+  private applyIndex(id: string, source: Record<string, unknown>, meta: DocMeta): void {
+    const fields = this.mappings.parse(source);
+    const current = this.locations.get(id);
+    if (current) this.markDeleted(current);
+    const doc = this.buffer.add(meta, source, fields, (f) => this.analyzerForIndexing(f));
+    this.locations.set(id, { segment: this.buffer, doc });
+  }
+
+  private replay(op: TranslogOp): void {
+    if (op.op === 'index') this.applyIndex(op.id, op.source, { id: op.id, seqNo: op.seqNo, primaryTerm: op.primaryTerm, version: op.version });
+    else if (op.op === 'delete') {
+      const current = this.locations.get(op.id);
+      if (current) {
+        this.markDeleted(current);
+        this.locations.delete(op.id);
+      }
+    }
+    this.seqNo = Math.max(this.seqNo, op.seqNo);
+  }
+
+  /** Into the translog, fsynced before the write is acknowledged (request durability). */
+  private log(op: TranslogOp): void {
+    if (!this.translog) return;
+    this.translog.add(op);
+    if (this.syncEachWrite) this.translog.sync();
   }
 
   /** Real-time get: sees writes that no refresh has made searchable yet. */

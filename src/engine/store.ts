@@ -1,0 +1,73 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { decode, encode } from '../transport/codec.ts';
+import { unframeSingle, writeAtomic } from '../storage/framed.ts';
+import type { Mappings } from './mapping.ts';
+import type { DocMeta } from './segment.ts';
+
+/** What a commit point names: the durable segments, the seq_no they cover, and the mappings. */
+export interface CommitPoint {
+  generation: number;
+  segments: string[];
+  maxSeqNo: number;
+  primaryTerm: number;
+  mappings: Mappings;
+}
+
+export interface StoredSegment {
+  metas: DocMeta[];
+  sources: Record<string, unknown>[];
+}
+
+const COMMIT = 'commit.ckp';
+
+/**
+ * The engine's files in a shard directory. Every file is one CRC-framed record replaced
+ * atomically: `seg-<name>.dat` (docs and sources; immutable once written), `seg-<name>.liv`
+ * (its live-docs bitmap, rewritten when deletes change it) and `commit.ckp`, which names the
+ * segments of the last durable commit. A damaged file is reported, never served.
+ */
+export class ShardStore {
+  constructor(readonly dir: string) {
+    fs.mkdirSync(dir, { recursive: true });
+  }
+
+  readCommit(): CommitPoint | undefined {
+    const file = path.join(this.dir, COMMIT);
+    if (!fs.existsSync(file)) return undefined;
+    return this.read(file) as CommitPoint;
+  }
+
+  writeCommit(commit: CommitPoint): void {
+    writeAtomic(this.dir, COMMIT, encode(commit));
+    // Segments no commit names any more (merged away or from an interrupted flush).
+    const keep = new Set(commit.segments.flatMap((s) => [`seg-${s}.dat`, `seg-${s}.liv`]));
+    for (const f of fs.readdirSync(this.dir)) if (f.startsWith('seg-') && !keep.has(f)) fs.rmSync(path.join(this.dir, f), { force: true });
+  }
+
+  hasSegment(name: string): boolean {
+    return fs.existsSync(path.join(this.dir, `seg-${name}.dat`));
+  }
+
+  writeSegment(name: string, segment: StoredSegment): void {
+    writeAtomic(this.dir, `seg-${name}.dat`, encode(segment));
+  }
+
+  readSegment(name: string): StoredSegment {
+    return this.read(path.join(this.dir, `seg-${name}.dat`)) as StoredSegment;
+  }
+
+  writeLive(name: string, live: Uint8Array): void {
+    writeAtomic(this.dir, `seg-${name}.liv`, encode(live));
+  }
+
+  readLive(name: string): Uint8Array {
+    return new Uint8Array(this.read(path.join(this.dir, `seg-${name}.liv`)) as Uint8Array);
+  }
+
+  private read(file: string): unknown {
+    const payload = unframeSingle(fs.readFileSync(file));
+    if (typeof payload === 'string') throw new Error(`corrupt shard file ${file}: ${payload}`);
+    return decode(payload);
+  }
+}
