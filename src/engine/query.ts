@@ -511,40 +511,105 @@ function scale(s: DocSet, boost: number): DocSet {
 function union(lists: Int32Array[]): Int32Array {
   if (lists.length === 0) return new Int32Array(0);
   if (lists.length === 1) return lists[0]!;
-  const all = new Set<number>();
-  for (const l of lists) for (const d of l) all.add(d);
-  return Int32Array.from(all).sort();
+  return sumUnion(lists.map((docs) => ({ docs, scores: new Float64Array(docs.length) })), 1).docs;
+}
+
+/**
+ * Dense per-segment accumulators, reused across clauses and queries: one slot per doc, plus the
+ * list of docs touched, so a union costs O(postings) without hashing or per-doc objects.
+ */
+class Accumulator {
+  score = new Float64Array(0);
+  extra = new Float64Array(0);
+  count = new Uint32Array(0);
+  touched = new Int32Array(0);
+  n = 0;
+
+  reset(maxDoc: number): void {
+    if (this.score.length < maxDoc) {
+      this.score = new Float64Array(maxDoc);
+      this.extra = new Float64Array(maxDoc);
+      this.count = new Uint32Array(maxDoc);
+      this.touched = new Int32Array(maxDoc);
+    }
+    this.n = 0;
+  }
+
+  /** Collect the touched docs with count >= min, sorted, and clear their slots. */
+  drain(min: number, value: (doc: number) => number): DocSet {
+    const t = this.touched.subarray(0, this.n).sort();
+    let k = 0;
+    for (let i = 0; i < t.length; i++) if (this.count[t[i]!]! >= min) k++;
+    const docs = new Int32Array(k);
+    const scores = new Float64Array(k);
+    let j = 0;
+    for (let i = 0; i < t.length; i++) {
+      const d = t[i]!;
+      if (this.count[d]! >= min) {
+        docs[j] = d;
+        scores[j++] = value(d);
+      }
+      this.score[d] = 0;
+      this.extra[d] = 0;
+      this.count[d] = 0;
+    }
+    this.n = 0;
+    return { docs, scores };
+  }
+}
+
+// Nested unions (a bool inside a bool) each get their own accumulator from this pool.
+const pool: Accumulator[] = [];
+function withAccumulator<T>(maxDoc: number, fn: (acc: Accumulator) => T): T {
+  const acc = pool.pop() ?? new Accumulator();
+  acc.reset(maxDoc);
+  try {
+    return fn(acc);
+  } finally {
+    pool.push(acc);
+  }
+}
+
+function maxDocOf(sets: DocSet[]): number {
+  let m = 0;
+  for (const s of sets) if (s.docs.length > 0) m = Math.max(m, s.docs[s.docs.length - 1]! + 1);
+  return m;
 }
 
 /** Docs in at least `msm` of the sets; scores summed over the sets that match. */
 function sumUnion(sets: DocSet[], msm: number): DocSet {
   if (sets.length === 1 && msm <= 1) return sets[0]!;
-  const score = new Map<number, number>();
-  const count = new Map<number, number>();
-  for (const s of sets) {
-    for (let i = 0; i < s.docs.length; i++) {
-      const d = s.docs[i]!;
-      score.set(d, (score.get(d) ?? 0) + s.scores[i]!);
-      count.set(d, (count.get(d) ?? 0) + 1);
+  return withAccumulator(maxDocOf(sets), (acc) => {
+    for (const s of sets) {
+      for (let i = 0; i < s.docs.length; i++) {
+        const d = s.docs[i]!;
+        if (acc.count[d] === 0) acc.touched[acc.n++] = d;
+        acc.count[d]!++;
+        acc.score[d]! += s.scores[i]!;
+      }
     }
-  }
-  const docs = Int32Array.from([...count].filter(([, c]) => c >= Math.max(1, msm)).map(([d]) => d)).sort();
-  return { docs, scores: Float64Array.from(docs, (d) => score.get(d)!) };
+    return acc.drain(Math.max(1, msm), (d) => acc.score[d]!);
+  });
 }
 
 /** Best score per doc, plus tieBreaker × the others. */
 function disMax(sets: DocSet[], tieBreaker: number): DocSet {
-  const best = new Map<number, number>();
-  const total = new Map<number, number>();
-  for (const s of sets) {
-    for (let i = 0; i < s.docs.length; i++) {
-      const d = s.docs[i]!;
-      best.set(d, Math.max(best.get(d) ?? -Infinity, s.scores[i]!));
-      total.set(d, (total.get(d) ?? 0) + s.scores[i]!);
+  if (sets.length === 1) return sets[0]!;
+  return withAccumulator(maxDocOf(sets), (acc) => {
+    for (const s of sets) {
+      for (let i = 0; i < s.docs.length; i++) {
+        const d = s.docs[i]!;
+        const x = s.scores[i]!;
+        if (acc.count[d] === 0) {
+          acc.touched[acc.n++] = d;
+          acc.score[d] = x; // best
+        } else if (x > acc.score[d]!) acc.score[d] = x;
+        acc.count[d]!++;
+        acc.extra[d]! += x; // total
+      }
     }
-  }
-  const docs = Int32Array.from(best.keys()).sort();
-  return { docs, scores: Float64Array.from(docs, (d) => best.get(d)! + tieBreaker * (total.get(d)! - best.get(d)!)) };
+    return acc.drain(1, (d) => acc.score[d]! + tieBreaker * (acc.extra[d]! - acc.score[d]!));
+  });
 }
 
 function intersect(a: DocSet, b: DocSet, addB: boolean): DocSet {
