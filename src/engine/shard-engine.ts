@@ -18,6 +18,10 @@ export interface EngineOptions {
    * async: the translog syncs on a timer, so an OS crash can lose the last interval's writes.
    */
   durability?: 'request' | 'async';
+  /** Refresh this often (ms) while there are unrefreshed writes; -1 (default) = explicit refresh only. */
+  refreshIntervalMs?: number;
+  /** Merge when more segments than this exist after a refresh (default 10). */
+  maxSegments?: number;
 }
 
 export interface WriteOptions {
@@ -70,12 +74,24 @@ export class ShardEngine {
   private commitGeneration = 0;
   /** Translog operations replayed by open() (diagnostics and tests). */
   recoveredOps = 0;
+  private readonly maxSegments: number;
+  private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: EngineOptions = {}) {
     this.mappings = new MappingRegistry(opts.mappings);
     this.analyzers = new AnalyzerRegistry(opts.settings);
     this.primaryTerm = opts.primaryTerm ?? 1;
+    this.maxSegments = opts.maxSegments ?? 10;
     this.buffer = new SegmentBuilder(this.nextSegmentName());
+    const interval = opts.refreshIntervalMs ?? -1;
+    if (interval > 0) {
+      this.refreshTimer = setInterval(() => this.refresh(), interval);
+      this.refreshTimer.unref();
+    }
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
   }
 
   /**
@@ -174,6 +190,7 @@ export class ShardEngine {
   }
 
   close(): void {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
     this.translog?.close();
     this.translog = undefined;
   }
@@ -227,6 +244,30 @@ export class ShardEngine {
       if (!loc || loc.segment !== segment || loc.doc !== d) segment.delete(d);
     }
     this.segments.push(segment);
+    if (this.segments.length > this.maxSegments) this.merge();
+  }
+
+  /**
+   * Merge the smallest segments into one: their live docs are re-indexed into a new segment and
+   * the old ones (with their deleted docs) go away. Searches already running keep their old list.
+   */
+  merge(count = Math.max(2, this.segments.length - this.maxSegments + 1)): void {
+    const victims = [...this.segments].sort((a, b) => a.liveCount - b.liveCount).slice(0, count);
+    if (victims.length < 2) return;
+    const builder = new SegmentBuilder(this.nextSegmentName());
+    const moved: [string, number][] = [];
+    for (const seg of victims) {
+      for (let d = 0; d < seg.maxDoc; d++) {
+        if (!seg.isLive(d)) continue;
+        const source = seg.source(d);
+        const doc = builder.add(seg.meta(d), source, this.mappings.parse(source), (f) => this.analyzerForIndexing(f));
+        moved.push([seg.id(d), doc]);
+      }
+    }
+    const merged = builder.seal();
+    const gone = new Set(victims);
+    for (const [id, doc] of moved) this.locations.set(id, { segment: merged, doc });
+    this.segments = [...this.segments.filter((s) => !gone.has(s)), merged];
   }
 
   search(request: unknown = {}): SearchResponse {

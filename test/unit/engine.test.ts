@@ -171,6 +171,33 @@ describe('queries', () => {
   });
 });
 
+describe('segments', () => {
+  it('merges small segments, dropping deleted docs, without changing results', () => {
+    const e = new ShardEngine({ maxSegments: 3 });
+    for (let i = 0; i < 30; i++) {
+      e.index(String(i % 12), { body: `doc ${i} word${i % 4}` });
+      e.refresh(); // one segment per write: merges kick in
+    }
+    e.delete('3');
+    e.refresh();
+    expect(e.segmentCount).toBeLessThanOrEqual(4);
+    expect(e.search({ size: 50 }).hits.total.value).toBe(11);
+    expect(e.get('5')._source).toEqual({ body: 'doc 29 word1' });
+    expect(e.search({ query: { match: { body: 'word1' } }, size: 50 }).hits.hits.map((h) => h._id).sort()).toEqual(['1', '5', '9']);
+  });
+
+  it('refreshes on its own at the configured interval', async () => {
+    const e = new ShardEngine({ refreshIntervalMs: 20 });
+    e.index('1', { t: 'hello' });
+    const deadline = Date.now() + 2_000;
+    while (e.search({}).hits.total.value === 0) {
+      if (Date.now() > deadline) throw new Error('no refresh happened');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    e.close();
+  });
+});
+
 describe('aggregations through search', () => {
   it('computes bucket and metric aggregations over the matching documents', () => {
     const e = new ShardEngine({ mappings: { properties: { tag: { type: 'keyword' }, n: { type: 'long' } } } });
