@@ -418,7 +418,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
 }
 
 function runAggs(engine: ShardEngine, json: unknown, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]): Record<string, unknown> {
-  const nodes = parseAggs(json);
+  const nodes = parseAggs(json, { fieldType: (f) => engine.mappings.field(f)?.type });
   const segments = matches.map((m) => m.columns);
   const resolveFilter = (q: unknown, segmentIndex: number): Int32Array => {
     const segment = segments[segmentIndex]!;

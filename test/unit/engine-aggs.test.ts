@@ -9,6 +9,7 @@ import {
 } from '../../src/engine/aggs/index.ts';
 import type { CollectOptions, ParseOptions, SegmentInput, ShardAggs } from '../../src/engine/aggs/index.ts';
 import { EngineError } from '../../src/engine/types.ts';
+import { decode, encode } from '../../src/transport/codec.ts';
 import type { Column, SegmentColumns } from '../../src/engine/types.ts';
 
 // ---------- fake segments ----------
@@ -845,5 +846,111 @@ describe('parse errors', () => {
     expect(aggsOfRequest({ aggregations: { a: { avg: { field: 'n' } } } })).toEqual({ a: { avg: { field: 'n' } } });
     expect(() => aggsOfRequest({ aggs: {}, aggregations: {} })).toThrow(EngineError);
     expect(parseAggs(undefined)).toEqual([]);
+  });
+});
+
+describe('more behaviour', () => {
+  it('orders keys in UTF-8 byte order like Lucene, not UTF-16', () => {
+    const docs: Doc[] = [{ k: '\uFFFD' }, { k: '😀' }, { k: 'a' }];
+    const { single } = run({ t: { terms: { field: 'k', order: { _key: 'asc' } } } }, docs, 1, 1);
+    expect((single['t'] as { buckets: Bucket[] }).buckets.map((b) => b.key)).toEqual(['a', '\uFFFD', '😀']);
+  });
+
+  it('histogram order by _count and by a metric; missing value', () => {
+    const docs: Doc[] = [{ n: 1, x: 5 }, { n: 2, x: 1 }, { n: 11, x: 9 }, { n: 21, x: 2 }, { n: 22, x: 2 }, { n: 23 }, { x: 7 }];
+    const { single, multi } = run(
+      {
+        c: { histogram: { field: 'n', interval: 10, order: { _count: 'desc' } } },
+        m: { histogram: { field: 'n', interval: 10, order: { mx: 'desc' } }, aggs: { mx: { max: { field: 'x' } } } },
+        miss: { histogram: { field: 'n', interval: 10, missing: 35 } },
+      },
+      docs,
+      2,
+      2,
+    );
+    expect((multi['c'] as { buckets: Bucket[] }).buckets.map((b) => [b.key, b.doc_count])).toEqual([[20, 3], [0, 2], [10, 1]]);
+    expect((multi['m'] as { buckets: Bucket[] }).buckets.map((b) => b.key)).toEqual([10, 0, 20]);
+    expect((multi['miss'] as { buckets: Bucket[] }).buckets.map((b) => [b.key, b.doc_count])).toEqual([[0, 2], [10, 1], [20, 3], [30, 1]]);
+    expect(multi).toEqual(single);
+  });
+
+  it('resolveFilter is called once per (filter, segment) even under many buckets', () => {
+    const docs: Doc[] = Array.from({ length: 200 }, (_, i) => ({ cat: `c${i % 20}`, tag: i % 3 === 0 ? 'x' : 'y' }));
+    const aggs = parseAggs({
+      t: { terms: { field: 'cat', size: 20 }, aggs: { f: { filters: { filters: { x: { term: { tag: 'x' } } } } } } },
+    });
+    const segs = [docs.slice(0, 100), docs.slice(100)];
+    let calls = 0;
+    const part = collectAggs(
+      aggs,
+      segs.map((d, i) => segment(d, `s${i}-`)),
+      {
+        resolveFilter: (_q, seg) => {
+          calls++;
+          return Int32Array.from(segs[seg]!.flatMap((d, i) => (d['tag'] === 'x' ? [i] : [])));
+        },
+      },
+    );
+    expect(calls).toBe(2);
+    const res = reduceAggs(aggs, [part]) as { t: { buckets: (Bucket & { f: { buckets: { x: { doc_count: number } } } })[] } };
+    for (const b of res.t.buckets) {
+      const i = Number((b.key as string).slice(1));
+      expect(b.f.buckets.x.doc_count).toBe(docs.filter((d, j) => j % 20 === i && d['tag'] === 'x').length);
+    }
+    expect(() => collectAggs(aggs, [segment(docs, 'z')])).toThrow(/resolveFilter/);
+  });
+
+  it('range on a date field accepts date strings and prints them', () => {
+    const fieldType = (f: string) => (f === 'ts' ? 'date' : undefined);
+    const { single } = run(
+      { r: { range: { field: 'ts', ranges: [{ to: '2020-01-02' }, { from: '2020-01-02T00:00:00Z' }] } } },
+      [{ ts: T0 }, { ts: T0 + 86_400_000 }, { ts: T0 + 2 * 86_400_000 }],
+      1,
+      1,
+      { parse: { fieldType } },
+    );
+    expect(single['r']).toEqual({
+      buckets: [
+        { key: '*-2020-01-02T00:00:00.000Z', to: T0 + 86_400_000, to_as_string: '2020-01-02T00:00:00.000Z', doc_count: 1 },
+        { key: '2020-01-02T00:00:00.000Z-*', from: T0 + 86_400_000, from_as_string: '2020-01-02T00:00:00.000Z', doc_count: 2 },
+      ],
+    });
+  });
+
+  it('top_hits sorted by field, paged with from, across shards equals one shard', () => {
+    fc.assert(
+      fc.property(docsArb, fc.integer({ min: 0, max: 5 }), (docs0, from) => {
+        const docs = docs0.map((d, i) => ({ ...d, i }));
+        const req = { top: { top_hits: { from, size: 4, sort: [{ n: { order: 'asc', missing: '_first' } }, { i: 'desc' }], _source: ['i'] } } };
+        const { single, multi } = run(req, docs, 3, 2, { match });
+        const m = docs.filter(match);
+        const key = (d: Doc) => (nums(d, 'n').length ? Math.min(...nums(d, 'n')) : -Infinity);
+        const want = [...m].sort((a, b) => key(a) - key(b) || (b['i'] as number) - (a['i'] as number)).slice(from, from + 4);
+        const hits = (multi['top'] as { hits: { hits: { _source: Doc; sort: unknown[] }[] } }).hits.hits;
+        expect(hits.map((h) => h._source)).toEqual(want.map((d) => ({ i: d['i'] })));
+        expect(hits.map((h) => h.sort)).toEqual(want.map((d) => [key(d) === -Infinity ? null : key(d), d['i']]));
+        const noIds = (x: unknown) => JSON.parse(JSON.stringify(x, (k, v: unknown) => (k === '_id' ? undefined : v))) as unknown;
+        expect(noIds(multi)).toEqual(noIds(single));
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('partials survive the msgpack codec (HLL registers included)', () => {
+    const docs: Doc[] = Array.from({ length: 5000 }, (_, i) => ({ u: `u${i}`, n: i % 7 }));
+    const aggs = parseAggs({
+      c: { cardinality: { field: 'u', precision_threshold: 1000 } },
+      t: { terms: { field: 'n' }, aggs: { s: { stats: { field: 'n' } }, top: { top_hits: { size: 1 } } } },
+    });
+    const part = collectAggs(aggs, [segment(docs, 'x', () => true, (d) => (d['n'] as number) / 3)]);
+    const back = decode(encode(part)) as ShardAggs;
+    expect(back).toEqual(part);
+    expect(reduceAggs(aggs, [back, back])).toEqual(reduceAggs(aggs, [part, part]));
+  });
+
+  it('shard_min_doc_count drops rare terms on a shard', () => {
+    const docs: Doc[] = [{ c: 'a' }, { c: 'a' }, { c: 'b' }];
+    const { single } = run({ t: { terms: { field: 'c', shard_min_doc_count: 2, min_doc_count: 2 } } }, docs, 1, 1);
+    expect(single['t']).toEqual({ doc_count_error_upper_bound: 0, sum_other_doc_count: 1, buckets: [{ key: 'a', doc_count: 2 }] });
   });
 });

@@ -41,7 +41,7 @@ import type {
   ValueCountNode,
 } from './types.ts';
 import { compareSortValues } from './order.ts';
-import { filterSource, illegal, intersectPositions, normNum, PairBuf, partitionInto, subView } from './util.ts';
+import { filterSource, illegal, IntList, intersectPositions, normNum, NumIntMap, PairBuf, partitionInto, subView } from './util.ts';
 import type { Key, SegView } from './util.ts';
 
 /** One segment of the shard, as the engine hands it over. */
@@ -95,11 +95,6 @@ export function collectAggs(
   });
   const ctx: Ctx = { opts: options, filterCache: new Map(), hashCache: new WeakMap(), docBase };
   return collectLevel(aggs, views, ctx);
-}
-
-/** The empty partial of a node (what a shard with no matching docs returns). */
-export function emptyPartial(node: AggNode): AggPartial {
-  return collectNode(node, [], { opts: {}, filterCache: new Map(), hashCache: new WeakMap(), docBase: [] });
 }
 
 function collectLevel(aggs: readonly AggNode[], views: SegView[], ctx: Ctx): ShardAggs {
@@ -266,6 +261,9 @@ function collectTerms(node: TermsNode, views: SegView[], ctx: Ctx): TermsPartial
       }
     } else {
       const { offsets, values } = col;
+      const ids = new NumIntMap(Math.min(nd, 1024));
+      const keys: number[] = [];
+      const cnt = new IntList();
       for (let i = 0; i < nd; i++) {
         const d = docs[i]!;
         const s = offsets[d]!;
@@ -279,12 +277,16 @@ function collectTerms(node: TermsNode, views: SegView[], ctx: Ctx): TermsPartial
           const v = values[j]!;
           if (v !== prev) {
             prev = v;
-            const k = v === 0 ? 0 : v;
-            if (accept && !accept(k)) continue;
-            counts.set(k, (counts.get(k) ?? 0) + 1);
+            const id = ids.getOrSet(v, keys.length);
+            if (id === keys.length) {
+              keys.push(v === 0 ? 0 : v);
+              cnt.push(0);
+            }
+            cnt.a[id]!++;
           }
         }
       }
+      for (let id = 0; id < keys.length; id++) add(keys[id]!, cnt.a[id]!);
     }
     if (missingKey !== undefined && missingCount > 0) add(missingKey, missingCount);
   }
@@ -395,7 +397,12 @@ function selectTop<T>(entries: T[], k: number, cmp: (a: T, b: T) => number): T[]
 function collectTermsSubs(node: TermsNode, segs: TermsSeg[], selected: TermsWork[], ctx: Ctx): void {
   const nc = selected.length;
   const candIdx = new Map<Key, number>();
-  for (let i = 0; i < nc; i++) candIdx.set(selected[i]!.k, i);
+  const numCand = new NumIntMap(nc);
+  for (let i = 0; i < nc; i++) {
+    const k = selected[i]!.k;
+    candIdx.set(k, i);
+    if (typeof k === 'number') numCand.getOrSet(k, i);
+  }
   const withScores = subsNeedScores(node);
   const bucketViews: SegView[][] = [];
   for (const seg of segs) {
@@ -459,8 +466,8 @@ function collectTermsSubs(node: TermsNode, segs: TermsSeg[], selected: TermsWork
           const v = values[j]!;
           if (v === prev) continue;
           prev = v;
-          const c = candIdx.get(v === 0 ? 0 : v);
-          if (c !== undefined) buf.push(c, i);
+          const c = numCand.get(v);
+          if (c >= 0) buf.push(c, i);
         }
       }
     }
@@ -477,26 +484,14 @@ function collectHistogram(node: HistogramNode | DateHistogramNode, views: SegVie
     const { interval, offset } = node;
     keyOf = (v) => Math.floor((v - offset) / interval);
   } else {
-    const r = makeRounding(node.interval, node.offsetMs, node.tzMs);
-    let lo = NaN;
-    let hi = NaN;
-    let key = NaN;
-    keyOf = (v) => {
-      if (v >= lo && v < hi) return key;
-      key = r.round(v);
-      lo = key;
-      hi = r.next(key);
-      return key;
-    };
+    keyOf = makeRounding(node.interval, node.offsetMs, node.tzMs).round;
   }
-  const ids = new Map<number, number>();
+  const ids = new NumIntMap();
   const keys: number[] = [];
   const counts: number[] = [];
   const idOf = (k: number): number => {
-    let id = ids.get(k);
-    if (id === undefined) {
-      id = keys.length;
-      ids.set(k, id);
+    const id = ids.getOrSet(k, keys.length);
+    if (id === keys.length) {
       keys.push(k);
       counts.push(0);
     }
@@ -918,6 +913,10 @@ function collectTopHits(node: TopHitsNode, views: SegView[], ctx: Ctx): AggParti
   const heap: HitEntry[] = [];
   const cmp = (a: HitEntry, b: HitEntry): number =>
     compareSortValues(a.sv, b.sv, specs) || a.seg - b.seg || a.doc - b.doc;
+  // +1: sorted by score desc first, -1: by score asc first, 0: not by score first.
+  const lead = specs[0];
+  const scoreFirst = lead?.kind === 'score' ? (lead.dir === 'desc' ? 1 : -1) : 0;
+  const scoreOnly = nspec === 1;
   const scratch: HitEntry = { seg: 0, doc: 0, score: NaN, sv: new Array<SortValue>(nspec).fill(null) };
   for (const view of views) {
     const docs = view.docs;
@@ -932,6 +931,12 @@ function collectTopHits(node: TopHitsNode, views: SegView[], ctx: Ctx): AggParti
     const cols = specs.map((s) => (s.kind === 'field' ? view.columns.column(s.field) : undefined));
     const base = ctx.docBase[view.seg] ?? 0;
     for (let i = 0; i < nd; i++) {
+      if (scoreFirst !== 0 && heap.length === k) {
+        // Fast reject on the leading score criterion (ties lose: earlier docs win them).
+        const sc = scores ? scores[i]! : NaN;
+        const w = heap[0]!.score;
+        if (w === w && !(scoreFirst > 0 ? sc > w : sc < w) && !(sc === w && !scoreOnly)) continue;
+      }
       const d = docs[i]!;
       scratch.seg = view.seg;
       scratch.doc = d;

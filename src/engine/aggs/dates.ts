@@ -99,6 +99,51 @@ export function civilFromDays(z: number, out: Int32Array | number[]): void {
 }
 
 const ymd = new Int32Array(3);
+let cy = 0;
+let cm = 0;
+let cd = 0;
+
+/** Sets cy/cm/cd from a day number; integer-only arithmetic for years 0..~2.7M. */
+function civil(days: number): void {
+  const z = days + 719468;
+  if (z >= 0 && z < 1_000_000_000) {
+    const era = (z / 146097) | 0;
+    const doe = z - era * 146097;
+    const yoe = ((doe - ((doe / 1460) | 0) + ((doe / 36524) | 0) - ((doe / 146096) | 0)) / 365) | 0;
+    const doy = doe - (365 * yoe + ((yoe / 4) | 0) - ((yoe / 100) | 0));
+    const mp = ((5 * doy + 2) / 153) | 0;
+    cd = doy - (((153 * mp + 2) / 5) | 0) + 1;
+    cm = mp < 10 ? mp + 3 : mp - 9;
+    cy = era * 400 + yoe + (cm <= 2 ? 1 : 0);
+  } else {
+    civilFromDays(days, ymd);
+    cy = ymd[0]!;
+    cm = ymd[1]!;
+    cd = ymd[2]!;
+  }
+}
+
+const CUM = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365];
+
+function isLeap(y: number): boolean {
+  return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+}
+
+function monthLength(y: number, m: number): number {
+  return CUM[m]! - CUM[m - 1]! + (m === 2 && isLeap(y) ? 1 : 0);
+}
+
+/** Day number of the first day of the month / quarter / year containing `days`; sets cy/cm to it. */
+function floorMonthish(unit: 'month' | 'quarter' | 'year', days: number): number {
+  civil(days);
+  const monthStart = days - cd + 1;
+  if (unit === 'month') return monthStart;
+  const first = unit === 'year' ? 1 : cm - ((cm - 1) % 3);
+  const leapShift = isLeap(cy) && cm > 2 && first <= 2 ? 1 : 0;
+  const start = monthStart - (CUM[cm - 1]! - CUM[first - 1]!) - leapShift;
+  cm = first;
+  return start;
+}
 
 /** Start of the calendar unit containing local time `t` (ms). */
 export function floorCalendar(unit: CalendarUnit, t: number): number {
@@ -116,39 +161,26 @@ export function floorCalendar(unit: CalendarUnit, t: number): number {
       const dow = (((days + 3) % 7) + 7) % 7; // Monday = 0 (1970-01-01 was a Thursday)
       return (days - dow) * MS_DAY;
     }
-    default: {
-      civilFromDays(Math.floor(t / MS_DAY), ymd);
-      const y = ymd[0]!;
-      let m = ymd[1]!;
-      if (unit === 'year') m = 1;
-      else if (unit === 'quarter') m = m - ((m - 1) % 3);
-      return daysFromCivil(y, m, 1) * MS_DAY;
-    }
+    default:
+      return floorMonthish(unit, Math.floor(t / MS_DAY)) * MS_DAY;
   }
 }
 
-/** Start of the next unit after the unit starting at local time `t`. */
+/** Start of the unit after the one containing local time `t`. */
 export function nextCalendar(unit: CalendarUnit, t: number): number {
   switch (unit) {
     case 'second':
-      return t + MS_SECOND;
     case 'minute':
-      return t + MS_MINUTE;
     case 'hour':
-      return t + MS_HOUR;
     case 'day':
-      return t + MS_DAY;
     case 'week':
-      return t + 7 * MS_DAY;
+      return floorCalendar(unit, t) + (unit === 'second' ? MS_SECOND : unit === 'minute' ? MS_MINUTE : unit === 'hour' ? MS_HOUR : unit === 'day' ? MS_DAY : 7 * MS_DAY);
     default: {
-      civilFromDays(Math.floor(t / MS_DAY), ymd);
-      let y = ymd[0]!;
-      let m = ymd[1]! + (unit === 'month' ? 1 : unit === 'quarter' ? 3 : 12);
-      while (m > 12) {
-        m -= 12;
-        y++;
-      }
-      return daysFromCivil(y, m, 1) * MS_DAY;
+      const start = floorMonthish(unit, Math.floor(t / MS_DAY));
+      let len = monthLength(cy, cm);
+      if (unit === 'quarter') len += monthLength(cy, cm + 1) + monthLength(cy, cm + 2);
+      else if (unit === 'year') len = isLeap(cy) ? 366 : 365;
+      return (start + len) * MS_DAY;
     }
   }
 }
@@ -173,9 +205,24 @@ export function makeRounding(
     };
   }
   const unit = interval.unit;
+  const next = (k: number): number => nextCalendar(unit, k + shift) - shift;
+  if (unit !== 'month' && unit !== 'quarter' && unit !== 'year') {
+    return { round: (v) => floorCalendar(unit, v + shift) - shift, next };
+  }
+  // Month-like units depend only on the (local) day: a direct-mapped day → start-day cache.
+  const tags = new Float64Array(4096).fill(NaN);
+  const starts = new Float64Array(4096);
   return {
-    round: (v) => floorCalendar(unit, v + shift) - shift,
-    next: (k) => nextCalendar(unit, k + shift) - shift,
+    round: (v) => {
+      const day = Math.floor((v + shift) / MS_DAY);
+      const slot = day & 4095;
+      if (tags[slot] === day) return starts[slot]! * MS_DAY - shift;
+      const start = floorMonthish(unit, day);
+      tags[slot] = day;
+      starts[slot] = start;
+      return start * MS_DAY - shift;
+    },
+    next,
   };
 }
 

@@ -10,7 +10,7 @@
 
 export { aggsOfRequest, parseAggs } from './parse.ts';
 export type { ParseOptions } from './parse.ts';
-export { collectAggs, emptyPartial } from './collect.ts';
+export { collectAggs } from './collect.ts';
 export type { CollectOptions, SegmentInput } from './collect.ts';
 export { DEFAULT_MAX_BUCKETS, mergeAggs, reduceAggs } from './reduce.ts';
 export type { ReduceOptions } from './reduce.ts';

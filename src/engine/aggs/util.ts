@@ -319,3 +319,99 @@ export function illegal(reason: string): EngineError {
 export function parsing(reason: string): EngineError {
   return new EngineError('parsing_exception', reason);
 }
+
+const f64s = new Float64Array(1);
+const u32s = new Uint32Array(f64s.buffer);
+
+/**
+ * An open-addressing map from numbers to non-negative ints (bucket ids, counts), much faster than
+ * `Map<number, number>` in per-value loops. Keys must not be NaN; -0 and 0 are the same key.
+ */
+export class NumIntMap {
+  private keys: Float64Array;
+  private vals: Int32Array;
+  private used: Uint8Array;
+  private mask: number;
+  size = 0;
+
+  constructor(capacity = 16) {
+    let cap = 16;
+    while (cap < capacity * 2) cap *= 2;
+    this.keys = new Float64Array(cap);
+    this.vals = new Int32Array(cap);
+    this.used = new Uint8Array(cap);
+    this.mask = cap - 1;
+  }
+
+  private static hash(k: number): number {
+    let h: number;
+    if ((k | 0) === k) h = Math.imul(k, 0x9e3779b1);
+    else {
+      f64s[0] = k;
+      h = Math.imul(u32s[0]! ^ Math.imul(u32s[1]!, 0x85ebca6b), 0x9e3779b1);
+    }
+    return h ^ (h >>> 16);
+  }
+
+  private slot(k: number): number {
+    const keys = this.keys;
+    const used = this.used;
+    const mask = this.mask;
+    let i = NumIntMap.hash(k) & mask;
+    while (used[i] === 1 && keys[i] !== k) i = (i + 1) & mask;
+    return i;
+  }
+
+  /** The value of `k`, or -1. */
+  get(k: number): number {
+    const i = this.slot(k === 0 ? 0 : k);
+    return this.used[i] === 1 ? this.vals[i]! : -1;
+  }
+
+  /** The value of `k`; if absent, stores and returns `fresh`. */
+  getOrSet(k: number, fresh: number): number {
+    if (k === 0) k = 0;
+    let i = this.slot(k);
+    if (this.used[i] === 1) return this.vals[i]!;
+    if ((this.size + 1) * 2 > this.mask + 1) {
+      this.grow();
+      i = this.slot(k);
+    }
+    this.used[i] = 1;
+    this.keys[i] = k;
+    this.vals[i] = fresh;
+    this.size++;
+    return fresh;
+  }
+
+  private grow(): void {
+    const { keys, vals, used } = this;
+    const cap = (this.mask + 1) * 2;
+    this.keys = new Float64Array(cap);
+    this.vals = new Int32Array(cap);
+    this.used = new Uint8Array(cap);
+    this.mask = cap - 1;
+    for (let i = 0; i < used.length; i++) {
+      if (used[i] === 1) {
+        const j = this.slot(keys[i]!);
+        this.used[j] = 1;
+        this.keys[j] = keys[i]!;
+        this.vals[j] = vals[i]!;
+      }
+    }
+  }
+}
+
+/** A growable Int32 list (counts by id). */
+export class IntList {
+  a = new Int32Array(16);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Int32Array(this.n * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+}
