@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { decode, encode } from '../transport/codec.ts';
-import { unframeSingle, writeAtomic } from '../storage/framed.ts';
+import { encode } from '../transport/codec.ts';
+import { readAtomic, writeAtomic } from '../storage/framed.ts';
 import type { Mappings } from './mapping.ts';
 import type { DocMeta } from './segment.ts';
 
@@ -33,9 +33,7 @@ export class ShardStore {
   }
 
   readCommit(): CommitPoint | undefined {
-    const file = path.join(this.dir, COMMIT);
-    if (!fs.existsSync(file)) return undefined;
-    return this.read(file) as CommitPoint;
+    return readAtomic(path.join(this.dir, COMMIT), 'ShardStore') as CommitPoint | undefined;
   }
 
   writeCommit(commit: CommitPoint): void {
@@ -66,8 +64,8 @@ export class ShardStore {
   }
 
   private read(file: string): unknown {
-    const payload = unframeSingle(fs.readFileSync(file));
-    if (typeof payload === 'string') throw new Error(`corrupt shard file ${file}: ${payload}`);
-    return decode(payload);
+    const value = readAtomic(file, 'ShardStore');
+    if (value === undefined) throw new Error(`ShardStore: ${file} is missing`);
+    return value;
   }
 }

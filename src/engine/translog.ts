@@ -1,4 +1,4 @@
-import { crc, frame, fsyncDir, writeAtomic, writeFully } from '../storage/framed.ts';
+import { crc, frame, fsyncDir, readAtomic, writeAtomic, writeFully } from '../storage/framed.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decode, encode } from '../transport/codec.ts';
@@ -418,27 +418,11 @@ export class Translog {
 
   private readCheckpoint(): TranslogCheckpoint | undefined {
     const file = path.join(this.dir, CKP);
-    let buf: Buffer;
-    try {
-      buf = fs.readFileSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
+    const v = readAtomic(file, 'Translog');
+    if (v === undefined) return undefined;
     const fail = (why: string): never => {
       throw new Error(`Translog: ${file} is corrupt: ${why}`);
     };
-    if (buf.length < HEADER) fail(`only ${buf.length} bytes`);
-    const len = buf.readUInt32LE(0);
-    if (HEADER + len !== buf.length) fail(`length ${len} does not match file size ${buf.length}`);
-    const payload = buf.subarray(HEADER);
-    if (crc(payload) !== buf.readUInt32LE(4)) fail('crc mismatch');
-    let v: unknown;
-    try {
-      v = decode(payload);
-    } catch {
-      fail('undecodable payload');
-    }
     const c = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
     const gen = c.generation as number;
     const min = c.minGenerationToKeep as number;

@@ -1,4 +1,4 @@
-import { crc, frame, fsyncDir, writeAtomic, writeFully } from '../storage/framed.ts';
+import { crc, frame, fsyncDir, readAtomic, writeAtomic, writeFully } from '../storage/framed.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { decode, encode } from '../transport/codec.ts';
@@ -284,27 +284,7 @@ export class FileRaftStorage implements RaftStorage {
 
   /** Contents of a framed `state`/`snapshot` file; undefined when missing; throws when damaged. */
   private readFramedFile(name: string): unknown {
-    const file = path.join(this.dir, name);
-    let buf: Buffer;
-    try {
-      buf = fs.readFileSync(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    const fail = (why: string): never => {
-      throw new Error(`FileRaftStorage: ${file} is corrupt: ${why}`);
-    };
-    if (buf.length < HEADER) fail(`only ${buf.length} bytes`);
-    const len = buf.readUInt32LE(0);
-    if (HEADER + len !== buf.length) fail(`length ${len} does not match file size ${buf.length}`);
-    const payload = buf.subarray(HEADER);
-    if (crc(payload) !== buf.readUInt32LE(4)) fail('crc mismatch');
-    try {
-      return decode(payload);
-    } catch {
-      return fail('undecodable payload');
-    }
+    return readAtomic(path.join(this.dir, name), 'FileRaftStorage');
   }
 
   // ---------------------------------------------------------------------------------------------

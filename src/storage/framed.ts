@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import CRC32 from 'crc-32';
+import { decode } from '../transport/codec.ts';
 
 /**
  * The record framing every durable file of Shoal uses (Raft log, translog, engine commit points):
@@ -24,7 +25,7 @@ export function frame(payload: Uint8Array): Buffer {
 export function unframeSingle(buf: Buffer): Uint8Array | string {
   if (buf.length < RECORD_HEADER) return `only ${buf.length} bytes`;
   const len = buf.readUInt32LE(0);
-  if (RECORD_HEADER + len !== buf.length) return `length ${len} does not match the file size ${buf.length}`;
+  if (RECORD_HEADER + len !== buf.length) return `length ${len} does not match file size ${buf.length}`;
   const payload = buf.subarray(RECORD_HEADER);
   if (crc(payload) !== buf.readUInt32LE(4)) return 'crc mismatch';
   return payload;
@@ -57,4 +58,25 @@ export function writeAtomic(dir: string, name: string, payload: Uint8Array, tmpN
   }
   fs.renameSync(tmp, final);
   fsyncDir(dir);
+}
+
+/**
+ * The decoded value of a file written by writeAtomic; undefined when the file does not exist.
+ * Damage throws, naming the file (`who` says which store the error comes from).
+ */
+export function readAtomic(file: string, who: string): unknown {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const payload = unframeSingle(buf);
+  if (typeof payload === 'string') throw new Error(`${who}: ${file} is corrupt: ${payload}`);
+  try {
+    return decode(payload);
+  } catch {
+    throw new Error(`${who}: ${file} is corrupt: undecodable payload`);
+  }
 }
