@@ -3,7 +3,9 @@ import path from 'node:path';
 import { collectAggs, parseAggs, reduceAggs } from './aggs/index.ts';
 import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
-import { execute, parseQuery, queryTerms, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { MaxScoreCollector, type PruningTerm } from './maxscore.ts';
+import { execute, parseQuery, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta } from './segment.ts';
 import { ShardStore } from './store.ts';
 import { Translog, type TranslogOp } from './translog.ts';
@@ -361,6 +363,32 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
   const stats = shardStats(segments);
   const textFields = engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
   const k = from + size;
+  const trackTotal = r.track_total_hits ?? 10_000;
+  const limit = trackTotal === true ? Infinity : trackTotal === false ? 0 : Number(trackTotal);
+  const aggsJson = r.aggs ?? r.aggregations;
+  if (byScore && aggsJson === undefined && searchAfter === undefined && !r.highlight) {
+    const pruned = searchPruned(engine, segments, query, stats, k, limit);
+    if (pruned) {
+      const sourceFilter = parseSourceFilter(r._source);
+      const hits = pruned.results().slice(from, from + size).map((h): SearchHit => {
+        const segment = segments[h.seg]!;
+        const hit: SearchHit = { _id: segment.id(h.doc), _score: h.score };
+        if (sourceFilter) hit._source = sourceFilter(segment.source(h.doc));
+        return hit;
+      });
+      const top = pruned.results()[0];
+      return {
+        took: Math.round(performance.now() - started),
+        timed_out: false,
+        hits: {
+          // Past the track_total_hits limit the count stopped being exact (pruning skipped docs).
+          total: !pruned.exact || pruned.total > limit ? { value: limit, relation: 'gte' } : { value: pruned.total, relation: 'eq' },
+          max_score: top ? top.score : null,
+          hits,
+        },
+      };
+    }
+  }
   const top: Candidate[] = [];
   let total = 0;
   let maxScore = -Infinity;
@@ -401,8 +429,6 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
     }
     return hit;
   });
-  const trackTotal = r.track_total_hits ?? 10_000;
-  const limit = trackTotal === true ? Infinity : trackTotal === false ? 0 : Number(trackTotal);
   const response: SearchResponse = {
     took: Math.round(performance.now() - started),
     timed_out: false,
@@ -412,9 +438,33 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
       hits,
     },
   };
-  const aggsJson = r.aggs ?? r.aggregations;
   if (aggsJson !== undefined) response.aggregations = runAggs(engine, aggsJson, perSegmentMatches, stats, textFields);
   return response;
+}
+
+/**
+ * The top-k of a plain `match` disjunction, with MaxScore pruning (see maxscore.ts); undefined
+ * when the query has another shape and the general path must run.
+ */
+function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, stats: ShardStats, k: number, limit: number): MaxScoreCollector | undefined {
+  if (q.kind !== 'match' || q.fuzziness !== undefined || q.operator !== 'or') return undefined;
+  if (engine.mappings.field(q.field)?.type !== 'text') return undefined;
+  const terms = [...new Set(engine.analyzerFor(q.field, q.analyzer).analyze(q.query).map((t) => t.term))];
+  if (terms.length === 0 || resolveMsm(q.msm, terms.length, 1) > 1) return undefined;
+  const st = stats.field(q.field);
+  const scorers = terms.map((t) => new Bm25TermScorer(q.boost, stats.docFreq(q.field, t), st.docCount, st.sumTotalTermFreq));
+  const collector = new MaxScoreCollector(k, limit);
+  segments.forEach((segment, seg) => {
+    const fi = segment.field(q.field);
+    if (!fi) return;
+    const present: PruningTerm[] = [];
+    terms.forEach((t, i) => {
+      const postings = fi.terms.get(t);
+      if (postings) present.push({ postings, scorer: scorers[i]!, norms: fi.norms });
+    });
+    collector.collectSegment(seg, segment, present);
+  });
+  return collector;
 }
 
 function runAggs(engine: ShardEngine, json: unknown, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]): Record<string, unknown> {

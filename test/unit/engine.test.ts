@@ -224,6 +224,37 @@ describe('aggregations through search', () => {
   });
 });
 
+describe('MaxScore pruning', () => {
+  it('returns the same top hits and scores as scoring every match, and exact totals up to track_total_hits', () => {
+    const WORDS = ['a1', 'a1', 'a1', 'a1', 'b2', 'b2', 'b2', 'c3', 'c3', 'd4', 'e5', 'f6'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 120 }),
+        fc.uniqueArray(fc.constantFrom('a1', 'b2', 'c3', 'd4', 'e5', 'f6', 'zz'), { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 60 }),
+        (docs, terms, size, trackTotal) => {
+          const e = new ShardEngine({ maxSegments: 100 });
+          docs.forEach((words, i) => {
+            e.index(String(i), { body: words.join(' ') });
+            if (i % 37 === 36) e.refresh();
+          });
+          e.delete('0');
+          e.refresh();
+          const match = { match: { body: terms.join(' ') } };
+          const pruned = e.search({ query: match, size, track_total_hits: trackTotal });
+          const full = e.search({ query: { bool: { should: [match] } }, size, track_total_hits: true });
+          expect(pruned.hits.hits.map((h) => [h._id, h._score])).toEqual(full.hits.hits.map((h) => [h._id, h._score]));
+          const total = full.hits.total.value;
+          if (total <= trackTotal) expect(pruned.hits.total).toEqual({ value: total, relation: 'eq' });
+          else expect(pruned.hits.total).toEqual({ value: trackTotal, relation: 'gte' });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('results equal a naive reference evaluation', () => {
   const VOCAB = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'kappa'];
   const docArb = fc.record({
