@@ -99,10 +99,15 @@ export class Segment implements SegmentColumns {
   }
 }
 
+/**
+ * Postings being built. Docs arrive in order, so a term's positions for one doc are appended
+ * contiguously to one flat list: no per-(term, doc) arrays, little garbage.
+ */
 interface PostingsBuilder {
   docs: number[];
   freqs: number[];
-  positions: number[][];
+  positions: number[];
+  lastDoc: number;
 }
 
 interface FieldBuilder {
@@ -185,16 +190,23 @@ export class SegmentBuilder {
 
   private invertText(doc: number, f: ParsedField, analyzer: Analyzer): void {
     const fb = this.fieldBuilder(f.path, true);
+    const terms = fb.terms;
     let base = 0;
     let length = 0;
-    const local = new Map<string, number[]>();
     for (const value of f.strings) {
       let last = -1;
       for (const t of analyzer.analyze(value)) {
         const pos = base + t.position;
-        let ps = local.get(t.term);
-        if (!ps) local.set(t.term, (ps = []));
-        ps.push(pos);
+        let p = terms.get(t.term);
+        if (!p) terms.set(t.term, (p = { docs: [], freqs: [], positions: [], lastDoc: -1 }));
+        if (p.lastDoc !== doc) {
+          p.lastDoc = doc;
+          p.docs.push(doc);
+          p.freqs.push(1);
+        } else {
+          p.freqs[p.freqs.length - 1]!++;
+        }
+        p.positions.push(pos);
         last = pos;
         length++;
       }
@@ -204,13 +216,6 @@ export class SegmentBuilder {
     fb.docCount++;
     fb.sumTotalTermFreq += length;
     fb.lengths.set(doc, length);
-    for (const [term, ps] of local) {
-      let p = fb.terms.get(term);
-      if (!p) fb.terms.set(term, (p = { docs: [], freqs: [], positions: [] }));
-      p.docs.push(doc);
-      p.freqs.push(ps.length);
-      p.positions.push(ps);
-    }
   }
 
   private invertKeyword(doc: number, path: string, values: string[]): void {
@@ -220,9 +225,10 @@ export class SegmentBuilder {
     fb.sumTotalTermFreq += unique.size;
     for (const term of unique) {
       let p = fb.terms.get(term);
-      if (!p) fb.terms.set(term, (p = { docs: [], freqs: [], positions: [] }));
+      if (!p) fb.terms.set(term, (p = { docs: [], freqs: [], positions: [], lastDoc: -1 }));
       p.docs.push(doc);
       p.freqs.push(1);
+      p.lastDoc = doc;
     }
   }
 }
@@ -237,17 +243,10 @@ function sealPostings(p: PostingsBuilder, withPositions: boolean): TermPostings 
   const docs = Int32Array.from(p.docs);
   const freqs = Int32Array.from(p.freqs);
   if (!withPositions) return { docs, freqs };
+  // A doc's positions start where the previous docs' frequencies add up to.
   const posStarts = new Int32Array(docs.length + 1);
-  let total = 0;
-  for (let i = 0; i < p.positions.length; i++) {
-    posStarts[i] = total;
-    total += p.positions[i]!.length;
-  }
-  posStarts[docs.length] = total;
-  const positions = new Int32Array(total);
-  let k = 0;
-  for (const ps of p.positions) for (const pos of ps) positions[k++] = pos;
-  return { docs, freqs, posStarts, positions };
+  for (let i = 0; i < freqs.length; i++) posStarts[i + 1] = posStarts[i]! + freqs[i]!;
+  return { docs, freqs, posStarts, positions: Int32Array.from(p.positions) };
 }
 
 function numericColumn(maxDoc: number, values: Map<number, number[]>): NumericColumn {
