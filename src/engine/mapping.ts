@@ -79,48 +79,41 @@ export class MappingRegistry {
   parse(source: Record<string, unknown>): ParsedField[] {
     const added = new Map<string, FieldMapping>();
     const byPath = new Map<string, ParsedField>();
-    const visit = (prefix: string, value: unknown): void => {
-      if (value === null || value === undefined) return;
-      if (Array.isArray(value)) {
-        for (const v of value) visit(prefix, v);
-        return;
-      }
-      if (typeof value === 'object') {
-        const existing = this.fields.get(prefix) ?? added.get(prefix);
-        if (existing) throw conflict(prefix, existing.type, 'object');
-        for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-          if (k === '' || k.includes('.') && k.split('.').some((p) => p === '')) throw new EngineError('mapper_parsing_exception', `field name [${k}] is not valid`);
-          visit(prefix ? `${prefix}.${k}` : k, v);
-        }
-        return;
-      }
-      if (this.objects.has(prefix)) throw conflict(prefix, 'object', typeof value);
-      let mapping = this.fields.get(prefix) ?? added.get(prefix);
-      if (!mapping) {
-        if (this.dynamic === 'strict') {
-          throw new EngineError('strict_dynamic_mapping_exception', `mapping set to strict, dynamic introduction of [${prefix}] is not allowed`);
-        }
-        if (this.dynamic === false) return; // kept in _source, not indexed
-        mapping = dynamicMapping(value);
-        added.set(prefix, mapping);
-      }
-      this.addValue(byPath, prefix, mapping, value);
-    };
-    for (const [k, v] of Object.entries(source)) visit(k, v);
+    for (const k in source) this.visit(k, source[k], added, byPath);
     // The document is valid: only now do dynamic fields join the mapping.
     for (const [path, m] of added) this.addField(path, m);
     return [...byPath.values()];
   }
 
-  private addValue(byPath: Map<string, ParsedField>, path: string, mapping: FieldMapping, value: unknown): void {
-    const entry = (p: string, m: FieldMapping) => {
-      let f = byPath.get(p);
-      if (!f) byPath.set(p, (f = { path: p, mapping: m, strings: [], numbers: [] }));
-      return f;
-    };
-    const f = entry(path, mapping);
-    convert(path, mapping, value, f);
-    for (const [sub, m] of Object.entries(mapping.fields ?? {})) convert(`${path}.${sub}`, m, value, entry(`${path}.${sub}`, m));
+  // Methods rather than closures: parse() runs once per document on the indexing hot path.
+  private visit(prefix: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>): void {
+    if (value === null || value === undefined) return;
+    if (Array.isArray(value)) {
+      for (const v of value) this.visit(prefix, v, added, byPath);
+      return;
+    }
+    if (typeof value === 'object') {
+      const existing = this.fields.get(prefix) ?? added.get(prefix);
+      if (existing) throw conflict(prefix, existing.type, 'object');
+      const obj = value as Record<string, unknown>;
+      for (const k in obj) {
+        if (k === '' || (k.includes('.') && k.split('.').some((p) => p === ''))) throw new EngineError('mapper_parsing_exception', `field name [${k}] is not valid`);
+        this.visit(prefix ? `${prefix}.${k}` : k, obj[k], added, byPath);
+      }
+      return;
+    }
+    if (this.objects.has(prefix)) throw conflict(prefix, 'object', typeof value);
+    let mapping = this.fields.get(prefix) ?? added.get(prefix);
+    if (!mapping) {
+      if (this.dynamic === 'strict') {
+        throw new EngineError('strict_dynamic_mapping_exception', `mapping set to strict, dynamic introduction of [${prefix}] is not allowed`);
+      }
+      if (this.dynamic === false) return; // kept in _source, not indexed
+      mapping = dynamicMapping(value);
+      added.set(prefix, mapping);
+    }
+    convert(prefix, mapping, value, parsedField(byPath, prefix, mapping));
+    if (mapping.fields) for (const sub in mapping.fields) convert(`${prefix}.${sub}`, mapping.fields[sub]!, value, parsedField(byPath, `${prefix}.${sub}`, mapping.fields[sub]!));
   }
 
   private addProperties(prefix: string, props: Record<string, unknown>): void {
@@ -171,6 +164,12 @@ function validateFieldMapping(path: string, d: Record<string, unknown>): FieldMa
   return m;
 }
 
+function parsedField(byPath: Map<string, ParsedField>, path: string, mapping: FieldMapping): ParsedField {
+  let f = byPath.get(path);
+  if (!f) byPath.set(path, (f = { path, mapping, strings: [], numbers: [] }));
+  return f;
+}
+
 function dynamicMapping(value: unknown): FieldMapping {
   switch (typeof value) {
     case 'string':
@@ -191,6 +190,10 @@ function conflict(path: string, mapped: string, got: string): EngineError {
 
 /** Convert one value to the field's type, or throw (the whole document is rejected). */
 function convert(path: string, m: FieldMapping, value: unknown, into: ParsedField): void {
+  if (m.type === 'text' && typeof value === 'string') {
+    into.strings.push(value); // the common case, first
+    return;
+  }
   const fail = (why: string) => new EngineError('mapper_parsing_exception', `failed to parse field [${path}] of type [${m.type}]: ${why}`);
   switch (m.type) {
     case 'text':
