@@ -46,6 +46,7 @@ export class MaxScoreCollector {
   collectSegment(seg: number, segment: Segment, terms: PruningTerm[]): void {
     const n = terms.length;
     if (n === 0) return;
+    if (n === 1) return this.collectSingle(seg, segment, terms[0]!);
     // Iterate by upper bound, but sum in the query's term order, so scores (and ties) are exactly
     // those of the unpruned path.
     const order = terms.map((_, i) => i).sort((a, b) => terms[a]!.scorer.maxScore - terms[b]!.scorer.maxScore);
@@ -114,18 +115,37 @@ export class MaxScoreCollector {
       this.total++;
       let exact = 0;
       for (let orig = 0; orig < n; orig++) exact += contrib[rankOf[orig]!]!;
-      this.offer({ seg, doc, score: exact });
+      this.offer(seg, doc, exact);
       updateEssential();
     }
   }
 
-  private offer(hit: TopHit): void {
+  /** One term: nothing to prune between terms; score each live posting, keep the best k. */
+  private collectSingle(seg: number, segment: Segment, t: PruningTerm): void {
+    const { docs, freqs } = t.postings;
+    for (let i = 0; i < docs.length; i++) {
+      const doc = docs[i]!;
+      if (!segment.isLive(doc)) continue;
+      this.total++;
+      const freq = freqs[i]!;
+      const score = t.norms ? t.scorer.score(freq, t.norms[doc]!) : (t.scorer.weight * freq) / (freq + K1);
+      this.offer(seg, doc, score);
+    }
+  }
+
+  /** Allocates a hit only when it enters the top k (most candidates do not). */
+  private offer(seg: number, doc: number, score: number): void {
     const h = this.heap;
     if (h.length < this.k) {
-      h.push(hit);
+      h.push({ seg, doc, score });
       siftUp(h, h.length - 1);
-    } else if (this.k > 0 && worse(h[0]!, hit)) {
-      h[0] = hit;
+      return;
+    }
+    if (this.k === 0) return;
+    const root = h[0]!;
+    // Within one collection, later (seg, doc) lose ties: only a strictly higher score enters.
+    if (score > root.score || (score === root.score && (seg < root.seg || (seg === root.seg && doc < root.doc)))) {
+      h[0] = { seg, doc, score };
       siftDown(h, 0);
     }
   }

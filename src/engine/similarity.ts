@@ -40,6 +40,17 @@ export function idf(docFreq: number, docCount: number): number {
   return Math.log(1 + (docCount - docFreq + 0.5) / (docFreq + 0.5));
 }
 
+/** The per-norm length factors for one avgdl; shared by every query until the statistics change. */
+const lengthCaches = new Map<number, Float64Array>();
+function lengthCache(avgdl: number): Float64Array {
+  let c = lengthCaches.get(avgdl);
+  if (!c) {
+    if (lengthCaches.size >= 64) lengthCaches.clear();
+    lengthCaches.set(avgdl, (c = Float64Array.from(LENGTH_TABLE, (len) => K1 * (1 - B + (B * len) / avgdl))));
+  }
+  return c;
+}
+
 /**
  * Scores one term in one field: precomputes, per norm byte, the length part of the formula (as
  * Lucene's BM25Scorer does), so scoring a posting is a table lookup and a division.
@@ -50,8 +61,7 @@ export class Bm25TermScorer {
 
   constructor(boost: number, docFreq: number, docCount: number, sumTotalTermFreq: number) {
     this.weight = boost * idf(docFreq, docCount);
-    const avgdl = docCount > 0 ? sumTotalTermFreq / docCount : 1;
-    this.cache = Float64Array.from(LENGTH_TABLE, (len) => K1 * (1 - B + (B * len) / avgdl));
+    this.cache = lengthCache(docCount > 0 ? sumTotalTermFreq / docCount : 1);
   }
 
   score(freq: number, norm: number): number {
