@@ -30,6 +30,8 @@ import type { BenchQuery, QueryClass } from './engine-queries.ts';
 export const ENGINES = ['shoal', 'minisearch', 'flexsearch', 'orama', 'lunr'] as const;
 export type EngineName = (typeof ENGINES)[number];
 export const LIBRARIES: readonly EngineName[] = ['minisearch', 'flexsearch', 'orama', 'lunr'];
+/** The libraries that score by BM25 (MiniSearch: BM25+) and report every match, as Shoal does. */
+export const BM25_LIBRARIES: readonly EngineName[] = ['minisearch', 'orama', 'lunr'];
 
 export interface EngineAdapter {
   readonly name: EngineName;
