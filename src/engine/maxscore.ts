@@ -161,7 +161,7 @@ function termScore(t: PruningTerm, i: number, doc: number): number {
 }
 
 /** First index at or after `from` whose doc is >= target (galloping, then binary search). */
-function advance(docs: Int32Array, from: number, target: number): number {
+export function advance(docs: Int32Array, from: number, target: number): number {
   let lo = from;
   let step = 1;
   let hi = from;

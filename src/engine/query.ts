@@ -1,5 +1,6 @@
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
 import type { Segment, TermPostings } from './segment.ts';
+import { advance } from './maxscore.ts';
 import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
 import { EngineError, type Analyzer } from './types.ts';
 
@@ -283,9 +284,47 @@ function matchQuery(ctx: ExecContext, q: Extract<Query, { kind: 'match' }>): Doc
   if (mapping.type !== 'text') return termQuery(ctx, q.field, q.query, q.boost);
   const terms = [...new Set(ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => t.term))];
   if (terms.length === 0) return EMPTY;
-  const clauses = terms.map((t) => (q.fuzziness !== undefined ? fuzzyTerm(ctx, q.field, t, q.fuzziness, q.boost) : textTerm(ctx, q.field, t, q.boost)));
   const msm = q.operator === 'and' ? terms.length : resolveMsm(q.msm, terms.length, 1);
+  // Every term required: walk the rarest term's postings and skip ahead in the others.
+  if (msm === terms.length && terms.length > 1 && q.fuzziness === undefined) return conjunction(ctx, q.field, terms, q.boost);
+  const clauses = terms.map((t) => (q.fuzziness !== undefined ? fuzzyTerm(ctx, q.field, t, q.fuzziness, q.boost) : textTerm(ctx, q.field, t, q.boost)));
   return sumUnion(clauses, msm);
+}
+
+/** Docs containing every term, scored as the sum of the terms' BM25 scores (in query order). */
+function conjunction(ctx: ExecContext, field: string, terms: string[], boost: number): DocSet {
+  const fi = ctx.segment.field(field);
+  if (!fi) return EMPTY;
+  const postings = terms.map((t) => fi.terms.get(t));
+  if (postings.some((p) => !p)) return EMPTY;
+  const ps = postings as TermPostings[];
+  const st = ctx.stats.field(field);
+  const scorers = terms.map((t) => new Bm25TermScorer(boost, ctx.stats.docFreq(field, t), st.docCount, st.sumTotalTermFreq));
+  const lead = ps.reduce((best, p, i) => (p.docs.length < ps[best]!.docs.length ? i : best), 0);
+  const cursors = new Int32Array(ps.length);
+  const docsOut: number[] = [];
+  const scoresOut: number[] = [];
+  const leadDocs = ps[lead]!.docs;
+  outer: for (let li = 0; li < leadDocs.length; li++) {
+    const doc = leadDocs[li]!;
+    for (let k = 0; k < ps.length; k++) {
+      if (k === lead) continue;
+      const c = advance(ps[k]!.docs, cursors[k]!, doc);
+      cursors[k] = c;
+      if (c >= ps[k]!.docs.length) break outer; // another term has no docs left
+      if (ps[k]!.docs[c] !== doc) continue outer;
+    }
+    cursors[lead] = li;
+    if (!ctx.segment.isLive(doc)) continue;
+    let score = 0;
+    for (let k = 0; k < ps.length; k++) {
+      const freq = ps[k]!.freqs[cursors[k]!]!;
+      score += fi.norms ? scorers[k]!.score(freq, fi.norms[doc]!) : (scorers[k]!.weight * freq) / (freq + K1);
+    }
+    docsOut.push(doc);
+    scoresOut.push(score);
+  }
+  return { docs: Int32Array.from(docsOut), scores: Float64Array.from(scoresOut) };
 }
 
 /** minimum_should_match: an integer, a negative integer, or a (negative) percentage, as in ES. */

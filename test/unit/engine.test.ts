@@ -255,6 +255,32 @@ describe('MaxScore pruning', () => {
   });
 });
 
+describe('conjunctions', () => {
+  it('match with operator and equals bool.must of the single terms, scores included', () => {
+    const WORDS = ['a1', 'a1', 'a1', 'b2', 'b2', 'c3', 'c3', 'd4', 'e5'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.constantFrom(...WORDS), { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 80 }),
+        fc.uniqueArray(fc.constantFrom('a1', 'b2', 'c3', 'd4', 'e5', 'zz'), { minLength: 2, maxLength: 4 }),
+        (docs, terms) => {
+          const e = new ShardEngine({ maxSegments: 100 });
+          docs.forEach((words, i) => {
+            e.index(String(i), { body: words.join(' ') });
+            if (i % 23 === 22) e.refresh();
+          });
+          e.delete('1');
+          e.refresh();
+          const and = e.search({ query: { match: { body: { query: terms.join(' '), operator: 'and' } } }, size: 100 });
+          const must = e.search({ query: { bool: { must: terms.map((t) => ({ match: { body: t } })) } }, size: 100 });
+          expect(and.hits.hits.map((h) => [h._id, h._score])).toEqual(must.hits.hits.map((h) => [h._id, h._score]));
+          expect(and.hits.total).toEqual(must.hits.total);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('results equal a naive reference evaluation', () => {
   const VOCAB = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'kappa'];
   const docArb = fc.record({
