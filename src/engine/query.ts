@@ -440,8 +440,7 @@ function phraseQuery(ctx: ExecContext, field: string, terms: { term: string; pos
     const idx: number[] = [];
     for (let k = 0; k < ps.length; k++) {
       const p = ps[k]!;
-      let c = cursors[k]!;
-      while (c < p.docs.length && p.docs[c]! < doc) c++;
+      const c = advance(p.docs, cursors[k]!, doc);
       cursors[k] = c;
       if (c >= p.docs.length || p.docs[c] !== doc) {
         all = false;
@@ -461,29 +460,54 @@ function phraseQuery(ctx: ExecContext, field: string, terms: { term: string; pos
 
 /** Exact phrases count 1 each; sloppy matches count 1/(distance + 1), as Lucene's sloppy freq. */
 function phraseFreq(ps: Required<TermPostings>[], idx: number[], terms: { position: number }[], slop: number): number {
-  const positionsOf = (k: number) => ps[k]!.positions.subarray(ps[k]!.posStarts[idx[k]!]!, ps[k]!.posStarts[idx[k]! + 1]!);
-  const first = positionsOf(0);
-  const sets = terms.map((_, k) => new Set(positionsOf(k)));
+  // Each term's positions in this doc: sorted, so membership is a binary search, not a Set.
+  const lists = ps.map((p, k) => p.positions.subarray(p.posStarts[idx[k]!]!, p.posStarts[idx[k]! + 1]!));
   let freq = 0;
-  for (const start of first) {
+  for (const start of lists[0]!) {
     const base = start - terms[0]!.position;
     if (slop === 0) {
-      if (terms.every((t, k) => sets[k]!.has(base + t.position))) freq += 1;
+      let all = true;
+      for (let k = 1; k < terms.length && all; k++) all = contains(lists[k]!, base + terms[k]!.position);
+      if (all) freq += 1;
       continue;
     }
     // Sloppy: each term within slop of where the phrase wants it; distance is the total displacement.
     let distance = 0;
     let ok = true;
     for (let k = 1; k < terms.length && ok; k++) {
-      const want = base + terms[k]!.position;
-      let best = Infinity;
-      for (const p of positionsOf(k)) best = Math.min(best, Math.abs(p - want));
+      const best = nearest(lists[k]!, base + terms[k]!.position);
       if (best > slop) ok = false;
       distance += best;
     }
     if (ok && distance <= slop) freq += 1 / (distance + 1);
   }
   return freq;
+}
+
+/** Index of the first element >= x in a sorted list. */
+function lowerBound(list: Int32Array, x: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function contains(list: Int32Array, x: number): boolean {
+  const i = lowerBound(list, x);
+  return i < list.length && list[i] === x;
+}
+
+/** Distance from x to the closest element of a sorted list. */
+function nearest(list: Int32Array, x: number): number {
+  const i = lowerBound(list, x);
+  let best = Infinity;
+  if (i < list.length) best = list[i]! - x;
+  if (i > 0) best = Math.min(best, x - list[i - 1]!);
+  return best;
 }
 
 function numericMatching(ctx: ExecContext, field: string, pred: (v: number) => boolean): Int32Array {

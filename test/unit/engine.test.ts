@@ -281,6 +281,43 @@ describe('conjunctions', () => {
   });
 });
 
+describe('phrases', () => {
+  it('match_phrase finds exactly the docs with the words in order (slop 0) or within slop 1', () => {
+    const W = ['p', 'q', 'r', 's'];
+    const naive = (words: string[], phrase: string[], slop: number) => {
+      for (let i = 0; i < words.length; i++) {
+        if (words[i] !== phrase[0]) continue;
+        let distance = 0;
+        let ok = true;
+        for (let k = 1; k < phrase.length && ok; k++) {
+          let best = Infinity;
+          words.forEach((w, j) => w === phrase[k] && (best = Math.min(best, Math.abs(j - (i + k)))));
+          if (best > slop) ok = false;
+          distance += best;
+        }
+        if (ok && distance <= slop) return true;
+      }
+      return false;
+    };
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.constantFrom(...W), { minLength: 1, maxLength: 10 }), { minLength: 1, maxLength: 40 }),
+        fc.array(fc.constantFrom(...W), { minLength: 2, maxLength: 3 }),
+        fc.constantFrom(0, 1),
+        (docs, phrase, slop) => {
+          const e = new ShardEngine();
+          docs.forEach((words, i) => e.index(String(i), { body: words.join(' ') }));
+          e.refresh();
+          const got = ids(e.search({ query: { match_phrase: { body: { query: phrase.join(' '), slop } } }, size: 100 })).sort();
+          const want = docs.map((w, i) => [w, String(i)] as const).filter(([w]) => naive(w, phrase, slop)).map(([, id]) => id).sort();
+          expect(got).toEqual(want);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});
+
 describe('results equal a naive reference evaluation', () => {
   const VOCAB = ['alpha', 'beta', 'gamma', 'delta', 'omega', 'kappa'];
   const docArb = fc.record({
