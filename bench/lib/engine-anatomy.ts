@@ -24,6 +24,7 @@ import { Bm25TermScorer } from '../../src/engine/similarity.ts';
 import { releaseWordnetCache, wordnet, type WordnetDoc } from './corpus.ts';
 import { makeQueries, type BenchQuery } from './engine-queries.ts';
 import { fmtRate, median, table } from './stats.ts';
+import { advance } from '../../src/engine/maxscore.ts';
 
 const { values } = parseArgs({
   options: { limit: { type: 'string' }, queries: { type: 'string', default: '200' }, seed: { type: 'string', default: '1' } },
@@ -197,25 +198,7 @@ console.log(`\nQuery anatomy (p50 over the bench's queries, 3 rounds after a war
 console.log(table(['what', 'p50'], rows));
 
 // Reference conjunction: what an AND over these postings costs when it only visits candidates of
-// the rarest term and skips ahead (galloping) in the others.
-function advance(docs: Int32Array, from: number, target: number): number {
-  let lo = from;
-  let hi = from;
-  let step = 1;
-  while (hi < docs.length && docs[hi]! < target) {
-    lo = hi + 1;
-    hi += step;
-    step *= 2;
-  }
-  hi = Math.min(hi, docs.length);
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (docs[mid]! < target) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
+// the rarest term and skips ahead (galloping) in the others, with the engine's own advance().
 function referenceAnd(q: BenchQuery): { total: number; top: { doc: number; score: number }[] } {
   const terms = [...new Set(q.terms)];
   const ps: TermPostings[] = [];

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Translog, type TranslogCorruptionInfo, type TranslogOp, type TranslogOptions } from '../../src/engine/translog.ts';
 import { encode } from '../../src/transport/codec.ts';
+import { flipByte, recordBounds } from '../support/framed-files.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -70,25 +71,6 @@ function genFiles(dir: string): string[] {
     .map((m) => path.join(dir, m[0]));
 }
 
-/** Record start offsets and ends of a generation file ([u32le len][u32le crc][payload]). */
-function recordBounds(file: string): { start: number; end: number }[] {
-  const buf = fs.readFileSync(file);
-  const out: { start: number; end: number }[] = [];
-  let pos = 0;
-  while (pos + 8 <= buf.length) {
-    const end = pos + 8 + buf.readUInt32LE(pos);
-    if (end > buf.length) break;
-    out.push({ start: pos, end });
-    pos = end;
-  }
-  return out;
-}
-
-function flipByte(file: string, offset: number, mask = 0xff): void {
-  const buf = fs.readFileSync(file);
-  buf[offset] = buf[offset]! ^ mask;
-  fs.writeFileSync(file, buf);
-}
 
 function framed(value: unknown): Buffer {
   const payload = encode(value);

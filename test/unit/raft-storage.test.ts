@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FileRaftStorage, type CorruptionInfo } from '../../src/raft/file-storage.ts';
 import { MemoryRaftStorage } from '../../src/raft/memory-storage.ts';
 import type { Entry, RaftStorage, Snapshot } from '../../src/raft/types.ts';
+import { flipByte, recordBounds } from '../support/framed-files.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -67,25 +68,6 @@ function segmentFiles(dir: string): string[] {
     .map((n) => path.join(dir, n));
 }
 
-/** Record start offsets and ends of a segment file ([u32le len][u32le crc][payload]). */
-function recordBounds(file: string): { start: number; end: number }[] {
-  const buf = fs.readFileSync(file);
-  const out: { start: number; end: number }[] = [];
-  let pos = 0;
-  while (pos + 8 <= buf.length) {
-    const end = pos + 8 + buf.readUInt32LE(pos);
-    if (end > buf.length) break;
-    out.push({ start: pos, end });
-    pos = end;
-  }
-  return out;
-}
-
-function flipByte(file: string, offset: number, mask = 0xff): void {
-  const buf = fs.readFileSync(file);
-  buf[offset] = buf[offset]! ^ mask;
-  fs.writeFileSync(file, buf);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Behavioural suite, run against both storages

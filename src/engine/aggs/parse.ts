@@ -490,22 +490,7 @@ function parseNode(
       if (interval === undefined || !(interval > 0)) {
         throw illegal(`[interval] must be >0 for histogram aggregation [${name}]`);
       }
-      let extendedBounds: { min: number | undefined; max: number | undefined } | undefined;
-      const eb = obj['extended_bounds'];
-      if (eb !== undefined) {
-        if (!isObject(eb)) throw parsing(`[extended_bounds] of aggregation [${name}] must be an object`);
-        for (const k of Object.keys(eb)) {
-          if (k !== 'min' && k !== 'max') throw parsing(`[extended_bounds] unknown field [${k}]`);
-        }
-        const min = eb['min'] === undefined || eb['min'] === null ? undefined : p.toNum('extended_bounds.min', eb['min']);
-        const max = eb['max'] === undefined || eb['max'] === null ? undefined : p.toNum('extended_bounds.max', eb['max']);
-        if (min !== undefined && max !== undefined && min > max) {
-          throw illegal(
-            `[extended_bounds.min][${min}] cannot be greater than [extended_bounds.max][${max}] for histogram aggregation [${name}]`,
-          );
-        }
-        extendedBounds = { min, max };
-      }
+      const extendedBounds = parseExtendedBounds(obj['extended_bounds'], name, (key, v) => p.toNum(`extended_bounds.${key}`, v));
       return {
         type,
         name,
@@ -570,22 +555,7 @@ function parseNode(
       const tzMs = obj['time_zone'] === undefined ? 0 : parseTimeZone(obj['time_zone']);
       const offsetMs = obj['offset'] === undefined ? 0 : parseOffset(obj['offset'], 'offset');
       const format = makeDateFormatter(p.str('format'), tzMs);
-      let extendedBounds: { min: number | undefined; max: number | undefined } | undefined;
-      const eb = obj['extended_bounds'];
-      if (eb !== undefined) {
-        if (!isObject(eb)) throw parsing(`[extended_bounds] of aggregation [${name}] must be an object`);
-        for (const k of Object.keys(eb)) {
-          if (k !== 'min' && k !== 'max') throw parsing(`[extended_bounds] unknown field [${k}]`);
-        }
-        const min = eb['min'] === undefined || eb['min'] === null ? undefined : parseDateValue(eb['min'], name);
-        const max = eb['max'] === undefined || eb['max'] === null ? undefined : parseDateValue(eb['max'], name);
-        if (min !== undefined && max !== undefined && min > max) {
-          throw illegal(
-            `[extended_bounds.min][${min}] cannot be greater than [extended_bounds.max][${max}] for histogram aggregation [${name}]`,
-          );
-        }
-        extendedBounds = { min, max };
-      }
+      const extendedBounds = parseExtendedBounds(obj['extended_bounds'], name, (_key, v) => parseDateValue(v, name));
       return {
         type,
         name,
@@ -766,4 +736,23 @@ function parseSourceFilter(v: unknown, name: string): SourceFilter {
     };
   }
   throw parsing(`[_source] of top_hits aggregation [${name}] must be a boolean, a string, an array or an object`);
+}
+
+/** `extended_bounds` of a (date) histogram: optional min/max, converted by `toValue`, min <= max. */
+function parseExtendedBounds(
+  eb: unknown,
+  name: string,
+  toValue: (key: 'min' | 'max', v: unknown) => number,
+): { min: number | undefined; max: number | undefined } | undefined {
+  if (eb === undefined) return undefined;
+  if (!isObject(eb)) throw parsing(`[extended_bounds] of aggregation [${name}] must be an object`);
+  for (const k of Object.keys(eb)) {
+    if (k !== 'min' && k !== 'max') throw parsing(`[extended_bounds] unknown field [${k}]`);
+  }
+  const min = eb['min'] === undefined || eb['min'] === null ? undefined : toValue('min', eb['min']);
+  const max = eb['max'] === undefined || eb['max'] === null ? undefined : toValue('max', eb['max']);
+  if (min !== undefined && max !== undefined && min > max) {
+    throw illegal(`[extended_bounds.min][${min}] cannot be greater than [extended_bounds.max][${max}] for histogram aggregation [${name}]`);
+  }
+  return { min, max };
 }
