@@ -1,5 +1,8 @@
+import type { Mappings } from '../engine/mapping.ts';
 import type { RaftStateMachine } from '../raft/peer-state.ts';
 import type { Entry } from '../raft/types.ts';
+import { allocate, failCopy, startCopy } from './allocation.ts';
+import type { IndexMeta, IndexSettings, ShardTable } from './metadata.ts';
 
 export type NodeRole = 'master' | 'data';
 
@@ -12,43 +15,135 @@ export interface NodeInfo {
 }
 
 /**
- * The cluster state, replicated through Raft: every committed command makes a new version. The
- * data-plane issue fills `indices` and `routing`.
+ * The cluster state, replicated through Raft: every committed command makes a new version.
+ * `indices` holds index metadata, `routing` each shard's copies (which node, primary or replica,
+ * state), its primary term and in-sync set; allocation recomputes routing after every change.
  */
 export interface ClusterState {
   version: number;
   /** The elected master (the Raft leader) and the term it leads in. */
   master: { id: string; term: number } | null;
   nodes: Record<string, NodeInfo>;
-  indices: Record<string, unknown>;
-  routing: Record<string, unknown>;
+  indices: Record<string, IndexMeta>;
+  routing: Record<string, ShardTable[]>;
+  /** Cluster settings: `awareness` is the node attribute copies are spread over. */
+  settings: { awareness?: string };
+  /** Allocation ids are `a<version>.<n>`: unique and the same on every master. */
 }
 
 export type ClusterCommand =
   | { op: 'master'; id: string; term: number }
   | { op: 'node_join'; node: NodeInfo }
-  | { op: 'node_leave'; id: string; reason: string };
+  | { op: 'node_leave'; id: string; reason: string; at?: number }
+  | { op: 'create_index'; name: string; uuid: string; settings: IndexSettings; mappings: Mappings; at?: number }
+  | { op: 'delete_index'; name: string; at?: number }
+  | { op: 'set_replicas'; name: string; replicas: number; at?: number }
+  | { op: 'open_index' | 'close_index'; name: string; at?: number }
+  | { op: 'shard_started'; index: string; shard: number; allocationId: string; at?: number }
+  | { op: 'shard_failed'; index: string; shard: number; allocationId: string; reason: string; primaryTerm?: number; at?: number }
+  | { op: 'reroute'; at: number }
+  | { op: 'cluster_settings'; awareness?: string | null; at?: number };
 
-export const EMPTY_CLUSTER_STATE: ClusterState = { version: 0, master: null, nodes: {}, indices: {}, routing: {} };
+export const EMPTY_CLUSTER_STATE: ClusterState = { version: 0, master: null, nodes: {}, indices: {}, routing: {}, settings: {} };
 
 /** Pure: the state after one command, or the same object when the command changes nothing. */
 export function applyClusterCommand(state: ClusterState, cmd: ClusterCommand): ClusterState {
+  const next = applyMetadata(state, cmd);
+  if (next === state && cmd.op !== 'reroute') return state;
+  // Allocation runs after every change; ids it hands out are unique to this version.
+  let n = 0;
+  const version = state.version + 1;
+  const routing = allocate({
+    nodes: next.nodes,
+    indices: next.indices,
+    routing: next.routing,
+    awareness: next.settings.awareness,
+    now: 'at' in cmd && typeof cmd.at === 'number' ? cmd.at : 0,
+    newId: () => `a${version}.${n++}`,
+  });
+  if (next === state && JSON.stringify(routing) === JSON.stringify(state.routing)) return state;
+  return { ...next, version, routing };
+}
+
+function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
+  const at = 'at' in cmd && typeof cmd.at === 'number' ? cmd.at : 0;
   switch (cmd.op) {
     case 'master':
       if (state.master && state.master.term > cmd.term) return state; // a stale leader's claim
-      return { ...state, version: state.version + 1, master: { id: cmd.id, term: cmd.term } };
+      return { ...state, master: { id: cmd.id, term: cmd.term } };
     case 'node_join': {
       const current = state.nodes[cmd.node.id];
       if (current && JSON.stringify(current) === JSON.stringify(cmd.node)) return state;
-      return { ...state, version: state.version + 1, nodes: { ...state.nodes, [cmd.node.id]: cmd.node } };
+      return { ...state, nodes: { ...state.nodes, [cmd.node.id]: cmd.node } };
     }
     case 'node_leave': {
       if (!state.nodes[cmd.id]) return state;
       const nodes = { ...state.nodes };
       delete nodes[cmd.id];
-      return { ...state, version: state.version + 1, nodes };
+      const routing = mapTables(state.routing, (t, name) => {
+        let table = t;
+        for (const c of t.copies) if (c.node === cmd.id) table = failCopy(table, c.allocationId, at, state.indices[name]?.settings.delayed_timeout_ms ?? 0);
+        return table;
+      });
+      return { ...state, nodes, routing };
+    }
+    case 'create_index': {
+      if (state.indices[cmd.name]) return state;
+      const meta: IndexMeta = { name: cmd.name, uuid: cmd.uuid, settings: cmd.settings, mappings: cmd.mappings, state: 'open' };
+      return { ...state, indices: { ...state.indices, [cmd.name]: meta } };
+    }
+    case 'delete_index': {
+      if (!state.indices[cmd.name]) return state;
+      const indices = { ...state.indices };
+      delete indices[cmd.name];
+      const routing = { ...state.routing };
+      delete routing[cmd.name];
+      return { ...state, indices, routing };
+    }
+    case 'set_replicas': {
+      const meta = state.indices[cmd.name];
+      if (!meta || meta.settings.number_of_replicas === cmd.replicas) return state;
+      return { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, settings: { ...meta.settings, number_of_replicas: cmd.replicas } } } };
+    }
+    case 'open_index':
+    case 'close_index': {
+      const meta = state.indices[cmd.name];
+      const want = cmd.op === 'open_index' ? 'open' : 'close';
+      if (!meta || meta.state === want) return state;
+      return { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, state: want } } };
+    }
+    case 'shard_started':
+      return updateTable(state, cmd.index, cmd.shard, (t) => startCopy(t, cmd.allocationId));
+    case 'shard_failed':
+      return updateTable(state, cmd.index, cmd.shard, (t) =>
+        // A failure report from an older primary term is stale: that primary was already replaced.
+        cmd.primaryTerm !== undefined && cmd.primaryTerm < t.primaryTerm ? t : failCopy(t, cmd.allocationId, at, 0),
+      );
+    case 'reroute':
+      return state;
+    case 'cluster_settings': {
+      const awareness = cmd.awareness ?? undefined;
+      if (awareness === state.settings.awareness) return state;
+      return { ...state, settings: awareness ? { awareness } : {} };
     }
   }
+}
+
+function mapTables(routing: Record<string, ShardTable[]>, fn: (t: ShardTable, index: string) => ShardTable): Record<string, ShardTable[]> {
+  const out: Record<string, ShardTable[]> = {};
+  for (const [name, tables] of Object.entries(routing)) out[name] = tables.map((t) => fn(t, name));
+  return out;
+}
+
+function updateTable(state: ClusterState, index: string, shard: number, fn: (t: ShardTable) => ShardTable): ClusterState {
+  const tables = state.routing[index];
+  const t = tables?.[shard];
+  if (!tables || !t) return state;
+  const next = fn(t);
+  if (next === t) return state;
+  const copy = [...tables];
+  copy[shard] = next;
+  return { ...state, routing: { ...state.routing, [index]: copy } };
 }
 
 export function isClusterCommand(v: unknown): v is ClusterCommand {
@@ -62,11 +157,30 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return !!n && typeof n.id === 'string' && typeof n.name === 'string' && Array.isArray(n.roles) && typeof n.attributes === 'object';
     }
     case 'node_leave':
-      return typeof c.id === 'string' && typeof c.reason === 'string';
+      return typeof c.id === 'string' && typeof c.reason === 'string' && optNumber(c.at);
+    case 'create_index':
+      return typeof c.name === 'string' && typeof c.uuid === 'string' && isObject(c.settings) && isObject(c.mappings) && optNumber(c.at);
+    case 'delete_index':
+    case 'open_index':
+    case 'close_index':
+      return typeof c.name === 'string' && optNumber(c.at);
+    case 'set_replicas':
+      return typeof c.name === 'string' && Number.isInteger(c.replicas) && (c.replicas as number) >= 0 && optNumber(c.at);
+    case 'shard_started':
+      return typeof c.index === 'string' && Number.isInteger(c.shard) && typeof c.allocationId === 'string' && optNumber(c.at);
+    case 'shard_failed':
+      return typeof c.index === 'string' && Number.isInteger(c.shard) && typeof c.allocationId === 'string' && typeof c.reason === 'string' && optNumber(c.primaryTerm) && optNumber(c.at);
+    case 'reroute':
+      return typeof c.at === 'number';
+    case 'cluster_settings':
+      return (c.awareness === undefined || c.awareness === null || typeof c.awareness === 'string') && optNumber(c.at);
     default:
       return false;
   }
 }
+
+const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const optNumber = (v: unknown) => v === undefined || typeof v === 'number';
 
 /** The Raft state machine of the master-eligible nodes. Listeners see every new version in order. */
 export class ClusterStateMachine implements RaftStateMachine {
@@ -77,11 +191,12 @@ export class ClusterStateMachine implements RaftStateMachine {
   apply(entry: Entry): unknown {
     if (!isClusterCommand(entry.data)) return { version: this.state.version, ignored: true };
     const next = applyClusterCommand(this.state, entry.data);
-    if (next !== this.state) {
+    const changed = next !== this.state;
+    if (changed) {
       this.state = next;
       this.onChange(next);
     }
-    return { version: this.state.version };
+    return { version: this.state.version, changed };
   }
 
   snapshot(): unknown {
@@ -89,7 +204,7 @@ export class ClusterStateMachine implements RaftStateMachine {
   }
 
   restore(data: unknown): void {
-    this.state = data as ClusterState;
+    this.state = { ...EMPTY_CLUSTER_STATE, ...(data as ClusterState) };
     this.onChange(this.state);
   }
 }

@@ -8,6 +8,7 @@ import { execute, parseQuery, queryTerms, resolveMsm, type ExecContext, type Que
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta } from './segment.ts';
 import { ShardStore } from './store.ts';
+import { LocalCheckpointTracker } from './checkpoint.ts';
 import { Translog, type TranslogOp } from './translog.ts';
 import { EngineError, type Analyzer, type Column } from './types.ts';
 
@@ -54,6 +55,14 @@ type Location = { segment: Segment | SegmentBuilder; doc: number };
 
 export type SortSpec = { field: string; order: 'asc' | 'desc' }[];
 
+/** An operation as a primary hands it to its replicas (and recovery hands it to a new copy). */
+export type ReplicaOp =
+  | { op: 'index'; id: string; source: Record<string, unknown>; seqNo: number; primaryTerm: number; version: number }
+  | { op: 'delete'; id: string; seqNo: number; primaryTerm: number; version: number };
+
+/** Tombstones beyond this many are trimmed down to the global checkpoint. */
+const MAX_TOMBSTONES = 100_000;
+
 /**
  * One shard's engine: documents go into an in-memory buffer, a refresh seals the buffer into an
  * immutable segment that searches see (near-real-time), gets are real-time (they read the buffer
@@ -78,6 +87,12 @@ export class ShardEngine {
   recoveredOps = 0;
   private readonly maxSegments: number;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** Deleted ids with the delete's identity: replicas and recoveries need to see deletes too. */
+  private readonly tombstones = new Map<string, DocMeta>();
+  /** Tombstones are complete above this seq_no; a recovery from below it needs a full copy. */
+  private tombstoneFloor = -1;
+  private readonly checkpoints = new LocalCheckpointTracker();
+  private knownGlobalCheckpoint = -1;
 
   constructor(opts: EngineOptions = {}) {
     this.mappings = new MappingRegistry(opts.mappings);
@@ -112,9 +127,16 @@ export class ShardEngine {
       });
     }
     engine.seqNo = commit?.maxSeqNo ?? -1;
+    const committedCheckpoint = commit?.localCheckpoint ?? engine.seqNo;
+    engine.checkpoints.markProcessedUpTo(committedCheckpoint);
+    for (const t of commit?.tombstones ?? []) engine.tombstones.set(t.id, t);
+    engine.tombstoneFloor = commit?.tombstoneFloor ?? -1;
     engine.commitGeneration = commit?.generation ?? 0;
     engine.translog = Translog.open(path.join(dir, 'translog'), { durability: opts.durability ?? 'request' });
-    for (const op of engine.translog.readOpsAfter(engine.seqNo)) {
+    engine.knownGlobalCheckpoint = engine.translog.checkpoint().globalCheckpoint ?? -1;
+    // Every op above the committed local checkpoint, in log order; an op older than what the
+    // document already has (out-of-order replication) does not overwrite it.
+    for (const op of engine.translog.readOpsAfter(committedCheckpoint)) {
       engine.replay(op);
       engine.recoveredOps++;
     }
@@ -144,10 +166,11 @@ export class ShardEngine {
       throw new EngineError('version_conflict_engine_exception', `[${docId}]: version conflict, document already exists`, 409);
     }
     this.checkConditions(docId, current, opts);
-    const version = current ? current.segment.meta(current.doc).version + 1 : 1;
+    const version = current ? current.segment.meta(current.doc).version + 1 : (this.tombstones.get(docId)?.version ?? 0) + 1;
     const meta: DocMeta = { id: docId, seqNo: this.seqNo + 1, primaryTerm: this.primaryTerm, version };
     this.applyIndex(docId, source as Record<string, unknown>, meta); // throws, changing nothing, on a mapping conflict
     this.seqNo = meta.seqNo;
+    this.checkpoints.markProcessed(meta.seqNo);
     this.log({ op: 'index', id: docId, source: source as Record<string, unknown>, seqNo: meta.seqNo, primaryTerm: meta.primaryTerm, version });
     return { _id: docId, _version: version, _seq_no: meta.seqNo, _primary_term: this.primaryTerm, result: current ? 'updated' : 'created' };
   }
@@ -156,14 +179,18 @@ export class ShardEngine {
     const current = this.locations.get(id);
     this.checkConditions(id, current, opts);
     const seqNo = ++this.seqNo;
+    this.checkpoints.markProcessed(seqNo);
     if (!current) {
       // Still an operation with a seq_no (replicas and recovery see every seq_no).
-      this.log({ op: 'delete', id, seqNo, primaryTerm: this.primaryTerm, version: 1 });
-      return { _id: id, _version: 1, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'not_found' };
+      const version = (this.tombstones.get(id)?.version ?? 0) + 1;
+      this.addTombstone({ id, seqNo, primaryTerm: this.primaryTerm, version });
+      this.log({ op: 'delete', id, seqNo, primaryTerm: this.primaryTerm, version });
+      return { _id: id, _version: version, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'not_found' };
     }
     const version = current.segment.meta(current.doc).version + 1;
     this.markDeleted(current);
     this.locations.delete(id);
+    this.addTombstone({ id, seqNo, primaryTerm: this.primaryTerm, version });
     this.log({ op: 'delete', id, seqNo, primaryTerm: this.primaryTerm, version });
     return { _id: id, _version: version, _seq_no: seqNo, _primary_term: this.primaryTerm, result: 'deleted' };
   }
@@ -180,15 +207,20 @@ export class ShardEngine {
       this.store.writeLive(seg.name, seg.liveBitmap());
     }
     this.translog.sync();
+    const localCheckpoint = this.checkpoints.localCheckpoint;
     this.store.writeCommit({
       generation: ++this.commitGeneration,
       segments: this.segments.map((s) => s.name),
       maxSeqNo: this.seqNo,
+      localCheckpoint,
       primaryTerm: this.primaryTerm,
       mappings: this.mappings.toJSON(),
+      tombstones: [...this.tombstones.values()],
+      tombstoneFloor: this.tombstoneFloor,
     });
     this.translog.rollGeneration();
-    this.translog.trimUntil(this.seqNo);
+    // Ops above the local checkpoint may be missing from older generations' neighbours: keep them.
+    this.translog.trimUntil(localCheckpoint);
   }
 
   close(): void {
@@ -204,18 +236,138 @@ export class ShardEngine {
     if (current) this.markDeleted(current);
     const doc = this.buffer.add(meta, source, fields, (f) => this.analyzerForIndexing(f));
     this.locations.set(id, { segment: this.buffer, doc });
+    this.tombstones.delete(id);
   }
 
   private replay(op: TranslogOp): void {
-    if (op.op === 'index') this.applyIndex(op.id, op.source, { id: op.id, seqNo: op.seqNo, primaryTerm: op.primaryTerm, version: op.version });
-    else if (op.op === 'delete') {
-      const current = this.locations.get(op.id);
-      if (current) {
-        this.markDeleted(current);
-        this.locations.delete(op.id);
-      }
+    if (op.op !== 'noop' && this.isNewer(op)) this.applyOp(op);
+    this.seqNo = Math.max(this.seqNo, op.seqNo);
+    this.checkpoints.markProcessed(op.seqNo);
+  }
+
+  // ---- replication ------------------------------------------------------------------------------
+
+  get localCheckpoint(): number {
+    return this.checkpoints.localCheckpoint;
+  }
+
+  /** The last global checkpoint this copy heard of (persisted with the translog). */
+  get globalCheckpoint(): number {
+    return this.knownGlobalCheckpoint;
+  }
+
+  set globalCheckpoint(value: number) {
+    if (value <= this.knownGlobalCheckpoint) return;
+    this.knownGlobalCheckpoint = value;
+    this.translog?.setGlobalCheckpoint(value);
+    if (this.tombstones.size > MAX_TOMBSTONES) {
+      for (const [id, t] of this.tombstones) if (t.seqNo <= value) this.tombstones.delete(id);
+      this.tombstoneFloor = Math.max(this.tombstoneFloor, value);
+    }
+  }
+
+  /** A recovery from `seqNo` can be operations-based only if every delete above it is known here. */
+  hasHistoryAbove(seqNo: number): boolean {
+    return seqNo >= this.tombstoneFloor;
+  }
+
+  /**
+   * Apply an operation a primary assigned (on a replica, or a recovering copy). An operation
+   * older than what the document already has is skipped but still fills its seq_no; `force`
+   * overwrites whatever is there (a new primary's version of a document this copy cannot trust).
+   * Durable before it returns (request durability), like a primary's write.
+   */
+  applyReplicated(op: ReplicaOp, force = false): boolean {
+    const apply = force || this.isNewer(op);
+    if (apply) {
+      this.applyOp(op); // throws, changing nothing, on a mapping conflict
+      this.log(op);
+    } else {
+      this.log({ op: 'noop', seqNo: op.seqNo, primaryTerm: op.primaryTerm, reason: 'stale' });
     }
     this.seqNo = Math.max(this.seqNo, op.seqNo);
+    this.checkpoints.markProcessed(op.seqNo);
+    return apply;
+  }
+
+  /** Record that seq_nos up to `seqNo` are processed (a recovery copied everything up to there). */
+  markProcessedUpTo(seqNo: number): void {
+    this.checkpoints.markProcessedUpTo(seqNo);
+    this.seqNo = Math.max(this.seqNo, seqNo);
+  }
+
+  /** A new primary replaces this copy's operations above `seqNo`: they no longer count as processed. */
+  resetLocalCheckpoint(seqNo: number): void {
+    this.checkpoints.resetTo(seqNo);
+  }
+
+  /** The latest operation of every document (and delete) with a seq_no above `seqNo`. */
+  changesAbove(seqNo: number): ReplicaOp[] {
+    const out: ReplicaOp[] = [];
+    for (const [id, loc] of this.locations) {
+      const meta = loc.segment.meta(loc.doc);
+      if (meta.seqNo > seqNo) out.push({ op: 'index', id, source: loc.segment.source(loc.doc), seqNo: meta.seqNo, primaryTerm: meta.primaryTerm, version: meta.version });
+    }
+    for (const t of this.tombstones.values()) if (t.seqNo > seqNo) out.push({ op: 'delete', ...t });
+    return out.sort((a, b) => a.seqNo - b.seqNo);
+  }
+
+  /** Ids whose latest operation here has a seq_no above `seqNo`. */
+  idsAbove(seqNo: number): string[] {
+    const out: string[] = [];
+    for (const [id, loc] of this.locations) if (loc.segment.meta(loc.doc).seqNo > seqNo) out.push(id);
+    for (const t of this.tombstones.values()) if (t.seqNo > seqNo) out.push(t.id);
+    return out;
+  }
+
+  /** The latest operation for `id` here, if any. */
+  stateOf(id: string): ReplicaOp | undefined {
+    const loc = this.locations.get(id);
+    if (loc) {
+      const m = loc.segment.meta(loc.doc);
+      return { op: 'index', id, source: loc.segment.source(loc.doc), seqNo: m.seqNo, primaryTerm: m.primaryTerm, version: m.version };
+    }
+    const t = this.tombstones.get(id);
+    return t ? { op: 'delete', ...t } : undefined;
+  }
+
+  /** Forget `id` entirely (a new primary has never seen it); made durable by the next flush. */
+  purge(id: string): void {
+    const loc = this.locations.get(id);
+    if (loc) {
+      this.markDeleted(loc);
+      this.locations.delete(id);
+    }
+    this.tombstones.delete(id);
+  }
+
+  /** Every live document's latest operation (a full-copy recovery). */
+  allDocs(): ReplicaOp[] {
+    return this.changesAbove(-2).filter((op) => op.op === 'index');
+  }
+
+  private isNewer(op: { id: string; seqNo: number }): boolean {
+    const loc = this.locations.get(op.id);
+    const have = loc ? loc.segment.meta(loc.doc).seqNo : this.tombstones.get(op.id)?.seqNo;
+    return have === undefined || op.seqNo > have;
+  }
+
+  private applyOp(op: ReplicaOp): void {
+    const meta: DocMeta = { id: op.id, seqNo: op.seqNo, primaryTerm: op.primaryTerm, version: op.version };
+    if (op.op === 'index') {
+      this.applyIndex(op.id, op.source, meta);
+      return;
+    }
+    const current = this.locations.get(op.id);
+    if (current) {
+      this.markDeleted(current);
+      this.locations.delete(op.id);
+    }
+    this.addTombstone(meta);
+  }
+
+  private addTombstone(meta: DocMeta): void {
+    this.tombstones.set(meta.id, meta);
   }
 
   /** Into the translog, fsynced before the write is acknowledged (request durability). */

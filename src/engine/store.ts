@@ -10,8 +10,13 @@ export interface CommitPoint {
   generation: number;
   segments: string[];
   maxSeqNo: number;
+  /** Every op up to here is in the commit; the translog is replayed from the next one. Older commits lack it (= maxSeqNo). */
+  localCheckpoint?: number;
   primaryTerm: number;
   mappings: Mappings;
+  /** Deletes the engine remembers (for replication and recovery), complete above tombstoneFloor. */
+  tombstones?: DocMeta[];
+  tombstoneFloor?: number;
 }
 
 export interface StoredSegment {

@@ -1,0 +1,258 @@
+import type { IndexMeta, ShardCopy, ShardTable } from './metadata.ts';
+import type { NodeInfo } from './cluster-state.ts';
+
+/**
+ * Shard allocation, as the master decides it. Pure and deterministic: it runs inside the Raft
+ * state machine, so every master-eligible node computes the same routing from the same log.
+ * Rules: never two copies of a shard on one node; copies of a shard spread over the values of the
+ * awareness attribute (e.g. zone); new copies go to the least loaded node; a primary is promoted
+ * from the in-sync replicas at once, while a replica whose node left waits (delayed allocation)
+ * for that node to come back before it is rebuilt elsewhere; replicas are moved (relocated) to
+ * balance the number of copies per node.
+ */
+export interface AllocationInput {
+  nodes: Record<string, NodeInfo>;
+  indices: Record<string, IndexMeta>;
+  routing: Record<string, ShardTable[]>;
+  /** Node attribute the copies of a shard are spread over (cluster setting), if any. */
+  awareness?: string;
+  now: number;
+  /** A fresh allocation id (deterministic in the caller). */
+  newId: () => string;
+}
+
+const MAX_CONCURRENT_RELOCATIONS = 2;
+
+export function allocate(input: AllocationInput): Record<string, ShardTable[]> {
+  const dataNodes = Object.values(input.nodes)
+    .filter((n) => n.roles.includes('data'))
+    .map((n) => n.id)
+    .sort();
+  const alive = new Set(dataNodes);
+  const routing: Record<string, ShardTable[]> = {};
+  const load = new Map<string, number>(dataNodes.map((n) => [n, 0]));
+  for (const name of Object.keys(input.routing)) {
+    if (!input.indices[name]) continue; // deleted
+    routing[name] = input.routing[name]!.map((t) => {
+      // Copies on nodes that are gone fail (node_leave normally did this already).
+      let table = { ...t, copies: [...t.copies], inSync: [...t.inSync] };
+      for (const c of t.copies) if (!alive.has(c.node)) table = failCopy(table, c.allocationId, input.now, 0);
+      for (const c of table.copies) load.set(c.node, (load.get(c.node) ?? 0) + 1);
+      return table;
+    });
+  }
+  const ctx = { input, dataNodes, alive, load };
+  for (const name of Object.keys(input.indices).sort()) {
+    const meta = input.indices[name]!;
+    const tables = routing[name] ?? Array.from({ length: meta.settings.number_of_shards }, () => ({ primaryTerm: 1, copies: [], inSync: [] }));
+    routing[name] = tables;
+    if (meta.state === 'close') {
+      tables.forEach((t, i) => (tables[i] = closeTable(t, load)));
+      continue;
+    }
+    tables.forEach((t, i) => (tables[i] = allocateShard(t, meta, ctx)));
+  }
+  rebalance(routing, input, ctx);
+  return routing;
+}
+
+interface Ctx {
+  input: AllocationInput;
+  dataNodes: string[];
+  alive: Set<string>;
+  load: Map<string, number>;
+}
+
+function allocateShard(t: ShardTable, meta: IndexMeta, ctx: Ctx): ShardTable {
+  let table = t;
+  let primary = table.copies.find((c) => c.primary);
+  if (!primary) {
+    table = promote(table);
+    primary = table.copies.find((c) => c.primary);
+  }
+  if (!primary) {
+    const lost = table.lostInSyncNodes;
+    const candidates = lost && lost.length > 0 ? ctx.dataNodes.filter((n) => lost.includes(n)) : ctx.dataNodes;
+    const node = bestNode(table, candidates, ctx);
+    if (!node) return table; // red until a node with the data is back
+    primary = { allocationId: ctx.input.newId(), node, primary: true, state: 'INITIALIZING' };
+    table = { ...table, copies: [...table.copies, primary] };
+    ctx.load.set(node, (ctx.load.get(node) ?? 0) + 1);
+  }
+  // Replicas recover from a started primary.
+  if (primary.state === 'INITIALIZING') return table;
+  const replicas = table.copies.filter((c) => !c.primary && !c.relocatingFrom);
+  const want = meta.settings.number_of_replicas;
+  if (replicas.length > want) {
+    // Drop the least useful replicas: initializing first, then ones not in sync.
+    const rank = (c: ShardCopy) => (c.state === 'INITIALIZING' ? 0 : table.inSync.includes(c.allocationId) ? 2 : 1);
+    const drop = [...replicas].sort((a, b) => rank(a) - rank(b)).slice(0, replicas.length - want);
+    for (const c of drop) {
+      table = removeCopy(table, c.allocationId);
+      ctx.load.set(c.node, (ctx.load.get(c.node) ?? 1) - 1);
+    }
+    return table;
+  }
+  for (let missing = want - replicas.length; missing > 0; missing--) {
+    let node: string | undefined;
+    if (table.delayedNode && ctx.alive.has(table.delayedNode) && !table.copies.some((c) => c.node === table.delayedNode)) {
+      node = table.delayedNode;
+    } else if (table.delayedUntil !== undefined && ctx.input.now < table.delayedUntil) {
+      break; // waiting for the node that left
+    } else {
+      node = bestNode(table, ctx.dataNodes, ctx);
+    }
+    if (!node) break;
+    table = { ...table, copies: [...table.copies, { allocationId: ctx.input.newId(), node, primary: false, state: 'INITIALIZING' }], delayedNode: undefined, delayedUntil: undefined };
+    ctx.load.set(node, (ctx.load.get(node) ?? 0) + 1);
+  }
+  if (table.copies.filter((c) => !c.primary && !c.relocatingFrom).length >= want) table = { ...table, delayedNode: undefined, delayedUntil: undefined };
+  return clean(table);
+}
+
+/** The least loaded node that holds no copy of this shard, spreading copies over the awareness attribute. */
+function bestNode(table: ShardTable, candidates: string[], ctx: Ctx): string | undefined {
+  const taken = new Set(table.copies.map((c) => c.node));
+  const attr = ctx.input.awareness;
+  const zoneOf = (n: string) => (attr ? (ctx.input.nodes[n]?.attributes[attr] ?? '') : '');
+  const perZone = new Map<string, number>();
+  for (const c of table.copies) perZone.set(zoneOf(c.node), (perZone.get(zoneOf(c.node)) ?? 0) + 1);
+  let best: string | undefined;
+  let bestKey: [number, number, string] | undefined;
+  for (const n of candidates) {
+    if (taken.has(n) || !ctx.alive.has(n)) continue;
+    const key: [number, number, string] = [perZone.get(zoneOf(n)) ?? 0, ctx.load.get(n) ?? 0, n];
+    if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
+      best = n;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
+/** Move started replicas from the most to the least loaded nodes, a few at a time. */
+function rebalance(routing: Record<string, ShardTable[]>, input: AllocationInput, ctx: Ctx): void {
+  const tables = Object.keys(routing)
+    .sort()
+    .flatMap((name) => routing[name]!.map((t, i) => ({ name, i })));
+  const moving = () => tables.filter(({ name, i }) => routing[name]![i]!.copies.some((c) => c.state !== 'STARTED')).length;
+  if (tables.some(({ name, i }) => routing[name]![i]!.copies.some((c) => c.state === 'INITIALIZING' && !c.relocatingFrom))) return;
+  while (moving() < MAX_CONCURRENT_RELOCATIONS && ctx.dataNodes.length > 1) {
+    const byLoad = [...ctx.dataNodes].sort((a, b) => (ctx.load.get(a)! - ctx.load.get(b)!) || a.localeCompare(b));
+    const light = byLoad[0]!;
+    let moved = false;
+    for (const heavy of byLoad.slice().reverse()) {
+      if (ctx.load.get(heavy)! - ctx.load.get(light)! <= 1) break;
+      for (const { name, i } of tables) {
+        const t = routing[name]![i]!;
+        if (t.copies.some((c) => c.state !== 'STARTED')) continue;
+        const victim = t.copies.find((c) => c.node === heavy && !c.primary);
+        if (!victim || t.copies.some((c) => c.node === light)) continue;
+        if (input.awareness && bestNode(removeCopy(t, victim.allocationId), [light], ctx) !== light) continue;
+        const target: ShardCopy = { allocationId: input.newId(), node: light, primary: false, state: 'INITIALIZING', relocatingFrom: victim.allocationId };
+        routing[name]![i] = {
+          ...t,
+          copies: [...t.copies.map((c) => (c === victim ? { ...c, state: 'RELOCATING' as const, relocatingTo: target.allocationId } : c)), target],
+        };
+        ctx.load.set(heavy, ctx.load.get(heavy)! - 1);
+        ctx.load.set(light, ctx.load.get(light)! + 1);
+        moved = true;
+        break;
+      }
+      if (moved) break;
+    }
+    if (!moved) return;
+  }
+}
+
+/** A copy finished recovery: it is started and in sync (a relocation target replaces its source). */
+export function startCopy(t: ShardTable, allocationId: string): ShardTable {
+  const copy = t.copies.find((c) => c.allocationId === allocationId);
+  if (!copy || copy.state !== 'INITIALIZING') return t;
+  let table: ShardTable = {
+    ...t,
+    copies: t.copies.map((c) => (c.allocationId === allocationId ? { ...c, state: 'STARTED' as const, relocatingFrom: undefined } : c)),
+    inSync: t.inSync.includes(allocationId) ? t.inSync : [...t.inSync, allocationId],
+    lostInSyncNodes: undefined,
+  };
+  if (copy.relocatingFrom) table = removeCopy(table, copy.relocatingFrom);
+  return clean(table);
+}
+
+/**
+ * A copy is gone (failed, or its node left). A lost primary is replaced by an in-sync replica at
+ * once (primary term + 1); a replica lost with its node waits `delayMs` for the node to return.
+ */
+export function failCopy(t: ShardTable, allocationId: string, now: number, delayMs: number): ShardTable {
+  const copy = t.copies.find((c) => c.allocationId === allocationId);
+  if (!copy) return t;
+  let table = removeCopy(t, allocationId);
+  if (copy.relocatingTo) table = removeCopy(table, copy.relocatingTo);
+  if (copy.relocatingFrom) {
+    table = { ...table, copies: table.copies.map((c) => (c.allocationId === copy.relocatingFrom ? { ...c, state: 'STARTED' as const, relocatingTo: undefined } : c)) };
+  }
+  if (copy.primary) {
+    const wasInSync = t.inSync.includes(allocationId);
+    table = promote(table);
+    if (!table.copies.some((c) => c.primary) && wasInSync) {
+      // Nothing in sync is left: the data is only on the lost node's disk.
+      table = { ...table, copies: [], inSync: [], lostInSyncNodes: [...new Set([...(t.lostInSyncNodes ?? []), copy.node])] };
+    }
+  } else if (delayMs > 0 && copy.state !== 'INITIALIZING') {
+    table = { ...table, delayedUntil: now + delayMs, delayedNode: copy.node };
+  }
+  return clean(table);
+}
+
+/** Make the best in-sync started replica the primary, in a new primary term. */
+function promote(t: ShardTable): ShardTable {
+  if (t.copies.some((c) => c.primary)) return t;
+  const candidate =
+    t.copies.find((c) => c.state === 'STARTED' && t.inSync.includes(c.allocationId)) ??
+    t.copies.find((c) => c.state === 'RELOCATING' && t.inSync.includes(c.allocationId));
+  if (!candidate) {
+    // Copies that were never in sync cannot become primary: drop them, they will be rebuilt.
+    return { ...t, copies: t.copies.filter((c) => t.inSync.includes(c.allocationId)) };
+  }
+  return {
+    ...t,
+    primaryTerm: t.primaryTerm + 1,
+    copies: t.copies.map((c) => (c === candidate ? { ...c, primary: true } : c)),
+  };
+}
+
+function removeCopy(t: ShardTable, allocationId: string): ShardTable {
+  return { ...t, copies: t.copies.filter((c) => c.allocationId !== allocationId), inSync: t.inSync.filter((a) => a !== allocationId) };
+}
+
+/** A closed index has no copies; its data stays on the disks of the in-sync copies' nodes. */
+function closeTable(t: ShardTable, load: Map<string, number>): ShardTable {
+  if (t.copies.length === 0) return t;
+  for (const c of t.copies) load.set(c.node, (load.get(c.node) ?? 1) - 1);
+  const nodes = t.copies.filter((c) => t.inSync.includes(c.allocationId)).map((c) => c.node);
+  return { primaryTerm: t.primaryTerm, copies: [], inSync: [], lostInSyncNodes: nodes.length > 0 ? nodes : t.lostInSyncNodes };
+}
+
+/** Drop undefined keys so states compare and serialise the same everywhere. */
+function clean(t: ShardTable): ShardTable {
+  const out: ShardTable = { primaryTerm: t.primaryTerm, copies: t.copies.map(cleanCopy), inSync: t.inSync };
+  if (t.delayedUntil !== undefined) out.delayedUntil = t.delayedUntil;
+  if (t.delayedNode !== undefined) out.delayedNode = t.delayedNode;
+  if (t.lostInSyncNodes !== undefined) out.lostInSyncNodes = t.lostInSyncNodes;
+  return out;
+}
+
+function cleanCopy(c: ShardCopy): ShardCopy {
+  const out: ShardCopy = { allocationId: c.allocationId, node: c.node, primary: c.primary, state: c.state };
+  if (c.relocatingTo !== undefined) out.relocatingTo = c.relocatingTo;
+  if (c.relocatingFrom !== undefined) out.relocatingFrom = c.relocatingFrom;
+  return out;
+}
+
+/** Health of the routing: green = every copy started, yellow = a replica missing, red = a primary missing. */
+export function shardHealth(t: ShardTable, replicas: number): 'green' | 'yellow' | 'red' {
+  const primary = t.copies.find((c) => c.primary);
+  if (!primary || primary.state === 'INITIALIZING') return 'red';
+  const started = t.copies.filter((c) => !c.primary && (c.state === 'STARTED' || c.state === 'RELOCATING')).length;
+  return started >= replicas ? 'green' : 'yellow';
+}

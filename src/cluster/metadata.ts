@@ -1,0 +1,120 @@
+import type { Mappings } from '../engine/mapping.ts';
+
+/** Index metadata as the cluster state holds it (Elasticsearch's names where they exist). */
+export interface IndexSettings {
+  number_of_shards: number;
+  number_of_replicas: number;
+  /** Refresh interval in ms; -1 = explicit refresh only. */
+  refresh_interval_ms: number;
+  /** How long a replica whose node left waits for that node before it is rebuilt elsewhere. */
+  delayed_timeout_ms: number;
+  analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> };
+}
+
+export interface IndexMeta {
+  name: string;
+  /** Identifies this incarnation of the name: data directories are keyed by it. */
+  uuid: string;
+  settings: IndexSettings;
+  mappings: Mappings;
+  state: 'open' | 'close';
+}
+
+export type CopyState = 'INITIALIZING' | 'STARTED' | 'RELOCATING';
+
+/** One copy of a shard on one node. */
+export interface ShardCopy {
+  allocationId: string;
+  node: string;
+  primary: boolean;
+  state: CopyState;
+  /** A RELOCATING copy: the allocation id of the copy replacing it. */
+  relocatingTo?: string;
+  /** An INITIALIZING copy that replaces this (RELOCATING) allocation id once it has started. */
+  relocatingFrom?: string;
+}
+
+/** The routing table of one shard. */
+export interface ShardTable {
+  /** Bumped on every primary change: a write of an older term is fenced. */
+  primaryTerm: number;
+  copies: ShardCopy[];
+  /** Allocation ids of the copies that have every acknowledged write. */
+  inSync: string[];
+  /** Replicas whose node left wait until this time (ms) before they are rebuilt elsewhere. */
+  delayedUntil?: number;
+  /** The node the delayed replica was on: if it comes back, the replica goes back there. */
+  delayedNode?: string;
+  /** All copies were lost: only a node that held an in-sync copy may bring the primary back. */
+  lostInSyncNodes?: string[];
+}
+
+export const DEFAULT_DELAYED_TIMEOUT_MS = 60_000;
+export const MAX_SHARDS = 1024;
+export const MAX_REPLICAS = 16;
+
+export class SettingsError extends Error {
+  constructor(
+    readonly type: string,
+    reason: string,
+  ) {
+    super(reason);
+  }
+}
+
+const INDEX_NAME = /^[a-z0-9][a-z0-9_.+-]{0,254}$/;
+
+export function validateIndexName(name: unknown): string {
+  if (typeof name !== 'string' || !INDEX_NAME.test(name) || name === '.' || name === '..') {
+    throw new SettingsError(
+      'invalid_index_name_exception',
+      `Invalid index name [${String(name)}], must be lowercase, start with a letter or digit, and contain only [a-z0-9_.+-]`,
+    );
+  }
+  return name;
+}
+
+/** Accepts `{number_of_shards}` or `{index: {number_of_shards}}`, numbers or numeric strings. */
+export function parseIndexSettings(raw: unknown): IndexSettings {
+  if (raw !== undefined && (typeof raw !== 'object' || raw === null || Array.isArray(raw))) {
+    throw new SettingsError('illegal_argument_exception', 'settings must be an object');
+  }
+  const top = (raw ?? {}) as Record<string, unknown>;
+  const s = (typeof top.index === 'object' && top.index !== null ? { ...top, ...(top.index as object) } : top) as Record<string, unknown>;
+  const known = new Set(['index', 'number_of_shards', 'number_of_replicas', 'refresh_interval', 'refresh_interval_ms', 'analysis', 'unassigned', 'delayed_timeout_ms']);
+  for (const key of Object.keys(s)) {
+    if (!known.has(key)) throw new SettingsError('illegal_argument_exception', `unknown setting [index.${key}]`);
+  }
+  const shards = intSetting(s.number_of_shards, 'number_of_shards', 1, 1, MAX_SHARDS);
+  const replicas = intSetting(s.number_of_replicas, 'number_of_replicas', 1, 0, MAX_REPLICAS);
+  const refresh = s.refresh_interval_ms !== undefined ? intSetting(s.refresh_interval_ms, 'refresh_interval_ms', 1000, -1, 3_600_000) : parseDuration(s.refresh_interval, 1000);
+  const unassigned = (s.unassigned ?? {}) as Record<string, unknown>;
+  const delayRaw = s.delayed_timeout_ms ?? (unassigned.node_left as Record<string, unknown> | undefined)?.delayed_timeout;
+  const delay = typeof delayRaw === 'number' ? intSetting(delayRaw, 'delayed_timeout_ms', DEFAULT_DELAYED_TIMEOUT_MS, 0, 86_400_000) : parseDuration(delayRaw, DEFAULT_DELAYED_TIMEOUT_MS);
+  const settings: IndexSettings = { number_of_shards: shards, number_of_replicas: replicas, refresh_interval_ms: refresh, delayed_timeout_ms: delay };
+  if (s.analysis !== undefined) {
+    if (typeof s.analysis !== 'object' || s.analysis === null) throw new SettingsError('illegal_argument_exception', 'analysis must be an object');
+    settings.analysis = s.analysis as IndexSettings['analysis'];
+  }
+  return settings;
+}
+
+function intSetting(v: unknown, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  const n = typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+    throw new SettingsError('illegal_argument_exception', `Failed to parse value [${String(v)}] for setting [index.${name}], must be an integer in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+/** "1s", "500ms", "2m", -1 → milliseconds. */
+export function parseDuration(v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (v === -1 || v === '-1') return -1;
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v);
+  const m = typeof v === 'string' ? /^(\d+)(ms|s|m|h)$/.exec(v.trim()) : null;
+  if (!m) throw new SettingsError('illegal_argument_exception', `failed to parse time value [${String(v)}]`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
