@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { nodeMachine } from '../../actors/node.ts';
 import { raftPeerMachine } from '../../actors/raft-peer.ts';
-import { ClusterStateMachine, EMPTY_CLUSTER_STATE, type ClusterState, type NodeInfo, type NodeRole } from '../cluster/cluster-state.ts';
+import { ClusterStateMachine, EMPTY_CLUSTER_STATE, type ClusterCommand, type ClusterState, type NodeInfo, type NodeRole } from '../cluster/cluster-state.ts';
+import { apiErrorBody, COORD_PATH, handleApi, type ApiRequest } from '../data/api.ts';
+import { Coordinator } from '../data/coordinator.ts';
+import { IndicesService } from '../data/indices-service.ts';
 import { FileRaftStorage } from '../raft/file-storage.ts';
 import type { RaftConfig, RaftStatus, Role } from '../raft/peer-state.ts';
 import type { RaftStorage } from '../raft/types.ts';
@@ -45,6 +48,9 @@ export class ShoalNode {
   /** This node's raft role: a paused master's stale cluster state must not make it act as master. */
   private raftRole: Role = 'follower';
   private readonly startedAt: number;
+  private rerouteTimer: TimerHandle | undefined;
+  private indices: IndicesService | undefined;
+  readonly coordinator: Coordinator;
 
   private constructor(
     readonly system: ActorSystem,
@@ -52,6 +58,17 @@ export class ShoalNode {
     private readonly opts: ShoalNodeOptions,
   ) {
     this.startedAt = system.clock.now();
+    const node = this;
+    this.coordinator = new Coordinator({
+      system,
+      nodeId: info.id,
+      get state() {
+        return node.state;
+      },
+      onState: (fn) => this.onState(fn),
+      propose: (cmd) => this.proposeCommand(cmd),
+      waitForVersion: (v, ms) => this.waitForVersion(v, ms),
+    });
   }
 
   static async start(opts: ShoalNodeOptions): Promise<ShoalNode> {
@@ -115,8 +132,34 @@ export class ShoalNode {
     await this.shutdown();
   }
 
+  /**
+   * Commit a cluster-state command through the master (any node may call this: a follower's raft
+   * peer forwards to the leader). Resolves once committed, with the version it produced.
+   */
+  async proposeCommand(command: ClusterCommand, timeoutMs = 5_000): Promise<{ version: number; changed: boolean }> {
+    const targets = this.isMasterEligible
+      ? [this.info.id]
+      : [...new Set([this.state.master?.id, ...this.opts.masters].filter((x): x is string => !!x))];
+    let lastError: unknown;
+    for (const node of targets) {
+      try {
+        const ref = node === this.info.id ? this.raftRef : this.system.ref(`shoal://${this.system.cluster}/${node}${RAFT_PATH}`);
+        return await this.system.ask<{ version: number; changed: boolean }>(ref, { type: 'raft.propose', data: command }, { timeoutMs });
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError ?? new Error('no master-eligible node to propose to');
+  }
+
+  /** Run an API operation (what /system/coord does for a remote caller). */
+  api(request: Omit<ApiRequest, 'type'>): Promise<unknown> {
+    return handleApi(this.coordinator, () => this.state, { ...request, type: 'api' } as ApiRequest);
+  }
+
   async shutdown(): Promise<void> {
     if (this.reconcileTimer !== undefined) this.system.clock.clearTimeout(this.reconcileTimer);
+    if (this.rerouteTimer !== undefined) this.system.clock.clearTimeout(this.rerouteTimer);
     await this.system.shutdown();
   }
 
@@ -149,6 +192,30 @@ export class ShoalNode {
         },
       });
     }
+    if (this.info.roles.includes('data')) {
+      this.indices = new IndicesService({
+        system,
+        nodeId: this.info.id,
+        dataDir: this.opts.storage ? undefined : (this.opts.dataDir ?? '.data'),
+        propose: (cmd) => this.proposeCommand(cmd),
+        waitForVersion: (v, ms) => this.waitForVersion(v, ms),
+      });
+      this.indices.start();
+    }
+    system.internals.spawnUnder(
+      system.internals.cell('/system')!,
+      'coord',
+      receive((ctx, msg: ApiRequest) => {
+        if (msg?.type !== 'api' || typeof msg.op !== 'string') throw Object.assign(new Error('expected {type: "api", op}'), { type: 'bad_message' });
+        const replier = ctx.deferReply();
+        handleApi(this.coordinator, () => this.state, msg).then(
+          (v) => replier?.ok(v),
+          (err) => replier?.error(apiErrorBody(err)),
+        );
+        return undefined;
+      }),
+      { restart: 'permanent' },
+    );
     system.internals.spawnUnder(system.internals.cell('/system')!, 'node', nodeMachine, {
       restart: 'permanent',
       input: { info: this.info, masters: this.opts.masters, raftPath: RAFT_PATH },
@@ -163,8 +230,12 @@ export class ShoalNode {
     // Nodes the master removed are down for death watch here too.
     for (const id of Object.keys(before.nodes)) if (!next.nodes[id] && id !== this.info.id) this.system.declareNodeDown(id, 'removed');
     if (before.nodes[this.info.id] && !next.nodes[this.info.id]) this.system.ref(NODE_PATH).tell({ type: 'node.removed' });
+    this.indices?.onState(next);
     for (const fn of this.listeners) fn(next);
-    if (this.isLeader()) this.publish(next);
+    if (this.isLeader()) {
+      this.publish(next);
+      this.scheduleDelayedReroute(next);
+    }
   }
 
   private isLeader(): boolean {
@@ -196,7 +267,20 @@ export class ShoalNode {
 
   private async removeIfMaster(id: string, reason: string): Promise<void> {
     if (!this.isLeader() || !this.state.nodes[id]) return;
-    this.propose({ op: 'node_leave', id, reason });
+    this.propose({ op: 'node_leave', id, reason, at: this.system.clock.now() });
+  }
+
+  /** Replicas waiting for their node to come back are rebuilt elsewhere when their delay ends. */
+  private scheduleDelayedReroute(state: ClusterState): void {
+    let next = Infinity;
+    for (const tables of Object.values(state.routing)) for (const t of tables) if (t.delayedUntil !== undefined) next = Math.min(next, t.delayedUntil);
+    if (this.rerouteTimer !== undefined) this.system.clock.clearTimeout(this.rerouteTimer);
+    this.rerouteTimer = undefined;
+    if (next === Infinity) return;
+    this.rerouteTimer = this.system.clock.setTimeout(() => {
+      this.rerouteTimer = undefined;
+      if (this.isLeader()) this.propose({ op: 'reroute', at: this.system.clock.now() });
+    }, Math.max(0, next - this.system.clock.now()) + 10);
   }
 
   private propose(command: unknown): void {

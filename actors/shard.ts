@@ -1,0 +1,233 @@
+import { assign, fromPromise, setup } from 'xstate';
+import type { IndexMeta, ShardTable } from '../src/cluster/metadata.ts';
+import { errorBody, ShardCopy, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
+import type { ActorRef } from '../src/runtime/actor-ref.ts';
+import type { ActorContext, Replier } from '../src/runtime/context.ts';
+import { ShoalError } from '../src/runtime/errors.ts';
+
+/**
+ * The shard actor: one copy of one shard on this node. Its machine is the copy's lifecycle —
+ * initializing → recovering (replicas, from the primary) → started as primary or replica →
+ * closed, or failed — and the replication protocol of src/data/shard-copy.ts runs inside it.
+ * A replica the cluster state promotes moves to `started.primary` in the new primary term; a
+ * replica that sees a new primary term resyncs from the new primary while it keeps taking writes.
+ */
+export interface ShardActorInput {
+  identity: ShardIdentity;
+  meta: IndexMeta;
+  table: ShardTable;
+  io: ShardIO;
+  self: ActorRef;
+  shoal: ActorContext;
+}
+
+export type ShardEvent =
+  | { type: 'shard.routing'; table: ShardTable; meta: IndexMeta }
+  | { type: 'shard.write'; items: WriteItem[]; term?: number; refresh?: boolean }
+  | ReplicateRequest
+  | { type: 'shard.recovery_plan'; from: number }
+  | { type: 'shard.recover'; allocationId: string; node: string; from: number; full: boolean; suspects: string[] }
+  | { type: 'shard.recovery_chunk'; sessionId: string; offset: number }
+  | { type: 'shard.recovery_done'; sessionId: string }
+  | { type: 'shard.get'; id: string }
+  | { type: 'shard.search'; request: unknown }
+  | { type: 'shard.refresh' }
+  | { type: 'shard.flush' }
+  | { type: 'shard.stats' }
+  | { type: 'shard.close' };
+
+interface ShardContext {
+  copy: ShardCopy;
+  io: ShardIO;
+  shoal: ActorContext;
+  attempts: number;
+  lastError: string | undefined;
+}
+
+const MAX_RECOVERY_ATTEMPTS = 10;
+
+function settle(replier: Replier | undefined, work: () => unknown): void {
+  let result: Promise<unknown>;
+  try {
+    result = Promise.resolve(work());
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result.then(
+    (v) => replier?.ok(v),
+    (err: unknown) => replier?.error(errorBody(err)),
+  );
+}
+
+/** Tell the master this copy has started (and is in sync), until the routing table says so. */
+async function reportStarted(c: ShardContext): Promise<void> {
+  const { copy } = c;
+  for (let attempt = 0; c.shoal.system.isRunning; attempt++) {
+    const me = copy.table?.copies.find((x) => x.allocationId === copy.id.allocationId);
+    if (!me || me.state !== 'INITIALIZING') return;
+    try {
+      const res = await c.io.propose({ op: 'shard_started', index: copy.id.index, shard: copy.id.shard, allocationId: copy.id.allocationId, at: c.io.now() });
+      await c.io.waitForVersion(res.version, 5_000);
+      return;
+    } catch (err) {
+      c.io.log.warn({ shard: copy.label, err: (err as Error).message, attempt }, 'reporting shard started failed; retrying');
+      await new Promise<void>((r) => c.shoal.clock.setTimeout(() => r(), Math.min(1_000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+export const shardMachine = setup({
+  types: {} as { context: ShardContext; events: ShardEvent; input: ShardActorInput },
+  delays: { retry: ({ context }) => Math.min(2_000, 100 * 2 ** context.attempts) },
+  actors: {
+    recover: fromPromise<unknown, ShardContext>(async ({ input: c }) => {
+      // The primary may not have this copy's routing yet: the recovery is simply retried.
+      const primary = c.copy.primaryCopy;
+      if (!primary || primary.state === 'INITIALIZING' || primary.allocationId === c.copy.id.allocationId) throw new Error('no started primary to recover from');
+      const res = await c.copy.recover(primary, 30_000);
+      c.io.log.info({ shard: c.copy.label, ...res }, 'recovered from the primary');
+      return res;
+    }),
+  },
+  guards: {
+    isPrimary: ({ context }) => context.copy.role === 'primary',
+    needsResync: ({ context }) => context.copy.needsResync,
+    givesUp: ({ context }) => context.attempts >= MAX_RECOVERY_ATTEMPTS,
+  },
+  actions: {
+    routing: ({ context, event }) => {
+      if (event.type === 'shard.routing') context.copy.applyRouting(event.table, event.meta);
+    },
+    reportStarted: ({ context }) => void reportStarted(context),
+    write: ({ context: c, event }) => {
+      if (event.type !== 'shard.write') return;
+      settle(c.shoal.deferReply(), () => c.copy.write(event.items, event.term, event.refresh === true));
+    },
+    replicate: ({ context: c, event }) => {
+      if (event.type !== 'shard.replicate') return;
+      settle(c.shoal.deferReply(), () => c.copy.applyReplicated(event));
+    },
+    recoveryPlan: ({ context: c, event }) => {
+      if (event.type === 'shard.recovery_plan') settle(c.shoal.deferReply(), () => c.copy.recoveryPlan(event.from));
+    },
+    startRecovery: ({ context: c, event }) => {
+      if (event.type === 'shard.recover') settle(c.shoal.deferReply(), () => c.copy.startRecovery(event));
+    },
+    recoveryChunk: ({ context: c, event }) => {
+      if (event.type === 'shard.recovery_chunk') settle(c.shoal.deferReply(), () => c.copy.recoveryChunk(event.sessionId, event.offset));
+    },
+    recoveryDone: ({ context: c, event }) => {
+      if (event.type === 'shard.recovery_done') settle(c.shoal.deferReply(), () => c.copy.endRecovery(event.sessionId));
+    },
+    get: ({ context: c, event }) => {
+      if (event.type === 'shard.get') settle(c.shoal.deferReply(), () => c.copy.get(event.id));
+    },
+    search: ({ context: c, event }) => {
+      if (event.type === 'shard.search') settle(c.shoal.deferReply(), () => c.copy.search(event.request));
+    },
+    refresh: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.refresh(), { ok: true })),
+    flush: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.flush(), { ok: true })),
+    stats: ({ context: c, self }) => settle(c.shoal.deferReply(), () => ({ ...c.copy.stats(), state: self.getSnapshot().value })),
+    notReady: ({ context: c, event }) =>
+      settle(c.shoal.deferReply(), () => {
+        throw new ShoalError('shard_not_ready', `${c.copy.label} copy ${c.copy.id.allocationId} is not started (${event.type})`);
+      }),
+    notPrimary: ({ context: c }) =>
+      settle(c.shoal.deferReply(), () => {
+        throw new ShoalError('not_primary', `${c.copy.label} copy ${c.copy.id.allocationId} is not the primary`);
+      }),
+    close: ({ context }) => context.copy.close(),
+    reportFailed: ({ context: c }) => {
+      c.copy.close();
+      void c.io
+        .propose({ op: 'shard_failed', index: c.copy.id.index, shard: c.copy.id.shard, allocationId: c.copy.id.allocationId, reason: c.lastError ?? 'failed', at: c.io.now() })
+        .catch(() => undefined);
+    },
+  },
+}).createMachine({
+  id: 'shard',
+  context: ({ input }) => {
+    const copy = new ShardCopy(input.identity, input.meta, input.io);
+    copy.applyRouting(input.table, input.meta);
+    return { copy, io: input.io, shoal: input.shoal, attempts: 0, lastError: undefined };
+  },
+  initial: 'initializing',
+  on: {
+    'shard.routing': { actions: 'routing' },
+    // Any copy answers replication (a stale primary learns it is stale from the error).
+    'shard.replicate': { actions: 'replicate' },
+    'shard.stats': { actions: 'stats' },
+    'shard.close': '.closed',
+    'shard.write': { actions: 'notReady' },
+    'shard.get': { actions: 'notReady' },
+    'shard.search': { actions: 'notReady' },
+    'shard.refresh': { actions: 'notReady' },
+    'shard.flush': { actions: 'flush' },
+    'shard.recovery_plan': { actions: 'notPrimary' },
+    'shard.recover': { actions: 'notPrimary' },
+    'shard.recovery_chunk': { actions: 'notPrimary' },
+    'shard.recovery_done': { actions: 'notPrimary' },
+  },
+  states: {
+    initializing: {
+      always: [{ guard: 'isPrimary', target: 'started.primary' }, { target: 'recovering' }],
+    },
+    recovering: {
+      invoke: {
+        src: 'recover',
+        input: ({ context }) => context,
+        onDone: { target: 'started.replica', actions: assign({ attempts: 0 }) },
+        onError: [
+          { guard: 'givesUp', target: 'failed', actions: assign({ lastError: ({ event }) => String((event.error as Error)?.message ?? event.error) }) },
+          { target: 'waitingToRecover', actions: assign({ attempts: ({ context }) => context.attempts + 1, lastError: ({ event }) => String((event.error as Error)?.message ?? event.error) }) },
+        ],
+      },
+    },
+    waitingToRecover: {
+      after: { retry: 'initializing' },
+    },
+    started: {
+      entry: 'reportStarted',
+      initial: 'replica',
+      states: {
+        primary: {
+          on: {
+            'shard.write': { actions: 'write' },
+            'shard.recovery_plan': { actions: 'recoveryPlan' },
+            'shard.recover': { actions: 'startRecovery' },
+            'shard.recovery_chunk': { actions: 'recoveryChunk' },
+            'shard.recovery_done': { actions: 'recoveryDone' },
+            'shard.get': { actions: 'get' },
+            'shard.search': { actions: 'search' },
+            'shard.refresh': { actions: 'refresh' },
+          },
+        },
+        replica: {
+          initial: 'active',
+          always: { guard: 'isPrimary', target: 'primary' },
+          on: {
+            'shard.write': { actions: 'notPrimary' },
+            'shard.get': { actions: 'get' },
+            'shard.search': { actions: 'search' },
+            'shard.refresh': { actions: 'refresh' },
+          },
+          states: {
+            active: { always: { guard: 'needsResync', target: 'resyncing' } },
+            /** A new primary: confirm what this copy has above the global checkpoint. */
+            resyncing: {
+              invoke: {
+                src: 'recover',
+                input: ({ context }) => context,
+                onDone: 'active',
+                onError: 'resyncWait',
+              },
+            },
+            resyncWait: { after: { retry: 'resyncing' } },
+          },
+        },
+      },
+    },
+    closed: { type: 'final', entry: 'close' },
+    failed: { type: 'final', entry: 'reportFailed' },
+  },
+});

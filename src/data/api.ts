@@ -1,0 +1,119 @@
+import type { ClusterState } from '../cluster/cluster-state.ts';
+import { badRequest } from './errors.ts';
+import { toApiError, type BulkItem, type Coordinator, type Health } from './coordinator.ts';
+
+/**
+ * The coordinator actor's message protocol (`/system/coord` on every node): `{type: 'api', op,
+ * ...params}`. Every reply is either the operation's result or a structured error
+ * `{type, reason, status}`. Issue 6 puts the NATS request/reply API and the client on top.
+ */
+export type ApiRequest = { type: 'api'; op: string } & Record<string, unknown>;
+
+export const COORD_PATH = '/system/coord';
+
+export async function handleApi(coord: Coordinator, state: () => ClusterState, msg: ApiRequest): Promise<unknown> {
+  const p = msg;
+  const write = { refresh: p.refresh as never, timeoutMs: num(p.timeout_ms), waitForActiveShards: p.wait_for_active_shards as never };
+  switch (p.op) {
+    case 'index.create':
+      return coord.createIndex(p.index, { settings: p.settings, mappings: p.mappings }, { timeoutMs: num(p.timeout_ms), waitForActiveShards: p.wait_for_active_shards as never });
+    case 'index.delete':
+      return coord.deleteIndex(p.index);
+    case 'index.set_replicas':
+      return coord.setReplicas(p.index, p.number_of_replicas);
+    case 'index.open':
+      return coord.openClose(p.index, 'open_index');
+    case 'index.close':
+      return coord.openClose(p.index, 'close_index');
+    case 'index.refresh':
+      return coord.refresh(p.index);
+    case 'doc.index':
+      return coord.index(p.index, p.id, p.document, { ...write, op_type: p.op_type, routing: p.routing, if_seq_no: p.if_seq_no, if_primary_term: p.if_primary_term });
+    case 'doc.create':
+      return coord.index(p.index, p.id, p.document, { ...write, op_type: 'create', routing: p.routing });
+    case 'doc.get':
+      return coord.get(p.index, p.id, { routing: p.routing });
+    case 'doc.delete':
+      return coord.delete(p.index, p.id, { ...write, routing: p.routing, if_seq_no: p.if_seq_no, if_primary_term: p.if_primary_term });
+    case 'doc.update':
+      return coord.update(p.index, p.id, p.body, { ...write, routing: p.routing, if_seq_no: p.if_seq_no, if_primary_term: p.if_primary_term });
+    case 'doc.mget':
+      return coord.mget(p.body, p.index);
+    case 'doc.bulk': {
+      const started = performance.now();
+      const items = parseBulk(p.operations, p.index);
+      const results = await coord.bulk(items, write);
+      return {
+        took: Math.round(performance.now() - started),
+        errors: results.some((r) => 'error' in r.result),
+        items: results.map((r) => ({ [r.action]: { _index: r.index, ...r.result } })),
+      };
+    }
+    case 'search':
+      return coord.search(p.index, p.body, { timeoutMs: num(p.timeout_ms) });
+    case 'count':
+      return coord.count(p.index, p.body);
+    case 'cluster.health':
+      if (p.wait_for_status !== undefined) {
+        if (!['green', 'yellow', 'red'].includes(p.wait_for_status as string)) throw badRequest('wait_for_status must be green, yellow or red');
+        return coord.waitForHealth(p.wait_for_status as Health, p.index, num(p.timeout_ms) ?? 30_000);
+      }
+      return coord.health(p.index);
+    case 'cluster.state':
+      return state();
+    case 'cat.nodes':
+      return coord.catNodes();
+    case 'cat.indices':
+      return coord.catIndices();
+    case 'cat.shards':
+      return coord.catShards();
+    case 'shard.stats':
+      return coord.shardStats(p.index);
+    default:
+      throw badRequest(`unknown operation [${String(p.op)}]`);
+  }
+}
+
+/** `[{index: {_index, _id}}, {...source}, {delete: {...}}, {update: {...}}, {doc: ...}]` or `[{action, index, id, document}]`. */
+export function parseBulk(operations: unknown, defaultIndex: unknown): BulkItem[] {
+  if (!Array.isArray(operations)) throw badRequest('bulk [operations] must be an array');
+  if (operations.length > 100_000) throw badRequest('a bulk request holds at most 100000 operations');
+  const items: BulkItem[] = [];
+  for (let i = 0; i < operations.length; i++) {
+    const line = operations[i] as Record<string, unknown>;
+    if (typeof line !== 'object' || line === null || Array.isArray(line)) throw badRequest(`bulk line ${i} must be an object`);
+    const keys = Object.keys(line);
+    const action = keys[0] as BulkItem['action'];
+    if (keys.length !== 1 || !['index', 'create', 'delete', 'update'].includes(action)) throw badRequest(`bulk line ${i}: expected one of index, create, delete, update`);
+    const header = line[action] as Record<string, unknown>;
+    if (typeof header !== 'object' || header === null) throw badRequest(`bulk line ${i}: the action must be an object`);
+    const index = header._index ?? defaultIndex;
+    if (typeof index !== 'string') throw badRequest(`bulk line ${i}: [_index] is missing`);
+    const item: BulkItem = { action, index };
+    if (header._id !== undefined) item.id = String(header._id);
+    if (header.routing !== undefined) item.routing = String(header.routing);
+    if (header.if_seq_no !== undefined) item.if_seq_no = header.if_seq_no as number;
+    if (header.if_primary_term !== undefined) item.if_primary_term = header.if_primary_term as number;
+    if (action !== 'delete') {
+      const body = operations[++i] as Record<string, unknown>;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest(`bulk line ${i}: a ${action} needs a document object on the next line`);
+      if (action === 'update') {
+        item.doc = body.doc as Record<string, unknown>;
+        item.upsert = body.upsert as Record<string, unknown>;
+        item.doc_as_upsert = body.doc_as_upsert === true;
+      } else item.source = body;
+    } else if (item.id === undefined) throw badRequest(`bulk line ${i}: a delete needs an [_id]`);
+    if (action === 'update' && item.id === undefined) throw badRequest(`bulk line ${i}: an update needs an [_id]`);
+    items.push(item);
+  }
+  return items;
+}
+
+function num(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
+export function apiErrorBody(err: unknown): { type: string; reason: string; status: number } {
+  const e = toApiError(err);
+  return { type: e.type, reason: e.message, status: e.status };
+}

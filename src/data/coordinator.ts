@@ -1,0 +1,731 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { shardHealth } from '../cluster/allocation.ts';
+import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
+import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
+import { shardFor } from '../cluster/routing.ts';
+import type { Mappings } from '../engine/mapping.ts';
+import type { SearchHit, SearchResponse } from '../engine/shard-engine.ts';
+import type { ActorSystem } from '../runtime/actor-system.ts';
+import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
+import { shardActorName, INDICES_PATH } from './indices-service.ts';
+import type { ItemResult, WriteAction, WriteItem } from './shard-copy.ts';
+
+export interface CoordinatorHost {
+  system: ActorSystem;
+  nodeId: string;
+  readonly state: ClusterState;
+  onState(fn: (s: ClusterState) => void): () => void;
+  propose(command: ClusterCommand): Promise<{ version: number; changed: boolean }>;
+  waitForVersion(version: number, timeoutMs: number): Promise<ClusterState>;
+}
+
+export type Health = 'green' | 'yellow' | 'red';
+
+export interface BulkItem {
+  action: WriteAction;
+  index: string;
+  id?: string;
+  routing?: string;
+  source?: Record<string, unknown>;
+  doc?: Record<string, unknown>;
+  upsert?: Record<string, unknown>;
+  doc_as_upsert?: boolean;
+  if_seq_no?: number;
+  if_primary_term?: number;
+}
+
+export interface WriteOpts {
+  refresh?: boolean | 'true' | 'false' | 'wait_for';
+  timeoutMs?: number;
+  waitForActiveShards?: number | 'all';
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const AUTO_CREATE_SETTINGS = { number_of_shards: 1, number_of_replicas: 1 };
+
+/**
+ * The coordinating node's side of every document, search and index operation. Any node can
+ * coordinate: it routes a write to its shard's primary (by a hash of the id or routing key),
+ * waits out primary failover by retrying on the new primary until the timeout, and searches one
+ * copy of every shard (query, then fetch of the winners), merging hits and aggregations.
+ */
+export class Coordinator {
+  private roundRobin = 0;
+
+  constructor(private readonly host: CoordinatorHost) {}
+
+  private get state(): ClusterState {
+    return this.host.state;
+  }
+
+  // ---- index admin ------------------------------------------------------------------------------
+
+  async createIndex(name: unknown, body: { settings?: unknown; mappings?: unknown } = {}, opts: { timeoutMs?: number; waitForActiveShards?: number | 'all' } = {}) {
+    const index = wrap(() => validateIndexName(name));
+    if (this.state.indices[index]) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
+    if (body.mappings !== undefined && (typeof body.mappings !== 'object' || body.mappings === null || Array.isArray(body.mappings))) throw badRequest('mappings must be an object');
+    const settings = wrap(() => parseIndexSettings(body.settings));
+    const uuid = randomUUID().replace(/-/g, '').slice(0, 22);
+    const res = await this.host.propose({ op: 'create_index', name: index, uuid, settings, mappings: (body.mappings ?? {}) as Mappings, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    const created = this.host.state.indices[index] as { uuid: string } | undefined;
+    if (created?.uuid !== uuid) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
+    const shardsAcknowledged = await this.waitForActive(index, opts.waitForActiveShards ?? 1, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
+      .then(() => true)
+      .catch(() => false);
+    return { acknowledged: true, shards_acknowledged: shardsAcknowledged, index };
+  }
+
+  async deleteIndex(name: unknown) {
+    const index = this.existing(name);
+    const res = await this.host.propose({ op: 'delete_index', name: index, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    return { acknowledged: true };
+  }
+
+  async setReplicas(name: unknown, replicas: unknown) {
+    const index = this.existing(name);
+    const n = wrap(() => parseIndexSettings({ number_of_replicas: replicas }).number_of_replicas);
+    const res = await this.host.propose({ op: 'set_replicas', name: index, replicas: n, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    return { acknowledged: true };
+  }
+
+  async openClose(name: unknown, op: 'open_index' | 'close_index') {
+    const index = this.existing(name);
+    const res = await this.host.propose({ op, name: index, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    return { acknowledged: true };
+  }
+
+  async refresh(indexExpr: unknown) {
+    const targets = this.searchTargets(this.resolveIndices(indexExpr ?? '_all'), true).filter((t) => t.copy);
+    const results = await Promise.allSettled(targets.map((t) => this.askShard(t.copy!.node, t.uuid, t.shard, { type: 'shard.refresh' }, 10_000)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    return { _shards: { total: targets.length, successful: targets.length - failed, failed } };
+  }
+
+  // ---- documents --------------------------------------------------------------------------------
+
+  async index(index: unknown, id: unknown, source: unknown, params: { op_type?: unknown; routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
+    const action = params.op_type === undefined || params.op_type === 'index' ? 'index' : params.op_type === 'create' ? 'create' : undefined;
+    if (!action) throw badRequest(`op_type must be index or create, got [${String(params.op_type)}]`);
+    return this.single({ action, index: str(index, 'index'), id: optStr(id, 'id'), source: obj(source, 'document'), routing: optStr(params.routing, 'routing'), ...cond(params) }, params);
+  }
+
+  async delete(index: unknown, id: unknown, params: { routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
+    return this.single({ action: 'delete', index: str(index, 'index'), id: str(id, 'id'), routing: optStr(params.routing, 'routing'), ...cond(params) }, params);
+  }
+
+  async update(index: unknown, id: unknown, body: unknown, params: { routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
+    const b = obj(body, 'update body');
+    for (const k of Object.keys(b)) if (!['doc', 'upsert', 'doc_as_upsert'].includes(k)) throw badRequest(`unknown key [${k}] in the update request`);
+    if (b.doc === undefined && b.upsert === undefined) throw badRequest('an update needs [doc] or [upsert]');
+    return this.single(
+      {
+        action: 'update',
+        index: str(index, 'index'),
+        id: str(id, 'id'),
+        routing: optStr(params.routing, 'routing'),
+        doc: b.doc === undefined ? undefined : obj(b.doc, 'doc'),
+        upsert: b.upsert === undefined ? undefined : obj(b.upsert, 'upsert'),
+        doc_as_upsert: b.doc_as_upsert === true,
+        ...cond(params),
+      },
+      params,
+    );
+  }
+
+  private async single(item: BulkItem, opts: WriteOpts) {
+    const [result] = await this.bulk([item], opts);
+    const r = result!.result;
+    if ('error' in r) throw new ApiError(r.error.type, r.error.reason, r.status);
+    return { _index: item.index, ...r };
+  }
+
+  /** Mixed actions; every item gets its own result (or error) in order. */
+  async bulk(items: BulkItem[], opts: WriteOpts = {}): Promise<{ index: string; action: WriteAction; result: ItemResult }[]> {
+    const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const refresh = opts.refresh === true || opts.refresh === 'true' || opts.refresh === 'wait_for';
+    const out: { index: string; action: WriteAction; result: ItemResult }[] = new Array(items.length);
+    const groups = new Map<string, { index: string; shard: number; items: WriteItem[]; slots: number[] }>();
+    for (const name of new Set(items.map((i) => i.index))) {
+      if (!this.state.indices[name] && items.some((i) => i.index === name && i.action !== 'delete')) await this.autoCreate(name, timeoutMs);
+    }
+    items.forEach((item, slot) => {
+      const meta = this.state.indices[item.index];
+      if (!meta) {
+        out[slot] = { index: item.index, action: item.action, result: { _id: item.id ?? '', status: 404, error: { type: 'index_not_found_exception', reason: `no such index [${item.index}]` } } };
+        return;
+      }
+      if (meta.state === 'close') {
+        out[slot] = { index: item.index, action: item.action, result: { _id: item.id ?? '', status: 400, error: { type: 'index_closed_exception', reason: `closed index [${item.index}]` } } };
+        return;
+      }
+      // Ids are made here, so a retried write cannot create a second document.
+      const id = item.id ?? randomBytes(15).toString('base64url');
+      const shard = shardFor(item.routing ?? id, meta.settings.number_of_shards);
+      const key = `${item.index}\u0000${shard}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { index: item.index, shard, items: [], slots: [] }));
+      const { index: _i, routing: _r, ...rest } = item;
+      g.items.push({ ...rest, id });
+      g.slots.push(slot);
+    });
+    await Promise.all(
+      [...groups.values()].map(async (g) => {
+        let results: ItemResult[];
+        try {
+          results = await this.writeShard(g.index, g.shard, g.items, refresh, timeoutMs, opts.waitForActiveShards ?? 1);
+        } catch (err) {
+          const e = toApiError(err);
+          results = g.items.map((i) => ({ _id: i.id, status: e.status, error: { type: e.type, reason: e.message } }));
+        }
+        results.forEach((r, i) => (out[g.slots[i]!] = { index: g.index, action: g.items[i]!.action, result: r }));
+      }),
+    );
+    return out;
+  }
+
+  /** Send one shard's items to its primary; retry on the new primary while the shard fails over. */
+  private async writeShard(index: string, shard: number, items: WriteItem[], refresh: boolean, timeoutMs: number, waitForActive: number | 'all'): Promise<ItemResult[]> {
+    const deadline = this.now() + timeoutMs;
+    let lastError: unknown;
+    for (let attempt = 0; ; attempt++) {
+      const remaining = deadline - this.now();
+      if (remaining <= 0) {
+        throw new ApiError('unavailable_shards_exception', `[${index}][${shard}] primary shard is not active or the write timed out after ${timeoutMs} ms${lastError ? `: ${(lastError as Error).message}` : ''}`, 503);
+      }
+      const meta = this.state.indices[index];
+      if (!meta) throw indexNotFound(index);
+      const table = this.state.routing[index]?.[shard];
+      const primary = table?.copies.find((c) => c.primary && c.state !== 'INITIALIZING');
+      if (!table || !primary || !this.enoughActive(table, waitForActive, meta.settings.number_of_replicas)) {
+        await this.routingChange(index, shard, table, Math.min(remaining, 1_000));
+        continue;
+      }
+      const changed = this.routingChangeAbort(index, shard, primary.allocationId, table.primaryTerm);
+      try {
+        return await Promise.race([
+          this.askShard<ItemResult[]>(primary.node, meta.uuid, shard, { type: 'shard.write', items, term: table.primaryTerm, refresh }, Math.min(remaining, 15_000)),
+          changed.promise,
+        ]);
+      } catch (err) {
+        const type = (err as { type?: string }).type ?? '';
+        if (!RETRYABLE.has(type) && type !== 'routing_changed') throw err;
+        lastError = err;
+        // Wait for a new routing table (the master replacing the primary), or back off a little.
+        if (type !== 'routing_changed') await this.routingChange(index, shard, table, Math.min(deadline - this.now(), 50 * 2 ** Math.min(attempt, 4)));
+      } finally {
+        changed.cancel();
+      }
+    }
+  }
+
+  private enoughActive(table: ShardTable, want: number | 'all', replicas: number): boolean {
+    const active = table.copies.filter((c) => c.state !== 'INITIALIZING').length;
+    return want === 'all' ? active >= replicas + 1 : active >= want;
+  }
+
+  async get(index: unknown, id: unknown, params: { routing?: unknown } = {}) {
+    const name = this.existing(index);
+    const docId = str(id, 'id');
+    const meta = this.state.indices[name]!;
+    const shard = shardFor(optStr(params.routing, 'routing') ?? docId, meta.settings.number_of_shards);
+    const copies = this.readableCopies(this.state.routing[name]?.[shard], true);
+    if (copies.length === 0) throw new ApiError('no_shard_available_action_exception', `[${name}][${shard}] no started copy`, 503);
+    let lastError: unknown;
+    // Real-time get: the primary first (it has every acknowledged write), then the others.
+    for (const copy of copies) {
+      try {
+        const r = await this.askShard<Record<string, unknown>>(copy.node, meta.uuid, shard, { type: 'shard.get', id: docId }, 5_000);
+        return { _index: name, ...r };
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw toApiError(lastError);
+  }
+
+  async mget(body: unknown, defaultIndex?: unknown) {
+    const b = obj(body, 'mget body');
+    const docs: { _index: unknown; _id: unknown; routing?: unknown }[] = Array.isArray(b.docs)
+      ? (b.docs as Record<string, unknown>[]).map((d) => ({ _index: d?._index ?? defaultIndex, _id: d?._id, routing: d?.routing }))
+      : Array.isArray(b.ids)
+        ? (b.ids as unknown[]).map((id) => ({ _index: defaultIndex, _id: id }))
+        : (() => {
+            throw badRequest('mget needs [docs] or [ids]');
+          })();
+    const out = await Promise.all(
+      docs.map((d) =>
+        this.get(d._index, d._id, { routing: d.routing }).catch((err) => {
+          const e = toApiError(err);
+          return { _index: d._index, _id: d._id, error: { type: e.type, reason: e.message } };
+        }),
+      ),
+    );
+    return { docs: out };
+  }
+
+  // ---- search -----------------------------------------------------------------------------------
+
+  /**
+   * Query then fetch: every shard (one copy each) returns the ids, scores and sort values of its
+   * top from+size; the coordinator merges them, then fetches the sources of the winners from the
+   * copies that found them. A shard that fails is reported in `_shards.failures`, with partial
+   * results from the others.
+   */
+  async search(indexExpr: unknown, body: unknown = {}, params: { timeoutMs?: number } = {}) {
+    const started = performance.now();
+    const request = obj(body ?? {}, 'search body');
+    const indices = this.resolveIndices(indexExpr ?? '_all');
+    const from = intOr(request.from, 0, 'from');
+    const size = intOr(request.size, 10, 'size');
+    const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const targets = this.searchTargets(indices, false);
+    const { from: _f, size: _s, _source, highlight, ...rest } = request;
+    const queryPhase = { ...rest, from: 0, size: from + size, _source: false };
+    const failures: { index: string; shard: number; node?: string; reason: { type: string; reason: string } }[] = [];
+    let timedOut = false;
+    const shardResults = await Promise.all(
+      targets.map(async (t) => {
+        if (!t.copy) {
+          failures.push({ index: t.index, shard: t.shard, reason: { type: 'no_shard_available_action_exception', reason: 'no started copy' } });
+          return undefined;
+        }
+        try {
+          const r = await this.searchWithRetry(t, queryPhase, timeoutMs);
+          return { t, r };
+        } catch (err) {
+          const e = toApiError(err);
+          if (e.type === 'timeout') timedOut = true;
+          // A bad request is the caller's error, not a shard failure.
+          if (e.status === 400) throw e;
+          failures.push({ index: t.index, shard: t.shard, node: t.copy.node, reason: { type: e.type, reason: e.message } });
+          return undefined;
+        }
+      }),
+    );
+    const ok = shardResults.filter((x): x is NonNullable<typeof x> => x !== undefined);
+    if (ok.length === 0 && targets.length > 0) {
+      throw new ApiError('search_phase_execution_exception', `all shards failed: ${failures.map((f) => f.reason.reason).join('; ')}`, 503);
+    }
+    // Merge: by sort values when sorting, else by score; ties by shard order, then rank in shard.
+    const sorted = request.sort !== undefined;
+    type Ranked = { hit: SearchHit; shardIdx: number; rank: number };
+    const all: Ranked[] = [];
+    ok.forEach(({ r }, shardIdx) => r.hits.hits.forEach((hit, rank) => all.push({ hit, shardIdx, rank })));
+    all.sort((a, b) => (sorted ? compareSortValues(a.hit.sort ?? [], b.hit.sort ?? [], sortOrders(request.sort)) : (b.hit._score ?? 0) - (a.hit._score ?? 0)) || a.shardIdx - b.shardIdx || a.rank - b.rank);
+    const page = all.slice(from, from + size);
+    // Fetch phase: the winners' sources (and highlights) from the copies that scored them.
+    const byShard = new Map<number, Ranked[]>();
+    for (const p of page) byShard.set(p.shardIdx, [...(byShard.get(p.shardIdx) ?? []), p]);
+    const fetched = new Map<Ranked, SearchHit>();
+    if (_source !== false || highlight !== undefined) {
+      await Promise.all(
+        [...byShard].map(async ([shardIdx, ranked]) => {
+          const { t } = ok[shardIdx]!;
+          const ids = ranked.map((x) => x.hit._id);
+          const fetchReq: Record<string, unknown> = { query: { ids: { values: ids } }, size: ids.length, _source: _source ?? true };
+          if (highlight !== undefined) {
+            fetchReq.query = { bool: { must: [request.query ?? { match_all: {} }], filter: [{ ids: { values: ids } }] } };
+            fetchReq.highlight = highlight;
+          }
+          try {
+            const r = await this.searchWithRetry(t, fetchReq, timeoutMs);
+            const byId = new Map(r.hits.hits.map((h) => [h._id, h]));
+            for (const x of ranked) {
+              const h = byId.get(x.hit._id);
+              if (h) fetched.set(x, h);
+            }
+          } catch (err) {
+            const e = toApiError(err);
+            failures.push({ index: t.index, shard: t.shard, node: t.copy?.node, reason: { type: e.type, reason: `fetch phase: ${e.message}` } });
+          }
+        }),
+      );
+    }
+    const hits = page.map((p) => {
+      const f = fetched.get(p);
+      const hit: Record<string, unknown> = { _index: ok[p.shardIdx]!.t.index, _id: p.hit._id, _score: p.hit._score };
+      if (f?._source !== undefined) hit._source = f._source;
+      if (p.hit.sort !== undefined) hit.sort = p.hit.sort;
+      if (f?.highlight !== undefined) hit.highlight = f.highlight;
+      return hit;
+    });
+    let total = 0;
+    let relation: 'eq' | 'gte' = 'eq';
+    let maxScore: number | null = null;
+    for (const { r } of ok) {
+      total += r.hits.total.value;
+      if (r.hits.total.relation === 'gte') relation = 'gte';
+      if (r.hits.max_score !== null) maxScore = Math.max(maxScore ?? -Infinity, r.hits.max_score);
+    }
+    const response: Record<string, unknown> = {
+      took: Math.round(performance.now() - started),
+      timed_out: timedOut,
+      _shards: { total: targets.length, successful: ok.length, skipped: 0, failed: targets.length - ok.length, ...(failures.length > 0 ? { failures } : {}) },
+      hits: { total: { value: total, relation }, max_score: sorted ? null : maxScore, hits },
+    };
+    if (request.aggs !== undefined || request.aggregations !== undefined) {
+      response.aggregations = ok.length === 1 ? ok[0]!.r.aggregations : mergeReducedAggs(ok.map((x) => x.r.aggregations));
+    }
+    return response;
+  }
+
+  async count(indexExpr: unknown, body: unknown = {}) {
+    const b = obj(body ?? {}, 'count body');
+    for (const k of Object.keys(b)) if (k !== 'query') throw badRequest(`unknown key [${k}] in the count request`);
+    const r = (await this.search(indexExpr, { query: b.query, size: 0, track_total_hits: true })) as { hits: { total: { value: number } }; _shards: unknown };
+    return { count: r.hits.total.value, _shards: r._shards };
+  }
+
+  private async searchWithRetry(t: SearchTarget, request: unknown, timeoutMs: number): Promise<SearchResponse> {
+    let lastError: unknown;
+    // Another copy of the same shard is tried when the chosen one fails.
+    for (const copy of [t.copy!, ...t.others]) {
+      try {
+        return await this.askShard<SearchResponse>(copy.node, t.uuid, t.shard, { type: 'shard.search', request }, timeoutMs);
+      } catch (err) {
+        const e = toApiError(err);
+        if (e.status === 400) throw e;
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  // ---- cluster ----------------------------------------------------------------------------------
+
+  health(indexExpr?: unknown): Record<string, unknown> {
+    const s = this.state;
+    const names = indexExpr === undefined ? Object.keys(s.indices) : this.resolveIndices(indexExpr);
+    let status: Health = 'green';
+    const counts = { active_primary_shards: 0, active_shards: 0, relocating_shards: 0, initializing_shards: 0, unassigned_shards: 0 };
+    const indices: Record<string, { status: Health; number_of_shards: number; number_of_replicas: number }> = {};
+    for (const name of names) {
+      const meta = s.indices[name]!;
+      if (meta.state === 'close') continue;
+      let idxStatus: Health = 'green';
+      (s.routing[name] ?? []).forEach((t) => {
+        const h = shardHealth(t, meta.settings.number_of_replicas);
+        idxStatus = worse(idxStatus, h);
+        for (const c of t.copies) {
+          if (c.state === 'STARTED' || c.state === 'RELOCATING') {
+            counts.active_shards++;
+            if (c.primary) counts.active_primary_shards++;
+          }
+          if (c.state === 'RELOCATING') counts.relocating_shards++;
+          if (c.state === 'INITIALIZING' && !c.relocatingFrom) counts.initializing_shards++;
+        }
+        const present = t.copies.filter((c) => !c.relocatingFrom).length;
+        counts.unassigned_shards += Math.max(0, meta.settings.number_of_replicas + 1 - present);
+      });
+      indices[name] = { status: idxStatus, number_of_shards: meta.settings.number_of_shards, number_of_replicas: meta.settings.number_of_replicas };
+      status = worse(status, idxStatus);
+    }
+    const nodes = Object.values(s.nodes);
+    return {
+      cluster_name: this.host.system.cluster,
+      status,
+      timed_out: false,
+      number_of_nodes: nodes.length,
+      number_of_data_nodes: nodes.filter((n) => n.roles.includes('data')).length,
+      ...counts,
+      master_node: s.master?.id ?? null,
+      cluster_state_version: s.version,
+      indices,
+    };
+  }
+
+  /** Health once it is at least `status` (green > yellow > red), or with timed_out: true. */
+  async waitForHealth(status: Health, indexExpr: unknown, timeoutMs: number): Promise<Record<string, unknown>> {
+    const rank = { red: 0, yellow: 1, green: 2 };
+    const good = () => rank[this.health(indexExpr).status as Health] >= rank[status];
+    if (good()) return this.health(indexExpr);
+    const ok = await new Promise<boolean>((resolve) => {
+      const timer = this.host.system.clock.setTimeout(() => (off(), resolve(false)), timeoutMs);
+      const off = this.host.onState(() => {
+        if (!good()) return;
+        off();
+        this.host.system.clock.clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    return { ...this.health(indexExpr), timed_out: !ok };
+  }
+
+  catNodes() {
+    const s = this.state;
+    const copies = Object.values(s.routing).flatMap((ts) => ts.flatMap((t) => t.copies));
+    return Object.values(s.nodes).map((n) => ({
+      id: n.id,
+      name: n.name,
+      roles: n.roles,
+      attributes: n.attributes,
+      master: s.master?.id === n.id,
+      shards: copies.filter((c) => c.node === n.id).length,
+    }));
+  }
+
+  catIndices() {
+    const s = this.state;
+    return Object.values(s.indices).map((m) => ({
+      index: m.name,
+      uuid: m.uuid,
+      status: m.state,
+      health: m.state === 'close' ? 'closed' : ((this.health(m.name).indices as Record<string, { status: string }>)[m.name]?.status ?? 'red'),
+      pri: m.settings.number_of_shards,
+      rep: m.settings.number_of_replicas,
+    }));
+  }
+
+  catShards() {
+    const s = this.state;
+    return Object.entries(s.routing).flatMap(([index, tables]) =>
+      tables.flatMap((t, shard) => {
+        const rows: Record<string, unknown>[] = t.copies.map((c) => ({
+          index,
+          shard,
+          prirep: c.primary ? 'p' : 'r',
+          state: c.state,
+          node: c.node,
+          allocation_id: c.allocationId,
+          primary_term: t.primaryTerm,
+          in_sync: t.inSync.includes(c.allocationId),
+        }));
+        const meta = s.indices[index];
+        const missing = meta ? meta.settings.number_of_replicas + 1 - t.copies.filter((c) => !c.relocatingFrom).length : 0;
+        for (let i = 0; i < missing; i++) rows.push({ index, shard, prirep: t.copies.some((c) => c.primary) ? 'r' : 'p', state: 'UNASSIGNED', node: null });
+        return rows;
+      }),
+    );
+  }
+
+  /** Shard-level stats from every copy (doc counts, checkpoints, replication group). */
+  async shardStats(indexExpr: unknown) {
+    const out: Record<string, unknown>[] = [];
+    for (const index of this.resolveIndices(indexExpr ?? '_all')) {
+      const meta = this.state.indices[index]!;
+      const tables = this.state.routing[index] ?? [];
+      for (let shard = 0; shard < tables.length; shard++) {
+        for (const c of tables[shard]!.copies) {
+          const stats = await this.askShard<Record<string, unknown>>(c.node, meta.uuid, shard, { type: 'shard.stats' }, 5_000).catch((err) => ({ error: toApiError(err).message }));
+          out.push({ index, shard, node: c.node, primary: c.primary, ...stats });
+        }
+      }
+    }
+    return out;
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------
+
+  private askShard<T>(node: string, uuid: string, shard: number, message: unknown, timeoutMs: number): Promise<T> {
+    const { system } = this.host;
+    return system.ask<T>(system.ref(`shoal://${system.cluster}/${node}${INDICES_PATH}/${shardActorName(uuid, shard)}`), message, { timeoutMs });
+  }
+
+  private now(): number {
+    return this.host.system.clock.now();
+  }
+
+  private existing(name: unknown): string {
+    const index = str(name, 'index');
+    if (!this.state.indices[index]) throw indexNotFound(index);
+    return index;
+  }
+
+  private async autoCreate(index: string, timeoutMs: number): Promise<void> {
+    try {
+      await this.createIndex(index, { settings: AUTO_CREATE_SETTINGS }, { timeoutMs });
+    } catch (err) {
+      if ((err as ApiError).type !== 'resource_already_exists_exception') throw err;
+    }
+  }
+
+  private async waitForActive(index: string, want: number | 'all', timeoutMs: number): Promise<void> {
+    const ok = (s: ClusterState) => {
+      const meta = s.indices[index];
+      return !!meta && (s.routing[index] ?? []).every((t) => this.enoughActive(t, want, meta.settings.number_of_replicas));
+    };
+    if (ok(this.state)) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = this.host.system.clock.setTimeout(() => (off(), reject(new ApiError('timeout', 'timed out waiting for active shards', 503))), timeoutMs);
+      const off = this.host.onState((s) => {
+        if (!ok(s)) return;
+        off();
+        this.host.system.clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Resolves when this shard's routing table changes (or after `ms`). */
+  private routingChange(index: string, shard: number, table: ShardTable | undefined, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (ms <= 0) return resolve();
+      const timer = this.host.system.clock.setTimeout(() => (off(), resolve()), ms);
+      const off = this.host.onState((s) => {
+        if (s.routing[index]?.[shard] === table) return;
+        off();
+        this.host.system.clock.clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** Rejects with `routing_changed` if the shard gets a different primary while a write waits on the old one. */
+  private routingChangeAbort(index: string, shard: number, allocationId: string, term: number): { promise: Promise<never>; cancel: () => void } {
+    let off = () => {};
+    const promise = new Promise<never>((_, reject) => {
+      off = this.host.onState((s) => {
+        const t = s.routing[index]?.[shard];
+        const p = t?.copies.find((c) => c.primary);
+        if (!t || t.primaryTerm !== term || p?.allocationId !== allocationId) {
+          off();
+          reject(Object.assign(new Error(`[${index}][${shard}] primary changed`), { type: 'routing_changed' }));
+        }
+      });
+    });
+    promise.catch(() => undefined);
+    return { promise, cancel: () => off() };
+  }
+
+  resolveIndices(expr: unknown): string[] {
+    const raw = Array.isArray(expr) ? expr : typeof expr === 'string' ? expr.split(',') : undefined;
+    if (!raw || raw.some((x) => typeof x !== 'string')) throw badRequest('index must be a string or a list of strings');
+    const names = Object.keys(this.state.indices).sort();
+    const out = new Set<string>();
+    for (const part of raw as string[]) {
+      const p = part.trim();
+      if (p === '_all' || p === '*') names.forEach((n) => out.add(n));
+      else if (p.includes('*')) {
+        const re = new RegExp(`^${p.split('*').map(escapeRe).join('.*')}$`);
+        names.filter((n) => re.test(n)).forEach((n) => out.add(n));
+      } else if (this.state.indices[p]) out.add(p);
+      else throw indexNotFound(p);
+    }
+    return [...out].filter((n) => this.state.indices[n]!.state === 'open');
+  }
+
+  private readableCopies(table: ShardTable | undefined, primaryFirst: boolean): RoutingCopy[] {
+    if (!table) return [];
+    const started = table.copies.filter((c) => c.state === 'STARTED' || c.state === 'RELOCATING');
+    if (primaryFirst) return started.sort((a, b) => Number(b.primary) - Number(a.primary));
+    // Prefer a copy on this node, then spread over the others.
+    const local = started.filter((c) => c.node === this.host.nodeId);
+    const rest = started.filter((c) => c.node !== this.host.nodeId);
+    const offset = rest.length > 0 ? this.roundRobin++ % rest.length : 0;
+    return [...local, ...rest.slice(offset), ...rest.slice(0, offset)];
+  }
+
+  private searchTargets(indices: string[], everyCopy: boolean): SearchTarget[] {
+    const out: SearchTarget[] = [];
+    for (const index of indices) {
+      const meta = this.state.indices[index]!;
+      (this.state.routing[index] ?? []).forEach((table, shard) => {
+        const copies = this.readableCopies(table, false);
+        if (everyCopy) for (const copy of copies) out.push({ index, uuid: meta.uuid, shard, copy, others: [] });
+        else out.push({ index, uuid: meta.uuid, shard, copy: copies[0], others: copies.slice(1) });
+      });
+    }
+    return out;
+  }
+}
+
+interface SearchTarget {
+  index: string;
+  uuid: string;
+  shard: number;
+  copy: RoutingCopy | undefined;
+  others: RoutingCopy[];
+}
+
+function worse(a: Health, b: Health): Health {
+  const rank = { green: 0, yellow: 1, red: 2 };
+  return rank[b] > rank[a] ? b : a;
+}
+
+function sortOrders(sort: unknown): ('asc' | 'desc')[] {
+  const list = Array.isArray(sort) ? sort : [sort];
+  return list.map((s) => {
+    if (typeof s === 'string') return s === '_score' ? 'desc' : 'asc';
+    const [field, spec] = Object.entries(s as Record<string, unknown>)[0] ?? ['', 'asc'];
+    const order = typeof spec === 'string' ? spec : (spec as { order?: string })?.order;
+    return order === 'desc' || (order === undefined && field === '_score') ? 'desc' : 'asc';
+  });
+}
+
+function compareSortValues(a: unknown[], b: unknown[], orders: ('asc' | 'desc')[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    // Missing values sort last, as in Elasticsearch.
+    if (x === null || x === undefined) return 1;
+    if (y === null || y === undefined) return -1;
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
+    if (c !== 0) return orders[i] === 'desc' ? -c : c;
+  }
+  return 0;
+}
+
+/** Placeholder until shards return partial aggregations: merges only what can be merged exactly. */
+function mergeReducedAggs(parts: (Record<string, unknown> | undefined)[]): Record<string, unknown> | undefined {
+  return parts.find((p) => p !== undefined);
+}
+
+function escapeRe(s: string): string {
+  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SettingsError) throw new ApiError(err.type, err.message, 400);
+    throw err;
+  }
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; message?: string; status?: number };
+  const type = typeof e?.type === 'string' ? e.type : 'exception';
+  const status =
+    typeof e?.status === 'number' ? e.status : type === 'timeout' ? 504 : type.endsWith('not_found_exception') ? 404 : type === 'version_conflict_engine_exception' ? 409 : RETRYABLE.has(type) ? 503 : type.includes('exception') ? 400 : 500;
+  return new ApiError(type, e?.message ?? String(err), status);
+}
+
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw badRequest(`[${what}] must be a non-empty string`);
+  return v;
+}
+
+function optStr(v: unknown, what: string): string | undefined {
+  return v === undefined || v === null ? undefined : str(v, what);
+}
+
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`${what} must be a JSON object`);
+  return v as Record<string, unknown>;
+}
+
+function intOr(v: unknown, dflt: number, what: string): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < 0) throw new ApiError('parsing_exception', `[${what}] must be a non-negative integer`, 400);
+  return v as number;
+}
+
+function cond(p: { if_seq_no?: unknown; if_primary_term?: unknown }): { if_seq_no?: number; if_primary_term?: number } {
+  const out: { if_seq_no?: number; if_primary_term?: number } = {};
+  if (p.if_seq_no !== undefined) {
+    if (!Number.isInteger(p.if_seq_no) || (p.if_seq_no as number) < 0) throw badRequest('[if_seq_no] must be a non-negative integer');
+    out.if_seq_no = p.if_seq_no as number;
+  }
+  if (p.if_primary_term !== undefined) {
+    if (!Number.isInteger(p.if_primary_term) || (p.if_primary_term as number) < 1) throw badRequest('[if_primary_term] must be a positive integer');
+    out.if_primary_term = p.if_primary_term as number;
+  }
+  return out;
+}

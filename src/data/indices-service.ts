@@ -1,0 +1,129 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { shardMachine } from '../../actors/shard.ts';
+import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
+import type { ActorRef } from '../runtime/actor-ref.ts';
+import type { ActorSystem } from '../runtime/actor-system.ts';
+import { receive } from '../runtime/behavior.ts';
+import { ShardCopy, type ShardIO } from './shard-copy.ts';
+
+export const INDICES_PATH = '/system/indices';
+
+/** The actor name of a shard copy: index uuid and shard number (names allow [A-Za-z0-9_-]). */
+export function shardActorName(uuid: string, shard: number): string {
+  return `${uuid}_${shard}`;
+}
+
+export interface IndicesHost {
+  system: ActorSystem;
+  nodeId: string;
+  dataDir: string | undefined;
+  propose(command: ClusterCommand): Promise<{ version: number; changed: boolean }>;
+  waitForVersion(version: number, timeoutMs: number): Promise<ClusterState>;
+}
+
+interface Running {
+  ref: ActorRef;
+  allocationId: string;
+  uuid: string;
+}
+
+/**
+ * Keeps this node's shard actors in line with the cluster state: a copy assigned here gets a
+ * shard actor under the indices supervisor, every routing change is passed on to it, and a copy
+ * that is no longer assigned here is closed (its files are deleted when its index is).
+ */
+export class IndicesService {
+  private readonly running = new Map<string, Running>();
+  private supervisor: ActorRef | undefined;
+
+  constructor(private readonly host: IndicesHost) {}
+
+  start(): void {
+    const { system } = this.host;
+    this.supervisor = system.internals.spawnUnder(system.internals.cell('/system')!, 'indices', receive(() => undefined), { restart: 'permanent' });
+  }
+
+  /**
+   * Apply a new cluster-state version. Deferred to a microtask: states are applied inside the raft
+   * peer's machine actions, and starting machines from there would nest xstate actor creation.
+   */
+  onState(state: ClusterState): void {
+    queueMicrotask(() => this.reconcile(state));
+  }
+
+  private reconcile(state: ClusterState): void {
+    if (!this.supervisor || !this.host.system.isRunning) return;
+    const wanted = new Set<string>();
+    for (const [index, tables] of Object.entries(state.routing)) {
+      const meta = state.indices[index];
+      if (!meta) continue;
+      tables.forEach((table, shard) => {
+        const copy = table.copies.find((c) => c.node === this.host.nodeId);
+        if (!copy) return;
+        const name = shardActorName(meta.uuid, shard);
+        wanted.add(name);
+        const current = this.running.get(name);
+        if (current && current.allocationId === copy.allocationId && this.host.system.internals.cell(current.ref.path)) {
+          this.host.system.tell(current.ref, { type: 'shard.routing', table, meta });
+          return;
+        }
+        if (current) this.stopCopy(name, false);
+        const identity = {
+          index,
+          shard,
+          allocationId: copy.allocationId,
+          node: this.host.nodeId,
+          dataDir: ShardCopy.dataDir(this.host.dataDir, this.host.nodeId, meta.uuid, shard),
+        };
+        try {
+          const ref = this.host.system.internals.spawnUnder(this.host.system.internals.cell(INDICES_PATH)!, name, shardMachine, {
+            restart: 'temporary',
+            input: { identity, meta, table, io: this.io(meta.uuid, shard) },
+          });
+          this.running.set(name, { ref, allocationId: copy.allocationId, uuid: meta.uuid });
+        } catch (err) {
+          this.host.system.log.error({ index, shard, err: (err as Error).message }, 'could not start shard copy');
+          void this.host
+            .propose({ op: 'shard_failed', index, shard, allocationId: copy.allocationId, reason: `start failed: ${(err as Error).message}`, at: Date.now() })
+            .catch(() => undefined);
+        }
+      });
+    }
+    const liveUuids = new Set(Object.values(state.indices).map((m) => m.uuid));
+    for (const [name, r] of [...this.running]) if (!wanted.has(name)) this.stopCopy(name, !liveUuids.has(r.uuid));
+  }
+
+  /** The local shard actor of `uuid`/`shard`, if this node has a copy. */
+  localRef(uuid: string, shard: number): ActorRef | undefined {
+    return this.running.get(shardActorName(uuid, shard))?.ref;
+  }
+
+  private stopCopy(name: string, deleteFiles: boolean): void {
+    const r = this.running.get(name);
+    if (!r) return;
+    this.running.delete(name);
+    const { system } = this.host;
+    const done = system.internals.cell(r.ref.path) ? new Promise<void>((resolve) => {
+      const off = system.watch(r.ref, () => (off(), resolve()));
+      system.tell(r.ref, { type: 'shard.close' });
+    }) : Promise.resolve();
+    if (deleteFiles && this.host.dataDir) {
+      const dir = path.join(this.host.dataDir, this.host.nodeId, 'indices', r.uuid);
+      void done.then(() => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+  }
+
+  private io(uuid: string, shard: number): ShardIO {
+    const { system } = this.host;
+    const name = shardActorName(uuid, shard);
+    return {
+      askCopy: (node, _allocationId, message, timeoutMs) =>
+        system.ask(system.ref(`shoal://${system.cluster}/${node}${INDICES_PATH}/${name}`), message, { timeoutMs }),
+      propose: (command) => this.host.propose(command),
+      waitForVersion: (version, timeoutMs) => this.host.waitForVersion(version, timeoutMs),
+      now: () => system.clock.now(),
+      log: system.log.child({ actor: `${INDICES_PATH}/${name}` }),
+    };
+  }
+}

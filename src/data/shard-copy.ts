@@ -1,0 +1,476 @@
+import path from 'node:path';
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
+import type { IndexMeta, ShardCopy as RoutingCopy, ShardTable } from '../cluster/metadata.ts';
+import { ShardEngine, type ReplicaOp, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
+import { EngineError } from '../engine/types.ts';
+import { ShoalError } from '../runtime/errors.ts';
+import { ReplicationGroup } from './replication-group.ts';
+
+/** What a shard copy needs from the node it runs on. */
+export interface ShardIO {
+  /** Ask the shard actor of `allocationId` on `node` (the same shard). */
+  askCopy<T>(node: string, allocationId: string, message: unknown, timeoutMs: number): Promise<T>;
+  /** Commit a cluster-state command through the master. */
+  propose(command: ClusterCommand): Promise<{ version: number; changed: boolean }>;
+  /** The node's cluster state once it has applied `version`. */
+  waitForVersion(version: number, timeoutMs: number): Promise<ClusterState>;
+  now(): number;
+  log: Logger;
+}
+
+export interface ShardIdentity {
+  index: string;
+  shard: number;
+  allocationId: string;
+  node: string;
+  /** Where the engine keeps its files; undefined = in memory (simulation). */
+  dataDir: string | undefined;
+}
+
+export type WriteAction = 'index' | 'create' | 'delete' | 'update';
+
+export interface WriteItem {
+  action: WriteAction;
+  id: string;
+  source?: Record<string, unknown>;
+  /** update: partial document, upsert document, doc_as_upsert. */
+  doc?: Record<string, unknown>;
+  upsert?: Record<string, unknown>;
+  doc_as_upsert?: boolean;
+  if_seq_no?: number;
+  if_primary_term?: number;
+}
+
+export type ItemResult =
+  | (WriteResult & { status: number; _shards?: ShardsInfo })
+  | { _id: string; status: number; error: { type: string; reason: string } };
+
+export interface ShardsInfo {
+  total: number;
+  successful: number;
+  failed: number;
+}
+
+export interface ReplicateRequest {
+  type: 'shard.replicate';
+  allocationId: string;
+  term: number;
+  ops: ReplicaOp[];
+  globalCheckpoint: number;
+  refresh?: boolean;
+}
+
+export interface RecoveryStart {
+  sessionId: string;
+  term: number;
+  maxSeqNo: number;
+  globalCheckpoint: number;
+  full: boolean;
+  total: number;
+  absent: string[];
+}
+
+const REPLICATE_TIMEOUT_MS = 5_000;
+const RECOVERY_CHUNK_BYTES = 256 * 1024;
+const RECOVERY_SESSION_TTL_MS = 60_000;
+
+/**
+ * One copy of one shard: its engine, and the replication protocol around it.
+ *
+ * As primary it assigns seq_nos in its primary term, writes locally, sends the operations to every
+ * copy of its replication group in parallel and acknowledges once all in-sync copies have them; a
+ * copy that fails a write is removed from the in-sync set through the master first, and a replica
+ * that knows a newer primary term rejects the write, which fences a stale primary.
+ *
+ * As replica it applies operations in seq_no order per document. Recovery (a new copy, a copy
+ * coming back, or every replica after a primary change) is one protocol: the copy distrusts what
+ * it has above its last known global checkpoint (its "suspects"), and the primary sends every
+ * document changed above that point plus its version of each suspect; while that runs the copy
+ * already receives the live operations, and a document they touch is no longer suspect.
+ */
+export class ShardCopy {
+  readonly engine: ShardEngine;
+  role: 'primary' | 'replica' = 'replica';
+  /** Highest primary term seen for this shard: operations of older terms are rejected. */
+  term: number;
+  group: ReplicationGroup | undefined;
+  table: ShardTable | undefined;
+  meta: IndexMeta;
+  private suspects: Set<string> | undefined;
+  private readonly sessions = new Map<string, { ops: ReplicaOp[]; expires: number }>();
+  private sessionCounter = 0;
+  /** Writes in flight on this primary (replicating); the engine applied them already. */
+  inflight = 0;
+
+  constructor(
+    readonly id: ShardIdentity,
+    meta: IndexMeta,
+    private readonly io: ShardIO,
+  ) {
+    this.meta = meta;
+    const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? { analysis: meta.settings.analysis } : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms };
+    if (id.dataDir) {
+      fs.mkdirSync(id.dataDir, { recursive: true });
+      this.engine = ShardEngine.open(id.dataDir, opts);
+    } else {
+      this.engine = new ShardEngine(opts);
+    }
+    this.term = this.engine.primaryTerm;
+  }
+
+  static dataDir(root: string | undefined, node: string, uuid: string, shard: number): string | undefined {
+    return root ? path.join(root, node, 'indices', uuid, String(shard)) : undefined;
+  }
+
+  get label(): string {
+    return `[${this.id.index}][${this.id.shard}]`;
+  }
+
+  // ---- routing ----------------------------------------------------------------------------------
+
+  /** The routing table changed: follow role, term and replication group. */
+  applyRouting(table: ShardTable, meta: IndexMeta): { promoted: boolean; newTerm: boolean } {
+    this.table = table;
+    this.meta = meta;
+    const me = table.copies.find((c) => c.allocationId === this.id.allocationId);
+    let promoted = false;
+    let newTerm = false;
+    if (table.primaryTerm > this.term) {
+      newTerm = this.role === 'replica' && !me?.primary;
+      if (newTerm) this.distrustAbove(this.safePoint());
+      this.term = table.primaryTerm;
+    }
+    if (me?.primary && this.role !== 'primary') {
+      this.role = 'primary';
+      this.suspects = undefined; // a primary is the authority
+      this.engine.primaryTerm = this.term;
+      this.group = new ReplicationGroup(this.id.allocationId);
+      promoted = true;
+    }
+    this.group?.update(table);
+    return { promoted, newTerm };
+  }
+
+  /** Below this seq_no every copy in sync has the same operations (the global checkpoint this copy knows). */
+  safePoint(): number {
+    return Math.min(this.engine.globalCheckpoint, this.engine.localCheckpoint);
+  }
+
+  get primaryCopy(): RoutingCopy | undefined {
+    return this.table?.copies.find((c) => c.primary);
+  }
+
+  // ---- primary: writes --------------------------------------------------------------------------
+
+  async write(items: WriteItem[], term: number | undefined, refresh: boolean): Promise<ItemResult[]> {
+    this.assertPrimary(term);
+    const results: ItemResult[] = [];
+    const ops: ReplicaOp[] = [];
+    for (const item of items) {
+      try {
+        const r = this.applyItem(item);
+        results.push({ ...r.result, status: r.result.result === 'created' ? 201 : r.result.result === 'not_found' ? 404 : 200 });
+        if (r.op) ops.push(r.op);
+      } catch (err) {
+        results.push({ _id: item.id, status: statusOf(err), error: errorBody(err) });
+      }
+    }
+    if (ops.length === 0 && !refresh) return results;
+    if (refresh) this.engine.refresh();
+    const shards = await this.replicate(ops, refresh);
+    for (const r of results) if (!('error' in r)) r._shards = shards;
+    return results;
+  }
+
+  private applyItem(item: WriteItem): { result: WriteResult; op?: ReplicaOp } {
+    const cond = { ifSeqNo: item.if_seq_no, ifPrimaryTerm: item.if_primary_term };
+    const e = this.engine;
+    switch (item.action) {
+      case 'index':
+      case 'create': {
+        const result = e.index(item.id, item.source, { ...cond, opType: item.action });
+        return { result, op: e.stateOf(result._id) };
+      }
+      case 'delete': {
+        const result = e.delete(item.id, cond);
+        return { result, op: { op: 'delete', id: item.id, seqNo: result._seq_no, primaryTerm: result._primary_term, version: result._version } };
+      }
+      case 'update': {
+        const current = e.get(item.id);
+        let source: Record<string, unknown>;
+        if (!current.found) {
+          if (item.upsert) source = item.upsert;
+          else if (item.doc_as_upsert && item.doc) source = item.doc;
+          else throw new EngineError('document_missing_exception', `[${item.id}]: document missing`, 404);
+        } else {
+          source = deepMerge(current._source!, item.doc ?? {});
+          if (JSON.stringify(source) === JSON.stringify(current._source)) {
+            return { result: { _id: item.id, _version: current._version!, _seq_no: current._seq_no!, _primary_term: current._primary_term!, result: 'noop' as WriteResult['result'] } };
+          }
+        }
+        // The read and the write happen in one turn of the actor: nothing can come in between.
+        const result = e.index(item.id, source, current.found ? { ifSeqNo: item.if_seq_no ?? current._seq_no, ifPrimaryTerm: item.if_primary_term ?? current._primary_term } : cond);
+        return { result, op: e.stateOf(result._id) };
+      }
+    }
+  }
+
+  /**
+   * Send `ops` to every copy of the group and wait for all; an in-sync copy that fails is removed
+   * through the master before this returns (so the acknowledgement never counts on it).
+   */
+  private async replicate(ops: ReplicaOp[], refresh: boolean): Promise<ShardsInfo> {
+    const group = this.group!;
+    const term = this.term;
+    const targets = group.targets();
+    this.inflight++;
+    try {
+      const gcp = group.globalCheckpoint(this.engine.localCheckpoint);
+      const outcomes = await Promise.allSettled(
+        targets.map((t) =>
+          this.io.askCopy<{ localCheckpoint: number }>(t.node, t.allocationId, { type: 'shard.replicate', allocationId: t.allocationId, term, ops, globalCheckpoint: gcp, refresh } satisfies ReplicateRequest, REPLICATE_TIMEOUT_MS),
+        ),
+      );
+      let failed = 0;
+      for (let i = 0; i < targets.length; i++) {
+        const t = targets[i]!;
+        const o = outcomes[i]!;
+        if (o.status === 'fulfilled') {
+          group.updateLocalCheckpoint(t.allocationId, o.value.localCheckpoint);
+          continue;
+        }
+        const err = o.reason as { type?: string; message?: string };
+        if (err?.type === 'stale_primary_term') throw new ShoalError('stale_primary_term', `${this.label} primary term [${term}] is stale: ${err.message}`);
+        failed++;
+        group.remove(t.allocationId);
+        const failure = this.failCopy(t.allocationId, `replication failed: ${err?.type ?? ''} ${err?.message ?? String(err)}`);
+        if (t.inSync) await failure;
+        else void failure.catch(() => undefined);
+      }
+      this.engine.globalCheckpoint = group.globalCheckpoint(this.engine.localCheckpoint);
+      return { total: targets.length + 1, successful: targets.length + 1 - failed, failed };
+    } finally {
+      this.inflight--;
+    }
+  }
+
+  /** Remove a copy from the in-sync set through the master; if the master says we are stale, we are fenced. */
+  private async failCopy(allocationId: string, reason: string): Promise<void> {
+    const term = this.term;
+    this.io.log.warn({ shard: this.label, allocationId, reason }, 'failing shard copy');
+    const res = await this.io
+      .propose({ op: 'shard_failed', index: this.id.index, shard: this.id.shard, allocationId, reason, primaryTerm: term, at: this.io.now() })
+      .catch((err: Error) => {
+        throw new ShoalError('shard_failure_not_acknowledged', `${this.label} the master did not confirm the failure of ${allocationId}: ${err.message}`);
+      });
+    const state = await this.io.waitForVersion(res.version, 10_000);
+    const table = state.routing[this.id.index]?.[this.id.shard];
+    const me = table?.copies.find((c) => c.allocationId === this.id.allocationId);
+    if (!table || table.primaryTerm > term || !me?.primary) {
+      throw new ShoalError('stale_primary_term', `${this.label} this copy is no longer the primary (term ${term})`);
+    }
+  }
+
+  private assertPrimary(term: number | undefined): void {
+    if (this.role !== 'primary') throw new ShoalError('not_primary', `${this.label} this copy (${this.id.allocationId}) is not the primary`);
+    if (term !== undefined && term > this.term) throw new ShoalError('not_primary', `${this.label} the request expects primary term ${term}, this copy has ${this.term}`);
+  }
+
+  // ---- replica: replicated operations -----------------------------------------------------------
+
+  applyReplicated(req: ReplicateRequest): { localCheckpoint: number } {
+    if (req.term < this.term) {
+      throw new ShoalError('stale_primary_term', `${this.label} operation primary term [${req.term}] is older than this copy's [${this.term}]`);
+    }
+    if (this.role === 'primary' && req.term === this.term) throw new ShoalError('not_replica', `${this.label} this copy is the primary`);
+    if (req.term > this.term) {
+      // A new primary, seen before the cluster state said so: distrust what is not in sync yet.
+      if (this.role === 'replica') this.distrustAbove(this.safePoint());
+      this.term = req.term;
+    }
+    for (const op of req.ops) {
+      const suspect = this.suspects?.delete(op.id) ?? false;
+      this.engine.applyReplicated(op, suspect);
+    }
+    this.engine.globalCheckpoint = Math.min(req.globalCheckpoint, this.engine.localCheckpoint);
+    if (req.refresh) this.engine.refresh();
+    return { localCheckpoint: this.engine.localCheckpoint };
+  }
+
+  /** From now on what this copy has above `seqNo` must be confirmed by the primary (recovery). */
+  private distrustAbove(seqNo: number): void {
+    const ids = this.engine.idsAbove(seqNo);
+    this.suspects = new Set([...(this.suspects ?? []), ...ids]);
+    this.engine.resetLocalCheckpoint(seqNo);
+  }
+
+  get needsResync(): boolean {
+    return this.suspects !== undefined;
+  }
+
+  // ---- recovery ---------------------------------------------------------------------------------
+
+  /** Recover from the primary (replica side). Resolves once this copy has everything the primary had when it started. */
+  async recover(primary: RoutingCopy, timeoutMs: number): Promise<{ ops: number; full: boolean }> {
+    const from = this.safePoint();
+    if (!this.suspects) this.distrustAbove(from);
+    const ask = <T>(msg: unknown) => this.io.askCopy<T>(primary.node, primary.allocationId, msg, timeoutMs);
+    const fullNeeded = !(await ask<{ opsBased: boolean }>({ type: 'shard.recovery_plan', from })).opsBased;
+    if (fullNeeded) this.suspects = new Set([...this.suspects!, ...this.engine.idsAbove(-2)]);
+    const start = await ask<RecoveryStart>({
+      type: 'shard.recover',
+      allocationId: this.id.allocationId,
+      node: this.id.node,
+      from: fullNeeded ? -1 : from,
+      full: fullNeeded,
+      suspects: [...(this.suspects ?? [])],
+    });
+    if (start.term > this.term) this.term = start.term;
+    let received = 0;
+    while (received < start.total) {
+      const chunk = await ask<{ ops: ReplicaOp[] }>({ type: 'shard.recovery_chunk', sessionId: start.sessionId, offset: received });
+      if (chunk.ops.length === 0) throw new ShoalError('recovery_failed', `${this.label} recovery session ended early`);
+      for (const op of chunk.ops) {
+        const suspect = this.suspects?.delete(op.id) ?? false;
+        this.engine.applyReplicated(op, suspect);
+      }
+      received += chunk.ops.length;
+    }
+    // What the primary does not have at all, and suspects it did not mention, go.
+    for (const id of start.absent) if (this.suspects?.delete(id)) this.engine.purge(id);
+    for (const id of this.suspects ?? []) this.engine.purge(id);
+    this.suspects = undefined;
+    this.engine.markProcessedUpTo(start.maxSeqNo);
+    this.engine.globalCheckpoint = Math.min(start.globalCheckpoint, this.engine.localCheckpoint);
+    this.engine.refresh();
+    this.engine.flush();
+    void ask({ type: 'shard.recovery_done', sessionId: start.sessionId }).catch(() => undefined);
+    return { ops: start.total, full: fullNeeded };
+  }
+
+  /** Primary side: can a copy that has everything up to `from` recover from operations? */
+  recoveryPlan(from: number): { opsBased: boolean } {
+    this.assertPrimary(undefined);
+    return { opsBased: from >= 0 && this.engine.hasHistoryAbove(from) };
+  }
+
+  /** Primary side: start a recovery session; the copy gets every operation from now on. */
+  startRecovery(req: { allocationId: string; node: string; from: number; full: boolean; suspects: string[] }): RecoveryStart {
+    this.assertPrimary(undefined);
+    if (!req.full && !this.engine.hasHistoryAbove(req.from)) throw new ShoalError('recovery_failed', `${this.label} history above ${req.from} is no longer retained`);
+    this.group!.track(req.allocationId, req.node);
+    const ops = req.full ? this.engine.allDocs() : this.engine.changesAbove(req.from);
+    const seen = new Set(ops.map((o) => o.id));
+    const absent: string[] = [];
+    for (const id of req.suspects) {
+      if (seen.has(id)) continue;
+      const st = this.engine.stateOf(id);
+      if (st) ops.push(st);
+      else absent.push(id);
+    }
+    this.expireSessions();
+    const sessionId = `${req.allocationId}-${this.sessionCounter++}`;
+    this.sessions.set(sessionId, { ops, expires: this.io.now() + RECOVERY_SESSION_TTL_MS });
+    this.io.log.info({ shard: this.label, target: req.allocationId, ops: ops.length, full: req.full }, 'recovery started');
+    return {
+      sessionId,
+      term: this.term,
+      maxSeqNo: this.engine.maxSeqNo,
+      globalCheckpoint: this.group!.globalCheckpoint(this.engine.localCheckpoint),
+      full: req.full,
+      total: ops.length,
+      absent,
+    };
+  }
+
+  recoveryChunk(sessionId: string, offset: number): { ops: ReplicaOp[] } {
+    const s = this.sessions.get(sessionId);
+    if (!s) throw new ShoalError('recovery_failed', `${this.label} no recovery session ${sessionId}`);
+    s.expires = this.io.now() + RECOVERY_SESSION_TTL_MS;
+    const ops: ReplicaOp[] = [];
+    let bytes = 0;
+    for (let i = offset; i < s.ops.length && bytes < RECOVERY_CHUNK_BYTES; i++) {
+      const op = s.ops[i]!;
+      bytes += 64 + (op.op === 'index' ? JSON.stringify(op.source).length : 0);
+      ops.push(op);
+    }
+    return { ops };
+  }
+
+  endRecovery(sessionId: string): void {
+    this.sessions.delete(sessionId);
+  }
+
+  private expireSessions(): void {
+    const now = this.io.now();
+    for (const [id, s] of this.sessions) if (s.expires < now) this.sessions.delete(id);
+  }
+
+  // ---- reads ------------------------------------------------------------------------------------
+
+  get(id: string): ReturnType<ShardEngine['get']> {
+    return this.engine.get(id);
+  }
+
+  search(request: unknown): SearchResponse {
+    return this.engine.search(request);
+  }
+
+  stats(): Record<string, unknown> {
+    return {
+      allocation_id: this.id.allocationId,
+      role: this.role,
+      primary_term: this.term,
+      docs: this.engine.docCount,
+      max_seq_no: this.engine.maxSeqNo,
+      local_checkpoint: this.engine.localCheckpoint,
+      global_checkpoint: this.engine.globalCheckpoint,
+      ...(this.group ? { group: this.group.status(this.engine.localCheckpoint) } : {}),
+    };
+  }
+
+  close(): void {
+    try {
+      this.engine.flush();
+    } catch (err) {
+      this.io.log.warn({ shard: this.label, err: (err as Error).message }, 'flush on close failed');
+    }
+    this.engine.close();
+  }
+}
+
+function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(patch)) {
+    const b = out[k];
+    out[k] =
+      typeof v === 'object' && v !== null && !Array.isArray(v) && typeof b === 'object' && b !== null && !Array.isArray(b)
+        ? deepMerge(b as Record<string, unknown>, v as Record<string, unknown>)
+        : v;
+  }
+  return out;
+}
+
+export function errorBody(err: unknown): { type: string; reason: string } {
+  const e = err as { type?: string; message?: string };
+  return { type: typeof e?.type === 'string' ? e.type : 'exception', reason: e?.message ?? String(err) };
+}
+
+export function statusOf(err: unknown): number {
+  const e = err as { status?: number; type?: string };
+  if (typeof e?.status === 'number') return e.status;
+  switch (e?.type) {
+    case 'version_conflict_engine_exception':
+      return 409;
+    case 'document_missing_exception':
+    case 'index_not_found_exception':
+      return 404;
+    case 'timeout':
+    case 'unavailable_shards_exception':
+      return 503;
+    default:
+      return 400;
+  }
+}

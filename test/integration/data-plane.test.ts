@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ShoalNode } from '../../src/node/shoal-node.ts';
+import { startNatsServer, type NatsServerHandle } from '../../src/testing/nats-server.ts';
+
+type Any = Record<string, any>;
+
+describe('data plane in one process over a real nats-server', () => {
+  let server: NatsServerHandle;
+  let dataDir: string;
+  const nodes = new Map<string, ShoalNode>();
+  const masters = ['n1', 'n2', 'n3'];
+  const start = async (id: string) => {
+    const node = await ShoalNode.start({ nodeId: id, nats: { servers: server.url }, dataDir, masters, logLevel: 'silent' });
+    nodes.set(id, node);
+    return node;
+  };
+  const any = () => [...nodes.values()].find((n) => n.system.isRunning)!;
+  const api = (req: Any) => any().api(req as never) as Promise<Any>;
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    dataDir = mkdtempSync(join(tmpdir(), 'shoal-data-'));
+    for (const id of masters) await start(id);
+    await Promise.all([...nodes.values()].map((n) => n.waitFor((s) => Object.keys(s.nodes).length === 3 && !!s.master, 'three nodes and a master')));
+  });
+  afterAll(async () => {
+    await Promise.all([...nodes.values()].map((n) => (n.system.isRunning ? n.shutdown() : undefined)));
+    await server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('creates an index whose primaries and replicas spread over the nodes and turn green', async () => {
+    const res = await api({ op: 'index.create', index: 'books', settings: { number_of_shards: 3, number_of_replicas: 1 }, mappings: { properties: { title: { type: 'text' }, year: { type: 'long' } } } });
+    expect(res).toMatchObject({ acknowledged: true, index: 'books' });
+    const health = await api({ op: 'cluster.health', wait_for_status: 'green', timeout_ms: 10_000 });
+    expect(health).toMatchObject({ status: 'green', active_primary_shards: 3, active_shards: 6, unassigned_shards: 0, timed_out: false });
+    const shards = (await api({ op: 'cat.shards' })) as unknown as Any[];
+    for (let s = 0; s < 3; s++) {
+      const copies = shards.filter((r) => r.shard === s);
+      expect(copies).toHaveLength(2);
+      expect(new Set(copies.map((c) => c.node)).size).toBe(2);
+    }
+  });
+
+  it('indexes, gets, updates, deletes and searches documents through any node', async () => {
+    const created = await api({ op: 'doc.index', index: 'books', id: 'b1', document: { title: 'the quick brown fox', year: 1999 } });
+    expect(created).toMatchObject({ _id: 'b1', result: 'created', _version: 1, _shards: { total: 2, successful: 2, failed: 0 } });
+    const auto = await api({ op: 'doc.index', index: 'books', document: { title: 'lazy dogs sleep', year: 2005 } });
+    expect(auto._id).toMatch(/^[A-Za-z0-9_-]{20}$/);
+    const got = await nodes.get('n2')!.api({ op: 'doc.get', index: 'books', id: 'b1' });
+    expect(got).toMatchObject({ found: true, _source: { title: 'the quick brown fox' } });
+    const updated = await api({ op: 'doc.update', index: 'books', id: 'b1', body: { doc: { year: 2000 } } });
+    expect(updated).toMatchObject({ result: 'updated', _version: 2 });
+    expect(await api({ op: 'doc.get', index: 'books', id: 'b1' })).toMatchObject({ _source: { title: 'the quick brown fox', year: 2000 } });
+    await expect(api({ op: 'doc.update', index: 'books', id: 'nope', body: { doc: { a: 1 } } })).rejects.toMatchObject({ type: 'document_missing_exception', status: 404 });
+    const bulk = await api({
+      op: 'doc.bulk',
+      index: 'books',
+      refresh: true,
+      operations: [{ index: { _id: 'b2' } }, { title: 'quick thinking', year: 2010 }, { create: { _id: 'b1' } }, { title: 'dup' }, { delete: { _id: auto._id } }],
+    });
+    expect(bulk.errors).toBe(true);
+    expect(bulk.items.map((i: Any) => Object.values(i)[0].status)).toEqual([201, 409, 200]);
+    const found = await api({ op: 'search', index: 'books', body: { query: { match: { title: 'quick' } } } });
+    expect(found._shards).toMatchObject({ total: 3, successful: 3, failed: 0 });
+    expect(found.hits.total.value).toBe(2);
+    expect(found.hits.hits.map((h: Any) => h._id).sort()).toEqual(['b1', 'b2']);
+    expect(found.hits.hits[0]._source.title).toContain('quick');
+    const sorted = await api({ op: 'search', index: 'books', body: { sort: [{ year: 'desc' }], size: 1 } });
+    expect(sorted.hits.hits[0]).toMatchObject({ _id: 'b2', sort: [2010] });
+    expect(await api({ op: 'count', index: 'books' })).toMatchObject({ count: 2 });
+    const mget = await api({ op: 'doc.mget', index: 'books', body: { ids: ['b1', 'missing'] } });
+    expect(mget.docs.map((d: Any) => d.found)).toEqual([true, false]);
+  });
+
+  it('lets exactly one of several concurrent conditional updates win', async () => {
+    const base = await api({ op: 'doc.get', index: 'books', id: 'b2' });
+    const attempts = await Promise.allSettled(
+      [...nodes.values()].map((n, i) => n.api({ op: 'doc.index', index: 'books', id: 'b2', document: { title: `writer ${i}` }, if_seq_no: base._seq_no, if_primary_term: base._primary_term })),
+    );
+    expect(attempts.filter((a) => a.status === 'fulfilled')).toHaveLength(1);
+    for (const a of attempts) if (a.status === 'rejected') expect(a.reason).toMatchObject({ type: 'version_conflict_engine_exception', status: 409 });
+  });
+
+  it('answers bad input with structured errors and changes nothing', async () => {
+    await expect(api({ op: 'doc.index', index: 'books', id: 'x', document: [1, 2] })).rejects.toMatchObject({ status: 400 });
+    await expect(api({ op: 'doc.get', index: 'nope', id: 'x' })).rejects.toMatchObject({ type: 'index_not_found_exception', status: 404 });
+    await expect(api({ op: 'index.create', index: 'Bad Name' })).rejects.toMatchObject({ type: 'invalid_index_name_exception' });
+    await expect(api({ op: 'index.create', index: 'x', settings: { number_of_shards: 0 } })).rejects.toMatchObject({ type: 'illegal_argument_exception' });
+    await expect(api({ op: 'doc.index', index: 'books', id: 'y', document: { year: 'not a number' } })).rejects.toMatchObject({ status: 400 });
+    await expect(api({ op: 'search', index: 'books', body: { query: { nope: {} } } })).rejects.toMatchObject({ status: 400 });
+    await api({ op: 'index.refresh', index: 'books' });
+    expect(await api({ op: 'count', index: 'books' })).toMatchObject({ count: 2 });
+  });
+
+  it('promotes a replica when a node holding primaries dies, and loses no acknowledged write', async () => {
+    const acked: string[] = [];
+    for (let i = 0; i < 30; i++) acked.push((await api({ op: 'doc.index', index: 'books', id: `k${i}`, document: { title: `doc ${i}` } }))._id);
+    const master = any().state.master!.id;
+    const victim = [...nodes.keys()].find((id) => id !== master && any().state.routing.books!.some((t) => t.copies.some((c) => c.primary && c.node === id)))!;
+    const termsBefore = any().state.routing.books!.map((t) => t.primaryTerm);
+    nodes.get(victim)!.system.halt();
+    nodes.delete(victim);
+    // Writes keep working through failover (the coordinator retries on the new primary).
+    for (let i = 30; i < 40; i++) acked.push((await api({ op: 'doc.index', index: 'books', id: `k${i}`, document: { title: `doc ${i}` }, timeout_ms: 20_000 }))._id);
+    const s = any().state;
+    expect(s.routing.books!.every((t) => t.copies.some((c) => c.primary && c.state === 'STARTED' && c.node !== victim))).toBe(true);
+    expect(s.routing.books!.some((t, i) => t.primaryTerm > termsBefore[i]!)).toBe(true);
+    for (const id of acked) expect(await api({ op: 'doc.get', index: 'books', id })).toMatchObject({ found: true });
+    await api({ op: 'index.refresh', index: 'books' });
+    expect((await api({ op: 'count', index: 'books' })).count).toBe(42);
+    expect((await api({ op: 'cluster.health' })).status).toBe('yellow');
+    // The node comes back: its copies recover and the cluster is green again.
+    await start(victim);
+    expect(await api({ op: 'cluster.health', wait_for_status: 'green', timeout_ms: 20_000 })).toMatchObject({ status: 'green', timed_out: false });
+    // Rebalancing may still move replicas onto the returning node: wait until every copy has started.
+    await any().waitFor((st) => st.routing.books!.every((t) => t.copies.length === 2 && t.copies.every((c) => c.state === 'STARTED')), 'all copies started', 20_000);
+    await api({ op: 'index.refresh', index: 'books' });
+    const stats = (await api({ op: 'shard.stats', index: 'books' })) as unknown as Any[];
+    for (let shard = 0; shard < 3; shard++) {
+      const copies = stats.filter((x) => x.shard === shard);
+      expect(new Set(copies.map((c) => c.docs)).size).toBe(1);
+    }
+  }, 60_000);
+});
