@@ -168,15 +168,18 @@ export class ShardCopy {
     this.assertPrimary(term);
     const results: ItemResult[] = [];
     const ops: ReplicaOp[] = [];
-    for (const item of items) {
-      try {
-        const r = this.applyItem(item);
-        results.push({ ...r.result, status: r.result.result === 'created' ? 201 : r.result.result === 'not_found' ? 404 : 200 });
-        if (r.op) ops.push(r.op);
-      } catch (err) {
-        results.push({ _id: item.id, status: statusOf(err), error: errorBody(err) });
+    // One translog fsync for the whole batch, before anything is acknowledged or replicated.
+    this.engine.batch(() => {
+      for (const item of items) {
+        try {
+          const r = this.applyItem(item);
+          results.push({ ...r.result, status: r.result.result === 'created' ? 201 : r.result.result === 'not_found' ? 404 : 200 });
+          if (r.op) ops.push(r.op);
+        } catch (err) {
+          results.push({ _id: item.id, status: statusOf(err), error: errorBody(err) });
+        }
       }
-    }
+    });
     if (ops.length === 0 && !refresh) return results;
     if (refresh) this.engine.refresh();
     const shards = await this.replicate(ops, refresh);
@@ -290,10 +293,12 @@ export class ShardCopy {
       if (this.role === 'replica') this.distrustAbove(this.safePoint());
       this.term = req.term;
     }
-    for (const op of req.ops) {
-      const suspect = this.suspects?.delete(op.id) ?? false;
-      this.engine.applyReplicated(op, suspect);
-    }
+    this.engine.batch(() => {
+      for (const op of req.ops) {
+        const suspect = this.suspects?.delete(op.id) ?? false;
+        this.engine.applyReplicated(op, suspect);
+      }
+    });
     this.engine.globalCheckpoint = Math.min(req.globalCheckpoint, this.engine.localCheckpoint);
     if (req.refresh) this.engine.refresh();
     return { localCheckpoint: this.engine.localCheckpoint };
@@ -332,10 +337,12 @@ export class ShardCopy {
     while (received < start.total) {
       const chunk = await ask<{ ops: ReplicaOp[] }>({ type: 'shard.recovery_chunk', sessionId: start.sessionId, offset: received });
       if (chunk.ops.length === 0) throw new ShoalError('recovery_failed', `${this.label} recovery session ended early`);
-      for (const op of chunk.ops) {
-        const suspect = this.suspects?.delete(op.id) ?? false;
-        this.engine.applyReplicated(op, suspect);
-      }
+      this.engine.batch(() => {
+        for (const op of chunk.ops) {
+          const suspect = this.suspects?.delete(op.id) ?? false;
+          this.engine.applyReplicated(op, suspect);
+        }
+      });
       received += chunk.ops.length;
     }
     // What the primary does not have at all, and suspects it did not mention, go.

@@ -370,6 +370,21 @@ export class ShardEngine {
     this.tombstones.set(meta.id, meta);
   }
 
+  /**
+   * Run several writes with one translog fsync at the end (a bulk request): each write is still
+   * logged before it is applied, and none is acknowledged before `fn` returns and the sync is done.
+   */
+  batch<T>(fn: () => T): T {
+    if (!this.syncEachWrite) return fn();
+    this.syncEachWrite = false;
+    try {
+      return fn();
+    } finally {
+      this.syncEachWrite = true;
+      this.translog?.sync();
+    }
+  }
+
   /** Into the translog, fsynced before the write is acknowledged (request durability). */
   private log(op: TranslogOp): void {
     if (!this.translog) return;

@@ -17,6 +17,8 @@ export type ShoalErrorType =
 export interface ErrorBody {
   type: string;
   reason: string;
+  /** HTTP-like status of API errors (Elasticsearch's `status`), when there is one. */
+  status?: number;
 }
 
 export class ShoalError extends Error {
@@ -26,11 +28,12 @@ export class ShoalError extends Error {
     this.type = type;
     this.name = 'ShoalError';
   }
+  status?: number;
   get reason(): string {
     return this.message;
   }
   toBody(): ErrorBody {
-    return { type: this.type, reason: this.message };
+    return this.status === undefined ? { type: this.type, reason: this.message } : { type: this.type, reason: this.message, status: this.status };
   }
 }
 
@@ -78,8 +81,11 @@ export function errorFromBody(body: ErrorBody): ShoalError {
       return new OverloadedError(body.reason);
     case 'bad_message':
       return new BadMessageError(body.reason);
-    default:
-      return new ShoalError(body.type, body.reason);
+    default: {
+      const err = new ShoalError(body.type, body.reason);
+      if (typeof body.status === 'number') err.status = body.status;
+      return err;
+    }
   }
 }
 

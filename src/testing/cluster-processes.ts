@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClusterState } from '../cluster/cluster-state.ts';
+import { COORD_PATH } from '../data/api.ts';
 import { CSTATE_PATH, RAFT_PATH } from '../node/shoal-node.ts';
 import type { RaftStatus } from '../raft/peer-state.ts';
 import { ActorSystem } from '../runtime/actor-system.ts';
@@ -94,6 +95,25 @@ export class ProcessCluster {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Run a data-plane API operation (see src/data/api.ts) coordinated by node `via` (default: any
+   * live node, trying the next on no answer). Errors come back as {type, reason, status}.
+   */
+  async api<T = any>(request: { op: string } & Record<string, unknown>, opts: { via?: string; timeoutMs?: number } = {}): Promise<T> {
+    const ids = opts.via ? [opts.via] : [...this.nodes.keys()];
+    let lastError: unknown;
+    for (const id of ids) {
+      try {
+        return await this.probe.ask<T>(this.probe.ref(`shoal://shoal/${id}${COORD_PATH}`), { type: 'api', ...request }, { timeoutMs: opts.timeoutMs ?? 30_000 });
+      } catch (err) {
+        lastError = err;
+        const type = (err as { type?: string }).type;
+        if (type !== 'node_unreachable' && type !== 'no_such_actor') throw err;
+      }
+    }
+    throw lastError;
   }
 
   raftStatus(id: string, timeoutMs = 500): Promise<RaftStatus> {
