@@ -1,4 +1,4 @@
-import { assign, fromPromise, setup } from 'xstate';
+import { assign, fromPromise, not, setup } from 'xstate';
 import type { IndexMeta, ShardTable } from '../src/cluster/metadata.ts';
 import { errorBody, ShardCopy, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
@@ -28,7 +28,7 @@ export type ShardEvent =
   | { type: 'shard.recovery_plan'; from: number }
   | { type: 'shard.recover'; allocationId: string; node: string; from: number; full: boolean; suspects: string[] }
   | { type: 'shard.recovery_chunk'; sessionId: string; offset: number }
-  | { type: 'shard.recovery_done'; sessionId: string }
+  | { type: 'shard.recovery_done'; sessionId: string; allocationId: string; localCheckpoint: number }
   | { type: 'shard.get'; id: string }
   | { type: 'shard.search'; request: unknown }
   | { type: 'shard.refresh' }
@@ -59,12 +59,12 @@ function settle(replier: Replier | undefined, work: () => unknown): void {
   );
 }
 
-/** Tell the master this copy has started (and is in sync), until the routing table says so. */
+/** A new primary tells the master it has started, until the routing table says so (replicas are reported by their primary). */
 async function reportStarted(c: ShardContext): Promise<void> {
   const { copy } = c;
   for (let attempt = 0; c.shoal.system.isRunning; attempt++) {
     const me = copy.table?.copies.find((x) => x.allocationId === copy.id.allocationId);
-    if (!me || me.state !== 'INITIALIZING') return;
+    if (!me || me.state !== 'INITIALIZING' || !me.primary) return;
     try {
       const res = await c.io.propose({ op: 'shard_started', index: copy.id.index, shard: copy.id.shard, allocationId: copy.id.allocationId, at: c.io.now() });
       await c.io.waitForVersion(res.version, 5_000);
@@ -93,6 +93,7 @@ export const shardMachine = setup({
     isPrimary: ({ context }) => context.copy.role === 'primary',
     needsResync: ({ context }) => context.copy.needsResync,
     givesUp: ({ context }) => context.attempts >= MAX_RECOVERY_ATTEMPTS,
+    isRelocating: ({ context }) => context.copy.table?.copies.find((c) => c.allocationId === context.copy.id.allocationId)?.state === 'RELOCATING',
   },
   actions: {
     routing: ({ context, event }) => {
@@ -117,7 +118,7 @@ export const shardMachine = setup({
       if (event.type === 'shard.recovery_chunk') settle(c.shoal.deferReply(), () => c.copy.recoveryChunk(event.sessionId, event.offset));
     },
     recoveryDone: ({ context: c, event }) => {
-      if (event.type === 'shard.recovery_done') settle(c.shoal.deferReply(), () => c.copy.endRecovery(event.sessionId));
+      if (event.type === 'shard.recovery_done') settle(c.shoal.deferReply(), () => c.copy.endRecovery(event.sessionId, event.allocationId, event.localCheckpoint));
     },
     get: ({ context: c, event }) => {
       if (event.type === 'shard.get') settle(c.shoal.deferReply(), () => c.copy.get(event.id));
@@ -212,7 +213,19 @@ export const shardMachine = setup({
             'shard.refresh': { actions: 'refresh' },
           },
           states: {
-            active: { always: { guard: 'needsResync', target: 'resyncing' } },
+            active: {
+              always: [
+                { guard: 'needsResync', target: 'resyncing' },
+                { guard: 'isRelocating', target: 'relocating' },
+              ],
+            },
+            /** A copy elsewhere is recovering to replace this one; it keeps serving until then. */
+            relocating: {
+              always: [
+                { guard: 'needsResync', target: 'resyncing' },
+                { guard: not('isRelocating'), target: 'active' },
+              ],
+            },
             /** A new primary: confirm what this copy has above the global checkpoint. */
             resyncing: {
               invoke: {

@@ -37,14 +37,15 @@ export function allocate(input: AllocationInput): Record<string, ShardTable[]> {
       // Copies on nodes that are gone fail (node_leave normally did this already).
       let table = { ...t, copies: [...t.copies], inSync: [...t.inSync] };
       for (const c of t.copies) if (!alive.has(c.node)) table = failCopy(table, c.allocationId, input.now, 0);
-      for (const c of table.copies) load.set(c.node, (load.get(c.node) ?? 0) + 1);
+      for (const c of table.copies) addLoad(load, c, 1);
       return table;
     });
   }
   const ctx = { input, dataNodes, alive, load };
   for (const name of Object.keys(input.indices).sort()) {
     const meta = input.indices[name]!;
-    const tables = routing[name] ?? Array.from({ length: meta.settings.number_of_shards }, () => ({ primaryTerm: 1, copies: [], inSync: [] }));
+    // Terms start at 0: allocating the first primary opens term 1 (as in Elasticsearch).
+    const tables = routing[name] ?? Array.from({ length: meta.settings.number_of_shards }, () => ({ primaryTerm: 0, copies: [], inSync: [] }));
     routing[name] = tables;
     if (meta.state === 'close') {
       tables.forEach((t, i) => (tables[i] = closeTable(t, load)));
@@ -54,6 +55,14 @@ export function allocate(input: AllocationInput): Record<string, ShardTable[]> {
   }
   rebalance(routing, input, ctx);
   return routing;
+}
+
+/**
+ * Copies a node holds, as allocation counts them: a RELOCATING copy is on its way out, so it counts
+ * on its target's node only (the rebalancer moves load the same way: reroute is a fixpoint).
+ */
+function addLoad(load: Map<string, number>, c: ShardCopy, delta: 1 | -1): void {
+  if (c.state !== 'RELOCATING') load.set(c.node, (load.get(c.node) ?? 0) + delta);
 }
 
 interface Ctx {
@@ -67,7 +76,10 @@ function allocateShard(t: ShardTable, meta: IndexMeta, ctx: Ctx): ShardTable {
   let table = t;
   let primary = table.copies.find((c) => c.primary);
   if (!primary) {
+    const before = table.copies;
     table = promote(table);
+    // promote drops copies that were never in sync: they no longer count on their nodes.
+    for (const c of before) if (!table.copies.some((x) => x.allocationId === c.allocationId)) addLoad(ctx.load, c, -1);
     primary = table.copies.find((c) => c.primary);
   }
   if (!primary) {
@@ -76,7 +88,8 @@ function allocateShard(t: ShardTable, meta: IndexMeta, ctx: Ctx): ShardTable {
     const node = bestNode(table, candidates, ctx);
     if (!node) return table; // red until a node with the data is back
     primary = { allocationId: ctx.input.newId(), node, primary: true, state: 'INITIALIZING' };
-    table = { ...table, copies: [...table.copies, primary] };
+    // A new primary is a new term: writes of any earlier primary of this shard are fenced.
+    table = { ...table, primaryTerm: table.primaryTerm + 1, copies: [...table.copies, primary] };
     ctx.load.set(node, (ctx.load.get(node) ?? 0) + 1);
   }
   // Replicas recover from a started primary.
@@ -88,10 +101,12 @@ function allocateShard(t: ShardTable, meta: IndexMeta, ctx: Ctx): ShardTable {
     const rank = (c: ShardCopy) => (c.state === 'INITIALIZING' ? 0 : table.inSync.includes(c.allocationId) ? 2 : 1);
     const drop = [...replicas].sort((a, b) => rank(a) - rank(b)).slice(0, replicas.length - want);
     for (const c of drop) {
-      table = removeCopy(table, c.allocationId);
-      ctx.load.set(c.node, (ctx.load.get(c.node) ?? 1) - 1);
+      // A relocating replica takes its relocation target with it.
+      for (const gone of table.copies.filter((x) => x.allocationId === c.allocationId || x.allocationId === c.relocatingTo)) {
+        table = removeCopy(table, gone.allocationId);
+        addLoad(ctx.load, gone, -1);
+      }
     }
-    return table;
   }
   for (let missing = want - replicas.length; missing > 0; missing--) {
     let node: string | undefined;
@@ -130,7 +145,10 @@ function bestNode(table: ShardTable, candidates: string[], ctx: Ctx): string | u
   return best;
 }
 
-/** Move started replicas from the most to the least loaded nodes, a few at a time. */
+/**
+ * Move started copies from the most to the least loaded nodes, a few at a time: replicas first,
+ * primaries too when no replica can move (else an index without replicas never spreads out).
+ */
 function rebalance(routing: Record<string, ShardTable[]>, input: AllocationInput, ctx: Ctx): void {
   const tables = Object.keys(routing)
     .sort()
@@ -143,21 +161,24 @@ function rebalance(routing: Record<string, ShardTable[]>, input: AllocationInput
     let moved = false;
     for (const heavy of byLoad.slice().reverse()) {
       if (ctx.load.get(heavy)! - ctx.load.get(light)! <= 1) break;
-      for (const { name, i } of tables) {
-        const t = routing[name]![i]!;
-        if (t.copies.some((c) => c.state !== 'STARTED')) continue;
-        const victim = t.copies.find((c) => c.node === heavy && !c.primary);
-        if (!victim || t.copies.some((c) => c.node === light)) continue;
-        if (input.awareness && bestNode(removeCopy(t, victim.allocationId), [light], ctx) !== light) continue;
-        const target: ShardCopy = { allocationId: input.newId(), node: light, primary: false, state: 'INITIALIZING', relocatingFrom: victim.allocationId };
-        routing[name]![i] = {
-          ...t,
-          copies: [...t.copies.map((c) => (c === victim ? { ...c, state: 'RELOCATING' as const, relocatingTo: target.allocationId } : c)), target],
-        };
-        ctx.load.set(heavy, ctx.load.get(heavy)! - 1);
-        ctx.load.set(light, ctx.load.get(light)! + 1);
-        moved = true;
-        break;
+      for (const primaries of [false, true]) {
+        for (const { name, i } of tables) {
+          const t = routing[name]![i]!;
+          if (t.copies.some((c) => c.state !== 'STARTED')) continue;
+          const victim = t.copies.find((c) => c.node === heavy && c.primary === primaries);
+          if (!victim || t.copies.some((c) => c.node === light)) continue;
+          if (!keepsSpread(t, victim, light, ctx)) continue;
+          const target: ShardCopy = { allocationId: input.newId(), node: light, primary: false, state: 'INITIALIZING', relocatingFrom: victim.allocationId };
+          routing[name]![i] = {
+            ...t,
+            copies: [...t.copies.map((c) => (c === victim ? { ...c, state: 'RELOCATING' as const, relocatingTo: target.allocationId } : c)), target],
+          };
+          ctx.load.set(heavy, ctx.load.get(heavy)! - 1);
+          ctx.load.set(light, ctx.load.get(light)! + 1);
+          moved = true;
+          break;
+        }
+        if (moved) break;
       }
       if (moved) break;
     }
@@ -165,17 +186,35 @@ function rebalance(routing: Record<string, ShardTable[]>, input: AllocationInput
   }
 }
 
-/** A copy finished recovery: it is started and in sync (a relocation target replaces its source). */
+/** Moving `victim` to `to` must not put more copies of the shard in one awareness zone than before. */
+function keepsSpread(t: ShardTable, victim: ShardCopy, to: string, ctx: Ctx): boolean {
+  const attr = ctx.input.awareness;
+  if (!attr) return true;
+  const zoneOf = (n: string) => ctx.input.nodes[n]?.attributes[attr] ?? '';
+  const from = zoneOf(victim.node);
+  const dest = zoneOf(to);
+  if (from === dest) return true;
+  const count = (z: string) => t.copies.filter((c) => c !== victim && zoneOf(c.node) === z).length;
+  return count(dest) <= count(from);
+}
+
+/**
+ * A copy finished recovery: it is started and in sync. A relocation target replaces its source;
+ * the target of a relocating primary takes over the primary role, in a new primary term.
+ */
 export function startCopy(t: ShardTable, allocationId: string): ShardTable {
   const copy = t.copies.find((c) => c.allocationId === allocationId);
   if (!copy || copy.state !== 'INITIALIZING') return t;
+  const source = copy.relocatingFrom ? t.copies.find((c) => c.allocationId === copy.relocatingFrom) : undefined;
+  const handoff = source?.primary === true;
   let table: ShardTable = {
     ...t,
-    copies: t.copies.map((c) => (c.allocationId === allocationId ? { ...c, state: 'STARTED' as const, relocatingFrom: undefined } : c)),
+    primaryTerm: handoff ? t.primaryTerm + 1 : t.primaryTerm,
+    copies: t.copies.map((c) => (c.allocationId === allocationId ? { ...c, state: 'STARTED' as const, relocatingFrom: undefined, primary: c.primary || handoff } : c)),
     inSync: t.inSync.includes(allocationId) ? t.inSync : [...t.inSync, allocationId],
     lostInSyncNodes: undefined,
   };
-  if (copy.relocatingFrom) table = removeCopy(table, copy.relocatingFrom);
+  if (source) table = removeCopy(table, source.allocationId);
   return clean(table);
 }
 
@@ -198,7 +237,10 @@ export function failCopy(t: ShardTable, allocationId: string, now: number, delay
       // Nothing in sync is left: the data is only on the lost node's disk.
       table = { ...table, copies: [], inSync: [], lostInSyncNodes: [...new Set([...(t.lostInSyncNodes ?? []), copy.node])] };
     }
-  } else if (delayMs > 0 && copy.state !== 'INITIALIZING') {
+  }
+  // The copy the shard is now short of (a replica, or the replica a promotion used up) waits for
+  // its node to come back; a copy that was still initializing had no data worth waiting for.
+  if (delayMs > 0 && copy.state !== 'INITIALIZING' && table.copies.some((c) => c.primary)) {
     table = { ...table, delayedUntil: now + delayMs, delayedNode: copy.node };
   }
   return clean(table);
@@ -228,7 +270,7 @@ function removeCopy(t: ShardTable, allocationId: string): ShardTable {
 /** A closed index has no copies; its data stays on the disks of the in-sync copies' nodes. */
 function closeTable(t: ShardTable, load: Map<string, number>): ShardTable {
   if (t.copies.length === 0) return t;
-  for (const c of t.copies) load.set(c.node, (load.get(c.node) ?? 1) - 1);
+  for (const c of t.copies) addLoad(load, c, -1);
   const nodes = t.copies.filter((c) => t.inSync.includes(c.allocationId)).map((c) => c.node);
   return { primaryTerm: t.primaryTerm, copies: [], inSync: [], lostInSyncNodes: nodes.length > 0 ? nodes : t.lostInSyncNodes };
 }

@@ -70,6 +70,7 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
   switch (cmd.op) {
     case 'master':
       if (state.master && state.master.term > cmd.term) return state; // a stale leader's claim
+      if (state.master && state.master.term === cmd.term && state.master.id === cmd.id) return state;
       return { ...state, master: { id: cmd.id, term: cmd.term } };
     case 'node_join': {
       const current = state.nodes[cmd.node.id];
@@ -122,7 +123,7 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
     case 'reroute':
       return state;
     case 'cluster_settings': {
-      const awareness = cmd.awareness ?? undefined;
+      const awareness = cmd.awareness || undefined; // null, undefined and '' all mean none
       if (awareness === state.settings.awareness) return state;
       return { ...state, settings: awareness ? { awareness } : {} };
     }

@@ -146,6 +146,10 @@ export class ShardCopy {
       this.role = 'primary';
       this.suspects = undefined; // a primary is the authority
       this.engine.primaryTerm = this.term;
+      // Seq_nos below our max that never arrived were never acknowledged (every in-sync copy has
+      // each acknowledged write): they are abandoned, as Elasticsearch fills them with no-ops, or
+      // the local checkpoint (and the global checkpoint with it) would never pass them.
+      this.engine.markProcessedUpTo(this.engine.maxSeqNo);
       this.group = new ReplicationGroup(this.id.allocationId);
       promoted = true;
     }
@@ -249,7 +253,8 @@ export class ShardCopy {
         failed++;
         group.remove(t.allocationId);
         const failure = this.failCopy(t.allocationId, `replication failed: ${err?.type ?? ''} ${err?.message ?? String(err)}`);
-        if (t.inSync) await failure;
+        // In sync now (it may have started while this write was on its way): the master must drop it first.
+        if (t.inSync || this.table?.inSync.includes(t.allocationId)) await failure;
         else void failure.catch(() => undefined);
       }
       this.engine.globalCheckpoint = group.globalCheckpoint(this.engine.localCheckpoint);
@@ -353,7 +358,8 @@ export class ShardCopy {
     this.engine.globalCheckpoint = Math.min(start.globalCheckpoint, this.engine.localCheckpoint);
     this.engine.refresh();
     this.engine.flush();
-    void ask({ type: 'shard.recovery_done', sessionId: start.sessionId }).catch(() => undefined);
+    // The primary, which knows whether this copy missed any operation since, marks it started.
+    await ask({ type: 'shard.recovery_done', sessionId: start.sessionId, allocationId: this.id.allocationId, localCheckpoint: this.engine.localCheckpoint });
     return { ops: start.total, full: fullNeeded };
   }
 
@@ -406,8 +412,23 @@ export class ShardCopy {
     return { ops };
   }
 
-  endRecovery(sessionId: string): void {
+  /**
+   * Primary side: the copy has applied the snapshot. It is in the group still only if no operation
+   * to it has failed since the snapshot, so it has everything: a new copy is reported started (and
+   * so in sync) by this primary, never by the copy itself.
+   */
+  async endRecovery(sessionId: string, allocationId: string, localCheckpoint: number): Promise<{ started: boolean }> {
     this.sessions.delete(sessionId);
+    this.assertPrimary(undefined);
+    const member = this.group!.get(allocationId);
+    if (!member) throw new ShoalError('recovery_failed', `${this.label} ${allocationId} missed operations during recovery`);
+    this.group!.updateLocalCheckpoint(allocationId, localCheckpoint);
+    // This copy's routing may lag the recovering copy's: only a copy known to be started is skipped.
+    const copy = this.table?.copies.find((c) => c.allocationId === allocationId);
+    if (copy && copy.state !== 'INITIALIZING') return { started: false };
+    const res = await this.io.propose({ op: 'shard_started', index: this.id.index, shard: this.id.shard, allocationId, at: this.io.now() });
+    await this.io.waitForVersion(res.version, 10_000);
+    return { started: true };
   }
 
   private expireSessions(): void {

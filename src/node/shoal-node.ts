@@ -31,6 +31,8 @@ export interface ShoalNodeOptions extends Omit<ActorSystemOptions, 'kinds'> {
   /** The initial master-eligible node ids (bootstrap voters), the same list on every node. */
   masters: string[];
   raft?: Partial<RaftConfig>;
+  /** Randomness for raft election timeouts (default Math.random); seeded in simulations. */
+  random?: () => number;
 }
 
 type Listener = (state: ClusterState) => void;
@@ -187,6 +189,7 @@ export class ShoalNode {
           stateMachine: () => new ClusterStateMachine((s) => this.applyState(s)),
           bootstrap: { voters: this.opts.masters, learners: [] },
           config: this.opts.raft,
+          random: this.opts.random,
           onLeader: (term: number) => this.becameMaster(term),
           onRole: (role: Role) => (this.raftRole = role),
         },
