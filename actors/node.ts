@@ -16,6 +16,8 @@ export interface NodeActorInput {
   masters: string[];
   raftPath: string;
   retryMs?: number;
+  /** Called with the result of this incarnation's committed join (`{version}`). */
+  onJoined?: (result: unknown) => void;
   self: ActorRef;
   shoal: ActorContext;
 }
@@ -30,6 +32,7 @@ interface NodeContext {
   shoal: ActorContext;
   self: ActorRef;
   master: string | null;
+  onJoined: ((result: unknown) => void) | undefined;
 }
 
 const raftRef = (c: NodeContext, node: string) => `shoal://${c.self.cluster}/${node}${c.raftPath}`;
@@ -61,6 +64,7 @@ export const nodeMachine = setup({
     masters: input.masters,
     raftPath: input.raftPath,
     retryMs: input.retryMs ?? 100,
+    onJoined: input.onJoined,
     shoal: input.shoal,
     self: input.self,
     master: null,
@@ -85,7 +89,7 @@ export const nodeMachine = setup({
       invoke: {
         src: 'propose',
         input: ({ context }) => ({ c: context, command: { op: 'node_join', node: context.info } }),
-        onDone: 'member',
+        onDone: { target: 'member', actions: ({ context, event }) => context.onJoined?.(event.output) },
         onError: 'waitingToDiscover',
       },
     },

@@ -63,7 +63,9 @@ export function validateReply(v: unknown): Validation<Reply> {
   if ('ok' in v) return { ok: true, value: v as Reply };
   const err = v.err;
   if (isObject(err) && typeof err.type === 'string' && typeof err.reason === 'string') {
-    return { ok: true, value: { err: { type: err.type, reason: err.reason } } };
+    // API errors carry an HTTP-like status (Elasticsearch's error shape); keep it when it is a number.
+    const status = typeof err.status === 'number' && Number.isInteger(err.status) ? { status: err.status } : {};
+    return { ok: true, value: { err: { type: err.type, reason: err.reason, ...status } } };
   }
   return { ok: false, reason: "reply needs 'ok' or 'err: {type, reason}'" };
 }

@@ -35,6 +35,9 @@ interface Running {
  */
 export class IndicesService {
   private readonly running = new Map<string, Running>();
+  /** Shard actors that were told to close and have not stopped yet (by actor name). */
+  private readonly stopping = new Map<string, Promise<void>>();
+  private latest: ClusterState | undefined;
   private supervisor: ActorRef | undefined;
 
   constructor(private readonly host: IndicesHost) {}
@@ -54,6 +57,7 @@ export class IndicesService {
 
   private reconcile(state: ClusterState): void {
     if (!this.supervisor || !this.host.system.isRunning) return;
+    this.latest = state;
     const wanted = new Set<string>();
     for (const [index, tables] of Object.entries(state.routing)) {
       const meta = state.indices[index];
@@ -69,6 +73,9 @@ export class IndicesService {
           return;
         }
         if (current) this.stopCopy(name, false);
+        // The previous actor of this name is still closing: start this copy once it has stopped
+        // (spawning now would fail, and that failure would be reported as a failed copy).
+        if (this.stopping.has(name)) return;
         const identity = {
           index,
           shard,
@@ -104,10 +111,18 @@ export class IndicesService {
     if (!r) return;
     this.running.delete(name);
     const { system } = this.host;
-    const done = system.internals.cell(r.ref.path) ? new Promise<void>((resolve) => {
+    const alive = !!system.internals.cell(r.ref.path);
+    const done = alive ? new Promise<void>((resolve) => {
       const off = system.watch(r.ref, () => (off(), resolve()));
       system.tell(r.ref, { type: 'shard.close' });
     }) : Promise.resolve();
+    if (alive) {
+      this.stopping.set(name, done);
+      void done.then(() => {
+        if (this.stopping.get(name) === done) this.stopping.delete(name);
+        if (this.latest) this.onState(this.latest);
+      });
+    }
     if (deleteFiles && this.host.dataDir) {
       const dir = path.join(this.host.dataDir, this.host.nodeId, 'indices', r.uuid);
       void done.then(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -123,6 +138,7 @@ export class IndicesService {
       propose: (command) => this.host.propose(command),
       waitForVersion: (version, timeoutMs) => this.host.waitForVersion(version, timeoutMs),
       now: () => system.clock.now(),
+      sleep: (ms) => new Promise((resolve, reject) => (system.isRunning ? system.clock.setTimeout(resolve, ms) : reject(new Error('the node has stopped')))),
       log: system.log.child({ actor: `${INDICES_PATH}/${name}` }),
     };
   }

@@ -17,6 +17,8 @@ export interface ShardIO {
   /** The node's cluster state once it has applied `version`. */
   waitForVersion(version: number, timeoutMs: number): Promise<ClusterState>;
   now(): number;
+  /** Resolves after `ms` (on the node's clock). */
+  sleep(ms: number): Promise<void>;
   log: Logger;
 }
 
@@ -103,6 +105,7 @@ export class ShardCopy {
   private sessionCounter = 0;
   /** Writes in flight on this primary (replicating); the engine applied them already. */
   inflight = 0;
+  private closed = false;
 
   constructor(
     readonly id: ShardIdentity,
@@ -251,11 +254,17 @@ export class ShardCopy {
         const err = o.reason as { type?: string; message?: string };
         if (err?.type === 'stale_primary_term') throw new ShoalError('stale_primary_term', `${this.label} primary term [${term}] is stale: ${err.message}`);
         failed++;
-        group.remove(t.allocationId);
         const failure = this.failCopy(t.allocationId, `replication failed: ${err?.type ?? ''} ${err?.message ?? String(err)}`);
-        // In sync now (it may have started while this write was on its way): the master must drop it first.
-        if (t.inSync || this.table?.inSync.includes(t.allocationId)) await failure;
-        else void failure.catch(() => undefined);
+        // In sync now (it may have started while this write was on its way): the master must drop it
+        // first, and it stays in the group until then, or a concurrent write would skip it and be
+        // acknowledged without it (by a primary the master may be replacing right now).
+        if (t.inSync || this.table?.inSync.includes(t.allocationId)) {
+          await failure;
+          group.remove(t.allocationId);
+        } else {
+          group.remove(t.allocationId);
+          void failure.catch(() => undefined);
+        }
       }
       this.engine.globalCheckpoint = group.globalCheckpoint(this.engine.localCheckpoint);
       return { total: targets.length + 1, successful: targets.length + 1 - failed, failed };
@@ -268,11 +277,20 @@ export class ShardCopy {
   private async failCopy(allocationId: string, reason: string): Promise<void> {
     const term = this.term;
     this.io.log.warn({ shard: this.label, allocationId, reason }, 'failing shard copy');
-    const res = await this.io
-      .propose({ op: 'shard_failed', index: this.id.index, shard: this.id.shard, allocationId, reason, primaryTerm: term, at: this.io.now() })
-      .catch((err: Error) => {
-        throw new ShoalError('shard_failure_not_acknowledged', `${this.label} the master did not confirm the failure of ${allocationId}: ${err.message}`);
-      });
+    let res: { version: number };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await this.io.propose({ op: 'shard_failed', index: this.id.index, shard: this.id.shard, allocationId, reason, primaryTerm: term, at: this.io.now() });
+        break;
+      } catch (err) {
+        // The copy missed this write but is still in sync for everyone else: ask until the master
+        // confirms (as Elasticsearch does), or it would stay in sync with a hole in its history.
+        if (this.closed || this.role !== 'primary' || this.term !== term) {
+          throw new ShoalError('shard_failure_not_acknowledged', `${this.label} the master did not confirm the failure of ${allocationId}: ${(err as Error).message}`);
+        }
+        await this.io.sleep(Math.min(1_000, 100 * 2 ** attempt));
+      }
+    }
     const state = await this.io.waitForVersion(res.version, 10_000);
     const table = state.routing[this.id.index]?.[this.id.shard];
     const me = table?.copies.find((c) => c.allocationId === this.id.allocationId);
@@ -460,6 +478,7 @@ export class ShardCopy {
   }
 
   close(): void {
+    this.closed = true;
     try {
       this.engine.flush();
     } catch (err) {

@@ -119,6 +119,9 @@ export class ShardEngine {
     const store = new ShardStore(dir);
     const commit = store.readCommit();
     const engine = new ShardEngine({ ...opts, mappings: commit?.mappings ?? opts.mappings, primaryTerm: Math.max(opts.primaryTerm ?? 1, commit?.primaryTerm ?? 1) });
+    // New segments must never take the name of a file on disk: flush() skips segments that exist.
+    engine.segmentCounter = store.nextSegmentNumber();
+    engine.buffer = new SegmentBuilder(engine.nextSegmentName());
     for (const name of commit?.segments ?? []) {
       const stored = store.readSegment(name);
       const live = store.readLive(name);

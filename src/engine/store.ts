@@ -48,6 +48,16 @@ export class ShardStore {
     for (const f of fs.readdirSync(this.dir)) if (f.startsWith('seg-') && !keep.has(f)) fs.rmSync(path.join(this.dir, f), { force: true });
   }
 
+  /** One more than the highest segment number (`seg-_<base36>.*`) of any file in the directory. */
+  nextSegmentNumber(): number {
+    let next = 0;
+    for (const f of fs.readdirSync(this.dir)) {
+      const m = /^seg-_([0-9a-z]+)\./.exec(f);
+      if (m) next = Math.max(next, parseInt(m[1]!, 36) + 1);
+    }
+    return next;
+  }
+
   hasSegment(name: string): boolean {
     return fs.existsSync(path.join(this.dir, `seg-${name}.dat`));
   }

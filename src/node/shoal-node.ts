@@ -51,6 +51,8 @@ export class ShoalNode {
   private raftRole: Role = 'follower';
   private readonly startedAt: number;
   private rerouteTimer: TimerHandle | undefined;
+  /** The cluster-state version of this incarnation's join (shards wait for it). */
+  private joinedVersion: number | undefined;
   private indices: IndicesService | undefined;
   readonly coordinator: Coordinator;
 
@@ -221,7 +223,18 @@ export class ShoalNode {
     );
     system.internals.spawnUnder(system.internals.cell('/system')!, 'node', nodeMachine, {
       restart: 'permanent',
-      input: { info: this.info, masters: this.opts.masters, raftPath: RAFT_PATH },
+      input: {
+        info: this.info,
+        masters: this.opts.masters,
+        raftPath: RAFT_PATH,
+        onJoined: (result: unknown) => {
+          // Shards follow the state only from this incarnation's join on: before it, a restarted
+          // master-eligible node is still replaying old states from its raft log.
+          const version = (result as { version?: number })?.version ?? 0;
+          if (this.joinedVersion === undefined || version < this.joinedVersion) this.joinedVersion = version;
+          if (this.state.version >= this.joinedVersion) this.indices?.onState(this.state);
+        },
+      },
     });
     system.on('nodeDown', (id) => void this.removeIfMaster(id, 'node_down'));
   }
@@ -233,7 +246,7 @@ export class ShoalNode {
     // Nodes the master removed are down for death watch here too.
     for (const id of Object.keys(before.nodes)) if (!next.nodes[id] && id !== this.info.id) this.system.declareNodeDown(id, 'removed');
     if (before.nodes[this.info.id] && !next.nodes[this.info.id]) this.system.ref(NODE_PATH).tell({ type: 'node.removed' });
-    this.indices?.onState(next);
+    if (this.joinedVersion !== undefined && next.version >= this.joinedVersion) this.indices?.onState(next);
     for (const fn of this.listeners) fn(next);
     if (this.isLeader()) {
       this.publish(next);
