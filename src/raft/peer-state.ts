@@ -74,6 +74,8 @@ interface Progress {
   recentActive: boolean;
   /** Highest heartbeat sequence it acknowledged (ReadIndex). */
   ackedSeq: number;
+  /** Heartbeat sequence current when entries were last sent (detects a lost append). */
+  appendSeq: number;
 }
 
 interface Pending {
@@ -346,6 +348,13 @@ export class RaftPeerState {
       p.next = Math.max(p.match + 1, Math.min(msg.index, p.next - 1));
       p.inflight = 0;
     }
+    if (msg.success && p.match < p.next - 1 && msg.seq > p.appendSeq + 1) {
+      // The follower answered heartbeats sent well after our last entries, yet never acknowledged
+      // them: that append (or its reply) was lost. Nothing else would resend it while no new
+      // entry is proposed, so rewind to what is known to match and send again.
+      p.next = p.match + 1;
+      p.inflight = 0;
+    }
     this.sendAppend(msg.from);
   }
 
@@ -491,6 +500,7 @@ export class RaftPeerState {
       this.sendAppendMessage(peer, p.next - 1, entries, this.commitIndex);
       p.next = entries[entries.length - 1]!.index + 1;
       p.inflight++;
+      p.appendSeq = this.seq;
       return;
     }
     if (heartbeat) {
@@ -548,7 +558,7 @@ export class RaftPeerState {
     for (const peer of this.progress.keys()) if (!members.has(peer)) this.progress.delete(peer);
     for (const peer of members) {
       if (!this.progress.has(peer)) {
-        this.progress.set(peer, { next: this.log.lastIndex + 1, match: 0, inflight: 0, recentActive: true, ackedSeq: 0 });
+        this.progress.set(peer, { next: this.log.lastIndex + 1, match: 0, inflight: 0, recentActive: true, ackedSeq: 0, appendSeq: 0 });
       }
     }
   }
