@@ -13,6 +13,8 @@ import type { ActorRef } from '../runtime/actor-ref.ts';
 import { receive } from '../runtime/behavior.ts';
 import type { TimerHandle } from '../runtime/clock.ts';
 import { builtinKinds } from './builtin-kinds.ts';
+import { NatsApi, type NatsApiOptions } from '../api/nats-api.ts';
+import { NatsTransport } from '../transport/nats-transport.ts';
 
 export const RAFT_PATH = '/system/raft';
 export const NODE_PATH = '/system/node';
@@ -33,6 +35,8 @@ export interface ShoalNodeOptions extends Omit<ActorSystemOptions, 'kinds'> {
   raft?: Partial<RaftConfig>;
   /** Randomness for raft election timeouts (default Math.random); seeded in simulations. */
   random?: () => number;
+  /** The public NATS API (src/api/nats-api.ts), served when the node runs on a NATS connection. */
+  api?: NatsApiOptions;
 }
 
 type Listener = (state: ClusterState) => void;
@@ -55,6 +59,8 @@ export class ShoalNode {
   private joinedVersion: number | undefined;
   private indices: IndicesService | undefined;
   readonly coordinator: Coordinator;
+  /** The client API service (on NATS only). */
+  natsApi: NatsApi | undefined;
 
   private constructor(
     readonly system: ActorSystem,
@@ -81,6 +87,7 @@ export class ShoalNode {
     const info: NodeInfo = { id: opts.nodeId, name: opts.name ?? opts.nodeId, roles, attributes: opts.attributes ?? {} };
     const node = new ShoalNode(system, info, opts);
     node.startActors();
+    if (system.transport instanceof NatsTransport && !opts.api?.disabled) node.natsApi = NatsApi.attach(node, system.transport.nc, opts.api);
     return node;
   }
 
@@ -162,6 +169,7 @@ export class ShoalNode {
   }
 
   async shutdown(): Promise<void> {
+    await this.natsApi?.stop();
     if (this.reconcileTimer !== undefined) this.system.clock.clearTimeout(this.reconcileTimer);
     if (this.rerouteTimer !== undefined) this.system.clock.clearTimeout(this.rerouteTimer);
     await this.system.shutdown();

@@ -1,0 +1,632 @@
+/**
+ * Client API protocol v1: the public NATS request/reply API (docs/PROTOCOL.md).
+ *
+ * Request   `shoal.<cluster>.api.<op>` (e.g. `shoal.c1.api.doc.index`), body = the op's fields as a
+ *           JSON object (header `Content-Type: application/json`, or a body starting with `{`) or
+ *           a msgpack map (anything else). An empty body is `{}`.
+ * Reply     the op's response in the request's encoding, or an error in Elasticsearch's shape
+ *           `{error: {type, reason}, status}` with the `Nats-Service-Error-Code` header set.
+ *
+ * This file is the contract: the op list, the typed request and response of every op, and the
+ * validator the server runs before anything reaches the coordinator. Validation is shallow where
+ * the payload belongs to the user (documents, query DSL: the engine checks those) and strict
+ * everywhere else: unknown fields, wrong types, missing required fields and out-of-range values
+ * are rejected with a structured error, so nothing malformed reaches the data.
+ */
+import type { ClusterState } from '../src/cluster/cluster-state.ts';
+
+export const API_VERSION = 1;
+/** The service version in `$SRV` INFO (semver of the API version). */
+export const API_SERVICE_VERSION = '1.0.0';
+export const DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
+/** Elasticsearch's index.max_result_window. */
+export const MAX_RESULT_WINDOW = 10_000;
+export const MAX_ID_BYTES = 512;
+export const MAX_TIMEOUT_MS = 600_000;
+/** Nesting limit of any request body (documents included). */
+export const MAX_DEPTH = 100;
+
+export const apiSubject = (cluster: string, op: string) => `shoal.${cluster}.api.${op}`;
+export const apiSubjectPrefix = (cluster: string) => `shoal.${cluster}.api.`;
+
+// ---- errors ---------------------------------------------------------------------------------------
+
+/** The error body on the wire, as Elasticsearch answers. */
+export interface ApiErrorReply {
+  error: { type: string; reason: string };
+  status: number;
+}
+
+export class ApiProtocolError extends Error {
+  constructor(
+    readonly type: string,
+    reason: string,
+    readonly status = 400,
+  ) {
+    super(reason);
+    this.name = 'ApiProtocolError';
+  }
+}
+
+export function isApiErrorReply(v: unknown): v is ApiErrorReply {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = (v as { error?: unknown }).error as { type?: unknown; reason?: unknown } | undefined;
+  return typeof e === 'object' && e !== null && typeof e.type === 'string' && typeof e.reason === 'string' && typeof (v as { status?: unknown }).status === 'number';
+}
+
+// ---- request types --------------------------------------------------------------------------------
+
+export type Refresh = boolean | 'true' | 'false' | 'wait_for';
+export type ActiveShards = number | 'all';
+/** One name, a comma list, wildcards (`logs-*`), `_all`, or a list of those. */
+export type IndexExpr = string | string[];
+export type Document = Record<string, unknown>;
+
+export interface WriteParams {
+  refresh?: Refresh;
+  timeout_ms?: number;
+  wait_for_active_shards?: ActiveShards;
+}
+export interface Conditions {
+  if_seq_no?: number;
+  if_primary_term?: number;
+}
+
+export interface IndexCreateRequest {
+  index: string;
+  settings?: Record<string, unknown>;
+  mappings?: Record<string, unknown>;
+  wait_for_active_shards?: ActiveShards;
+  timeout_ms?: number;
+}
+export interface IndexNameRequest {
+  index: string;
+}
+export interface IndexSetReplicasRequest {
+  index: string;
+  number_of_replicas: number;
+}
+export interface IndexRefreshRequest {
+  index?: IndexExpr;
+}
+export interface DocIndexRequest extends WriteParams, Conditions {
+  index: string;
+  id?: string;
+  document: Document;
+  routing?: string;
+  op_type?: 'index' | 'create';
+}
+export interface DocCreateRequest extends WriteParams {
+  index: string;
+  id?: string;
+  document: Document;
+  routing?: string;
+}
+export interface DocGetRequest {
+  index: string;
+  id: string;
+  routing?: string;
+}
+export interface DocDeleteRequest extends WriteParams, Conditions {
+  index: string;
+  id: string;
+  routing?: string;
+}
+export interface DocUpdateRequest extends WriteParams, Conditions {
+  index: string;
+  id: string;
+  body: { doc?: Document; upsert?: Document; doc_as_upsert?: boolean };
+  routing?: string;
+}
+export interface DocMgetRequest {
+  index?: string;
+  body: { ids: string[] } | { docs: { _index?: string; _id: string; routing?: string }[] };
+}
+/** Elasticsearch's bulk lines as objects: `{index: {_index, _id}}, {...source}, {delete: {_id}}, …`. */
+export type BulkLine = Record<string, unknown>;
+export interface DocBulkRequest extends WriteParams {
+  index?: string;
+  operations: BulkLine[];
+}
+export interface SearchBody {
+  query?: Record<string, unknown>;
+  from?: number;
+  size?: number;
+  sort?: unknown;
+  search_after?: unknown[];
+  track_total_hits?: boolean | number;
+  _source?: boolean | string | string[] | Record<string, unknown>;
+  aggs?: Record<string, unknown>;
+  aggregations?: Record<string, unknown>;
+  highlight?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+export interface SearchRequest {
+  index?: IndexExpr;
+  body?: SearchBody;
+  timeout_ms?: number;
+}
+export interface CountRequest {
+  index?: IndexExpr;
+  body?: { query?: Record<string, unknown> };
+}
+export interface ClusterHealthRequest {
+  index?: IndexExpr;
+  wait_for_status?: 'green' | 'yellow' | 'red';
+  timeout_ms?: number;
+}
+export type EmptyRequest = Record<string, never>;
+export interface ShardStatsRequest {
+  index?: IndexExpr;
+}
+
+// ---- response types -------------------------------------------------------------------------------
+
+export interface Acknowledged {
+  acknowledged: boolean;
+}
+export interface IndexCreateResponse extends Acknowledged {
+  shards_acknowledged: boolean;
+  index: string;
+}
+export interface ShardsInfo {
+  total: number;
+  successful: number;
+  failed: number;
+  skipped?: number;
+  failures?: { index: string; shard: number; node?: string; reason: { type: string; reason: string } }[];
+}
+export interface WriteResponse {
+  _index: string;
+  _id: string;
+  _version: number;
+  result: 'created' | 'updated' | 'deleted' | 'not_found' | 'noop';
+  _seq_no: number;
+  _primary_term: number;
+  _shards: ShardsInfo;
+  [key: string]: unknown;
+}
+export interface GetResponse<T = Document> {
+  _index: string;
+  _id: string;
+  found: boolean;
+  _version?: number;
+  _seq_no?: number;
+  _primary_term?: number;
+  _source?: T;
+}
+export interface MgetResponse<T = Document> {
+  docs: (GetResponse<T> | { _index: unknown; _id: unknown; error: { type: string; reason: string } })[];
+}
+export interface BulkItemResult {
+  _index: string;
+  _id: string;
+  status: number;
+  result?: string;
+  _version?: number;
+  _seq_no?: number;
+  _primary_term?: number;
+  error?: { type: string; reason: string };
+}
+export interface BulkResponse {
+  took: number;
+  errors: boolean;
+  items: Partial<Record<'index' | 'create' | 'update' | 'delete', BulkItemResult>>[];
+}
+export interface SearchHitResponse<T = Document> {
+  _index: string;
+  _id: string;
+  _score: number | null;
+  _source?: T;
+  sort?: unknown[];
+  highlight?: Record<string, string[]>;
+}
+export interface SearchResponse<T = Document> {
+  took: number;
+  timed_out: boolean;
+  _shards: ShardsInfo;
+  hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHitResponse<T>[] };
+  aggregations?: Record<string, unknown>;
+}
+export interface CountResponse {
+  count: number;
+  _shards: ShardsInfo;
+}
+export type HealthStatus = 'green' | 'yellow' | 'red';
+export interface ClusterHealthResponse {
+  cluster_name: string;
+  status: HealthStatus;
+  timed_out: boolean;
+  number_of_nodes: number;
+  number_of_data_nodes: number;
+  active_primary_shards: number;
+  active_shards: number;
+  relocating_shards: number;
+  initializing_shards: number;
+  unassigned_shards: number;
+  master_node: string | null;
+  cluster_state_version: number;
+  indices: Record<string, { status: HealthStatus; number_of_shards: number; number_of_replicas: number }>;
+}
+export interface CatNode {
+  id: string;
+  name: string;
+  roles: string[];
+  attributes: Record<string, string>;
+  master: boolean;
+  shards: number;
+}
+export interface CatIndex {
+  index: string;
+  uuid: string;
+  status: 'open' | 'close';
+  health: HealthStatus | 'closed';
+  pri: number;
+  rep: number;
+}
+export interface CatShard {
+  index: string;
+  shard: number;
+  prirep: 'p' | 'r';
+  state: 'INITIALIZING' | 'STARTED' | 'RELOCATING' | 'UNASSIGNED';
+  node: string | null;
+  allocation_id?: string;
+  primary_term?: number;
+  in_sync?: boolean;
+}
+export interface ShardStat {
+  index: string;
+  shard: number;
+  node: string;
+  primary: boolean;
+  error?: string;
+  [key: string]: unknown;
+}
+
+/** Every op: its request and its response. */
+export interface ApiOps {
+  'index.create': { request: IndexCreateRequest; response: IndexCreateResponse };
+  'index.delete': { request: IndexNameRequest; response: Acknowledged };
+  'index.open': { request: IndexNameRequest; response: Acknowledged };
+  'index.close': { request: IndexNameRequest; response: Acknowledged };
+  'index.refresh': { request: IndexRefreshRequest; response: { _shards: ShardsInfo } };
+  'index.set_replicas': { request: IndexSetReplicasRequest; response: Acknowledged };
+  'doc.index': { request: DocIndexRequest; response: WriteResponse };
+  'doc.create': { request: DocCreateRequest; response: WriteResponse };
+  'doc.get': { request: DocGetRequest; response: GetResponse };
+  'doc.delete': { request: DocDeleteRequest; response: WriteResponse };
+  'doc.update': { request: DocUpdateRequest; response: WriteResponse };
+  'doc.mget': { request: DocMgetRequest; response: MgetResponse };
+  'doc.bulk': { request: DocBulkRequest; response: BulkResponse };
+  search: { request: SearchRequest; response: SearchResponse };
+  count: { request: CountRequest; response: CountResponse };
+  'cluster.health': { request: ClusterHealthRequest; response: ClusterHealthResponse };
+  'cluster.state': { request: EmptyRequest; response: ClusterState };
+  'cat.nodes': { request: EmptyRequest; response: CatNode[] };
+  'cat.indices': { request: EmptyRequest; response: CatIndex[] };
+  'cat.shards': { request: EmptyRequest; response: CatShard[] };
+  'shard.stats': { request: ShardStatsRequest; response: ShardStat[] };
+}
+export type ApiOp = keyof ApiOps;
+export type ApiRequestOf<O extends ApiOp> = ApiOps[O]['request'];
+export type ApiResponseOf<O extends ApiOp> = ApiOps[O]['response'];
+
+// ---- field specs and the validator ----------------------------------------------------------------
+
+type FieldType =
+  | 'index' // one index name (string, 1..255 chars; the coordinator checks the characters)
+  | 'indexExpr' // string or non-empty list of strings
+  | 'id' // string, 1..512 bytes
+  | 'string' // non-empty string up to 512 bytes
+  | 'object' // a map (user payload: not looked into beyond the JSON-value check)
+  | 'array'
+  | 'boolean'
+  | 'refresh'
+  | 'seqNo' // integer >= 0
+  | 'term' // integer >= 1
+  | 'replicas' // integer 0..
+  | 'timeout' // integer 0..MAX_TIMEOUT_MS
+  | 'activeShards'
+  | { enum: readonly string[] };
+
+interface OpSpec {
+  fields: Record<string, FieldType>;
+  required: readonly string[];
+  /** May this op be retried after a timeout (same outcome when applied twice)? See the client. */
+  idempotent: boolean | ((req: Record<string, unknown>) => boolean);
+  summary: string;
+}
+
+const WRITE: Record<string, FieldType> = { refresh: 'refresh', timeout_ms: 'timeout', wait_for_active_shards: 'activeShards' };
+const COND: Record<string, FieldType> = { if_seq_no: 'seqNo', if_primary_term: 'term' };
+const unconditional = (r: Record<string, unknown>) => r.if_seq_no === undefined && r.if_primary_term === undefined;
+
+export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
+  'index.create': {
+    fields: { index: 'index', settings: 'object', mappings: 'object', wait_for_active_shards: 'activeShards', timeout_ms: 'timeout' },
+    required: ['index'],
+    idempotent: false,
+    summary: 'create an index with settings and mappings',
+  },
+  'index.delete': { fields: { index: 'index' }, required: ['index'], idempotent: false, summary: 'delete an index and its data' },
+  'index.open': { fields: { index: 'index' }, required: ['index'], idempotent: true, summary: 'open a closed index' },
+  'index.close': { fields: { index: 'index' }, required: ['index'], idempotent: true, summary: 'close an index (no reads or writes)' },
+  'index.refresh': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'make recent writes searchable' },
+  'index.set_replicas': { fields: { index: 'index', number_of_replicas: 'replicas' }, required: ['index', 'number_of_replicas'], idempotent: true, summary: 'change the number of replicas' },
+  'doc.index': {
+    fields: { index: 'index', id: 'id', document: 'object', routing: 'string', op_type: { enum: ['index', 'create'] }, ...COND, ...WRITE },
+    required: ['index', 'document'],
+    idempotent: (r) => r.id !== undefined && r.op_type !== 'create' && unconditional(r),
+    summary: 'index (create or replace) a document',
+  },
+  'doc.create': {
+    fields: { index: 'index', id: 'id', document: 'object', routing: 'string', ...WRITE },
+    required: ['index', 'document'],
+    idempotent: false,
+    summary: 'create a document; 409 if the id exists',
+  },
+  'doc.get': { fields: { index: 'index', id: 'id', routing: 'string' }, required: ['index', 'id'], idempotent: true, summary: 'real-time get by id' },
+  'doc.delete': {
+    fields: { index: 'index', id: 'id', routing: 'string', ...COND, ...WRITE },
+    required: ['index', 'id'],
+    idempotent: unconditional,
+    summary: 'delete a document by id',
+  },
+  'doc.update': {
+    fields: { index: 'index', id: 'id', body: 'object', routing: 'string', ...COND, ...WRITE },
+    required: ['index', 'id', 'body'],
+    idempotent: unconditional,
+    summary: 'partial update (merge doc), upsert, doc_as_upsert',
+  },
+  'doc.mget': { fields: { index: 'index', body: 'object' }, required: ['body'], idempotent: true, summary: 'get many documents' },
+  'doc.bulk': {
+    fields: { index: 'index', operations: 'array', ...WRITE },
+    required: ['operations'],
+    idempotent: (r) => bulkIsIdempotent(r.operations),
+    summary: 'many index/create/update/delete actions in one request',
+  },
+  search: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: [], idempotent: true, summary: 'query then fetch over every shard' },
+  count: { fields: { index: 'indexExpr', body: 'object' }, required: [], idempotent: true, summary: 'count matching documents' },
+  'cluster.health': {
+    fields: { index: 'indexExpr', wait_for_status: { enum: ['green', 'yellow', 'red'] }, timeout_ms: 'timeout' },
+    required: [],
+    idempotent: true,
+    summary: 'cluster or index health, optionally waiting for a status',
+  },
+  'cluster.state': { fields: {}, required: [], idempotent: true, summary: "this node's copy of the cluster state" },
+  'cat.nodes': { fields: {}, required: [], idempotent: true, summary: 'the nodes, their roles and shard counts' },
+  'cat.indices': { fields: {}, required: [], idempotent: true, summary: 'the indices, health, shards and replicas' },
+  'cat.shards': { fields: {}, required: [], idempotent: true, summary: 'every shard copy and where it is' },
+  'shard.stats': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'per-copy doc counts and checkpoints' },
+};
+
+export const API_OPS = Object.keys(OP_SPECS) as ApiOp[];
+
+export function isApiOp(op: unknown): op is ApiOp {
+  return typeof op === 'string' && Object.prototype.hasOwnProperty.call(OP_SPECS, op);
+}
+
+/** May `op` with these fields be sent twice with the same outcome (for retries after a timeout)? */
+export function isIdempotent(op: ApiOp, request: Record<string, unknown>): boolean {
+  const i = OP_SPECS[op].idempotent;
+  return typeof i === 'function' ? i(request) : i;
+}
+
+/** A bulk is idempotent when every action is: index with an explicit _id, delete, update; no conditions. */
+function bulkIsIdempotent(operations: unknown): boolean {
+  if (!Array.isArray(operations)) return false;
+  for (let i = 0; i < operations.length; i++) {
+    const line = operations[i] as Record<string, unknown>;
+    const action = line && typeof line === 'object' ? Object.keys(line)[0] : undefined;
+    const header = (action ? line[action] : undefined) as Record<string, unknown> | undefined;
+    if (!header || typeof header !== 'object') return false;
+    if (header.if_seq_no !== undefined || header.if_primary_term !== undefined) return false;
+    if (action === 'create') return false;
+    if (action === 'index' && header._id === undefined) return false;
+    if (action !== 'delete') i++;
+  }
+  return true;
+}
+
+const invalid = (reason: string) => new ApiProtocolError('illegal_argument_exception', reason, 400);
+const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
+
+function checkField(op: string, name: string, type: FieldType, v: unknown): void {
+  const where = `[${name}] in a [${op}] request`;
+  const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);
+  if (typeof type === 'object') {
+    if (typeof v !== 'string' || !type.enum.includes(v)) throw invalid(`${where} must be one of ${type.enum.join(', ')}`);
+    return;
+  }
+  switch (type) {
+    case 'index':
+      if (typeof v !== 'string' || v.length === 0 || utf8Length(v) > 255) throw invalid(`${where} must be an index name (a string of 1 to 255 bytes)`);
+      return;
+    case 'indexExpr': {
+      const list = Array.isArray(v) ? v : [v];
+      if (list.length === 0 || list.length > 1_000 || list.some((x) => typeof x !== 'string' || x.length === 0 || utf8Length(x) > 4_096)) {
+        throw invalid(`${where} must be an index name, a comma list or wildcard, or a non-empty list of those`);
+      }
+      return;
+    }
+    case 'id':
+      if (typeof v !== 'string' || v.length === 0 || utf8Length(v) > MAX_ID_BYTES) throw invalid(`${where} must be a string of 1 to ${MAX_ID_BYTES} bytes`);
+      return;
+    case 'string':
+      if (typeof v !== 'string' || v.length === 0 || utf8Length(v) > 512) throw invalid(`${where} must be a string of 1 to 512 bytes`);
+      return;
+    case 'object':
+      if (!isPlainObject(v)) throw invalid(`${where} must be an object`);
+      return;
+    case 'array':
+      if (!Array.isArray(v)) throw invalid(`${where} must be an array`);
+      return;
+    case 'boolean':
+      if (typeof v !== 'boolean') throw invalid(`${where} must be a boolean`);
+      return;
+    case 'refresh':
+      if (!(typeof v === 'boolean' || v === 'true' || v === 'false' || v === 'wait_for')) throw invalid(`${where} must be true, false or "wait_for"`);
+      return;
+    case 'seqNo':
+      if (!isInt(v) || v < 0) throw invalid(`${where} must be a non-negative integer`);
+      return;
+    case 'term':
+      if (!isInt(v) || v < 1) throw invalid(`${where} must be a positive integer`);
+      return;
+    case 'replicas':
+      if (!isInt(v) || v < 0 || v > 64) throw invalid(`${where} must be an integer from 0 to 64`);
+      return;
+    case 'timeout':
+      if (!isInt(v) || v < 0 || v > MAX_TIMEOUT_MS) throw invalid(`${where} must be an integer number of milliseconds from 0 to ${MAX_TIMEOUT_MS}`);
+      return;
+    case 'activeShards':
+      if (!(v === 'all' || (isInt(v) && v >= 0 && v <= 65))) throw invalid(`${where} must be "all" or an integer from 0 to 65`);
+      return;
+  }
+}
+
+/**
+ * Check a decoded request body for `op`. Throws an ApiProtocolError (400) for a missing required
+ * field, an unknown field, a wrong type or an out-of-range value. `op` in the body is accepted
+ * only when it names the same op as the subject.
+ */
+export function validateApiRequest<O extends ApiOp>(op: O, body: unknown): ApiRequestOf<O> {
+  if (!isPlainObject(body)) throw new ApiProtocolError('parse_exception', `a [${op}] request must be an object`, 400);
+  const spec = OP_SPECS[op];
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body)) {
+    if (k === 'op') {
+      if (v !== op) throw invalid(`[op] is [${String(v)}] but the subject names [${op}]`);
+      continue;
+    }
+    const type = spec.fields[k];
+    if (type === undefined) {
+      const known = Object.keys(spec.fields);
+      throw invalid(`unknown field [${k}] in a [${op}] request${known.length ? `; known fields: ${known.join(', ')}` : ' (it takes no fields)'}`);
+    }
+    if (v === undefined || v === null) continue; // absent
+    checkField(op, k, type, v);
+    out[k] = v;
+  }
+  const missing = spec.required.filter((k) => out[k] === undefined);
+  if (missing.length > 0) {
+    throw new ApiProtocolError('action_request_validation_exception', `Validation Failed: ${missing.map((k, i) => `${i + 1}: [${k}] is missing;`).join(' ')}`, 400);
+  }
+  checkOpSpecific(op, out);
+  return out as ApiRequestOf<O>;
+}
+
+function checkOpSpecific(op: ApiOp, r: Record<string, unknown>): void {
+  if (op === 'search' && r.body !== undefined) {
+    const b = r.body as Record<string, unknown>;
+    const from = b.from ?? 0;
+    const size = b.size ?? 10;
+    if (typeof from === 'number' && typeof size === 'number' && from + size > MAX_RESULT_WINDOW) {
+      throw invalid(`Result window is too large, from + size must be less than or equal to: [${MAX_RESULT_WINDOW}] but was [${from + size}]`);
+    }
+  }
+  if (op === 'doc.update') {
+    const b = r.body as Record<string, unknown>;
+    for (const k of Object.keys(b)) if (!['doc', 'upsert', 'doc_as_upsert'].includes(k)) throw invalid(`unknown field [body.${k}] in a [doc.update] request; known: doc, upsert, doc_as_upsert`);
+    if (b.doc !== undefined && !isPlainObject(b.doc)) throw invalid('[body.doc] in a [doc.update] request must be an object');
+    if (b.upsert !== undefined && !isPlainObject(b.upsert)) throw invalid('[body.upsert] in a [doc.update] request must be an object');
+    if (b.doc_as_upsert !== undefined && typeof b.doc_as_upsert !== 'boolean') throw invalid('[body.doc_as_upsert] in a [doc.update] request must be a boolean');
+  }
+  if (op === 'count' && r.body !== undefined) {
+    for (const k of Object.keys(r.body as object)) if (k !== 'query') throw invalid(`unknown field [body.${k}] in a [count] request; known: query`);
+  }
+  if (op === 'doc.mget') {
+    const b = r.body as Record<string, unknown>;
+    for (const k of Object.keys(b)) if (k !== 'ids' && k !== 'docs') throw invalid(`unknown field [body.${k}] in a [doc.mget] request; known: ids, docs`);
+    const list = (b.ids ?? b.docs) as unknown;
+    if (!Array.isArray(list)) throw invalid('a [doc.mget] request needs [body.ids] or [body.docs] (an array)');
+    if (list.length > 10_000) throw invalid('a [doc.mget] request holds at most 10000 ids');
+    if (b.ids !== undefined) for (const id of b.ids as unknown[]) checkField(op, 'body.ids[]', 'id', id);
+    if (b.docs !== undefined) {
+      for (const d of b.docs as unknown[]) {
+        if (!isPlainObject(d)) throw invalid('every entry of [body.docs] must be an object');
+        for (const [k, v] of Object.entries(d)) {
+          if (k === '_id') checkField(op, 'body.docs[]._id', 'id', v);
+          else if (k === '_index') checkField(op, 'body.docs[]._index', 'index', v);
+          else if (k === 'routing') checkField(op, 'body.docs[].routing', 'string', v);
+          else throw invalid(`unknown field [body.docs[].${k}] in a [doc.mget] request`);
+        }
+        if (d._id === undefined) throw invalid('every entry of [body.docs] needs an [_id]');
+        if (d._index === undefined && r.index === undefined) throw invalid('every entry of [body.docs] needs an [_index] when the request has no [index]');
+      }
+    } else if (r.index === undefined) throw invalid('a [doc.mget] request with [body.ids] needs [index]');
+  }
+  if (op === 'doc.bulk') {
+    const ops = r.operations as unknown[];
+    if (ops.length === 0) throw invalid('a [doc.bulk] request needs at least one operation');
+    if (ops.length > 100_000) throw invalid('a [doc.bulk] request holds at most 100000 lines');
+    // The coordinator parses the lines (parseBulk) before anything is written; here only the headers' fields.
+    for (let i = 0; i < ops.length; i++) {
+      const line = ops[i];
+      if (!isPlainObject(line)) throw invalid(`bulk line ${i} must be an object`);
+      const keys = Object.keys(line);
+      const action = keys[0]!;
+      if (keys.length !== 1 || !['index', 'create', 'delete', 'update'].includes(action)) throw invalid(`bulk line ${i}: expected one of index, create, delete, update`);
+      const header = line[action];
+      if (!isPlainObject(header)) throw invalid(`bulk line ${i}: the [${action}] action must be an object`);
+      for (const [k, v] of Object.entries(header)) {
+        if (k === '_id') checkField(op, `operations[${i}].${action}._id`, 'id', v);
+        else if (k === '_index') checkField(op, `operations[${i}].${action}._index`, 'index', v);
+        else if (k === 'routing') checkField(op, `operations[${i}].${action}.routing`, 'string', v);
+        else if (k === 'if_seq_no') checkField(op, `operations[${i}].${action}.if_seq_no`, 'seqNo', v);
+        else if (k === 'if_primary_term') checkField(op, `operations[${i}].${action}.if_primary_term`, 'term', v);
+        else throw invalid(`bulk line ${i}: unknown field [${k}] in the [${action}] action`);
+      }
+      if (header._index === undefined && r.index === undefined) throw invalid(`bulk line ${i}: [_index] is missing and the request has no [index]`);
+      if (action === 'update') {
+        const body = ops[i + 1];
+        if (!isPlainObject(body)) throw invalid(`bulk line ${i + 1}: an update needs its body on the next line`);
+        for (const k of Object.keys(body)) if (!['doc', 'upsert', 'doc_as_upsert'].includes(k)) throw invalid(`bulk line ${i + 1}: unknown field [${k}] in an update body`);
+        if (body.doc !== undefined && !isPlainObject(body.doc)) throw invalid(`bulk line ${i + 1}: [doc] must be an object`);
+        if (body.upsert !== undefined && !isPlainObject(body.upsert)) throw invalid(`bulk line ${i + 1}: [upsert] must be an object`);
+        if (body.doc === undefined && body.upsert === undefined) throw invalid(`bulk line ${i + 1}: an update needs [doc] or [upsert]`);
+      }
+      if (action !== 'delete') {
+        if (!isPlainObject(ops[i + 1])) throw invalid(`bulk line ${i + 1}: a ${action} needs a document object on the next line`);
+        i++;
+      }
+    }
+  }
+}
+
+// ---- JSON-value check -----------------------------------------------------------------------------
+
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Requests carry JSON values only, whatever the encoding: null, booleans, finite numbers,
+ * strings, arrays and plain objects, nested at most MAX_DEPTH deep, with no `__proto__` key.
+ * msgpack can carry more (binary, timestamps, extensions, NaN): those are rejected, so a
+ * request means the same in JSON and in msgpack. Returns the path of the first offender.
+ */
+export function findNonJsonValue(v: unknown, path = '', depth = 0): string | undefined {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return undefined;
+  if (typeof v === 'number') return Number.isFinite(v) ? undefined : `${path || '.'}: a non-finite number`;
+  if (depth >= MAX_DEPTH) return `${path || '.'}: nested deeper than ${MAX_DEPTH}`;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const bad = findNonJsonValue(v[i], `${path}[${i}]`, depth + 1);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  if (isPlainObject(v)) {
+    for (const k in v) {
+      if (k === '__proto__') return `${path}.__proto__: a forbidden key`;
+      const bad = findNonJsonValue(v[k], `${path}.${k}`, depth + 1);
+      if (bad) return bad;
+    }
+    return undefined;
+  }
+  const kind = v instanceof Uint8Array ? 'binary data' : v instanceof Date ? 'a timestamp' : typeof v === 'object' ? `a ${(v as object).constructor?.name ?? 'non-JSON'} value` : `a ${typeof v}`;
+  return `${path || '.'}: ${kind} (only JSON values are allowed)`;
+}
