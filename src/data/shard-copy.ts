@@ -216,7 +216,10 @@ export class ShardCopy {
           else throw new EngineError('document_missing_exception', `[${item.id}]: document missing`, 404);
         } else {
           source = deepMerge(current._source!, item.doc ?? {});
-          if (JSON.stringify(source) === JSON.stringify(current._source)) {
+          // A no-op acknowledges the current version, so that version must be on every in-sync copy
+          // (at or below the global checkpoint); otherwise it may be a write that never completed
+          // (a retry after a failed replication): write it again, replicated and fenced.
+          if (JSON.stringify(source) === JSON.stringify(current._source) && current._seq_no! <= e.globalCheckpoint) {
             return { result: { _id: item.id, _version: current._version!, _seq_no: current._seq_no!, _primary_term: current._primary_term!, result: 'noop' as WriteResult['result'] } };
           }
         }
@@ -392,7 +395,7 @@ export class ShardCopy {
     this.assertPrimary(undefined);
     if (!req.full && !this.engine.hasHistoryAbove(req.from)) throw new ShoalError('recovery_failed', `${this.label} history above ${req.from} is no longer retained`);
     this.group!.track(req.allocationId, req.node);
-    const ops = req.full ? this.engine.allDocs() : this.engine.changesAbove(req.from);
+    const ops = req.full ? this.engine.fullCopy() : this.engine.changesAbove(req.from);
     const seen = new Set(ops.map((o) => o.id));
     const absent: string[] = [];
     for (const id of req.suspects) {

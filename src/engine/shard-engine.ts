@@ -344,9 +344,18 @@ export class ShardEngine {
     this.tombstones.delete(id);
   }
 
-  /** Every live document's latest operation (a full-copy recovery). */
+  /** Every live document's latest operation. */
   allDocs(): ReplicaOp[] {
     return this.changesAbove(-2).filter((op) => op.op === 'index');
+  }
+
+  /**
+   * What a full-copy recovery ships: every live document and every retained tombstone. The
+   * tombstones matter: without them a recovered copy that becomes primary would restart the
+   * version of a deleted-then-recreated id at 1 (Lucene's file copy keeps soft deletes likewise).
+   */
+  fullCopy(): ReplicaOp[] {
+    return this.changesAbove(-2);
   }
 
   private isNewer(op: { id: string; seqNo: number }): boolean {
