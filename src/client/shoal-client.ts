@@ -1,0 +1,265 @@
+/**
+ * TypeScript client for Shoal's NATS API (protocols/api.ts, docs/PROTOCOL.md).
+ *
+ *   const client = await ShoalClient.connect({ servers: 'nats://127.0.0.1:4222', cluster: 'c1' });
+ *   await client.index({ index: 'books', id: '1', document: { title: 'Dune' }, refresh: true });
+ *   const res = await client.search({ index: 'books', body: { query: { match: { title: 'dune' } } } });
+ *
+ * msgpack on the wire (JSON with `encoding: 'json'`). Every request goes to
+ * `shoal.<cluster>.api.<op>`, where the nodes' queue group picks one node to coordinate it.
+ *
+ * Retries (within the request's deadline, with exponential backoff):
+ * - no responders (no node serves the API right now, e.g. during a restart): the request reached
+ *   nobody, so every op is retried;
+ * - `es_rejected_execution_exception` (429) and `master_not_discovered_exception` (503): the node
+ *   refused the request before executing it, so every op is retried;
+ * - timeout: the request may have been applied. Only requests that give the same result when
+ *   applied twice are retried: reads, `doc.index` with an explicit id (no `op_type: create`, no
+ *   if_seq_no), `doc.update` and `doc.delete` without conditions, bulks made only of those, and
+ *   open/close/refresh/set_replicas. A retried delete can answer `result: not_found` when its
+ *   first attempt did delete; a retried index answers `updated` with a higher `_version`.
+ *   `doc.create`, generated ids, conditional writes and index create/delete are never retried
+ *   after a timeout: the caller gets the `timeout` error and must check.
+ */
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { errors as natsErrors, headers as natsHeaders, type Msg, type NatsConnection } from '@nats-io/nats-core';
+import {
+  apiSubject,
+  isApiErrorReply,
+  isIdempotent,
+  type ApiOp,
+  type ApiRequestOf,
+  type ApiResponseOf,
+  type CatIndex,
+  type CatNode,
+  type CatShard,
+  type ClusterHealthRequest,
+  type ClusterHealthResponse,
+  type CountRequest,
+  type DocBulkRequest,
+  type DocCreateRequest,
+  type DocDeleteRequest,
+  type DocGetRequest,
+  type DocIndexRequest,
+  type DocMgetRequest,
+  type DocUpdateRequest,
+  type Document,
+  type GetResponse,
+  type IndexCreateRequest,
+  type IndexExpr,
+  type MgetResponse,
+  type SearchRequest,
+  type SearchResponse,
+  type ShardStatsRequest,
+} from '../../protocols/api.ts';
+import { decode, encode } from '../transport/codec.ts';
+import { bulkHelper, type BulkHelperOptions, type BulkHelperResult } from './bulk-helper.ts';
+import { ShoalApiError } from './errors.ts';
+
+export { ShoalApiError } from './errors.ts';
+
+export interface ShoalClientOptions {
+  /** The Shoal cluster name (the subject token in `shoal.<cluster>.api.<op>`). Default `shoal`. */
+  cluster?: string;
+  /** Wire encoding. Default msgpack. */
+  encoding?: 'msgpack' | 'json';
+  /** Default per-request deadline in ms (retries included). Default 30 s, or a request's timeout_ms + 5 s. */
+  timeoutMs?: number;
+  /** Most attempts per request (1 = no retries). Default 4. */
+  maxAttempts?: number;
+  /** First backoff between attempts; doubles each time, capped at 2 s. Default 50 ms. */
+  retryBackoffMs?: number;
+}
+
+export interface ConnectOptions extends ShoalClientOptions {
+  servers: string | string[];
+  /** Connection name shown by the NATS server. */
+  name?: string;
+  /** Anything else NATS.js `connect()` accepts (credentials, TLS, reconnect, …). */
+  nats?: Partial<NodeConnectionOptions>;
+}
+
+export interface RequestOptions {
+  /** Deadline for this request, retries included. */
+  timeoutMs?: number;
+  /** Override the retry policy: false = one attempt only. */
+  retry?: boolean;
+}
+
+const RETRY_BEFORE_EXECUTION = new Set(['no_responders', 'es_rejected_execution_exception', 'master_not_discovered_exception']);
+
+export class ShoalClient {
+  /** The Shoal cluster this client talks to. */
+  readonly clusterName: string;
+  private readonly json: boolean;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly backoffMs: number;
+
+  private constructor(
+    readonly nc: NatsConnection,
+    opts: ShoalClientOptions,
+    private readonly ownsConnection: boolean,
+  ) {
+    this.clusterName = opts.cluster ?? 'shoal';
+    this.json = opts.encoding === 'json';
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
+    this.backoffMs = opts.retryBackoffMs ?? 50;
+  }
+
+  static async connect(opts: ConnectOptions): Promise<ShoalClient> {
+    const nc = await connect({ name: opts.name ?? 'shoal-client', ...opts.nats, servers: opts.servers });
+    return new ShoalClient(nc, opts, true);
+  }
+
+  /** Use an existing NATS connection (not closed by `close()`). */
+  static fromConnection(nc: NatsConnection, opts: ShoalClientOptions = {}): ShoalClient {
+    return new ShoalClient(nc, opts, false);
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+
+  /** The largest request the NATS server takes (its max_payload). */
+  get maxPayload(): number {
+    return this.nc.info?.max_payload ?? 1024 * 1024;
+  }
+
+  /** Encoded size of a value on the wire (for batching). */
+  encodedSize(value: unknown): number {
+    return this.json ? Buffer.byteLength(JSON.stringify(value)) : encode(value).length;
+  }
+
+  /** Send any op: the typed methods below all come here. */
+  async request<O extends ApiOp>(op: O, params: ApiRequestOf<O>, opts: RequestOptions = {}): Promise<ApiResponseOf<O>> {
+    const body = params as unknown as Record<string, unknown>;
+    const data = this.json ? Buffer.from(JSON.stringify(body)) : encode(body);
+    if (data.length > this.maxPayload) {
+      throw new ShoalApiError('payload_too_large', `the request is ${data.length} bytes; the NATS server takes at most ${this.maxPayload}`, 413, op);
+    }
+    const serverTimeout = typeof body.timeout_ms === 'number' ? body.timeout_ms + 5_000 : undefined;
+    const budget = opts.timeoutMs ?? Math.max(serverTimeout ?? 0, this.timeoutMs);
+    const deadline = Date.now() + budget;
+    const idempotent = isIdempotent(op, body);
+    const h = natsHeaders();
+    h.set('Content-Type', this.json ? 'application/json' : 'application/msgpack');
+    const subject = apiSubject(this.clusterName, op);
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadline - Date.now();
+      let error: ShoalApiError;
+      try {
+        if (remaining <= 0) throw new ShoalApiError('timeout', `no reply within ${budget} ms`, 504, op);
+        const msg = await this.nc.request(subject, data, { timeout: remaining, headers: h });
+        return this.decodeReply(op, msg) as ApiResponseOf<O>;
+      } catch (err) {
+        error = toClientError(err, op, budget);
+        error.attempts = attempt;
+      }
+      const retriable = RETRY_BEFORE_EXECUTION.has(error.type) || (error.type === 'timeout' && idempotent);
+      const wait = Math.min(2_000, this.backoffMs * 2 ** (attempt - 1));
+      if (opts.retry === false || !retriable || attempt >= this.maxAttempts || Date.now() + wait >= deadline) throw error;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  private decodeReply(op: string, msg: Msg): unknown {
+    const ct = msg.headers?.get('Content-Type') ?? '';
+    const node = msg.headers?.get('Shoal-Node') || undefined;
+    let body: unknown;
+    try {
+      body = msg.data.length === 0 ? undefined : ct.includes('json') ? JSON.parse(msg.string()) : decode(msg.data);
+    } catch (err) {
+      throw new ShoalApiError('parse_exception', `could not decode the reply: ${(err as Error).message}`, 502, op, { node });
+    }
+    const code = msg.headers?.get('Nats-Service-Error-Code');
+    if (code || isApiErrorReply(body)) {
+      if (isApiErrorReply(body)) throw new ShoalApiError(body.error.type, body.error.reason, body.status, op, { node });
+      throw new ShoalApiError('exception', msg.headers?.get('Nats-Service-Error') || 'error without a body', Number(code) || 500, op, { node });
+    }
+    return body;
+  }
+
+  // ---- documents ------------------------------------------------------------------------------
+
+  /** Index (create or replace) a document; without `id` one is generated. */
+  index(p: DocIndexRequest, o?: RequestOptions) {
+    return this.request('doc.index', p, o);
+  }
+  /** Create a document; 409 `version_conflict_engine_exception` when the id exists. */
+  create(p: DocCreateRequest, o?: RequestOptions) {
+    return this.request('doc.create', p, o);
+  }
+  /** Real-time get: `found: false` when there is no such document. */
+  get<T = Document>(p: DocGetRequest, o?: RequestOptions): Promise<GetResponse<T>> {
+    return this.request('doc.get', p, o) as Promise<GetResponse<T>>;
+  }
+  /** Partial update (`doc` merged), `upsert`, `doc_as_upsert`. */
+  update(p: DocUpdateRequest, o?: RequestOptions) {
+    return this.request('doc.update', p, o);
+  }
+  delete(p: DocDeleteRequest, o?: RequestOptions) {
+    return this.request('doc.delete', p, o);
+  }
+  mget<T = Document>(p: DocMgetRequest, o?: RequestOptions): Promise<MgetResponse<T>> {
+    return this.request('doc.mget', p, o) as Promise<MgetResponse<T>>;
+  }
+  /** One bulk request (Elasticsearch's lines as objects). For many documents see `helpers.bulk`. */
+  bulk(p: DocBulkRequest, o?: RequestOptions) {
+    return this.request('doc.bulk', p, o);
+  }
+
+  // ---- search ---------------------------------------------------------------------------------
+
+  search<T = Document>(p: SearchRequest = {}, o?: RequestOptions): Promise<SearchResponse<T>> {
+    return this.request('search', p, o) as Promise<SearchResponse<T>>;
+  }
+  count(p: CountRequest = {}, o?: RequestOptions) {
+    return this.request('count', p, o);
+  }
+
+  // ---- admin ----------------------------------------------------------------------------------
+
+  readonly indices = {
+    create: (p: IndexCreateRequest, o?: RequestOptions) => this.request('index.create', p, o),
+    delete: (p: { index: string }, o?: RequestOptions) => this.request('index.delete', p, o),
+    open: (p: { index: string }, o?: RequestOptions) => this.request('index.open', p, o),
+    close: (p: { index: string }, o?: RequestOptions) => this.request('index.close', p, o),
+    refresh: (p: { index?: IndexExpr } = {}, o?: RequestOptions) => this.request('index.refresh', p, o),
+    setReplicas: (p: { index: string; number_of_replicas: number }, o?: RequestOptions) => this.request('index.set_replicas', p, o),
+    /** Per-copy doc counts, checkpoints and replication group. */
+    shardStats: (p: ShardStatsRequest = {}, o?: RequestOptions) => this.request('shard.stats', p, o),
+  };
+
+  readonly cluster = {
+    health: (p: ClusterHealthRequest = {}, o?: RequestOptions): Promise<ClusterHealthResponse> => this.request('cluster.health', p, o),
+    state: (o?: RequestOptions) => this.request('cluster.state', {}, o),
+  };
+
+  readonly cat = {
+    nodes: (o?: RequestOptions): Promise<CatNode[]> => this.request('cat.nodes', {}, o),
+    indices: (o?: RequestOptions): Promise<CatIndex[]> => this.request('cat.indices', {}, o),
+    shards: (o?: RequestOptions): Promise<CatShard[]> => this.request('cat.shards', {}, o),
+  };
+
+  readonly helpers = {
+    /** Index many documents in batches (by count and bytes), a few batches in flight, with progress. */
+    bulk: <T extends Document>(opts: BulkHelperOptions<T>): Promise<BulkHelperResult> => bulkHelper(this, opts),
+  };
+}
+
+function toClientError(err: unknown, op: string, budget: number): ShoalApiError {
+  if (err instanceof ShoalApiError) return err;
+  if (err instanceof natsErrors.TimeoutError || (err instanceof natsErrors.RequestError && err.cause instanceof natsErrors.TimeoutError)) {
+    return new ShoalApiError('timeout', `no reply within ${budget} ms (the request may have been applied)`, 504, op, { cause: err });
+  }
+  if (err instanceof natsErrors.NoRespondersError || (err instanceof natsErrors.RequestError && err.isNoResponders())) {
+    return new ShoalApiError('no_responders', `no Shoal node serves ${op} (nothing was sent to a node)`, 503, op, { cause: err });
+  }
+  if (err instanceof natsErrors.ClosedConnectionError || err instanceof natsErrors.DrainingConnectionError) {
+    return new ShoalApiError('connection_closed', 'the NATS connection is closed', 503, op, { cause: err });
+  }
+  const e = err as Error;
+  return new ShoalApiError('transport_exception', e?.message ?? String(err), 503, op, { cause: err });
+}

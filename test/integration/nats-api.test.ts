@@ -1,0 +1,177 @@
+import { Svcm } from '@nats-io/services';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_OPS, type ApiOp } from '../../protocols/api.ts';
+import { startApiCluster, waitUntil, type ApiCluster, type RawReply } from '../support/api-cluster.ts';
+
+type Any = Record<string, any>;
+const LIMIT = 256 * 1024;
+
+/** The error shape every failure must have: Elasticsearch's body, the status in the error header too. */
+function expectError(r: RawReply, type: string, status: number) {
+  expect(r.errorCode).toBe(String(status));
+  expect(r.body).toEqual({ error: { type, reason: expect.any(String) }, status });
+  expect(r.body.error.reason.length).toBeGreaterThan(0);
+}
+
+describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => {
+  let c: ApiCluster;
+  const covered = new Set<string>();
+  const answeredBy = new Set<string>();
+  /** A JSON request that must succeed; records which op was covered and which node answered. */
+  const ok = async (op: ApiOp, body: Any = {}) => {
+    const r = await c.raw(op, body);
+    if (r.errorCode) throw new Error(`${op} failed: ${JSON.stringify(r.body)}`);
+    expect(r.contentType).toBe('application/json');
+    covered.add(op);
+    answeredBy.add(r.node!);
+    return r.body;
+  };
+
+  beforeAll(async () => {
+    c = await startApiCluster({ cluster: 'c1', nodes: ['n1', 'n2', 'n3'], api: { maxPayloadBytes: LIMIT } });
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('discovers every node through $SRV PING, INFO and STATS with standard service tooling', async () => {
+    const svc = new Svcm(c.nc as never).client();
+    const pings = [];
+    for await (const p of await svc.ping('shoal-c1')) pings.push(p);
+    expect(pings.map((p) => p.metadata?.node).sort()).toEqual(['n1', 'n2', 'n3']);
+    for (const p of pings) expect(p).toMatchObject({ name: 'shoal-c1', version: '1.0.0', metadata: { cluster: 'c1', api_version: '1' } });
+
+    const infos = [];
+    for await (const i of await svc.info('shoal-c1')) infos.push(i);
+    expect(infos).toHaveLength(3);
+    for (const i of infos) {
+      expect(i.description).toContain('c1');
+      expect(i.endpoints).toEqual([{ name: 'api', subject: 'shoal.c1.api.>', queue_group: 'shoal-api', metadata: { api_version: '1', ops: API_OPS.join(',') } }]);
+      expect(i.metadata).toMatchObject({ subject_prefix: 'shoal.c1.api.', max_payload_bytes: String(LIMIT), roles: 'master,data' });
+    }
+
+    // A plain request on the control subject, as `nats micro info` sends it.
+    const one = JSON.parse((await c.nc.request(`$SRV.INFO.shoal-c1.${infos[0]!.id}`, '', { timeout: 2_000 })).string());
+    expect(one).toMatchObject({ type: 'io.nats.micro.v1.info_response', id: infos[0]!.id, name: 'shoal-c1' });
+
+    for (let i = 0; i < 12; i++) await ok('cluster.health');
+    const stats = [];
+    for await (const s of await svc.stats('shoal-c1')) stats.push(s);
+    expect(stats).toHaveLength(3);
+    const served = stats.map((s) => (s.endpoints![0]!.data as Any).ops['cluster.health']?.requests ?? 0);
+    expect(served.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(12);
+    expect(stats.reduce((a, s) => a + s.endpoints![0]!.num_requests, 0)).toBeGreaterThanOrEqual(12);
+  });
+
+  it('runs every operation in JSON through whichever node the queue group picks', async () => {
+    expect(await ok('index.create', { index: 'books', settings: { number_of_shards: 2, number_of_replicas: 1 }, mappings: { properties: { title: { type: 'text' }, year: { type: 'long' } } } })).toMatchObject({ acknowledged: true, index: 'books' });
+    expect(await ok('cluster.health', { wait_for_status: 'green', timeout_ms: 20_000 })).toMatchObject({ status: 'green', cluster_name: 'c1', number_of_nodes: 3 });
+    expect(await ok('doc.index', { index: 'books', id: 'b1', document: { title: 'the quick brown fox', year: 1999 } })).toMatchObject({ _id: 'b1', result: 'created', _version: 1 });
+    expect(await ok('doc.create', { index: 'books', id: 'b2', document: { title: 'quick thinking', year: 2010 } })).toMatchObject({ _id: 'b2', result: 'created' });
+    expect(await ok('doc.get', { index: 'books', id: 'b1' })).toMatchObject({ found: true, _source: { title: 'the quick brown fox', year: 1999 } });
+    expect(await ok('doc.update', { index: 'books', id: 'b1', body: { doc: { year: 2000 } } })).toMatchObject({ result: 'updated', _version: 2 });
+    const bulk = await ok('doc.bulk', { index: 'books', operations: [{ index: { _id: 'b3' } }, { title: 'lazy dogs', year: 2005 }, { delete: { _id: 'b2' } }, { update: { _id: 'b3' } }, { doc: { year: 2006 } }] });
+    expect(bulk).toMatchObject({ errors: false });
+    expect(bulk.items.map((i: Any) => Object.keys(i)[0])).toEqual(['index', 'delete', 'update']);
+    expect((await ok('doc.mget', { index: 'books', body: { ids: ['b1', 'b2', 'b3'] } })).docs.map((d: Any) => d.found)).toEqual([true, false, true]);
+    expect(await ok('index.refresh', { index: 'books' })).toMatchObject({ _shards: { failed: 0 } });
+    const found = await ok('search', { index: 'books', body: { query: { match: { title: 'quick' } } } });
+    expect(found.hits.hits.map((h: Any) => h._id)).toEqual(['b1']);
+    expect(found._shards).toMatchObject({ total: 2, successful: 2 });
+    expect(await ok('count', { index: 'books', body: { query: { range: { year: { gte: 2000 } } } } })).toMatchObject({ count: 2 });
+    expect(await ok('doc.delete', { index: 'books', id: 'b3', refresh: true })).toMatchObject({ result: 'deleted' });
+    expect((await ok('count', { index: 'books' })).count).toBe(1);
+    expect((await ok('cat.nodes')).map((n: Any) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(await ok('cat.indices')).toEqual([expect.objectContaining({ index: 'books', pri: 2, rep: 1 })]);
+    expect((await ok('cat.shards')).filter((s: Any) => s.index === 'books')).toHaveLength(4);
+    const state = await ok('cluster.state');
+    expect(Object.keys(state.indices)).toEqual(['books']);
+    expect(Object.keys(state.nodes).sort()).toEqual(['n1', 'n2', 'n3']);
+    const stats = await ok('shard.stats', { index: 'books' });
+    expect(stats).toHaveLength(4);
+    expect(await ok('index.set_replicas', { index: 'books', number_of_replicas: 2 })).toEqual({ acknowledged: true });
+    expect(await ok('index.close', { index: 'books' })).toEqual({ acknowledged: true });
+    expect((await ok('cat.indices'))[0]).toMatchObject({ status: 'close' });
+    expect(await ok('index.open', { index: 'books' })).toEqual({ acknowledged: true });
+    await ok('cluster.health', { index: 'books', wait_for_status: 'yellow', timeout_ms: 20_000 });
+    expect((await ok('doc.get', { index: 'books', id: 'b1' })).found).toBe(true);
+    expect(await ok('index.delete', { index: 'books' })).toEqual({ acknowledged: true });
+    expect(await ok('cat.indices')).toEqual([]);
+
+    expect([...covered].sort()).toEqual([...API_OPS].sort());
+    // One queue group: the requests were spread over the nodes (3^-40 odds that one node got all).
+    expect(answeredBy.size).toBeGreaterThan(1);
+  });
+
+  it('treats a body starting with { as JSON without a header, and anything else as msgpack', async () => {
+    const noHeader = await c.nc.request('shoal.c1.api.cluster.health', Buffer.from('{"timeout_ms": 1000}'), { timeout: 5_000 });
+    expect(noHeader.headers?.get('Content-Type')).toBe('application/json');
+    expect(JSON.parse(noHeader.string())).toMatchObject({ cluster_name: 'c1' });
+    const mp = await c.raw('cluster.health', { timeout_ms: 1000 }, { encoding: 'msgpack' });
+    expect(mp.contentType).toBe('application/msgpack');
+    expect(mp.body).toMatchObject({ cluster_name: 'c1' });
+    const empty = await c.raw('cat.nodes', new Uint8Array(0), { encoding: 'bytes' });
+    expect(empty.contentType).toBe('application/msgpack');
+    expect(empty.body).toHaveLength(3);
+  });
+
+  it('answers every kind of bad request with an Elasticsearch-shaped error and an error header', async () => {
+    await c.raw('index.create', { index: 'errs', settings: { number_of_shards: 1, number_of_replicas: 0 } });
+    await c.raw('doc.index', { index: 'errs', id: 'e1', document: { n: 1 }, refresh: true });
+    expectError(await c.raw('nope.nothing', {}), 'invalid_operation_exception', 400);
+    expectError(await c.raw('doc.get', { index: 'errs', id: 'e1', colour: 'red' }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('doc.get', { index: 'errs', id: 42 }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('doc.get', { index: 'errs' }), 'action_request_validation_exception', 400);
+    expectError(await c.raw('doc.index', { index: 'errs', id: 'e2', document: 'not an object' }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('search', { index: 'errs', body: { size: 20_000 } }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('doc.get', '{"index": "errs", "id": '), 'parse_exception', 400);
+    expectError(await c.raw('doc.get', '[1, 2]'), 'parse_exception', 400);
+    expectError(await c.raw('doc.get', new Uint8Array([0x81, 0xa1, 0x61]), { encoding: 'bytes' }), 'parse_exception', 400);
+    expectError(await c.raw('doc.index', { index: 'errs', id: 'e3', document: { when: new Date(0) } }, { encoding: 'msgpack' }), 'parse_exception', 400);
+    expectError(await c.raw('doc.index', { index: 'errs', id: 'e3', document: { x: NaN } }, { encoding: 'msgpack' }), 'parse_exception', 400);
+    expectError(await c.raw('doc.get', { index: 'missing', id: 'x' }), 'index_not_found_exception', 404);
+    expectError(await c.raw('doc.create', { index: 'errs', id: 'e1', document: { n: 2 } }), 'version_conflict_engine_exception', 409);
+    expectError(await c.raw('doc.index', { index: 'errs', id: 'e1', document: { n: 3 }, if_seq_no: 99, if_primary_term: 1 }), 'version_conflict_engine_exception', 409);
+    expectError(await c.raw('search', { index: 'errs', body: { query: { no_such_query: {} } } }), expect.any(String) as never, 400);
+    // msgpack errors come back in msgpack.
+    const mp = await c.raw('doc.get', { index: 'errs', id: 42 }, { encoding: 'msgpack' });
+    expect(mp.contentType).toBe('application/msgpack');
+    expectError(mp, 'illegal_argument_exception', 400);
+    // Nothing of the above changed the data.
+    const doc = await c.raw('doc.get', { index: 'errs', id: 'e1' });
+    expect(doc.body).toMatchObject({ found: true, _version: 1, _source: { n: 1 } });
+    expect((await c.raw('count', { index: 'errs' })).body.count).toBe(1);
+    expect((await c.raw('cat.indices', {})).body.map((i: Any) => i.index)).toEqual(['errs']);
+  });
+
+  it(`rejects a request over the payload limit (${LIMIT} bytes) with 413 and writes nothing`, async () => {
+    const big = { index: 'errs', id: 'big', document: { text: 'x'.repeat(LIMIT) } };
+    const r = await c.raw('doc.index', big);
+    expectError(r, 'payload_too_large', 413);
+    expect(r.body.error.reason).toContain(String(LIMIT));
+    expectError(await c.raw('doc.index', big, { encoding: 'msgpack' }), 'payload_too_large', 413);
+    expect((await c.raw('doc.get', { index: 'errs', id: 'big' })).body.found).toBe(false);
+    // Just under the limit is fine.
+    const fits = await c.raw('doc.index', { index: 'errs', id: 'fits', document: { text: 'x'.repeat(LIMIT - 200) } });
+    expect(fits.errorCode).toBeUndefined();
+    expect(fits.body.result).toBe('created');
+  });
+
+  it('keeps serving through the other nodes when one node stops, and $SRV shows it gone', async () => {
+    const victim = [...c.nodes.values()].find((n) => n.state.master?.id !== n.info.id)!;
+    await victim.shutdown();
+    const svc = new Svcm(c.nc as never).client();
+    await waitUntil(async () => {
+      const left = [];
+      for await (const p of await svc.ping('shoal-c1')) left.push(p.metadata?.node);
+      return left.length === 2 && !left.includes(victim.info.id);
+    }, 'two nodes answering PING');
+    const nodesSeen = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const r = await c.raw('cat.nodes', {});
+      expect(r.errorCode).toBeUndefined();
+      nodesSeen.add(r.node!);
+    }
+    expect(nodesSeen.has(victim.info.id)).toBe(false);
+  });
+});
