@@ -3,6 +3,7 @@ import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
+import { aggsOfRequest, reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import type { Mappings } from '../engine/mapping.ts';
 import type { SearchHit, SearchResponse } from '../engine/shard-engine.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
@@ -273,7 +274,8 @@ export class Coordinator {
    * Query then fetch: every shard (one copy each) returns the ids, scores and sort values of its
    * top from+size; the coordinator merges them, then fetches the sources of the winners from the
    * copies that found them. A shard that fails is reported in `_shards.failures`, with partial
-   * results from the others.
+   * results from the others. Aggregations: every shard returns mergeable partial state
+   * (`partial_aggs`), reduced here into the final response (`reduceShardAggs`).
    */
   async search(indexExpr: unknown, body: unknown = {}, params: { timeoutMs?: number } = {}) {
     const started = performance.now();
@@ -284,7 +286,11 @@ export class Coordinator {
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const targets = this.searchTargets(indices, false);
     const { from: _f, size: _s, _source, highlight, ...rest } = request;
-    const queryPhase = { ...rest, from: 0, size: from + size, _source: false };
+    // Shard-level flag only: a client cannot ask for unreduced aggregation state.
+    if (rest.partial_aggs !== undefined) throw badRequest('unknown key [partial_aggs] in the search request');
+    const aggsJson = wrapEngine(() => aggsOfRequest(request));
+    const hasAggs = aggsJson !== undefined;
+    const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
     const failures: { index: string; shard: number; node?: string; reason: { type: string; reason: string } }[] = [];
     let timedOut = false;
     const shardResults = await Promise.all(
@@ -367,8 +373,15 @@ export class Coordinator {
       _shards: { total: targets.length, successful: ok.length, skipped: 0, failed: targets.length - ok.length, ...(failures.length > 0 ? { failures } : {}) },
       hits: { total: { value: total, relation }, max_score: sorted ? null : maxScore, hits },
     };
-    if (request.aggs !== undefined || request.aggregations !== undefined) {
-      response.aggregations = ok.length === 1 ? ok[0]!.r.aggregations : mergeReducedAggs(ok.map((x) => x.r.aggregations));
+    if (hasAggs && ok.length > 0) {
+      // The reduce phase: merge every shard's partial state, then render (one shard renders as it would alone).
+      const partials: ShardAggsResult[] = ok.map(({ t, r }) => {
+        if (r.partial_aggregations === undefined) {
+          throw new ApiError('aggregation_execution_exception', `shard [${t.index}][${t.shard}] returned no partial aggregations`, 500);
+        }
+        return r.partial_aggregations;
+      });
+      response.aggregations = wrapEngine(() => reduceShardAggs(aggsJson, partials));
     }
     return response;
   }
@@ -670,9 +683,13 @@ function compareSortValues(a: unknown[], b: unknown[], orders: ('asc' | 'desc')[
   return 0;
 }
 
-/** Placeholder until shards return partial aggregations: merges only what can be merged exactly. */
-function mergeReducedAggs(parts: (Record<string, unknown> | undefined)[]): Record<string, unknown> | undefined {
-  return parts.find((p) => p !== undefined);
+/** Engine errors (parse errors, too many buckets) as API errors with their status. */
+function wrapEngine<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw toApiError(err);
+  }
 }
 
 function escapeRe(s: string): string {

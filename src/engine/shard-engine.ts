@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { collectAggs, parseAggs, reduceAggs } from './aggs/index.ts';
+import { collectAggs, parseAggs, recordingFieldType, reduceAggs } from './aggs/index.ts';
+import type { ShardAggsResult } from './aggs/index.ts';
 import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { MaxScoreCollector, type PruningTerm } from './maxscore.ts';
@@ -516,9 +517,14 @@ export interface SearchResponse {
   timed_out: boolean;
   hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHit[] };
   aggregations?: Record<string, unknown>;
+  /**
+   * Instead of `aggregations` when the request says `partial_aggs: true` (a shard request of a
+   * distributed search): mergeable state for the coordinating node's `reduceShardAggs`.
+   */
+  partial_aggregations?: ShardAggsResult;
 }
 
-const SEARCH_KEYS = ['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout'];
+const SEARCH_KEYS = ['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs'];
 
 interface Candidate {
   seg: number;
@@ -545,6 +551,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
   const trackTotal = r.track_total_hits ?? 10_000;
   const limit = trackTotal === true ? Infinity : trackTotal === false ? 0 : Number(trackTotal);
   const aggsJson = r.aggs ?? r.aggregations;
+  const partialAggs = r.partial_aggs === undefined ? false : typeof r.partial_aggs === 'boolean' ? r.partial_aggs : badRequest('[partial_aggs] must be a boolean');
   if (byScore && aggsJson === undefined && searchAfter === undefined && !r.highlight) {
     const pruned = searchPruned(engine, segments, query, stats, k, limit);
     if (pruned) {
@@ -617,7 +624,12 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
       hits,
     },
   };
-  if (aggsJson !== undefined) response.aggregations = runAggs(engine, aggsJson, perSegmentMatches, stats, textFields);
+  if (aggsJson !== undefined) {
+    const { fieldType, types } = recordingFieldType((f) => engine.mappings.field(f)?.type);
+    const { nodes, partial } = runAggs(engine, aggsJson, fieldType, perSegmentMatches, stats, textFields);
+    if (partialAggs) response.partial_aggregations = { partials: partial, field_types: types() };
+    else response.aggregations = reduceAggs(nodes, [partial]);
+  }
   return response;
 }
 
@@ -646,15 +658,14 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, stats:
   return collector;
 }
 
-function runAggs(engine: ShardEngine, json: unknown, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]): Record<string, unknown> {
-  const nodes = parseAggs(json, { fieldType: (f) => engine.mappings.field(f)?.type });
+function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => string | undefined, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]) {
+  const nodes = parseAggs(json, { fieldType });
   const segments = matches.map((m) => m.columns);
   const resolveFilter = (q: unknown, segmentIndex: number): Int32Array => {
     const segment = segments[segmentIndex]!;
     return execute(parseQuery(q), { segment, stats, mappings: engine.mappings, analyzer: (f, n) => engine.analyzerFor(f, n), textFields: () => textFields }).docs;
   };
-  const partial = collectAggs(nodes, matches, { resolveFilter });
-  return reduceAggs(nodes, [partial]);
+  return { nodes, partial: collectAggs(nodes, matches, { resolveFilter }) };
 }
 
 function intParam(v: unknown, name: string, dflt: number): number {

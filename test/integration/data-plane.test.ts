@@ -98,6 +98,71 @@ describe('data plane in one process over a real nats-server', () => {
     expect(await api({ op: 'count', index: 'books' })).toMatchObject({ count: 2 });
   });
 
+  it('reduces aggregations across shards: terms, avg, cardinality and date_histogram equal the totals', async () => {
+    await api({ op: 'index.create', index: 'sales', settings: { number_of_shards: 3, number_of_replicas: 0 }, mappings: { properties: { tag: { type: 'keyword' }, price: { type: 'double' }, user: { type: 'keyword' }, ts: { type: 'date' } } } });
+    try {
+      expect(await api({ op: 'cluster.health', index: 'sales', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green', timed_out: false });
+      const DAY = 86_400_000;
+      const BASE = Date.UTC(2024, 0, 1);
+      // 12 tags of skewed frequency (the 2 rarest fall outside size 10), prices in halves (sums
+      // are exact in float64), 97 users, 29 days denser towards the end.
+      const docs = Array.from({ length: 240 }, (_, i) => ({
+        tag: `t${Math.floor(Math.sqrt((i * 37) % 144))}`,
+        price: ((i * 13) % 100) + 0.5,
+        user: `u${(i * 7) % 97}`,
+        ts: new Date(BASE + Math.floor((i * i) / 2000) * DAY + i * 1000).toISOString(),
+      }));
+      const bulk = await api({ op: 'doc.bulk', index: 'sales', refresh: true, operations: docs.flatMap((d, i) => [{ index: { _id: `s${i}` } }, d]) });
+      expect(bulk.errors).toBe(false);
+      // The documents really are spread over the three shards.
+      const stats = (await api({ op: 'shard.stats', index: 'sales' })) as unknown as Any[];
+      expect(stats).toHaveLength(3);
+      for (const s of stats) expect(s.docs).toBeGreaterThan(20);
+      expect(stats.reduce((a, s) => a + s.docs, 0)).toBe(240);
+
+      const res = await api({
+        op: 'search',
+        index: 'sales',
+        body: {
+          size: 0,
+          aggs: {
+            tags: { terms: { field: 'tag', size: 10 }, aggs: { avg_price: { avg: { field: 'price' } } } },
+            avg_price: { avg: { field: 'price' } },
+            users: { cardinality: { field: 'user' } },
+            per_day: { date_histogram: { field: 'ts', calendar_interval: 'day' } },
+          },
+        },
+      });
+      expect(res._shards).toMatchObject({ total: 3, successful: 3, failed: 0 });
+      expect(res.hits.total.value).toBe(240);
+
+      const byTag = new Map<string, number[]>();
+      for (const d of docs) byTag.set(d.tag, [...(byTag.get(d.tag) ?? []), d.price]);
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      const ranked = [...byTag].sort((a, b) => b[1].length - a[1].length || (a[0] < b[0] ? -1 : 1));
+      expect(ranked.length).toBe(12);
+      expect(res.aggregations.tags).toEqual({
+        doc_count_error_upper_bound: 0,
+        sum_other_doc_count: sum(ranked.slice(10).map(([, ps]) => ps.length)),
+        buckets: ranked.slice(0, 10).map(([key, ps]) => ({ key, doc_count: ps.length, avg_price: { value: sum(ps) / ps.length } })),
+      });
+      expect(res.aggregations.avg_price).toEqual({ value: sum(docs.map((d) => d.price)) / 240 });
+      expect(res.aggregations.users).toEqual({ value: 97 });
+      const perDay = new Map<number, number>();
+      for (const d of docs) {
+        const day = Math.floor(Date.parse(d.ts) / DAY) * DAY;
+        perDay.set(day, (perDay.get(day) ?? 0) + 1);
+      }
+      expect(res.aggregations.per_day.buckets).toEqual(
+        [...perDay].sort((a, b) => a[0] - b[0]).map(([key, doc_count]) => ({ key_as_string: new Date(key).toISOString(), key, doc_count })),
+      );
+      // A client cannot ask for the shards' unreduced state.
+      await expect(api({ op: 'search', index: 'sales', body: { size: 0, aggs: { users: { cardinality: { field: 'user' } } }, partial_aggs: true } })).rejects.toMatchObject({ status: 400 });
+    } finally {
+      await api({ op: 'index.delete', index: 'sales' });
+    }
+  });
+
   it('promotes a replica when a node holding primaries dies, and loses no acknowledged write', async () => {
     const acked: string[] = [];
     for (let i = 0; i < 30; i++) acked.push((await api({ op: 'doc.index', index: 'books', id: `k${i}`, document: { title: `doc ${i}` } }))._id);

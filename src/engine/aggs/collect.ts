@@ -72,6 +72,8 @@ interface Ctx {
   readonly filterCache: Map<unknown, ArrayLike<number>[]>;
   readonly hashCache: WeakMap<KeywordColumn, Float64Array>;
   readonly docBase: number[];
+  /** Every segment of the shard, including those with no doc in the current bucket. */
+  readonly allColumns: readonly SegmentColumns[];
 }
 
 /**
@@ -93,7 +95,7 @@ export function collectAggs(
     base += s.columns.maxDoc;
     return { seg: i, columns: s.columns, docs: s.docs, scores: s.scores };
   });
-  const ctx: Ctx = { opts: options, filterCache: new Map(), hashCache: new WeakMap(), docBase };
+  const ctx: Ctx = { opts: options, filterCache: new Map(), hashCache: new WeakMap(), docBase, allColumns: segments.map((s) => s.columns) };
   return collectLevel(aggs, views, ctx);
 }
 
@@ -291,9 +293,11 @@ function collectTerms(node: TermsNode, views: SegView[], ctx: Ctx): TermsPartial
     if (missingKey !== undefined && missingCount > 0) add(missingKey, missingCount);
   }
   if (node.minDocCount === 0) {
-    // Elasticsearch also returns terms of the shard that no matching doc has.
-    for (const { view } of segs) {
-      const col = view.columns.column(node.field);
+    // Elasticsearch also returns terms of the shard that no matching doc has: every segment's,
+    // not only those of the segments holding this bucket's docs (else the result would depend on
+    // how docs fall into segments, and differ between one shard and several).
+    for (const columns of ctx.allColumns) {
+      const col = columns.column(node.field);
       if (!col) continue;
       if (col.kind === 'keyword') {
         for (const t of col.terms) if (!counts.has(t) && (!accept || accept(t))) counts.set(t, 0);
