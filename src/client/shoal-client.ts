@@ -8,12 +8,14 @@
  * msgpack on the wire (JSON with `encoding: 'json'`). Every request goes to
  * `shoal.<cluster>.api.<op>`, where the nodes' queue group picks one node to coordinate it.
  *
- * Retries (within the request's deadline, with exponential backoff):
+ * Retries (at most `maxAttempts` sends, each waiting `timeoutMs` for its reply, exponential backoff
+ * between them):
  * - no responders (no node serves the API right now, e.g. during a restart): the request reached
  *   nobody, so every op is retried;
  * - `es_rejected_execution_exception` (429) and `master_not_discovered_exception` (503): the node
  *   refused the request before executing it, so every op is retried;
- * - timeout: the request may have been applied. Only requests that give the same result when
+ * - timeout, and any other 503 (e.g. no started shard copy yet): the request may have been
+ *   applied. Only requests that give the same result when
  *   applied twice are retried: reads, `doc.index` with an explicit id (no `op_type: create`, no
  *   if_seq_no), `doc.update` and `doc.delete` without conditions, bulks made only of those, and
  *   open/close/refresh/set_replicas. A retried delete can answer `result: not_found` when its
@@ -63,7 +65,7 @@ export interface ShoalClientOptions {
   cluster?: string;
   /** Wire encoding. Default msgpack. */
   encoding?: 'msgpack' | 'json';
-  /** Default per-request deadline in ms (retries included). Default 30 s, or a request's timeout_ms + 5 s. */
+  /** Default time to wait for each attempt's reply, in ms. Default 30 s, or the request's timeout_ms + 5 s when larger. */
   timeoutMs?: number;
   /** Most attempts per request (1 = no retries). Default 4. */
   maxAttempts?: number;
@@ -80,7 +82,7 @@ export interface ConnectOptions extends ShoalClientOptions {
 }
 
 export interface RequestOptions {
-  /** Deadline for this request, retries included. */
+  /** Time to wait for each attempt's reply (the request is sent at most maxAttempts times). */
   timeoutMs?: number;
   /** Override the retry policy: false = one attempt only. */
   retry?: boolean;
@@ -140,27 +142,23 @@ export class ShoalClient {
       throw new ShoalApiError('payload_too_large', `the request is ${data.length} bytes; the NATS server takes at most ${this.maxPayload}`, 413, op);
     }
     const serverTimeout = typeof body.timeout_ms === 'number' ? body.timeout_ms + 5_000 : undefined;
-    const budget = opts.timeoutMs ?? Math.max(serverTimeout ?? 0, this.timeoutMs);
-    const deadline = Date.now() + budget;
+    const attemptTimeout = opts.timeoutMs ?? Math.max(serverTimeout ?? 0, this.timeoutMs);
     const idempotent = isIdempotent(op, body);
     const h = natsHeaders();
     h.set('Content-Type', this.json ? 'application/json' : 'application/msgpack');
     const subject = apiSubject(this.clusterName, op);
     for (let attempt = 1; ; attempt++) {
-      const remaining = deadline - Date.now();
       let error: ShoalApiError;
       try {
-        if (remaining <= 0) throw new ShoalApiError('timeout', `no reply within ${budget} ms`, 504, op);
-        const msg = await this.nc.request(subject, data, { timeout: remaining, headers: h });
+        const msg = await this.nc.request(subject, data, { timeout: attemptTimeout, headers: h });
         return this.decodeReply(op, msg) as ApiResponseOf<O>;
       } catch (err) {
-        error = toClientError(err, op, budget);
+        error = toClientError(err, op, attemptTimeout);
         error.attempts = attempt;
       }
-      const retriable = RETRY_BEFORE_EXECUTION.has(error.type) || (error.type === 'timeout' && idempotent);
-      const wait = Math.min(2_000, this.backoffMs * 2 ** (attempt - 1));
-      if (opts.retry === false || !retriable || attempt >= this.maxAttempts || Date.now() + wait >= deadline) throw error;
-      await new Promise((r) => setTimeout(r, wait));
+      const retriable = RETRY_BEFORE_EXECUTION.has(error.type) || (idempotent && (error.type === 'timeout' || error.status === 503));
+      if (opts.retry === false || !retriable || attempt >= this.maxAttempts) throw error;
+      await new Promise((r) => setTimeout(r, Math.min(2_000, this.backoffMs * 2 ** (attempt - 1))));
     }
   }
 
