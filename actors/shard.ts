@@ -1,6 +1,8 @@
 import { assign, fromPromise, not, setup } from 'xstate';
 import type { IndexMeta, ShardTable } from '../src/cluster/metadata.ts';
-import { errorBody, ShardCopy, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
+import { errorBody, ShardCopy, type ReplicaGroupHandle, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
+import type { ReplicaOp } from '../src/engine/shard-engine.ts';
+import { replicaGroupMachine, type ReplicateOutcome } from './replica-group.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
 import type { ActorContext, Replier } from '../src/runtime/context.ts';
 import { ShoalError } from '../src/runtime/errors.ts';
@@ -76,6 +78,35 @@ async function reportStarted(c: ShardContext): Promise<void> {
   }
 }
 
+const GROUP_ASK_MS = 10_000;
+/** Replication waits for slow copies and for the master to drop failed ones; the coordinator's own timeout bounds the request. */
+const GROUP_REPLICATE_MS = 120_000;
+
+/**
+ * The replica-group actor of one primary term, a child of this shard actor: spawned on first use
+ * (not while the shard actor itself is still starting).
+ */
+function replicaGroup(shoal: ActorContext, copy: () => ShardCopy, io: ShardIO, term: number): ReplicaGroupHandle {
+  let ref: ActorRef | undefined;
+  const actor = (): ActorRef => {
+    if (ref) return ref;
+    const c = copy();
+    ref = shoal.spawn(`group-t${term}`, replicaGroupMachine, {
+      input: { label: c.label, primaryAllocationId: c.id.allocationId, term, index: c.id.index, shard: c.id.shard, currentTable: () => c.table!, io },
+      restart: 'permanent',
+    });
+    return ref;
+  };
+  return {
+    routing: (table) => void (ref ? shoal.tell(ref, { type: 'group.routing', table }) : undefined),
+    replicate: (ops: ReplicaOp[], refresh: boolean, primaryLocalCheckpoint: number) =>
+      shoal.ask<ReplicateOutcome>(actor(), { type: 'group.replicate', ops, refresh, primaryLocalCheckpoint }, { timeoutMs: GROUP_REPLICATE_MS }),
+    track: (allocationId, node) => shoal.ask<void>(actor(), { type: 'group.track', allocationId, node }, { timeoutMs: GROUP_ASK_MS }),
+    recovered: (allocationId, localCheckpoint) => shoal.ask<{ member: boolean }>(actor(), { type: 'group.recovered', allocationId, localCheckpoint }, { timeoutMs: GROUP_ASK_MS }),
+    status: (primaryLocalCheckpoint) => shoal.ask<Record<string, unknown>>(actor(), { type: 'group.status', primaryLocalCheckpoint }, { timeoutMs: GROUP_ASK_MS }),
+  };
+}
+
 export const shardMachine = setup({
   types: {} as { context: ShardContext; events: ShardEvent; input: ShardActorInput },
   delays: { retry: ({ context }) => Math.min(2_000, 100 * 2 ** context.attempts) },
@@ -128,7 +159,10 @@ export const shardMachine = setup({
     },
     refresh: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.refresh(), { ok: true })),
     flush: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.flush(), { ok: true })),
-    stats: ({ context: c, self }) => settle(c.shoal.deferReply(), () => ({ ...c.copy.stats(), state: self.getSnapshot().value })),
+    stats: ({ context: c, self }) => {
+      const state = self.getSnapshot().value;
+      settle(c.shoal.deferReply(), async () => ({ ...(await c.copy.stats()), state }));
+    },
     notReady: ({ context: c, event }) =>
       settle(c.shoal.deferReply(), () => {
         throw new ShoalError('shard_not_ready', `${c.copy.label} copy ${c.copy.id.allocationId} is not started (${event.type})`);
@@ -148,7 +182,7 @@ export const shardMachine = setup({
 }).createMachine({
   id: 'shard',
   context: ({ input }) => {
-    const copy = new ShardCopy(input.identity, input.meta, input.io);
+    const copy: ShardCopy = new ShardCopy(input.identity, input.meta, input.io, (term) => replicaGroup(input.shoal, () => copy, input.io, term));
     copy.applyRouting(input.table, input.meta);
     return { copy, io: input.io, shoal: input.shoal, attempts: 0, lastError: undefined };
   },

@@ -6,7 +6,6 @@ import type { IndexMeta, ShardCopy as RoutingCopy, ShardTable } from '../cluster
 import { ShardEngine, type ReplicaOp, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { EngineError } from '../engine/types.ts';
 import { ShoalError } from '../runtime/errors.ts';
-import { ReplicationGroup } from './replication-group.ts';
 
 /** What a shard copy needs from the node it runs on. */
 export interface ShardIO {
@@ -21,6 +20,23 @@ export interface ShardIO {
   sleep(ms: number): Promise<void>;
   log: Logger;
 }
+
+/**
+ * The primary's replication group of one primary term: the replica-group actor
+ * (actors/replica-group.ts) beside the primary shard actor.
+ */
+export interface ReplicaGroupHandle {
+  routing(table: ShardTable): void;
+  /** Send operations the primary applied to every copy; resolves once all in-sync copies have them (or were failed through the master). */
+  replicate(ops: ReplicaOp[], refresh: boolean, primaryLocalCheckpoint: number): Promise<{ shards: ShardsInfo; globalCheckpoint: number }>;
+  /** A copy starts recovering from this primary: from now on it gets every operation. */
+  track(allocationId: string, node: string): Promise<void>;
+  /** A recovering copy applied its snapshot: is it still in the group (it missed nothing)? */
+  recovered(allocationId: string, localCheckpoint: number): Promise<{ member: boolean }>;
+  status(primaryLocalCheckpoint: number): Promise<Record<string, unknown>>;
+}
+
+export type ReplicaGroupFactory = (term: number, table: ShardTable) => ReplicaGroupHandle;
 
 export interface ShardIdentity {
   index: string;
@@ -97,7 +113,7 @@ export class ShardCopy {
   role: 'primary' | 'replica' = 'replica';
   /** Highest primary term seen for this shard: operations of older terms are rejected. */
   term: number;
-  group: ReplicationGroup | undefined;
+  group: ReplicaGroupHandle | undefined;
   table: ShardTable | undefined;
   meta: IndexMeta;
   private suspects: Set<string> | undefined;
@@ -111,6 +127,7 @@ export class ShardCopy {
     readonly id: ShardIdentity,
     meta: IndexMeta,
     private readonly io: ShardIO,
+    private readonly startGroup: ReplicaGroupFactory,
   ) {
     this.meta = meta;
     const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? { analysis: meta.settings.analysis } : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms };
@@ -153,10 +170,10 @@ export class ShardCopy {
       // each acknowledged write): they are abandoned, as Elasticsearch fills them with no-ops, or
       // the local checkpoint (and the global checkpoint with it) would never pass them.
       this.engine.markProcessedUpTo(this.engine.maxSeqNo);
-      this.group = new ReplicationGroup(this.id.allocationId);
+      this.group = this.startGroup(this.term, table);
       promoted = true;
     }
-    this.group?.update(table);
+    this.group?.routing(table);
     return { promoted, newTerm };
   }
 
@@ -230,75 +247,15 @@ export class ShardCopy {
     }
   }
 
-  /**
-   * Send `ops` to every copy of the group and wait for all; an in-sync copy that fails is removed
-   * through the master before this returns (so the acknowledgement never counts on it).
-   */
+  /** Replicate through the replica-group actor; the global checkpoint follows its answer. */
   private async replicate(ops: ReplicaOp[], refresh: boolean): Promise<ShardsInfo> {
-    const group = this.group!;
-    const term = this.term;
-    const targets = group.targets();
     this.inflight++;
     try {
-      const gcp = group.globalCheckpoint(this.engine.localCheckpoint);
-      const outcomes = await Promise.allSettled(
-        targets.map((t) =>
-          this.io.askCopy<{ localCheckpoint: number }>(t.node, t.allocationId, { type: 'shard.replicate', allocationId: t.allocationId, term, ops, globalCheckpoint: gcp, refresh } satisfies ReplicateRequest, REPLICATE_TIMEOUT_MS),
-        ),
-      );
-      let failed = 0;
-      for (let i = 0; i < targets.length; i++) {
-        const t = targets[i]!;
-        const o = outcomes[i]!;
-        if (o.status === 'fulfilled') {
-          group.updateLocalCheckpoint(t.allocationId, o.value.localCheckpoint);
-          continue;
-        }
-        const err = o.reason as { type?: string; message?: string };
-        if (err?.type === 'stale_primary_term') throw new ShoalError('stale_primary_term', `${this.label} primary term [${term}] is stale: ${err.message}`);
-        failed++;
-        const failure = this.failCopy(t.allocationId, `replication failed: ${err?.type ?? ''} ${err?.message ?? String(err)}`);
-        // In sync now (it may have started while this write was on its way): the master must drop it
-        // first, and it stays in the group until then, or a concurrent write would skip it and be
-        // acknowledged without it (by a primary the master may be replacing right now).
-        if (t.inSync || this.table?.inSync.includes(t.allocationId)) {
-          await failure;
-          group.remove(t.allocationId);
-        } else {
-          group.remove(t.allocationId);
-          void failure.catch(() => undefined);
-        }
-      }
-      this.engine.globalCheckpoint = group.globalCheckpoint(this.engine.localCheckpoint);
-      return { total: targets.length + 1, successful: targets.length + 1 - failed, failed };
+      const { shards, globalCheckpoint } = await this.group!.replicate(ops, refresh, this.engine.localCheckpoint);
+      if (globalCheckpoint > this.engine.globalCheckpoint) this.engine.globalCheckpoint = Math.min(globalCheckpoint, this.engine.localCheckpoint);
+      return shards;
     } finally {
       this.inflight--;
-    }
-  }
-
-  /** Remove a copy from the in-sync set through the master; if the master says we are stale, we are fenced. */
-  private async failCopy(allocationId: string, reason: string): Promise<void> {
-    const term = this.term;
-    this.io.log.warn({ shard: this.label, allocationId, reason }, 'failing shard copy');
-    let res: { version: number };
-    for (let attempt = 0; ; attempt++) {
-      try {
-        res = await this.io.propose({ op: 'shard_failed', index: this.id.index, shard: this.id.shard, allocationId, reason, primaryTerm: term, at: this.io.now() });
-        break;
-      } catch (err) {
-        // The copy missed this write but is still in sync for everyone else: ask until the master
-        // confirms (as Elasticsearch does), or it would stay in sync with a hole in its history.
-        if (this.closed || this.role !== 'primary' || this.term !== term) {
-          throw new ShoalError('shard_failure_not_acknowledged', `${this.label} the master did not confirm the failure of ${allocationId}: ${(err as Error).message}`);
-        }
-        await this.io.sleep(Math.min(1_000, 100 * 2 ** attempt));
-      }
-    }
-    const state = await this.io.waitForVersion(res.version, 10_000);
-    const table = state.routing[this.id.index]?.[this.id.shard];
-    const me = table?.copies.find((c) => c.allocationId === this.id.allocationId);
-    if (!table || table.primaryTerm > term || !me?.primary) {
-      throw new ShoalError('stale_primary_term', `${this.label} this copy is no longer the primary (term ${term})`);
     }
   }
 
@@ -375,6 +332,7 @@ export class ShardCopy {
     for (const id of start.absent) if (this.suspects?.delete(id)) this.engine.purge(id);
     for (const id of this.suspects ?? []) this.engine.purge(id);
     this.suspects = undefined;
+    this.engine.trimMaxSeqNo(start.maxSeqNo);
     this.engine.markProcessedUpTo(start.maxSeqNo);
     this.engine.globalCheckpoint = Math.min(start.globalCheckpoint, this.engine.localCheckpoint);
     this.engine.refresh();
@@ -391,10 +349,13 @@ export class ShardCopy {
   }
 
   /** Primary side: start a recovery session; the copy gets every operation from now on. */
-  startRecovery(req: { allocationId: string; node: string; from: number; full: boolean; suspects: string[] }): RecoveryStart {
+  async startRecovery(req: { allocationId: string; node: string; from: number; full: boolean; suspects: string[] }): Promise<RecoveryStart> {
     this.assertPrimary(undefined);
     if (!req.full && !this.engine.hasHistoryAbove(req.from)) throw new ShoalError('recovery_failed', `${this.label} history above ${req.from} is no longer retained`);
-    this.group!.track(req.allocationId, req.node);
+    // Tracked first, snapshot after: a write applied in between reaches the copy twice at worst
+    // (applying is idempotent by seq_no), never not at all.
+    await this.group!.track(req.allocationId, req.node);
+    this.assertPrimary(undefined);
     const ops = req.full ? this.engine.fullCopy() : this.engine.changesAbove(req.from);
     const seen = new Set(ops.map((o) => o.id));
     const absent: string[] = [];
@@ -412,7 +373,7 @@ export class ShardCopy {
       sessionId,
       term: this.term,
       maxSeqNo: this.engine.maxSeqNo,
-      globalCheckpoint: this.group!.globalCheckpoint(this.engine.localCheckpoint),
+      globalCheckpoint: this.engine.globalCheckpoint,
       full: req.full,
       total: ops.length,
       absent,
@@ -441,9 +402,8 @@ export class ShardCopy {
   async endRecovery(sessionId: string, allocationId: string, localCheckpoint: number): Promise<{ started: boolean }> {
     this.sessions.delete(sessionId);
     this.assertPrimary(undefined);
-    const member = this.group!.get(allocationId);
+    const { member } = await this.group!.recovered(allocationId, localCheckpoint);
     if (!member) throw new ShoalError('recovery_failed', `${this.label} ${allocationId} missed operations during recovery`);
-    this.group!.updateLocalCheckpoint(allocationId, localCheckpoint);
     // This copy's routing may lag the recovering copy's: only a copy known to be started is skipped.
     const copy = this.table?.copies.find((c) => c.allocationId === allocationId);
     if (copy && copy.state !== 'INITIALIZING') return { started: false };
@@ -467,7 +427,7 @@ export class ShardCopy {
     return this.engine.search(request);
   }
 
-  stats(): Record<string, unknown> {
+  async stats(): Promise<Record<string, unknown>> {
     return {
       allocation_id: this.id.allocationId,
       role: this.role,
@@ -476,7 +436,7 @@ export class ShardCopy {
       max_seq_no: this.engine.maxSeqNo,
       local_checkpoint: this.engine.localCheckpoint,
       global_checkpoint: this.engine.globalCheckpoint,
-      ...(this.group ? { group: this.group.status(this.engine.localCheckpoint) } : {}),
+      ...(this.group ? { group: await this.group.status(this.engine.localCheckpoint) } : {}),
     };
   }
 

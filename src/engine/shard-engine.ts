@@ -345,6 +345,17 @@ export class ShardEngine {
     this.tombstones.delete(id);
   }
 
+  /**
+   * After a recovery purged what the primary never had: the max seq_no is the highest one still
+   * here (documents, tombstones) or `floor` (what the primary had), not an operation rolled back.
+   */
+  trimMaxSeqNo(floor: number): void {
+    let max = floor;
+    for (const loc of this.locations.values()) max = Math.max(max, loc.segment.meta(loc.doc).seqNo);
+    for (const t of this.tombstones.values()) max = Math.max(max, t.seqNo);
+    this.seqNo = Math.min(this.seqNo, max);
+  }
+
   /** Every live document's latest operation. */
   allDocs(): ReplicaOp[] {
     return this.changesAbove(-2).filter((op) => op.op === 'index');

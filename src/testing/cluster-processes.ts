@@ -54,7 +54,9 @@ export class ProcessCluster {
   /** Start (or restart, with the same data directory) one node process. */
   async startNode(id: string, opts: { waitForMember?: boolean } = {}): Promise<NodeProcessHandle> {
     const args = ['start', '--nats', this.server.url, '--node', id, '--masters', this.masters.join(','), '--data-dir', this.dataDir];
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    // SHOAL_NODE_ARGS: extra Node.js flags for the node processes (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+    const nodeArgs = (process.env.SHOAL_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+    const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', CLI, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_NODE_LOG_LEVEL ?? 'warn' },
     });

@@ -45,6 +45,13 @@ describe('data plane in one process over a real nats-server', () => {
       expect(copies).toHaveLength(2);
       expect(new Set(copies.map((c) => c.node)).size).toBe(2);
     }
+    // Each primary's replica-group actor tracks its replica, in sync.
+    await any().api({ op: 'doc.index', index: 'books', id: 'probe', document: { title: 'probe' } });
+    const stats = (await api({ op: 'shard.stats', index: 'books' })) as unknown as Any[];
+    const probed = stats.find((x) => x.role === 'primary' && x.max_seq_no >= 0)!;
+    expect(probed.group).toMatchObject({ state: 'inSync', global_checkpoint: 0, failing: 0 });
+    expect(probed.group.copies).toEqual([expect.objectContaining({ inSync: true, localCheckpoint: 0 })]);
+    await any().api({ op: 'doc.delete', index: 'books', id: 'probe' });
   });
 
   it('indexes, gets, updates, deletes and searches documents through any node', async () => {

@@ -162,7 +162,7 @@ export async function runReplicationSimulation(opts: ReplicationSimOptions): Pro
       clock,
       random: () => raftRng.next(),
       storage: storages.get(id)!,
-      logLevel: 'silent',
+      logLevel: (process.env.SIM_LOG_LEVEL ?? 'silent') as 'silent',
       masters: MASTERS,
     });
     const node = driven ? await starting : await drive(starting, 1_000, `start ${id}`);
