@@ -499,7 +499,7 @@ export function validateApiRequest<O extends ApiOp>(op: O, body: unknown): ApiRe
       if (v !== op) throw invalid(`[op] is [${String(v)}] but the subject names [${op}]`);
       continue;
     }
-    const type = spec.fields[k];
+    const type = Object.hasOwn(spec.fields, k) ? spec.fields[k] : undefined;
     if (type === undefined) {
       const known = Object.keys(spec.fields);
       throw invalid(`unknown field [${k}] in a [${op}] request${known.length ? `; known fields: ${known.join(', ')}` : ' (it takes no fields)'}`);
