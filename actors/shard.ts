@@ -88,7 +88,11 @@ const GROUP_REPLICATE_MS = 120_000;
  */
 function replicaGroup(shoal: ActorContext, copy: () => ShardCopy, io: ShardIO, term: number): ReplicaGroupHandle {
   let ref: ActorRef | undefined;
-  const actor = (): ActorRef => {
+  const actor = async (): Promise<ActorRef> => {
+    if (ref) return ref;
+    // Spawned a microtask later: not from inside the xstate action that asked (xstate starts the
+    // child's machine synchronously, and must not do so while running another machine's action).
+    await null;
     if (ref) return ref;
     const c = copy();
     ref = shoal.spawn(`group-t${term}`, replicaGroupMachine, {
@@ -97,13 +101,13 @@ function replicaGroup(shoal: ActorContext, copy: () => ShardCopy, io: ShardIO, t
     });
     return ref;
   };
+  const ask = async <T>(message: unknown, timeoutMs: number): Promise<T> => shoal.ask<T>(await actor(), message, { timeoutMs });
   return {
     routing: (table) => void (ref ? shoal.tell(ref, { type: 'group.routing', table }) : undefined),
-    replicate: (ops: ReplicaOp[], refresh: boolean, primaryLocalCheckpoint: number) =>
-      shoal.ask<ReplicateOutcome>(actor(), { type: 'group.replicate', ops, refresh, primaryLocalCheckpoint }, { timeoutMs: GROUP_REPLICATE_MS }),
-    track: (allocationId, node) => shoal.ask<void>(actor(), { type: 'group.track', allocationId, node }, { timeoutMs: GROUP_ASK_MS }),
-    recovered: (allocationId, localCheckpoint) => shoal.ask<{ member: boolean }>(actor(), { type: 'group.recovered', allocationId, localCheckpoint }, { timeoutMs: GROUP_ASK_MS }),
-    status: (primaryLocalCheckpoint) => shoal.ask<Record<string, unknown>>(actor(), { type: 'group.status', primaryLocalCheckpoint }, { timeoutMs: GROUP_ASK_MS }),
+    replicate: (ops: ReplicaOp[], refresh: boolean, primaryLocalCheckpoint: number) => ask<ReplicateOutcome>({ type: 'group.replicate', ops, refresh, primaryLocalCheckpoint }, GROUP_REPLICATE_MS),
+    track: (allocationId, node) => ask<void>({ type: 'group.track', allocationId, node }, GROUP_ASK_MS),
+    recovered: (allocationId, localCheckpoint) => ask<{ member: boolean }>({ type: 'group.recovered', allocationId, localCheckpoint }, GROUP_ASK_MS),
+    status: (primaryLocalCheckpoint) => ask<Record<string, unknown>>({ type: 'group.status', primaryLocalCheckpoint }, GROUP_ASK_MS),
   };
 }
 

@@ -199,4 +199,38 @@ describe('data plane in one process over a real nats-server', () => {
       expect(new Set(copies.map((c) => c.docs)).size).toBe(1);
     }
   }, 60_000);
+
+  it('answers a search with partial results, and says which shards failed, when a shard has no copy left', async () => {
+    await api({ op: 'index.create', index: 'logs', settings: { number_of_shards: 3, number_of_replicas: 0 } });
+    expect(await api({ op: 'cluster.health', index: 'logs', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+    const bulk = await api({ op: 'doc.bulk', index: 'logs', refresh: true, operations: Array.from({ length: 60 }, (_, i) => [{ index: { _id: `l${i}` } }, { msg: `line ${i}` }]).flat() });
+    expect(bulk.errors).toBe(false);
+    const state = any().state;
+    const master = state.master!.id;
+    const tables = state.routing.logs!;
+    const victim = [...nodes.keys()].find((id) => id !== master && tables.some((t) => t.copies.some((c) => c.node === id)))!;
+    const lost = tables.flatMap((t, shard) => (t.copies.some((c) => c.node === victim) ? [shard] : []));
+    const stats = (await api({ op: 'shard.stats', index: 'logs' })) as unknown as Any[];
+    const survivingDocs = stats.filter((x) => !lost.includes(x.shard)).reduce((a, x) => a + x.docs, 0);
+    nodes.get(victim)!.system.halt();
+    nodes.delete(victim);
+    try {
+      const res = await api({ op: 'search', index: 'logs', body: { query: { match: { msg: 'line' } }, size: 100 } });
+      expect(res._shards).toMatchObject({ total: 3, successful: 3 - lost.length, failed: lost.length });
+      expect(res._shards.failures.map((f: Any) => f.shard).sort()).toEqual(lost);
+      for (const f of res._shards.failures) expect(f.reason).toMatchObject({ type: expect.any(String), reason: expect.any(String) });
+      expect(res.hits.hits).toHaveLength(survivingDocs);
+      expect(res.hits.total.value).toBe(survivingDocs);
+      const count = await api({ op: 'count', index: 'logs' });
+      expect(count).toMatchObject({ count: survivingDocs, _shards: { failed: lost.length } });
+      // Once the master removed the node, the index is red: its shards have no copy anywhere.
+      await any().waitFor((st) => !st.nodes[victim] && st.routing.logs!.some((t) => !t.copies.some((c) => c.state === 'STARTED')), `${victim} removed`, 10_000);
+      expect(await api({ op: 'cluster.health', index: 'logs' })).toMatchObject({ status: 'red', unassigned_shards: lost.length });
+    } finally {
+      await start(victim);
+    }
+    expect(await api({ op: 'cluster.health', index: 'logs', wait_for_status: 'green', timeout_ms: 20_000 })).toMatchObject({ status: 'green', timed_out: false });
+    await api({ op: 'index.refresh', index: 'logs' });
+    expect((await api({ op: 'count', index: 'logs' })).count).toBe(60);
+  }, 60_000);
 });
