@@ -562,4 +562,35 @@ describe('data-plane failover of real node processes over a real nats-server', (
       console.log(`[data-failover] rolling restart (${steps.join(', ')}) in ${Date.now() - started} ms; converged: ${summary.join(' | ')}`);
     }),
   60_000);
+
+  it('a search with a timeout answers in time with the other shards when a node is frozen (SIGSTOP)', () =>
+    withLogs(async (c) => {
+      const index = 'frozen';
+      await c.api({ op: 'index.create', index, settings: { number_of_shards: 3, number_of_replicas: 0 } });
+      await waitGreen(c, NODES[0]!, 'green before the freeze', 30_000);
+      const state = await settledEverywhere(c, 'every copy STARTED before the freeze', 30_000);
+      const bulk = await c.api<Any>({ op: 'doc.bulk', index, refresh: true, operations: Array.from({ length: 90 }, (_, i) => [{ index: { _id: `z${i}` } }, { text: `frozen line ${i}` }]).flat() });
+      expect(bulk.errors).toBe(false);
+      const master = state.master!.id;
+      const victim = NODES.find((n) => n !== master && state.routing[index]!.some((t) => t.copies.some((x) => x.node === n)))!;
+      const frozen = state.routing[index]!.flatMap((t, shard) => (t.copies.some((x) => x.node === victim) ? [shard] : []));
+      const via = NODES.find((n) => n !== victim)!;
+      const stats = await c.api<Any[]>({ op: 'shard.stats', index }, { via });
+      const reachable = stats.filter((x) => !frozen.includes(x.shard)).reduce((a, x) => a + x.docs, 0);
+      c.kill(victim, 'SIGSTOP');
+      try {
+        const t0 = Date.now();
+        const res = await c.api<Any>({ op: 'search', index, timeout_ms: 400, body: { query: { match: { text: 'frozen' } }, size: 100 } }, { via, timeoutMs: 10_000 });
+        const tookMs = Date.now() - t0;
+        expect(res.timed_out).toBe(true);
+        expect(res._shards).toMatchObject({ total: 3, successful: 3 - frozen.length, failed: frozen.length });
+        expect(res.hits.hits).toHaveLength(reachable);
+        console.log(`[data-failover] search with timeout_ms 400 while ${victim} (shards ${frozen}) is frozen: ${tookMs} ms, ${res.hits.hits.length} hits, _shards ${JSON.stringify({ ...res._shards, failures: undefined })}`);
+      } finally {
+        c.kill(victim, 'SIGCONT');
+      }
+      await waitGreen(c, via, 'green after the thaw', 40_000);
+      await c.api({ op: 'index.delete', index }, { via });
+    }),
+  60_000);
 });
