@@ -85,6 +85,17 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect((await client.get({ index: 'dups', id: 'huge' })).found).toBe(false);
   });
 
+  it('answers response_too_large_exception when a reply would exceed the NATS max_payload', async () => {
+    const chunk = Math.floor(client.maxPayload * 0.4);
+    for (const id of ['a', 'b', 'c']) await client.index({ index: 'fat', id, document: { blob: id.repeat(chunk) } });
+    await client.indices.refresh({ index: 'fat' });
+    const err = await client.search({ index: 'fat', body: { size: 3 } }).catch((e) => e);
+    expect(err).toMatchObject({ type: 'response_too_large_exception', status: 500 });
+    // Asking for less works.
+    const small = await client.search({ index: 'fat', body: { size: 3, _source: false } });
+    expect(small.hits.total.value).toBe(3);
+  });
+
   it('retries a timed-out read, but not a timed-out create (it may have been applied)', async () => {
     // A real timeout: health waiting for green on an index that cannot be green (more replicas than nodes).
     await client.indices.create({ index: 'never-green', settings: { number_of_shards: 1, number_of_replicas: 5 } });

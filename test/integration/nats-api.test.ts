@@ -5,6 +5,7 @@ import { startApiCluster, waitUntil, type ApiCluster, type RawReply } from '../s
 
 type Any = Record<string, any>;
 const LIMIT = 256 * 1024;
+const MAX_IN_FLIGHT = 4;
 
 /** The error shape every failure must have: Elasticsearch's body, the status in the error header too. */
 function expectError(r: RawReply, type: string, status: number) {
@@ -28,7 +29,7 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
   };
 
   beforeAll(async () => {
-    c = await startApiCluster({ cluster: 'c1', nodes: ['n1', 'n2', 'n3'], api: { maxPayloadBytes: LIMIT } });
+    c = await startApiCluster({ cluster: 'c1', nodes: ['n1', 'n2', 'n3'], api: { maxPayloadBytes: LIMIT, maxInFlight: MAX_IN_FLIGHT } });
   });
   afterAll(async () => {
     await c?.stop();
@@ -155,6 +156,22 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     const fits = await c.raw('doc.index', { index: 'errs', id: 'fits', document: { text: 'x'.repeat(LIMIT - 200) } });
     expect(fits.errorCode).toBeUndefined();
     expect(fits.body.result).toBe('created');
+  });
+
+  it(`answers 429 beyond ${MAX_IN_FLIGHT} requests in flight per node, without executing them`, async () => {
+    // Health waits on an index that cannot turn green hold their slot for timeout_ms.
+    expect((await c.raw('index.create', { index: 'busy', settings: { number_of_shards: 1, number_of_replicas: 5 } })).errorCode).toBeUndefined();
+    const replies = await Promise.all(Array.from({ length: 40 }, () => c.raw('cluster.health', { index: 'busy', wait_for_status: 'green', timeout_ms: 400 })));
+    const rejected = replies.filter((r) => r.status === 429);
+    const waited = replies.filter((r) => r.status === 200);
+    expect(rejected.length + waited.length).toBe(40);
+    expect(waited.length).toBeLessThanOrEqual(3 * MAX_IN_FLIGHT);
+    expect(waited.length).toBeGreaterThan(0);
+    for (const r of rejected) expectError(r, 'es_rejected_execution_exception', 429);
+    for (const r of waited) expect(r.body).toMatchObject({ timed_out: true, status: 'yellow' });
+    // The slots are free again.
+    expect((await c.raw('cluster.health', { index: 'busy' })).status).toBe(200);
+    expect((await c.raw('index.delete', { index: 'busy' })).status).toBe(200);
   });
 
   it('keeps serving through the other nodes when one node stops, and $SRV shows it gone', async () => {
