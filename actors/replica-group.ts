@@ -1,7 +1,7 @@
 import { setup } from 'xstate';
 import type { ShardTable } from '../src/cluster/metadata.ts';
 import { ReplicationGroup, type GroupMember } from '../src/data/replication-group.ts';
-import { errorBody, type ReplicateRequest, type ShardIO, type ShardsInfo } from '../src/data/shard-copy.ts';
+import { errorBody, type RefreshMode, type ReplicateRequest, type ShardIO, type ShardsInfo } from '../src/data/shard-copy.ts';
 import type { ReplicaOp } from '../src/engine/shard-engine.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
 import type { ActorContext, Replier } from '../src/runtime/context.ts';
@@ -36,7 +36,7 @@ export type ReplicaGroupEvent =
   /** The routing table changed. */
   | { type: 'group.routing'; table: ShardTable }
   /** Send operations (already applied on the primary) to every copy; answers ReplicateOutcome. */
-  | { type: 'group.replicate'; ops: ReplicaOp[]; refresh: boolean; primaryLocalCheckpoint: number }
+  | { type: 'group.replicate'; ops: ReplicaOp[]; refresh: RefreshMode; primaryLocalCheckpoint: number }
   /** A copy starts recovering from the primary: from now on it gets every operation. Answers null. */
   | { type: 'group.track'; allocationId: string; node: string }
   /** A recovering copy applied the snapshot; answers whether it is still in the group (missed nothing). */
@@ -77,7 +77,7 @@ function settle(replier: Replier | undefined, work: () => unknown): void {
 }
 
 /** Send `ops` to every copy of the group and wait for all; failed in-sync copies are failed through the master first. */
-async function replicate(c: GroupContext, self: ActorRef, ops: ReplicaOp[], refresh: boolean, primaryLocalCheckpoint: number): Promise<ReplicateOutcome> {
+async function replicate(c: GroupContext, self: ActorRef, ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number): Promise<ReplicateOutcome> {
   const { group, input } = c;
   const { term, io } = input;
   const targets = group.targets();

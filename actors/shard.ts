@@ -1,6 +1,6 @@
 import { assign, fromPromise, not, setup } from 'xstate';
 import type { IndexMeta, ShardTable } from '../src/cluster/metadata.ts';
-import { errorBody, ShardCopy, type ReplicaGroupHandle, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
+import { errorBody, ShardCopy, type RefreshMode, type ReplicaGroupHandle, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
 import type { ReplicaOp } from '../src/engine/shard-engine.ts';
 import { replicaGroupMachine, type ReplicateOutcome } from './replica-group.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
@@ -25,7 +25,7 @@ export interface ShardActorInput {
 
 export type ShardEvent =
   | { type: 'shard.routing'; table: ShardTable; meta: IndexMeta }
-  | { type: 'shard.write'; items: WriteItem[]; term?: number; refresh?: boolean }
+  | { type: 'shard.write'; items: WriteItem[]; term?: number; refresh?: RefreshMode }
   | ReplicateRequest
   | { type: 'shard.recovery_plan'; from: number }
   | { type: 'shard.recover'; allocationId: string; node: string; from: number; full: boolean; suspects: string[] }
@@ -104,7 +104,7 @@ function replicaGroup(shoal: ActorContext, copy: () => ShardCopy, io: ShardIO, t
   const ask = async <T>(message: unknown, timeoutMs: number): Promise<T> => shoal.ask<T>(await actor(), message, { timeoutMs });
   return {
     routing: (table) => void (ref ? shoal.tell(ref, { type: 'group.routing', table }) : undefined),
-    replicate: (ops: ReplicaOp[], refresh: boolean, primaryLocalCheckpoint: number) => ask<ReplicateOutcome>({ type: 'group.replicate', ops, refresh, primaryLocalCheckpoint }, GROUP_REPLICATE_MS),
+    replicate: (ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number) => ask<ReplicateOutcome>({ type: 'group.replicate', ops, refresh, primaryLocalCheckpoint }, GROUP_REPLICATE_MS),
     track: (allocationId, node) => ask<void>({ type: 'group.track', allocationId, node }, GROUP_ASK_MS),
     recovered: (allocationId, localCheckpoint) => ask<{ member: boolean }>({ type: 'group.recovered', allocationId, localCheckpoint }, GROUP_ASK_MS),
     status: (primaryLocalCheckpoint) => ask<Record<string, unknown>>({ type: 'group.status', primaryLocalCheckpoint }, GROUP_ASK_MS),
@@ -137,7 +137,7 @@ export const shardMachine = setup({
     reportStarted: ({ context }) => void reportStarted(context),
     write: ({ context: c, event }) => {
       if (event.type !== 'shard.write') return;
-      settle(c.shoal.deferReply(), () => c.copy.write(event.items, event.term, event.refresh === true));
+      settle(c.shoal.deferReply(), () => c.copy.write(event.items, event.term, event.refresh === 'wait_for' ? 'wait_for' : event.refresh === true));
     },
     replicate: ({ context: c, event }) => {
       if (event.type !== 'shard.replicate') return;

@@ -9,7 +9,7 @@ import type { SearchHit, SearchResponse } from '../engine/shard-engine.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
-import type { ItemResult, WriteAction, WriteItem } from './shard-copy.ts';
+import type { ItemResult, RefreshMode, WriteAction, WriteItem } from './shard-copy.ts';
 
 export interface CoordinatorHost {
   system: ActorSystem;
@@ -147,7 +147,7 @@ export class Coordinator {
   /** Mixed actions; every item gets its own result (or error) in order. */
   async bulk(items: BulkItem[], opts: WriteOpts = {}): Promise<{ index: string; action: WriteAction; result: ItemResult }[]> {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const refresh = opts.refresh === true || opts.refresh === 'true' || opts.refresh === 'wait_for';
+    const refresh = refreshMode(opts.refresh);
     const out: { index: string; action: WriteAction; result: ItemResult }[] = new Array(items.length);
     const groups = new Map<string, { index: string; shard: number; items: WriteItem[]; slots: number[] }>();
     for (const name of new Set(items.map((i) => i.index))) {
@@ -189,7 +189,7 @@ export class Coordinator {
   }
 
   /** Send one shard's items to its primary; retry on the new primary while the shard fails over. */
-  private async writeShard(index: string, shard: number, items: WriteItem[], refresh: boolean, timeoutMs: number, waitForActive: number | 'all'): Promise<ItemResult[]> {
+  private async writeShard(index: string, shard: number, items: WriteItem[], refresh: RefreshMode, timeoutMs: number, waitForActive: number | 'all'): Promise<ItemResult[]> {
     const deadline = this.now() + timeoutMs;
     let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
@@ -652,6 +652,14 @@ interface SearchTarget {
   shard: number;
   copy: RoutingCopy | undefined;
   others: RoutingCopy[];
+}
+
+/** Elasticsearch's `refresh` parameter: true / "true" / "" refresh now, "wait_for" waits for a refresh. */
+function refreshMode(value: unknown): RefreshMode {
+  if (value === undefined || value === false || value === 'false') return false;
+  if (value === true || value === 'true' || value === '') return true;
+  if (value === 'wait_for') return 'wait_for';
+  throw badRequest(`[refresh] must be true, false or wait_for, got [${String(value)}]`);
 }
 
 function worse(a: Health, b: Health): Health {

@@ -28,7 +28,7 @@ export interface ShardIO {
 export interface ReplicaGroupHandle {
   routing(table: ShardTable): void;
   /** Send operations the primary applied to every copy; resolves once all in-sync copies have them (or were failed through the master). */
-  replicate(ops: ReplicaOp[], refresh: boolean, primaryLocalCheckpoint: number): Promise<{ shards: ShardsInfo; globalCheckpoint: number }>;
+  replicate(ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number): Promise<{ shards: ShardsInfo; globalCheckpoint: number }>;
   /** A copy starts recovering from this primary: from now on it gets every operation. */
   track(allocationId: string, node: string): Promise<void>;
   /** A recovering copy applied its snapshot: is it still in the group (it missed nothing)? */
@@ -65,6 +65,12 @@ export type ItemResult =
   | (WriteResult & { status: number; _shards?: ShardsInfo })
   | { _id: string; status: number; error: { type: string; reason: string } };
 
+/** `refresh` of a write: none, refresh now (`true`), or answer once a refresh made it visible. */
+export type RefreshMode = boolean | 'wait_for';
+
+/** A replica waits this long for its scheduled refresh before refreshing itself (within the replication timeout). */
+const REPLICA_WAIT_FOR_REFRESH_MS = 2_000;
+
 export interface ShardsInfo {
   total: number;
   successful: number;
@@ -77,7 +83,7 @@ export interface ReplicateRequest {
   term: number;
   ops: ReplicaOp[];
   globalCheckpoint: number;
-  refresh?: boolean;
+  refresh?: RefreshMode;
 }
 
 export interface RecoveryStart {
@@ -188,7 +194,7 @@ export class ShardCopy {
 
   // ---- primary: writes --------------------------------------------------------------------------
 
-  async write(items: WriteItem[], term: number | undefined, refresh: boolean): Promise<ItemResult[]> {
+  async write(items: WriteItem[], term: number | undefined, refresh: RefreshMode): Promise<ItemResult[]> {
     this.assertPrimary(term);
     const results: ItemResult[] = [];
     const ops: ReplicaOp[] = [];
@@ -205,8 +211,11 @@ export class ShardCopy {
       }
     });
     if (ops.length === 0 && !refresh) return results;
-    if (refresh) this.engine.refresh();
+    if (refresh === true) this.engine.refresh();
+    // wait_for: this copy's next refresh, while the replicas wait for theirs.
+    const visible = refresh === 'wait_for' ? this.engine.afterNextRefresh() : undefined;
     const shards = await this.replicate(ops, refresh);
+    await visible;
     for (const r of results) if (!('error' in r)) r._shards = shards;
     return results;
   }
@@ -248,7 +257,7 @@ export class ShardCopy {
   }
 
   /** Replicate through the replica-group actor; the global checkpoint follows its answer. */
-  private async replicate(ops: ReplicaOp[], refresh: boolean): Promise<ShardsInfo> {
+  private async replicate(ops: ReplicaOp[], refresh: RefreshMode): Promise<ShardsInfo> {
     this.inflight++;
     try {
       const { shards, globalCheckpoint } = await this.group!.replicate(ops, refresh, this.engine.localCheckpoint);
@@ -266,7 +275,7 @@ export class ShardCopy {
 
   // ---- replica: replicated operations -----------------------------------------------------------
 
-  applyReplicated(req: ReplicateRequest): { localCheckpoint: number } {
+  applyReplicated(req: ReplicateRequest): { localCheckpoint: number } | Promise<{ localCheckpoint: number }> {
     if (req.term < this.term) {
       throw new ShoalError('stale_primary_term', `${this.label} operation primary term [${req.term}] is older than this copy's [${this.term}]`);
     }
@@ -283,6 +292,10 @@ export class ShardCopy {
       }
     });
     this.engine.globalCheckpoint = Math.min(req.globalCheckpoint, this.engine.localCheckpoint);
+    if (req.refresh === 'wait_for') {
+      const localCheckpoint = this.engine.localCheckpoint;
+      return this.engine.afterNextRefresh(REPLICA_WAIT_FOR_REFRESH_MS).then(() => ({ localCheckpoint }));
+    }
     if (req.refresh) this.engine.refresh();
     return { localCheckpoint: this.engine.localCheckpoint };
   }

@@ -88,6 +88,8 @@ export class ShardEngine {
   recoveredOps = 0;
   private readonly maxSegments: number;
   private refreshTimer: NodeJS.Timeout | undefined;
+  /** `afterNextRefresh` callers, resolved by the next refresh. */
+  private refreshWaiters: (() => void)[] = [];
   /** Deleted ids with the delete's identity: replicas and recoveries need to see deletes too. */
   private readonly tombstones = new Map<string, DocMeta>();
   /** Tombstones are complete above this seq_no; a recovery from below it needs a full copy. */
@@ -229,6 +231,7 @@ export class ShardEngine {
 
   close(): void {
     if (this.refreshTimer) clearInterval(this.refreshTimer);
+    for (const wake of this.refreshWaiters.splice(0)) wake();
     this.translog?.close();
     this.translog = undefined;
   }
@@ -424,8 +427,26 @@ export class ShardEngine {
     return { _id: id, found: true, _version: meta.version, _seq_no: meta.seqNo, _primary_term: meta.primaryTerm, _source: loc.segment.source(loc.doc) };
   }
 
+  /**
+   * Resolves once everything indexed so far is searchable (`refresh=wait_for`): at the next
+   * scheduled refresh, or by refreshing now when none is scheduled or none came within `maxWaitMs`.
+   */
+  afterNextRefresh(maxWaitMs = Infinity): Promise<void> {
+    if (!this.refreshTimer || this.buffer.size === 0) {
+      this.refresh();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(maxWaitMs) ? setTimeout(() => this.refresh(), maxWaitMs) : undefined;
+      timer?.unref();
+      this.refreshWaiters.push(() => (clearTimeout(timer), resolve()));
+    });
+  }
+
   /** Make everything indexed so far searchable. */
   refresh(): void {
+    // Woken first, yet they run only after this (synchronous) refresh: promise continuations.
+    for (const wake of this.refreshWaiters.splice(0)) wake();
     if (this.buffer.size === 0) return;
     const builder = this.buffer;
     const segment = builder.seal();

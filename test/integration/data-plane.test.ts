@@ -200,6 +200,24 @@ describe('data plane in one process over a real nats-server', () => {
     }
   }, 60_000);
 
+  it('refresh=wait_for answers once every copy has made the write searchable', async () => {
+    await api({ op: 'index.create', index: 'wf', settings: { number_of_shards: 1, number_of_replicas: 1, refresh_interval: '1s' } });
+    try {
+      expect(await api({ op: 'cluster.health', index: 'wf', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      const holders = any().state.routing.wf![0]!.copies.map((c) => c.node);
+      for (let i = 0; i < 3; i++) {
+        const r = await api({ op: 'doc.index', index: 'wf', id: `w${i}`, document: { n: i }, refresh: 'wait_for' });
+        expect(r).toMatchObject({ result: 'created', _shards: { total: 2, successful: 2, failed: 0 } });
+        // No explicit refresh: each node searches its own copy first, and both already see it.
+        for (const node of holders) expect((await nodes.get(node)!.api({ op: 'count', index: 'wf' } as never)) as Any).toMatchObject({ count: i + 1 });
+      }
+      await expect(api({ op: 'doc.index', index: 'wf', id: 'bad', document: {}, refresh: 'sometimes' })).rejects.toMatchObject({ status: 400 });
+      expect((await api({ op: 'doc.get', index: 'wf', id: 'bad' })).found).toBe(false);
+    } finally {
+      await api({ op: 'index.delete', index: 'wf' });
+    }
+  });
+
   it('answers a search with partial results, and says which shards failed, when a shard has no copy left', async () => {
     await api({ op: 'index.create', index: 'logs', settings: { number_of_shards: 3, number_of_replicas: 0 } });
     expect(await api({ op: 'cluster.health', index: 'logs', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });

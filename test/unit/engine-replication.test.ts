@@ -131,4 +131,30 @@ describe('engine replication primitives', () => {
     expect(e.maxSeqNo).toBe(9);
     e.close();
   });
+
+  it('afterNextRefresh (refresh=wait_for) resolves once the writes so far are searchable', async () => {
+    const count = (e: ShardEngine) => e.search({ query: { match_all: {} } }).hits.total.value;
+    // No scheduled refresh: it refreshes at once.
+    const manual = new ShardEngine({});
+    manual.index('a', { n: 1 });
+    expect(count(manual)).toBe(0);
+    await manual.afterNextRefresh();
+    expect(count(manual)).toBe(1);
+    manual.close();
+    // A scheduled refresh far away: the wait ends at the next refresh, whoever asks for it.
+    const scheduled = new ShardEngine({ refreshIntervalMs: 3_600_000 });
+    scheduled.index('a', { n: 1 });
+    let done = false;
+    const waiting = scheduled.afterNextRefresh().then(() => (done = true));
+    await Promise.resolve();
+    expect(done).toBe(false);
+    scheduled.refresh();
+    await waiting;
+    expect(count(scheduled)).toBe(1);
+    // Or refreshes itself after maxWaitMs.
+    scheduled.index('b', { n: 2 });
+    await scheduled.afterNextRefresh(10);
+    expect(count(scheduled)).toBe(2);
+    scheduled.close();
+  });
 });
