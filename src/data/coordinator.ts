@@ -604,21 +604,27 @@ export class Coordinator {
     return { promise, cancel: () => off() };
   }
 
+  /**
+   * Index names an expression means (names, `*` patterns, `_all`). Patterns skip closed indices;
+   * a closed index named explicitly is an `index_closed_exception`, as in Elasticsearch.
+   */
   resolveIndices(expr: unknown): string[] {
     const raw = Array.isArray(expr) ? expr : typeof expr === 'string' ? expr.split(',') : undefined;
     if (!raw || raw.some((x) => typeof x !== 'string')) throw badRequest('index must be a string or a list of strings');
     const names = Object.keys(this.state.indices).sort();
+    const isOpen = (n: string) => this.state.indices[n]!.state === 'open';
     const out = new Set<string>();
     for (const part of raw as string[]) {
       const p = part.trim();
-      if (p === '_all' || p === '*') names.forEach((n) => out.add(n));
+      if (p === '_all' || p === '*') names.filter(isOpen).forEach((n) => out.add(n));
       else if (p.includes('*')) {
         const re = new RegExp(`^${p.split('*').map(escapeRe).join('.*')}$`);
-        names.filter((n) => re.test(n)).forEach((n) => out.add(n));
-      } else if (this.state.indices[p]) out.add(p);
-      else throw indexNotFound(p);
+        names.filter((n) => re.test(n) && isOpen(n)).forEach((n) => out.add(n));
+      } else if (!this.state.indices[p]) throw indexNotFound(p);
+      else if (!isOpen(p)) throw new ApiError('index_closed_exception', `closed index [${p}]`, 400);
+      else out.add(p);
     }
-    return [...out].filter((n) => this.state.indices[n]!.state === 'open');
+    return [...out];
   }
 
   private readableCopies(table: ShardTable | undefined, primaryFirst: boolean): RoutingCopy[] {

@@ -200,6 +200,36 @@ describe('data plane in one process over a real nats-server', () => {
     }
   }, 60_000);
 
+  it('changes the replica count, closes and reopens an index with its documents', async () => {
+    await api({ op: 'index.create', index: 'life', settings: { number_of_shards: 2, number_of_replicas: 0 } });
+    try {
+      await api({ op: 'doc.bulk', index: 'life', refresh: true, operations: Array.from({ length: 20 }, (_, i) => [{ index: { _id: `x${i}` } }, { n: i }]).flat() });
+      expect(await api({ op: 'index.set_replicas', index: 'life', number_of_replicas: 2 })).toEqual({ acknowledged: true });
+      expect(await api({ op: 'cluster.health', index: 'life', wait_for_status: 'green', timeout_ms: 20_000 })).toMatchObject({ status: 'green', active_shards: 6, timed_out: false });
+      // Every copy recovered the documents.
+      const copies = (await api({ op: 'shard.stats', index: 'life' })) as unknown as Any[];
+      expect(copies).toHaveLength(6);
+      for (let shard = 0; shard < 2; shard++) expect(new Set(copies.filter((c) => c.shard === shard).map((c) => c.docs)).size).toBe(1);
+      expect(copies.reduce((a, c) => a + c.docs, 0)).toBe(60);
+
+      expect(await api({ op: 'index.close', index: 'life' })).toEqual({ acknowledged: true });
+      await expect(api({ op: 'search', index: 'life', body: {} })).rejects.toMatchObject({ type: 'index_closed_exception' });
+      await expect(api({ op: 'doc.index', index: 'life', id: 'y', document: { n: 1 } })).rejects.toMatchObject({ type: 'index_closed_exception' });
+      await any().waitFor((st) => (st.routing.life ?? []).length === 0 || st.indices.life?.state === 'close', 'closed', 10_000);
+
+      expect(await api({ op: 'index.open', index: 'life' })).toEqual({ acknowledged: true });
+      expect(await api({ op: 'cluster.health', index: 'life', wait_for_status: 'green', timeout_ms: 20_000 })).toMatchObject({ status: 'green', timed_out: false });
+      expect((await api({ op: 'count', index: 'life' })).count).toBe(20);
+      expect(await api({ op: 'doc.get', index: 'life', id: 'x7' })).toMatchObject({ found: true, _source: { n: 7 } });
+
+      expect(await api({ op: 'index.set_replicas', index: 'life', number_of_replicas: 0 })).toEqual({ acknowledged: true });
+      await any().waitFor((st) => st.routing.life!.every((t) => t.copies.length === 1), 'replicas removed', 10_000);
+      expect((await api({ op: 'count', index: 'life' })).count).toBe(20);
+    } finally {
+      await api({ op: 'index.delete', index: 'life' });
+    }
+  });
+
   it('refresh=wait_for answers once every copy has made the write searchable', async () => {
     await api({ op: 'index.create', index: 'wf', settings: { number_of_shards: 1, number_of_replicas: 1, refresh_interval: '1s' } });
     try {
