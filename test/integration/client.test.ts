@@ -86,14 +86,15 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
   });
 
   it('answers response_too_large_exception when a reply would exceed the NATS max_payload', async () => {
-    const chunk = Math.floor(client.maxPayload * 0.4);
-    for (const id of ['a', 'b', 'c']) await client.index({ index: 'fat', id, document: { blob: id.repeat(chunk) } });
-    await client.indices.refresh({ index: 'fat' });
-    const err = await client.search({ index: 'fat', body: { size: 3 } }).catch((e) => e);
-    expect(err).toMatchObject({ type: 'response_too_large_exception', status: 500 });
+    // Each document (and each internal message) fits; four of them in one mget reply do not.
+    const chunk = Math.floor(client.maxPayload * 0.3);
+    const ids = ['a', 'b', 'c', 'd'];
+    for (const id of ids) await client.index({ index: 'fat', id, document: { blob: id.repeat(chunk) } });
+    const err = await client.mget({ index: 'fat', body: { ids } }).catch((e) => e);
+    expect(err).toMatchObject({ type: 'response_too_large_exception', status: 500, op: 'doc.mget' });
     // Asking for less works.
-    const small = await client.search({ index: 'fat', body: { size: 3, _source: false } });
-    expect(small.hits.total.value).toBe(3);
+    const two = await client.mget({ index: 'fat', body: { ids: ['a', 'b'] } });
+    expect(two.docs.map((d) => (d as Any).found)).toEqual([true, true]);
   });
 
   it('retries a timed-out read, but not a timed-out create (it may have been applied)', async () => {

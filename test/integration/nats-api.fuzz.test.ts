@@ -92,7 +92,7 @@ const unknownField: fc.Arbitrary<Case> = fc.constantFrom(...API_OPS).chain((op) 
     op: fc.constant(op),
     body: fc
       .tuple(
-        fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.constantFrom('constructor', 'toString', 'hasOwnProperty', 'valueOf', 'type', 'document ', 'Index')).filter((k) => !Object.hasOwn(OP_SPECS[op].fields, k) && k !== 'op' && k !== '__proto__'),
+        fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }), fc.constantFrom('constructor', 'toString', 'hasOwnProperty', 'valueOf', 'type', 'document ', 'Index')).filter((k) => !Object.hasOwn(OP_SPECS[op].fields, k) && k !== 'op' && k !== '__proto__'),
         fc.jsonValue({ maxDepth: 2 }),
       )
       .map(([k, v]) => Object.assign({ ...(BASE[op] ?? {}) }, { [k]: v })),
