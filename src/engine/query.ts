@@ -177,7 +177,11 @@ function parseQueryString(b: Record<string, unknown>): Query {
     const phrase = text.startsWith('"');
     const body = phrase ? text.slice(1, -1) : text;
     const per: Query[] = targetFields.map((field) =>
-      phrase ? { kind: 'match_phrase', field, query: body, slop: 0, boost: 1 } : { kind: 'match', field, query: body, operator: 'or', boost: 1 },
+      phrase
+        ? { kind: 'match_phrase', field, query: body, slop: 0, boost: 1 }
+        : field === '*' // every text field, as multi_match expands it
+          ? { kind: 'multi_match', fields: [{ field, boost: 1 }], query: body, type: 'best_fields', operator: 'or', tieBreaker: 0, boost: 1 }
+          : { kind: 'match', field, query: body, operator: 'or', boost: 1 },
     );
     const q: Query = per.length === 1 ? per[0]! : { kind: 'dis_max', queries: per, tieBreaker: 0, boost: 1 };
     (occur === 'must' ? must : occur === 'not' ? mustNot : should).push(q);

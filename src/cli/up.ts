@@ -1,0 +1,365 @@
+/**
+ * `shoal up`: a local cluster for trying Shoal out. An embedded nats-server on a free port, N node
+ * processes (`shoal start`, the first three master-eligible), optionally a sample corpus; progress
+ * lines on stdout, node logs in files; Ctrl-C (or SIGTERM) stops everything.
+ *
+ * While it runs it writes `<data-dir>/shoal-up.json` (NATS URL, cluster, pids), so the client
+ * commands find the cluster without flags, and serves a control subject (up-control.ts) for
+ * `shoal kill | restart | ps`. A node that dies stays down until `shoal restart NODE`, unless
+ * `--auto-restart MS` is given.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from 'commander';
+import type { NatsConnection } from '@nats-io/nats-core';
+import type { ShoalClient } from '../client/shoal-client.ts';
+import type { NatsServerHandle } from '../testing/nats-server.ts';
+import { DEFAULT_DATA_DIR, parseIntOption, pidAlive, readUpFile, upFilePath, usageError, type UpStateFile } from './common.ts';
+import { SAMPLE_INDEX, SAMPLE_MAPPINGS, sampleDocs } from './sample-data.ts';
+import { controlPrefix, type ProcessInfo } from './up-control.ts';
+
+interface UpOptions {
+  nodes: string;
+  cluster: string;
+  dataDir: string;
+  sampleData?: string | boolean;
+  kinds: string[];
+  autoRestart?: string;
+  logs?: boolean;
+  keepData?: boolean;
+  port?: string;
+}
+
+interface NodeProc {
+  id: string;
+  child: ChildProcess | undefined;
+  exited: Promise<void>;
+  info: ProcessInfo;
+  log: string;
+}
+
+const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
+const SHOAL_BIN = 'bin/shoal';
+const say = (line: string) => process.stdout.write(`shoal up: ${line}\n`);
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+export function registerUpCommand(program: Command): void {
+  program
+    .command('up')
+    .description('a local cluster: nats-server on a free port + N node processes; Ctrl-C stops everything')
+    .option('--nodes <n>', 'number of nodes (the first three are master-eligible)', '3')
+    .option('--cluster <name>', 'cluster name', 'shoal')
+    .option('--data-dir <dir>', `where each run's data and logs go (a fresh up-<time> directory inside) and shoal-up.json`, DEFAULT_DATA_DIR)
+    .option('--sample-data [docs]', `load a sample corpus into index '${SAMPLE_INDEX}' (default 5000 WordNet glosses)`)
+    .option('--kinds <module>', 'actor kinds module every node loads (repeatable), e.g. examples/kinds.ts', (v: string, p: string[]) => [...p, v], [] as string[])
+    .option('--auto-restart <ms>', 'restart a node that dies (or is killed) after this delay; default: it stays down until `shoal restart`')
+    .option('--port <port>', 'NATS client port (default: a free one)')
+    .option('--logs', "print the nodes' logs here instead of into files", false)
+    .option('--keep-data', "keep this run's data directory after Ctrl-C (default: removed)", false)
+    .action((opts: UpOptions) => up(opts));
+}
+
+async function up(opts: UpOptions): Promise<void> {
+  const t0 = Date.now();
+  const count = parseIntOption('--nodes', opts.nodes, 1, 32)!;
+  const sampleCount = opts.sampleData === undefined || opts.sampleData === false ? 0 : opts.sampleData === true ? 5_000 : parseIntOption('--sample-data', opts.sampleData, 1, 117_791)!;
+  const autoRestartMs = parseIntOption('--auto-restart', opts.autoRestart, 0, 3_600_000);
+  const port = parseIntOption('--port', opts.port, 1, 65_535);
+  const upFile = upFilePath(opts.dataDir);
+  const existing = readUpFile(opts.dataDir);
+  if (existing && existing.pid !== process.pid && pidAlive(existing.pid)) {
+    throw usageError(`another shoal up (pid ${existing.pid}) runs with data directory ${opts.dataDir} (NATS ${existing.nats}); stop it or pass another --data-dir`);
+  }
+  const runDir = resolve(opts.dataDir, `up-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(join(runDir, 'logs'), { recursive: true });
+
+  const { startNatsServer } = await import('../testing/nats-server.ts');
+  const { terminateProcess } = await import('../testing/terminate.ts');
+  const { connect } = await import('@nats-io/transport-node');
+  const { ShoalClient } = await import('../client/shoal-client.ts');
+
+  let server: NatsServerHandle | undefined;
+  let nc: NatsConnection | undefined;
+  const procs = new Map<string, NodeProc>();
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping');
+    await Promise.all([...procs.values()].map((p) => (p.child ? terminateProcess(p.child, p.exited, 5_000) : undefined)));
+    await nc?.close().catch(() => undefined);
+    await server?.stop();
+    if (readUpFile(opts.dataDir)?.pid === process.pid) rmSync(upFile, { force: true });
+    if (!opts.keepData) rmSync(runDir, { recursive: true, force: true });
+    say(code === 0 ? `stopped${opts.keepData ? `; data kept in ${runDir}` : ''}` : 'stopped after an error');
+    process.exit(code);
+  };
+  // `on`, not `once`: the nats-server harness re-raises a signal nobody else listens to. A second
+  // Ctrl-C while stopping kills everything at once.
+  const onSignal = () => {
+    if (!stopping) return void stopAll(0);
+    say('killing everything');
+    for (const p of procs.values()) p.child?.kill('SIGKILL');
+    server?.kill('SIGKILL');
+    process.exit(130);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    server = await startNatsServer(port ? { port } : {});
+    say(`nats-server at ${server.url}`);
+    nc = await connect({ servers: server.url, name: 'shoal-up', maxReconnectAttempts: -1 });
+    const client = ShoalClient.fromConnection(nc, { cluster: opts.cluster, maxAttempts: 1 });
+
+    const ids = Array.from({ length: count }, (_, i) => `n${i + 1}`);
+    const masters = ids.slice(0, Math.min(3, count)).join(',');
+
+    const writeUpFile = () => {
+      if (stopping) return;
+      const state: UpStateFile = {
+        pid: process.pid,
+        nats: server!.url,
+        cluster: opts.cluster,
+        runDir,
+        control: controlPrefix(opts.cluster),
+        nodes: Object.fromEntries([...procs.values()].map((p) => [p.id, { pid: p.info.status === 'running' ? p.info.pid : null, log: p.log }])),
+        startedAt: new Date(t0).toISOString(),
+      };
+      const tmp = `${upFile}.${process.pid}.tmp`;
+      writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
+      renameSync(tmp, upFile);
+    };
+
+    const startNode = (id: string, restarts: number): NodeProc => {
+      if (stopping) throw controlError('stopping', 'shoal up is stopping', 503);
+      const log = join(runDir, 'logs', `${id}.log`);
+      const args = ['start', '--nats', server!.url, '--node', id, '--cluster', opts.cluster, '--masters', masters, '--data-dir', runDir];
+      for (const k of opts.kinds) args.push('--kinds', resolve(k));
+      const nodeArgs = (process.env.SHOAL_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+      const fd = opts.logs ? undefined : openSync(log, 'a');
+      const child = spawn(process.execPath, [...nodeArgs, '--import', import.meta.resolve('tsx'), MAIN, ...args], {
+        stdio: ['ignore', fd ?? 'inherit', fd ?? 'inherit'],
+        env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_LOG_LEVEL ?? (opts.logs ? 'warn' : 'info') },
+      });
+      if (fd !== undefined) closeSync(fd);
+      const proc: NodeProc = {
+        id,
+        child,
+        log,
+        exited: new Promise((r) => child.once('exit', () => r())),
+        info: { node: id, pid: child.pid ?? null, status: 'running', started_at: new Date().toISOString(), restarts },
+      };
+      child.once('exit', (code, signal) => {
+        proc.info.status = 'exited';
+        proc.info.exit = signal ?? `code ${code}`;
+        if (stopping || procs.get(id) !== proc) return;
+        writeUpFile();
+        say(`node ${id} exited (${proc.info.exit})${autoRestartMs !== undefined ? `; restarting in ${secs(autoRestartMs)}` : `; \`${SHOAL_BIN} restart ${id}\` starts it again`}`);
+        if (autoRestartMs !== undefined) {
+          setTimeout(() => {
+            if (stopping || procs.get(id) !== proc) return;
+            const next = startNode(id, proc.info.restarts + 1);
+            void waitServing(nc!, opts.cluster, [id], 60_000).then(
+              () => say(`node ${id} is back (pid ${next.info.pid})`),
+              () => undefined,
+            );
+          }, autoRestartMs).unref();
+        }
+      });
+      procs.set(id, proc);
+      writeUpFile();
+      return proc;
+    };
+
+    serveControl(nc, opts.cluster, {
+      procs,
+      kill: (id, signal) => {
+        const p = procs.get(id);
+        if (!p) throw controlError('no_such_node', `no node ${id} (nodes: ${[...procs.keys()].join(', ')})`, 404);
+        if (p.info.status !== 'running' || !p.child) throw controlError('node_not_running', `${id} is not running (${p.info.exit}); \`${SHOAL_BIN} restart ${id}\` starts it`, 409);
+        p.child.kill(signal as NodeJS.Signals);
+        say(`sent ${signal} to ${id} (pid ${p.info.pid})`);
+        return { node: id, pid: p.info.pid, signal };
+      },
+      restart: async (id) => {
+        const p = procs.get(id);
+        if (!p) throw controlError('no_such_node', `no node ${id} (nodes: ${[...procs.keys()].join(', ')})`, 404);
+        const began = Date.now();
+        procs.delete(id); // its exit is not news any more
+        if (p.child && p.info.status === 'running') await terminateProcess(p.child, p.exited, 5_000);
+        say(`restarting ${id}`);
+        const next = startNode(id, p.info.restarts + 1);
+        await waitServing(nc!, opts.cluster, [id], 60_000);
+        say(`node ${id} is back (pid ${next.info.pid}) in ${secs(Date.now() - began)}`);
+        return { node: id, pid: next.info.pid, ms: Date.now() - began };
+      },
+    });
+
+    say(`starting ${count} node${count > 1 ? 's' : ''} (${ids.join(', ')}; master-eligible ${masters}); logs in ${join(runDir, 'logs')}`);
+    for (const id of ids) startNode(id, 0);
+
+    // Ready when every node serves the API: it has joined a cluster that has a master.
+    const serving = await waitServing(nc, opts.cluster, ids, 60_000, (id) => say(`node ${id} joined (${secs(Date.now() - t0)})`));
+    void serving;
+    const state = await client.cluster.state();
+    say(`${count} nodes up (${ids.join(', ')}) in cluster '${opts.cluster}', master ${state.master?.id ?? 'none'} (${secs(Date.now() - t0)})`);
+
+    if (sampleCount > 0) await loadSample(client, sampleCount, count);
+
+    const health = await client.cluster.health({ wait_for_status: 'green', timeout_ms: 60_000 }, { timeoutMs: 65_000 });
+    const readyMs = Date.now() - t0;
+    say(`cluster ${health.status} in ${secs(readyMs)}: ${health.number_of_nodes} nodes, ${health.active_shards} shard copies`);
+    printHints(server.url, opts.cluster, opts.dataDir, sampleCount > 0, opts.kinds.length > 0);
+    say(`ready (Ctrl-C stops everything)`);
+  } catch (err) {
+    process.stderr.write(`shoal up: ${err instanceof Error ? err.message : String(err)}\n`);
+    await stopAll(1);
+  }
+}
+
+async function loadSample(client: ShoalClient, docs: number, nodes: number): Promise<void> {
+  const t = Date.now();
+  const { docs: corpus, source } = await sampleDocs(docs);
+  const replicas = Math.min(1, nodes - 1);
+  await client.indices.create({ index: SAMPLE_INDEX, settings: { number_of_shards: 3, number_of_replicas: replicas }, mappings: SAMPLE_MAPPINGS });
+  say(`sample data: ${corpus.length} docs from ${source} into '${SAMPLE_INDEX}' (3 shards, ${replicas} replica${replicas === 1 ? '' : 's'})`);
+  let lastPct = -1;
+  const res = await client.helpers.bulk({
+    datasource: corpus,
+    index: SAMPLE_INDEX,
+    id: (d) => d.id,
+    batchSize: 1_000,
+    refresh: true,
+    onProgress: (p) => {
+      const pct = Math.floor((100 * p.sent) / corpus.length);
+      if (pct >= lastPct + 20 || p.sent === corpus.length) {
+        lastPct = pct;
+        say(`sample data: ${p.sent}/${corpus.length} docs (${pct}%)`);
+      }
+    },
+  });
+  const rate = Math.round(res.successful / Math.max(0.001, (Date.now() - t) / 1000));
+  say(`sample data: ${res.successful} indexed, ${res.failed} failed, in ${secs(Date.now() - t)} (${rate} docs/s)`);
+}
+
+function printHints(url: string, cluster: string, dataDir: string, sample: boolean, kinds: boolean): void {
+  const b = SHOAL_BIN;
+  const env = dataDir === DEFAULT_DATA_DIR ? '' : `SHOAL_DATA_DIR=${dataDir} `;
+  const reqBody = JSON.stringify({ index: sample ? SAMPLE_INDEX : '_all', body: { query: { match: { gloss: 'small dog' } }, size: 3 } });
+  const lines = [
+    '',
+    `Query it from this directory, in another terminal (the commands find the cluster through ${join(dataDir, 'shoal-up.json')}):`,
+    `  ${env}${b} health                      # green / yellow / red, nodes, shards`,
+    `  ${env}${b} nodes && ${b} shards`,
+    ...(sample
+      ? [`  ${env}${b} search ${SAMPLE_INDEX} small dog`, `  ${env}${b} search ${SAMPLE_INDEX} --body '{"query":{"match":{"category":"noun.animal"}},"size":3}'`]
+      : []),
+    `  echo '{"title":"Dune","year":1965}' | ${env}${b} index books 1 --refresh`,
+    `  ${env}${b} get books 1`,
+    `  ${env}${b} kill n2 && ${b} health       # SIGKILL a node: yellow while its copies are missing`,
+    `  ${env}${b} restart n2 && ${b} health --wait-for-status green`,
+    `  ${env}${b} spawn echo --node n2 --name e1 && ${b} ask shoal://${cluster}/n2/user/e1 '"hi"'`,
+    `Or with the nats CLI (the API takes JSON requests on shoal.${cluster}.api.<op>):`,
+    `  nats --server ${url} request shoal.${cluster}.api.search '${reqBody}'`,
+    `  nats --server ${url} request shoal.${cluster}.api.cluster.health '{}'`,
+    `Examples (actor scripts against this cluster${kinds ? '' : '; remote-counter needs `--kinds examples/kinds.ts`'}):`,
+    `  SHOAL_NATS=${url} npx tsx examples/remote-counter.ts`,
+    `  SHOAL_NATS=${url} npx tsx examples/search-client.ts`,
+    '',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+// ---- waiting for nodes ---------------------------------------------------------------------------
+
+/** The node ids whose API service answers `$SRV.PING` (each registers once joined to a cluster with a master). */
+export async function servingNodes(nc: NatsConnection, cluster: string): Promise<Set<string>> {
+  const { Svcm } = await import('@nats-io/services');
+  const svc = new Svcm(nc as never).client({ strategy: 'stall', stall: 150, maxWait: 1_000 } as never);
+  const out = new Set<string>();
+  try {
+    for await (const p of await svc.ping(`shoal-${cluster}`)) if (p.metadata?.node) out.add(p.metadata.node);
+  } catch {
+    // no responders yet
+  }
+  return out;
+}
+
+async function waitServing(nc: NatsConnection, cluster: string, ids: string[], timeoutMs: number, onServing?: (id: string) => void): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const seen = new Set<string>();
+  for (;;) {
+    const now = await servingNodes(nc, cluster);
+    for (const id of ids) {
+      if (now.has(id) && !seen.has(id)) {
+        seen.add(id);
+        onServing?.(id);
+      }
+    }
+    if (ids.every((id) => seen.has(id))) return;
+    if (Date.now() > deadline) throw new Error(`nodes not serving after ${secs(timeoutMs)}: ${ids.filter((id) => !seen.has(id)).join(', ')} (see their logs)`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// ---- control service -----------------------------------------------------------------------------
+
+class ControlFailure extends Error {
+  constructor(
+    readonly type: string,
+    reason: string,
+    readonly status: number,
+  ) {
+    super(reason);
+  }
+}
+const controlError = (type: string, reason: string, status: number) => new ControlFailure(type, reason, status);
+
+const SIGNALS = new Set(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGSTOP', 'SIGCONT', 'SIGHUP']);
+
+function serveControl(
+  nc: NatsConnection,
+  cluster: string,
+  h: {
+    procs: Map<string, NodeProc>;
+    kill(node: string, signal: string): unknown;
+    restart(node: string): Promise<unknown>;
+  },
+): void {
+  const restarting = new Set<string>();
+  nc.subscribe(`${controlPrefix(cluster)}.*`, {
+    callback: (_err, msg) => {
+      const op = msg.subject.slice(controlPrefix(cluster).length + 1);
+      void (async () => {
+        let body: Record<string, unknown> = {};
+        try {
+          if (msg.data.length > 0) body = msg.json<Record<string, unknown>>();
+          const node = typeof body.node === 'string' ? body.node : undefined;
+          let result: unknown;
+          if (op === 'ps') result = [...h.procs.values()].map((p) => p.info);
+          else if (!node) throw controlError('illegal_argument_exception', `[${op}] needs a node`, 400);
+          else if (op === 'kill') {
+            const signal = typeof body.signal === 'string' ? body.signal.toUpperCase().replace(/^(?!SIG)/, 'SIG') : 'SIGKILL';
+            if (!SIGNALS.has(signal)) throw controlError('illegal_argument_exception', `signal ${signal} is not one of ${[...SIGNALS].join(', ')}`, 400);
+            result = h.kill(node, signal);
+          } else if (op === 'restart') {
+            if (restarting.has(node)) throw controlError('conflict', `${node} is already restarting`, 409);
+            restarting.add(node);
+            try {
+              result = await h.restart(node);
+            } finally {
+              restarting.delete(node);
+            }
+          } else throw controlError('illegal_argument_exception', `unknown op [${op}]; ops: kill, restart, ps`, 400);
+          msg.respond(JSON.stringify(result));
+        } catch (err) {
+          const e = err instanceof ControlFailure ? err : new ControlFailure('exception', err instanceof Error ? err.message : String(err), 500);
+          msg.respond(JSON.stringify({ error: { type: e.type, reason: e.message }, status: e.status }));
+        }
+      })();
+    },
+  });
+}
