@@ -36,7 +36,7 @@ export type ReplicaGroupEvent =
   /** The routing table changed. */
   | { type: 'group.routing'; table: ShardTable }
   /** Send operations (already applied on the primary) to every copy; answers ReplicateOutcome. */
-  | { type: 'group.replicate'; ops: ReplicaOp[]; refresh: RefreshMode; primaryLocalCheckpoint: number }
+  | { type: 'group.replicate'; ops: ReplicaOp[]; refresh: RefreshMode; primaryLocalCheckpoint: number; mappingVersion: number }
   /** A copy starts recovering from the primary: from now on it gets every operation. Answers null. */
   | { type: 'group.track'; allocationId: string; node: string }
   /** A recovering copy applied the snapshot; answers whether it is still in the group (missed nothing). */
@@ -77,14 +77,14 @@ function settle(replier: Replier | undefined, work: () => unknown): void {
 }
 
 /** Send `ops` to every copy of the group and wait for all; failed in-sync copies are failed through the master first. */
-async function replicate(c: GroupContext, self: ActorRef, ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number): Promise<ReplicateOutcome> {
+async function replicate(c: GroupContext, self: ActorRef, ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number, mappingVersion: number): Promise<ReplicateOutcome> {
   const { group, input } = c;
   const { term, io } = input;
   const targets = group.targets();
   const gcp = group.globalCheckpoint(primaryLocalCheckpoint);
   const outcomes = await Promise.allSettled(
     targets.map((t) =>
-      io.askCopy<{ localCheckpoint: number }>(t.node, t.allocationId, { type: 'shard.replicate', allocationId: t.allocationId, term, ops, globalCheckpoint: gcp, refresh } satisfies ReplicateRequest, REPLICATE_TIMEOUT_MS),
+      io.askCopy<{ localCheckpoint: number }>(t.node, t.allocationId, { type: 'shard.replicate', allocationId: t.allocationId, term, ops, globalCheckpoint: gcp, refresh, mappingVersion } satisfies ReplicateRequest, REPLICATE_TIMEOUT_MS),
     ),
   );
   let failed = 0;
@@ -166,7 +166,7 @@ export const replicaGroupMachine = setup({
     },
     replicate: ({ context: c, event }) => {
       if (event.type !== 'group.replicate') return;
-      settle(c.shoal.deferReply(), () => replicate(c, c.shoal.self, event.ops, event.refresh, event.primaryLocalCheckpoint));
+      settle(c.shoal.deferReply(), () => replicate(c, c.shoal.self, event.ops, event.refresh, event.primaryLocalCheckpoint, event.mappingVersion));
     },
     track: ({ context: c, event }) => {
       if (event.type !== 'group.track') return;

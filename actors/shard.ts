@@ -104,7 +104,8 @@ function replicaGroup(shoal: ActorContext, copy: () => ShardCopy, io: ShardIO, t
   const ask = async <T>(message: unknown, timeoutMs: number): Promise<T> => shoal.ask<T>(await actor(), message, { timeoutMs });
   return {
     routing: (table) => void (ref ? shoal.tell(ref, { type: 'group.routing', table }) : undefined),
-    replicate: (ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number) => ask<ReplicateOutcome>({ type: 'group.replicate', ops, refresh, primaryLocalCheckpoint }, GROUP_REPLICATE_MS),
+    replicate: (ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number, mappingVersion: number) =>
+      ask<ReplicateOutcome>({ type: 'group.replicate', ops, refresh, primaryLocalCheckpoint, mappingVersion }, GROUP_REPLICATE_MS),
     track: (allocationId, node) => ask<void>({ type: 'group.track', allocationId, node }, GROUP_ASK_MS),
     recovered: (allocationId, localCheckpoint) => ask<{ member: boolean }>({ type: 'group.recovered', allocationId, localCheckpoint }, GROUP_ASK_MS),
     status: (primaryLocalCheckpoint) => ask<Record<string, unknown>>({ type: 'group.status', primaryLocalCheckpoint }, GROUP_ASK_MS),

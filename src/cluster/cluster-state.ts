@@ -1,4 +1,4 @@
-import type { Mappings } from '../engine/mapping.ts';
+import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import type { RaftStateMachine } from '../raft/peer-state.ts';
 import type { Entry } from '../raft/types.ts';
 import { allocate, failCopy, startCopy } from './allocation.ts';
@@ -38,6 +38,8 @@ export type ClusterCommand =
   | { op: 'create_index'; name: string; uuid: string; settings: IndexSettings; mappings: Mappings; at?: number }
   | { op: 'delete_index'; name: string; at?: number }
   | { op: 'set_replicas'; name: string; replicas: number; at?: number }
+  /** Dynamic fields a primary met: merged into the index's mappings (a conflicting one changes nothing). */
+  | { op: 'put_mapping'; name: string; mappings: Mappings; at?: number }
   | { op: 'open_index' | 'close_index'; name: string; at?: number }
   | { op: 'shard_started'; index: string; shard: number; allocationId: string; at?: number }
   | { op: 'shard_failed'; index: string; shard: number; allocationId: string; reason: string; primaryTerm?: number; at?: number }
@@ -106,6 +108,12 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
       if (!meta || meta.settings.number_of_replicas === cmd.replicas) return state;
       return { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, settings: { ...meta.settings, number_of_replicas: cmd.replicas } } } };
     }
+    case 'put_mapping': {
+      const meta = state.indices[cmd.name];
+      if (!meta) return state;
+      const merged = mergeMappings(meta.mappings, cmd.mappings);
+      return merged ? { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, mappings: merged } } } : state;
+    }
     case 'open_index':
     case 'close_index': {
       const meta = state.indices[cmd.name];
@@ -165,6 +173,8 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
     case 'open_index':
     case 'close_index':
       return typeof c.name === 'string' && optNumber(c.at);
+    case 'put_mapping':
+      return typeof c.name === 'string' && isObject(c.mappings) && optNumber(c.at);
     case 'set_replicas':
       return typeof c.name === 'string' && Number.isInteger(c.replicas) && (c.replicas as number) >= 0 && optNumber(c.at);
     case 'shard_started':
@@ -177,6 +187,19 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return (c.awareness === undefined || c.awareness === null || typeof c.awareness === 'string') && optNumber(c.at);
     default:
       return false;
+  }
+}
+
+/** `base` with what `extra` adds, or undefined when it adds nothing or conflicts (a deterministic merge: every master agrees). */
+function mergeMappings(base: Mappings, extra: Mappings): Mappings | undefined {
+  try {
+    const registry = new MappingRegistry(base);
+    const before = JSON.stringify(registry.toJSON());
+    registry.merge(extra);
+    const after = registry.toJSON();
+    return JSON.stringify(after) === before ? undefined : { ...base, properties: after.properties };
+  } catch {
+    return undefined;
   }
 }
 

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import type { IndexMeta, ShardCopy as RoutingCopy, ShardTable } from '../cluster/metadata.ts';
+import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { ShardEngine, type ReplicaOp, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { EngineError } from '../engine/types.ts';
 import { ShoalError } from '../runtime/errors.ts';
@@ -28,7 +29,7 @@ export interface ShardIO {
 export interface ReplicaGroupHandle {
   routing(table: ShardTable): void;
   /** Send operations the primary applied to every copy; resolves once all in-sync copies have them (or were failed through the master). */
-  replicate(ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number): Promise<{ shards: ShardsInfo; globalCheckpoint: number }>;
+  replicate(ops: ReplicaOp[], refresh: RefreshMode, primaryLocalCheckpoint: number, mappingVersion: number): Promise<{ shards: ShardsInfo; globalCheckpoint: number }>;
   /** A copy starts recovering from this primary: from now on it gets every operation. */
   track(allocationId: string, node: string): Promise<void>;
   /** A recovering copy applied its snapshot: is it still in the group (it missed nothing)? */
@@ -84,6 +85,8 @@ export interface ReplicateRequest {
   ops: ReplicaOp[];
   globalCheckpoint: number;
   refresh?: RefreshMode;
+  /** The cluster state version whose mappings cover these operations (the replica waits for it). */
+  mappingVersion?: number;
 }
 
 export interface RecoveryStart {
@@ -94,6 +97,9 @@ export interface RecoveryStart {
   full: boolean;
   total: number;
   absent: string[];
+  /** The primary's mappings, merged before the snapshot is applied. */
+  mappings: Mappings;
+  mappingVersion: number;
 }
 
 const REPLICATE_TIMEOUT_MS = 5_000;
@@ -125,6 +131,8 @@ export class ShardCopy {
   private suspects: Set<string> | undefined;
   private readonly sessions = new Map<string, { ops: ReplicaOp[]; expires: number }>();
   private sessionCounter = 0;
+  /** Cluster state version whose index mappings this copy has merged (see putDynamicMappings). */
+  private mappingVersion = 0;
   /** Writes in flight on this primary (replicating); the engine applied them already. */
   inflight = 0;
   private closed = false;
@@ -159,6 +167,7 @@ export class ShardCopy {
   /** The routing table changed: follow role, term and replication group. */
   applyRouting(table: ShardTable, meta: IndexMeta): { promoted: boolean; newTerm: boolean } {
     this.table = table;
+    if (meta.mappings !== this.meta.mappings) this.mergeMappings(meta.mappings);
     this.meta = meta;
     const me = table.copies.find((c) => c.allocationId === this.id.allocationId);
     let promoted = false;
@@ -196,12 +205,15 @@ export class ShardCopy {
 
   async write(items: WriteItem[], term: number | undefined, refresh: RefreshMode): Promise<ItemResult[]> {
     this.assertPrimary(term);
+    const rejected = await this.putDynamicMappings(items);
+    this.assertPrimary(term);
     const results: ItemResult[] = [];
     const ops: ReplicaOp[] = [];
     // One translog fsync for the whole batch, before anything is acknowledged or replicated.
     this.engine.batch(() => {
-      for (const item of items) {
+      for (const [i, item] of items.entries()) {
         try {
+          if (rejected.has(i)) throw rejected.get(i);
           const r = this.applyItem(item);
           results.push({ ...r.result, status: r.result.result === 'created' ? 201 : r.result.result === 'not_found' ? 404 : 200 });
           if (r.op) ops.push(r.op);
@@ -256,11 +268,57 @@ export class ShardCopy {
     }
   }
 
+  /**
+   * Dynamic fields go through the master before a document that adds them is indexed (as in
+   * Elasticsearch), so every shard and every copy maps a field the same way: the engine's mapping
+   * only ever grows from the cluster state's. Answers the items that cannot be indexed (their
+   * error), as indexing them one by one would.
+   */
+  private async putDynamicMappings(items: WriteItem[]): Promise<Map<number, unknown>> {
+    const rejected = new Map<number, unknown>();
+    const sources = (item: WriteItem) => (item.action === 'update' ? [item.doc, item.upsert] : [item.source]).filter((s): s is Record<string, unknown> => !!s);
+    const unmapped = () => items.some((item, i) => !rejected.has(i) && sources(item).some((s) => this.engine.mappings.hasUnmapped(s)));
+    for (let round = 0; round < 3 && unmapped(); round++) {
+      rejected.clear();
+      const pending = new MappingRegistry(this.engine.mappings.toJSON());
+      let adds = false;
+      items.forEach((item, i) => {
+        for (const source of sources(item)) {
+          if (!pending.hasUnmapped(source)) continue;
+          try {
+            const delta = pending.dynamicUpdate(source);
+            if (delta) (pending.merge(delta), (adds = true));
+          } catch (err) {
+            rejected.set(i, err);
+          }
+        }
+      });
+      if (!adds) break;
+      const res = await this.io.propose({ op: 'put_mapping', name: this.id.index, mappings: { properties: pending.toJSON().properties }, at: this.io.now() });
+      const state = await this.io.waitForVersion(res.version, 10_000);
+      const meta = state.indices[this.id.index];
+      if (!meta || meta.uuid !== this.meta.uuid) throw new ShoalError('index_not_found_exception', `no such index [${this.id.index}]`);
+      this.mergeMappings(meta.mappings);
+      this.mappingVersion = Math.max(this.mappingVersion, res.version);
+      // Another shard may have mapped one of these fields differently meanwhile: look again.
+    }
+    return rejected;
+  }
+
+  private mergeMappings(mappings: Mappings): void {
+    try {
+      this.engine.mappings.merge(mappings);
+    } catch (err) {
+      // Only the master's mappings are merged, and they only grow: this would be a bug.
+      this.io.log.error({ shard: this.label, err: (err as Error).message }, 'index mappings do not merge into the shard');
+    }
+  }
+
   /** Replicate through the replica-group actor; the global checkpoint follows its answer. */
   private async replicate(ops: ReplicaOp[], refresh: RefreshMode): Promise<ShardsInfo> {
     this.inflight++;
     try {
-      const { shards, globalCheckpoint } = await this.group!.replicate(ops, refresh, this.engine.localCheckpoint);
+      const { shards, globalCheckpoint } = await this.group!.replicate(ops, refresh, this.engine.localCheckpoint, this.mappingVersion);
       if (globalCheckpoint > this.engine.globalCheckpoint) this.engine.globalCheckpoint = Math.min(globalCheckpoint, this.engine.localCheckpoint);
       return shards;
     } finally {
@@ -276,6 +334,20 @@ export class ShardCopy {
   // ---- replica: replicated operations -----------------------------------------------------------
 
   applyReplicated(req: ReplicateRequest): { localCheckpoint: number } | Promise<{ localCheckpoint: number }> {
+    const version = req.mappingVersion ?? 0;
+    if (version > this.mappingVersion) {
+      // The primary put new fields through the master: map them as it does before applying.
+      return this.io.waitForVersion(version, REPLICATE_TIMEOUT_MS).then((state) => {
+        const meta = state.indices[this.id.index];
+        if (meta?.uuid === this.meta.uuid) this.mergeMappings(meta.mappings);
+        this.mappingVersion = Math.max(this.mappingVersion, version);
+        return this.applyReplicatedNow(req);
+      });
+    }
+    return this.applyReplicatedNow(req);
+  }
+
+  private applyReplicatedNow(req: ReplicateRequest): { localCheckpoint: number } | Promise<{ localCheckpoint: number }> {
     if (req.term < this.term) {
       throw new ShoalError('stale_primary_term', `${this.label} operation primary term [${req.term}] is older than this copy's [${this.term}]`);
     }
@@ -329,6 +401,8 @@ export class ShardCopy {
       suspects: [...(this.suspects ?? [])],
     });
     if (start.term > this.term) this.term = start.term;
+    this.mergeMappings(start.mappings);
+    this.mappingVersion = Math.max(this.mappingVersion, start.mappingVersion);
     let received = 0;
     while (received < start.total) {
       const chunk = await ask<{ ops: ReplicaOp[] }>({ type: 'shard.recovery_chunk', sessionId: start.sessionId, offset: received });
@@ -390,6 +464,8 @@ export class ShardCopy {
       full: req.full,
       total: ops.length,
       absent,
+      mappings: this.engine.mappings.toJSON(),
+      mappingVersion: this.mappingVersion,
     };
   }
 

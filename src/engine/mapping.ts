@@ -85,6 +85,55 @@ export class MappingRegistry {
     return [...byPath.values()];
   }
 
+  /**
+   * Whether a document has a field this mapping does not know (a cheap walk over its keys, for
+   * the hot path: only then is `dynamicUpdate` worth running).
+   */
+  hasUnmapped(source: Record<string, unknown>, prefix = ''): boolean {
+    if (this.dynamic !== true) return false;
+    for (const k in source) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      const v = source[k];
+      if (v === null || v === undefined) continue;
+      const first = Array.isArray(v) ? v.find((x) => x !== null && x !== undefined) : v;
+      if (first === undefined) continue;
+      if (typeof first === 'object') {
+        const objects = (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'object' && x !== null);
+        if (objects.some((x) => this.hasUnmapped(x as Record<string, unknown>, path))) return true;
+      } else if (!this.fields.has(path)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * The mapping a document would add (its dynamic fields), without adding it: undefined when it
+   * adds nothing; throws, as `parse` does, when the document does not fit.
+   */
+  dynamicUpdate(source: Record<string, unknown>): Mappings | undefined {
+    const added = new Map<string, FieldMapping>();
+    const byPath = new Map<string, ParsedField>();
+    for (const k in source) this.visit(k, source[k], added, byPath);
+    if (added.size === 0) return undefined;
+    const delta = new MappingRegistry();
+    for (const [path, m] of added) delta.addField(path, m);
+    return { properties: delta.toJSON().properties };
+  }
+
+  /** Add what `other` maps and this does not; a field both map differently is a conflict (nothing changes then). */
+  merge(other: Mappings): void {
+    const o = new MappingRegistry({ properties: other.properties });
+    for (const [path, m] of o.fields) {
+      const mine = this.fields.get(path);
+      if (mine && mine.type !== m.type) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${mine.type}] to [${m.type}]`);
+      if (!mine && this.objects.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [object] to [${m.type}]`);
+    }
+    for (const path of o.objects) {
+      if (this.fields.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${this.fields.get(path)!.type}] to [object]`);
+    }
+    for (const path of o.objects) this.objects.add(path);
+    for (const [path, m] of o.fields) if (!this.fields.has(path)) this.fields.set(path, m);
+  }
+
   // Methods rather than closures: parse() runs once per document on the indexing hot path.
   private visit(prefix: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>): void {
     if (value === null || value === undefined) return;

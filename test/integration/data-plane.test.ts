@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shardFor } from '../../src/cluster/routing.ts';
 import { ShoalNode } from '../../src/node/shoal-node.ts';
 import { startNatsServer, type NatsServerHandle } from '../../src/testing/nats-server.ts';
 
@@ -227,6 +228,39 @@ describe('data plane in one process over a real nats-server', () => {
       expect((await api({ op: 'count', index: 'life' })).count).toBe(20);
     } finally {
       await api({ op: 'index.delete', index: 'life' });
+    }
+  });
+
+  it('puts dynamic fields through the master: every shard maps a field the same way', async () => {
+    await api({ op: 'index.create', index: 'dyn', settings: { number_of_shards: 3, number_of_replicas: 1 } });
+    try {
+      expect(await api({ op: 'cluster.health', index: 'dyn', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      const idsOn = (shard: number) => Array.from({ length: 100 }, (_, i) => `d${i}`).filter((id) => shardFor(id, 3) === shard);
+      const idOn = (shard: number) => idsOn(shard)[0]!;
+      // Shard 0 meets `when` as a date: from now on it is a date on every shard.
+      await api({ op: 'doc.index', index: 'dyn', id: idOn(0), document: { when: '2024-05-01', tags: ['a'], nested: { n: 1 } } });
+      expect(any().state.indices.dyn!.mappings.properties).toMatchObject({ when: { type: 'date' }, tags: { type: 'text' }, nested: { properties: { n: { type: 'long' } } } });
+      // Shard 1 gets a value that is no date: rejected there too (it would have mapped `when` as text on its own).
+      await expect(api({ op: 'doc.index', index: 'dyn', id: idOn(1), document: { when: 'not a date' } })).rejects.toMatchObject({ type: 'mapper_parsing_exception' });
+      expect((await api({ op: 'doc.get', index: 'dyn', id: idOn(1) })).found).toBe(false);
+      // A bulk across shards with new fields, one of them conflicting inside a shard's batch.
+      const bulk = await api({
+        op: 'doc.bulk',
+        index: 'dyn',
+        refresh: true,
+        operations: [{ index: { _id: idOn(1) } }, { when: '2024-06-01', size: 3 }, { index: { _id: idOn(2) } }, { size: 4, label: 'x' }, { index: { _id: idsOn(2)[1] } }, { label: { deep: true } }],
+      });
+      expect(bulk.items.map((i: Any) => i.index.status)).toEqual([201, 201, 400]);
+      expect(any().state.indices.dyn!.mappings.properties).toMatchObject({ size: { type: 'long' }, label: { type: 'text' } });
+      // The range query runs as a date range on every shard (a text mapping somewhere would miss or fail).
+      const res = await api({ op: 'search', index: 'dyn', body: { query: { range: { when: { gte: '2024-05-15' } } } } });
+      expect(res._shards.failed).toBe(0);
+      expect(res.hits.hits.map((h: Any) => h._id)).toEqual([idOn(1)]);
+      // Every copy (replicas too) agrees: the same documents per shard.
+      const stats = (await api({ op: 'shard.stats', index: 'dyn' })) as unknown as Any[];
+      for (let shard = 0; shard < 3; shard++) expect(new Set(stats.filter((x) => x.shard === shard).map((x) => x.docs)).size).toBe(1);
+    } finally {
+      await api({ op: 'index.delete', index: 'dyn' });
     }
   });
 
