@@ -48,6 +48,8 @@ async function main(): Promise<void> {
       index: INDEX,
       settings: { number_of_shards: 2, number_of_replicas: 1 },
       mappings: { properties: { title: { type: 'text' }, blurb: { type: 'text' }, author: { type: 'keyword' }, genre: { type: 'keyword' }, year: { type: 'integer' } } },
+      // Answer once the replicas have started too, so the first searches see every copy refreshed.
+      wait_for_active_shards: 'all',
     });
     say(`created ${INDEX} (2 shards, 1 replica)`);
 

@@ -145,9 +145,10 @@ export function registerDocumentCommands(program: Command): void {
       .argument('<index>')
       .option('--shards <n>', 'number_of_shards')
       .option('--replicas <n>', 'number_of_replicas')
+      .option('--wait-for-active-shards <n>', 'answer once this many copies of each shard are started, or all (default 1: the primaries)')
       .option('-b, --body <json>', 'settings and mappings as JSON')
       .option('-f, --file <path>', 'read the body from a file (- = stdin)'),
-  ).action(async (index: string, opts: ConnOptions & { shards?: string; replicas?: string; body?: string; file?: string }) => {
+  ).action(async (index: string, opts: ConnOptions & { shards?: string; replicas?: string; body?: string; file?: string; waitForActiveShards?: string }) => {
     const body = opts.body !== undefined || opts.file !== undefined ? parseJsonObject(await readInput(opts.body, opts.file), 'the index body') : {};
     const settings = { ...((body.settings as Record<string, unknown> | undefined) ?? {}) };
     const shards = parseIntOption('--shards', opts.shards, 1, 1024);
@@ -155,7 +156,9 @@ export function registerDocumentCommands(program: Command): void {
     if (shards !== undefined) settings.number_of_shards = shards;
     if (replicas !== undefined) settings.number_of_replicas = replicas;
     const mappings = body.mappings as Record<string, unknown> | undefined;
-    const res = await withClient(opts, (c) => c.indices.create({ index, settings, ...(mappings ? { mappings } : {}) }));
+    const w = opts.waitForActiveShards;
+    const active = w === undefined ? {} : { wait_for_active_shards: w === 'all' ? ('all' as const) : parseIntOption('--wait-for-active-shards', w, 0, 65)! };
+    const res = await withClient(opts, (c) => c.indices.create({ index, settings, ...(mappings ? { mappings } : {}), ...active }));
     if (opts.json) return printJson(res);
     console.log(`created ${res.index} (acknowledged ${res.acknowledged}, shards acknowledged ${res.shards_acknowledged})`);
   });

@@ -224,7 +224,7 @@ async function loadSample(client: ShoalClient, docs: number, nodes: number): Pro
   const t = Date.now();
   const { docs: corpus, source } = await sampleDocs(docs);
   const replicas = Math.min(1, nodes - 1);
-  await client.indices.create({ index: SAMPLE_INDEX, settings: { number_of_shards: 3, number_of_replicas: replicas }, mappings: SAMPLE_MAPPINGS });
+  await client.indices.create({ index: SAMPLE_INDEX, settings: { number_of_shards: 3, number_of_replicas: replicas }, mappings: SAMPLE_MAPPINGS, wait_for_active_shards: 'all' });
   say(`sample data: ${corpus.length} docs from ${source} into '${SAMPLE_INDEX}' (3 shards, ${replicas} replica${replicas === 1 ? '' : 's'})`);
   let lastPct = -1;
   const res = await client.helpers.bulk({

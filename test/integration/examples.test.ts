@@ -1,6 +1,9 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -13,11 +16,11 @@ interface RunResult {
 }
 
 /** Run an example as its own process, as a user would; killed if it outlives `killAfterMs`. */
-function runExample(file: string, killAfterMs: number): Promise<RunResult> {
+function runExample(file: string, killAfterMs: number, env: NodeJS.ProcessEnv = process.env): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', file], {
       cwd: repoRoot,
-      env: process.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -77,4 +80,92 @@ describe('examples', () => {
     },
     60_000,
   );
+});
+
+/** Lines of an example's stdout, with a check that they appear in the given order. */
+function expectLinesInOrder(r: RunResult, patterns: RegExp[]): void {
+  const transcript = `exit code ${r.code}, signal ${r.signal}\n--- stdout ---\n${r.stdout}\n--- stderr ---\n${r.stderr}`;
+  expect(r.code, transcript).toBe(0);
+  const lines = r.stdout.split('\n');
+  let from = 0;
+  for (const re of patterns) {
+    const i = lines.findIndex((l, n) => n >= from && re.test(l));
+    expect(i, `no line matching ${re} after line ${from}\n${transcript}`).toBeGreaterThanOrEqual(0);
+    from = i + 1;
+  }
+}
+
+describe('examples against a cluster started by `shoal up`', () => {
+  let up: ChildProcess;
+  let out = '';
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let exited: Promise<unknown>;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'shoal-examples-'));
+    up = spawn(join(repoRoot, 'bin/shoal'), ['up', '--nodes', '3', '--kinds', 'examples/kinds.ts', '--data-dir', dataDir], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    exited = new Promise((r) => up.once('exit', r));
+    up.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    up.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const deadline = Date.now() + 45_000;
+    while (!out.includes('shoal up: ready')) {
+      if (Date.now() > deadline || up.exitCode !== null) throw new Error(`shoal up did not come up:\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const nats = /nats-server at (nats:\/\/\S+)/.exec(out)![1]!;
+    // The examples take the cluster from SHOAL_NATS (or a nats:// argument, or shoal up's file).
+    env = { ...process.env, SHOAL_NATS: nats, SHOAL_CLUSTER: 'shoal' };
+  }, 60_000);
+
+  afterAll(async () => {
+    if (up?.exitCode === null) {
+      up.kill('SIGINT');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (up.exitCode === null) up.kill('SIGKILL');
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('remote-counter: a supervised xstate counter spawned on n2, restarted after a crash with fresh state', async () => {
+    const r = await runExample('examples/remote-counter.ts', 30_000, env);
+    expectLinesInOrder(r, [
+      /^spawned counter-sup on n2: shoal:\/\/shoal\/n2\/user\/counters-\d+$/,
+      /^after 5 incs: count=15$/,
+      /^restarted by its supervisor on n2: restarts=1$/,
+      /^same ref, fresh state: count=0$/,
+      /^watch: counters-\d+ terminated \(normal\)$/,
+      /^done$/,
+    ]);
+  }, 40_000);
+
+  it('search-client: index, search, aggregate, get, update, conflict, count with the TypeScript client', async () => {
+    const r = await runExample('examples/search-client.ts', 30_000, env);
+    expectLinesInOrder(r, [
+      /^bulk: 8 indexed, 0 failed$/,
+      /^search "young wizard": \d+ hits; best: A Wizard of Earthsea/,
+      /^genres since 1960: sf=3, fantasy=1$/,
+      /^stale conditional write: 409 version_conflict_engine_exception$/,
+      /^count by Ursula K. Le Guin: 2$/,
+      /^done$/,
+    ]);
+  }, 40_000);
+
+  it('failover-watch: SIGKILL of n2 through shoal up fires the watch (node_down) within 1 s; n2 restarted', async () => {
+    const r = await runExample('examples/failover-watch.ts', 50_000, env);
+    expectLinesInOrder(r, [
+      /^both answer: ping n2, ping n3$/,
+      /^asked shoal up to SIGKILL n2 \(pid \d+\)$/,
+      /^Terminated for the actor on n2 after \d+ ms: node_down$/,
+      /^n3 still answers: ping n3$/,
+      /^n2 is back \(pid \d+\)/,
+      /^a new actor on n2 answers: hello again$/,
+      /^done$/,
+    ]);
+    const ms = Number(/after (\d+) ms: node_down/.exec(r.stdout)![1]);
+    expect(ms).toBeLessThan(1_000);
+  }, 60_000);
 });
