@@ -32,6 +32,10 @@ import { decode, encode } from '../transport/codec.ts';
 export const API_QUEUE = 'shoal-api';
 export const CONTENT_TYPE_HEADER = 'Content-Type';
 export const NODE_HEADER = 'Shoal-Node';
+/** Reply header: the cluster-state version the answering node had applied when it answered. */
+export const STATE_VERSION_HEADER = 'Shoal-State-Version';
+/** Request header: answer only once this node has applied this cluster-state version (bounded wait). */
+export const MIN_STATE_VERSION_HEADER = 'Shoal-Min-State-Version';
 export const JSON_TYPE = 'application/json';
 export const MSGPACK_TYPE = 'application/msgpack';
 export const serviceName = (cluster: string) => `shoal-${cluster}`;
@@ -41,6 +45,8 @@ export interface NatsApiOptions {
   maxPayloadBytes?: number;
   /** Requests processed at once by this node; more are answered 429. Default 1024. */
   maxInFlight?: number;
+  /** Longest wait for `Shoal-Min-State-Version` before answering with the state the node has. Default 5 s. */
+  stateWaitMs?: number;
   /** Don't serve the API (default: served whenever the node runs on NATS). */
   disabled?: boolean;
 }
@@ -51,6 +57,7 @@ export interface NatsApiHost {
   readonly state: ClusterState;
   readonly system: { cluster: string; log: Logger };
   onState(fn: (s: ClusterState) => void): () => void;
+  waitForVersion(version: number, timeoutMs: number): Promise<ClusterState>;
   api(request: { op: string } & Record<string, unknown>): Promise<unknown>;
 }
 
@@ -75,6 +82,7 @@ export class NatsApi {
   private readonly prefix: string;
   private readonly maxPayload: number;
   private readonly maxInFlight: number;
+  private readonly stateWaitMs: number;
   private readyResolve!: () => void;
   /** Resolves once the service is registered (the node has joined a cluster with a master). */
   readonly ready: Promise<void>;
@@ -87,6 +95,7 @@ export class NatsApi {
     this.prefix = apiSubjectPrefix(host.system.cluster);
     this.maxPayload = opts.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
     this.maxInFlight = opts.maxInFlight ?? 1024;
+    this.stateWaitMs = opts.stateWaitMs ?? 5_000;
     this.log = host.system.log.child({ component: 'nats-api' });
     this.ready = new Promise((r) => (this.readyResolve = r));
   }
@@ -208,7 +217,7 @@ export class NatsApi {
     try {
       let result: unknown;
       try {
-        result = await this.execute(op, msg.data, json);
+        result = await this.execute(op, msg.data, json, hdrs);
       } catch (err) {
         const body = errorReply(err);
         status = body.status;
@@ -229,7 +238,7 @@ export class NatsApi {
     }
   }
 
-  private async execute(op: string, data: Uint8Array, json: boolean): Promise<unknown> {
+  private async execute(op: string, data: Uint8Array, json: boolean, hdrs: MsgHdrs | undefined): Promise<unknown> {
     if (data.length > this.maxPayload) {
       throw new ApiProtocolError('payload_too_large', `the request is ${data.length} bytes; the limit is ${this.maxPayload} bytes`, 413);
     }
@@ -241,8 +250,25 @@ export class NatsApi {
     if (this.inFlight > this.maxInFlight) {
       throw new ApiProtocolError('es_rejected_execution_exception', `node [${this.host.info.id}] has ${this.maxInFlight} requests in flight`, 429);
     }
+    await this.awaitStateVersion(hdrs);
     if (!this.host.state.master) throw new ApiProtocolError('master_not_discovered_exception', `node [${this.host.info.id}] does not know an elected master`, 503);
     return this.host.api({ ...(request as Record<string, unknown>), op });
+  }
+
+  /**
+   * Read your writes across nodes: a client that saw version N (an index created through another
+   * node) asks this node to have applied N first. Bounded: past the wait the node answers with the
+   * state it has (in practice versions spread in milliseconds).
+   */
+  private async awaitStateVersion(hdrs: MsgHdrs | undefined): Promise<void> {
+    const raw = hdrs?.get(MIN_STATE_VERSION_HEADER);
+    if (!raw) return;
+    const want = /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(want)) throw new ApiProtocolError('illegal_argument_exception', `the ${MIN_STATE_VERSION_HEADER} header must be a non-negative integer, got [${raw.slice(0, 40)}]`, 400);
+    if (this.host.state.version >= want) return;
+    await this.host.waitForVersion(want, this.stateWaitMs).catch(() => {
+      this.log.debug({ want, have: this.host.state.version }, 'answering with an older cluster state than the client saw');
+    });
   }
 
   private respond(msg: ServiceMsg, body: unknown, json: boolean, status: number, error?: string): void {
@@ -263,6 +289,7 @@ export class NatsApi {
     const h = natsHeaders();
     h.set(CONTENT_TYPE_HEADER, json ? JSON_TYPE : MSGPACK_TYPE);
     h.set(NODE_HEADER, this.host.info.id);
+    h.set(STATE_VERSION_HEADER, String(this.host.state.version));
     if (error !== undefined) {
       h.set(ServiceErrorCodeHeader, String(status));
       h.set(ServiceErrorHeader, oneLine(error));

@@ -7,6 +7,8 @@
  *
  * msgpack on the wire (JSON with `encoding: 'json'`). Every request goes to
  * `shoal.<cluster>.api.<op>`, where the nodes' queue group picks one node to coordinate it.
+ * The client remembers the newest cluster-state version a reply showed and sends it
+ * (`Shoal-Min-State-Version`), so an index it just created is known to whichever node answers next.
  *
  * Retries (at most `maxAttempts` sends, each waiting `timeoutMs` for its reply, exponential backoff
  * between them):
@@ -97,6 +99,8 @@ export class ShoalClient {
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
   private readonly backoffMs: number;
+  /** The newest cluster-state version any reply showed: sent along so every node answers at least that fresh. */
+  private stateVersion = 0;
 
   private constructor(
     readonly nc: NatsConnection,
@@ -146,6 +150,7 @@ export class ShoalClient {
     const idempotent = isIdempotent(op, body);
     const h = natsHeaders();
     h.set('Content-Type', this.json ? 'application/json' : 'application/msgpack');
+    if (this.stateVersion > 0) h.set('Shoal-Min-State-Version', String(this.stateVersion));
     const subject = apiSubject(this.clusterName, op);
     for (let attempt = 1; ; attempt++) {
       let error: ShoalApiError;
@@ -165,6 +170,8 @@ export class ShoalClient {
   private decodeReply(op: string, msg: Msg): unknown {
     const ct = msg.headers?.get('Content-Type') ?? '';
     const node = msg.headers?.get('Shoal-Node') || undefined;
+    const version = Number(msg.headers?.get('Shoal-State-Version'));
+    if (Number.isSafeInteger(version) && version > this.stateVersion) this.stateVersion = version;
     let body: unknown;
     try {
       body = msg.data.length === 0 ? undefined : ct.includes('json') ? JSON.parse(msg.string()) : decode(msg.data);

@@ -6,6 +6,7 @@ import { startApiCluster, waitUntil, type ApiCluster, type RawReply } from '../s
 type Any = Record<string, any>;
 const LIMIT = 256 * 1024;
 const MAX_IN_FLIGHT = 4;
+const STATE_WAIT_MS = 400;
 
 /** The error shape every failure must have: Elasticsearch's body, the status in the error header too. */
 function expectError(r: RawReply, type: string, status: number) {
@@ -29,7 +30,7 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
   };
 
   beforeAll(async () => {
-    c = await startApiCluster({ cluster: 'c1', nodes: ['n1', 'n2', 'n3'], api: { maxPayloadBytes: LIMIT, maxInFlight: MAX_IN_FLIGHT } });
+    c = await startApiCluster({ cluster: 'c1', nodes: ['n1', 'n2', 'n3'], api: { maxPayloadBytes: LIMIT, maxInFlight: MAX_IN_FLIGHT, stateWaitMs: STATE_WAIT_MS } });
   });
   afterAll(async () => {
     await c?.stop();
@@ -102,6 +103,30 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect([...covered].sort()).toEqual([...API_OPS].sort());
     // One queue group: the requests were spread over the nodes (3^-40 odds that one node got all).
     expect(answeredBy.size).toBeGreaterThan(1);
+  });
+
+  it('lets a client read its writes on every node: replies carry the state version, requests wait for it', async () => {
+    const created = await c.raw('index.create', { index: 'ryw', settings: { number_of_shards: 1, number_of_replicas: 0 } });
+    expect(created.errorCode).toBeUndefined();
+    const v = created.stateVersion!;
+    expect(v).toBeGreaterThan(0);
+    // Every node answers a request carrying v only once it has applied v: the new index is known everywhere.
+    const seen = new Set<string>();
+    for (let i = 0; i < 15; i++) {
+      const r = await c.raw('cat.indices', {}, { headers: { 'Shoal-Min-State-Version': String(v) } });
+      seen.add(r.node!);
+      expect(r.stateVersion).toBeGreaterThanOrEqual(v);
+      expect(r.body.map((x: Any) => x.index)).toContain('ryw');
+    }
+    expect(seen.size).toBeGreaterThan(1);
+    // A version no node has: the wait is bounded, then the node answers with what it has.
+    const started = Date.now();
+    const ahead = await c.raw('cluster.health', {}, { session: false, headers: { 'Shoal-Min-State-Version': String(v + 1_000_000) } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(STATE_WAIT_MS - 50);
+    expect(ahead.errorCode).toBeUndefined();
+    expect(ahead.stateVersion).toBeLessThan(v + 1_000_000);
+    expectError(await c.raw('cluster.health', {}, { session: false, headers: { 'Shoal-Min-State-Version': 'soon' } }), 'illegal_argument_exception', 400);
+    expect((await c.raw('index.delete', { index: 'ryw' })).errorCode).toBeUndefined();
   });
 
   it('treats a body starting with { as JSON without a header, and anything else as msgpack', async () => {

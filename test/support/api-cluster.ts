@@ -19,8 +19,11 @@ export interface ApiCluster {
   nodes: Map<string, ShoalNode>;
   nc: NatsConnection;
   start(id: string): Promise<ShoalNode>;
-  /** Raw request: JSON with the Content-Type header, or msgpack (no header). */
-  raw(op: string, body: unknown, opts?: { encoding?: 'json' | 'msgpack' | 'bytes'; timeoutMs?: number }): Promise<RawReply>;
+  /**
+   * Raw request: JSON with the Content-Type header, or msgpack (no header). Like the client, it
+   * sends the newest cluster-state version seen (Shoal-Min-State-Version) unless `session: false`.
+   */
+  raw(op: string, body: unknown, opts?: { encoding?: 'json' | 'msgpack' | 'bytes'; timeoutMs?: number; session?: boolean; headers?: Record<string, string> }): Promise<RawReply>;
   stop(): Promise<void>;
 }
 
@@ -30,6 +33,8 @@ export interface RawReply {
   /** the Nats-Service-Error-Code header, when set */
   errorCode: string | undefined;
   node: string | undefined;
+  /** Shoal-State-Version of the reply */
+  stateVersion: number | undefined;
   contentType: string | undefined;
   body: any;
 }
@@ -38,7 +43,7 @@ export function decodeReply(msg: Msg): RawReply {
   const contentType = msg.headers?.get('Content-Type') || undefined;
   const errorCode = msg.headers?.get('Nats-Service-Error-Code') || undefined;
   const body = msg.data.length === 0 ? undefined : contentType?.includes('json') ? JSON.parse(msg.string()) : decode(msg.data);
-  return { msg, status: errorCode ? Number(errorCode) : 200, errorCode, node: msg.headers?.get('Shoal-Node') || undefined, contentType, body };
+  return { msg, status: errorCode ? Number(errorCode) : 200, errorCode, node: msg.headers?.get('Shoal-Node') || undefined, stateVersion: msg.headers?.get('Shoal-State-Version') ? Number(msg.headers.get('Shoal-State-Version')) : undefined, contentType, body };
 }
 
 export async function startApiCluster(opts: { cluster: string; nodes: string[]; masters?: string[]; api?: NatsApiOptions }): Promise<ApiCluster> {
@@ -56,8 +61,7 @@ export async function startApiCluster(opts: { cluster: string; nodes: string[]; 
   await Promise.all([...nodes.values()].map((n) => withDeadline(n.natsApi!.ready, 20_000, `node ${n.info.id} serving the API`)));
   await Promise.all([...nodes.values()].map((n) => n.waitFor((s) => Object.keys(s.nodes).length === opts.nodes.length, 'every node joined', 20_000)));
   const nc = await connect({ servers: server.url, name: 'api-test' });
-  const jsonHeaders = natsHeaders();
-  jsonHeaders.set('Content-Type', 'application/json');
+  let seenVersion = 0;
   return {
     server,
     url: server.url,
@@ -68,8 +72,14 @@ export async function startApiCluster(opts: { cluster: string; nodes: string[]; 
     async raw(op, body, o = {}) {
       const enc = o.encoding ?? 'json';
       const data = enc === 'bytes' ? (body as Uint8Array) : enc === 'json' ? Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) : encode(body);
-      const msg = await nc.request(`shoal.${opts.cluster}.api.${op}`, data, { timeout: o.timeoutMs ?? 30_000, ...(enc === 'json' ? { headers: jsonHeaders } : {}) });
-      return decodeReply(msg);
+      const h = natsHeaders();
+      if (enc === 'json') h.set('Content-Type', 'application/json');
+      if (o.session !== false && seenVersion > 0) h.set('Shoal-Min-State-Version', String(seenVersion));
+      for (const [k, v] of Object.entries(o.headers ?? {})) h.set(k, v);
+      const msg = await nc.request(`shoal.${opts.cluster}.api.${op}`, data, { timeout: o.timeoutMs ?? 30_000, headers: h });
+      const reply = decodeReply(msg);
+      if (reply.stateVersion !== undefined && reply.stateVersion > seenVersion) seenVersion = reply.stateVersion;
+      return reply;
     },
     async stop() {
       await nc.close().catch(() => undefined);
