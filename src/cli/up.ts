@@ -10,14 +10,14 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, renameSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/nats-core';
 import type { ShoalClient } from '../client/shoal-client.ts';
 import type { NatsServerHandle } from '../testing/nats-server.ts';
 import { DEFAULT_DATA_DIR, parseIntOption, pidAlive, readUpFile, upFilePath, usageError, type UpStateFile } from './common.ts';
-import { SAMPLE_INDEX, SAMPLE_MAPPINGS, sampleDocs } from './sample-data.ts';
+import { SAMPLE_INDEX, SAMPLE_MAPPINGS, sampleDocs, type SampleDoc } from './sample-data.ts';
 import { controlPrefix, type ProcessInfo } from './up-control.ts';
 
 interface UpOptions {
@@ -41,7 +41,7 @@ interface NodeProc {
 }
 
 const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
-const SHOAL_BIN = 'bin/shoal';
+const SHOAL_BIN = fileURLToPath(new URL('../../bin/shoal', import.meta.url));
 const say = (line: string) => process.stdout.write(`shoal up: ${line}\n`);
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
@@ -157,7 +157,7 @@ async function up(opts: UpOptions): Promise<void> {
         proc.info.exit = signal ?? `code ${code}`;
         if (stopping || procs.get(id) !== proc) return;
         writeUpFile();
-        say(`node ${id} exited (${proc.info.exit})${autoRestartMs !== undefined ? `; restarting in ${secs(autoRestartMs)}` : `; \`${SHOAL_BIN} restart ${id}\` starts it again`}`);
+        say(`node ${id} exited (${proc.info.exit})${autoRestartMs !== undefined ? `; restarting in ${secs(autoRestartMs)}` : `; \`shoal restart ${id}\` starts it again`}`);
         if (autoRestartMs !== undefined) {
           setTimeout(() => {
             if (stopping || procs.get(id) !== proc) return;
@@ -179,7 +179,7 @@ async function up(opts: UpOptions): Promise<void> {
       kill: (id, signal) => {
         const p = procs.get(id);
         if (!p) throw controlError('no_such_node', `no node ${id} (nodes: ${[...procs.keys()].join(', ')})`, 404);
-        if (p.info.status !== 'running' || !p.child) throw controlError('node_not_running', `${id} is not running (${p.info.exit}); \`${SHOAL_BIN} restart ${id}\` starts it`, 409);
+        if (p.info.status !== 'running' || !p.child) throw controlError('node_not_running', `${id} is not running (${p.info.exit}); \`shoal restart ${id}\` starts it`, 409);
         p.child.kill(signal as NodeJS.Signals);
         say(`sent ${signal} to ${id} (pid ${p.info.pid})`);
         return { node: id, pid: p.info.pid, signal };
@@ -226,47 +226,72 @@ async function loadSample(client: ShoalClient, docs: number, nodes: number): Pro
   const replicas = Math.min(1, nodes - 1);
   await client.indices.create({ index: SAMPLE_INDEX, settings: { number_of_shards: 3, number_of_replicas: replicas }, mappings: SAMPLE_MAPPINGS, wait_for_active_shards: 'all' });
   say(`sample data: ${corpus.length} docs from ${source} into '${SAMPLE_INDEX}' (3 shards, ${replicas} replica${replicas === 1 ? '' : 's'})`);
-  let lastPct = -1;
-  const res = await client.helpers.bulk({
-    datasource: corpus,
-    index: SAMPLE_INDEX,
-    id: (d) => d.id,
-    batchSize: 1_000,
-    refresh: true,
-    onProgress: (p) => {
-      const pct = Math.floor((100 * p.sent) / corpus.length);
-      if (pct >= lastPct + 20 || p.sent === corpus.length) {
-        lastPct = pct;
-        say(`sample data: ${p.sent}/${corpus.length} docs (${pct}%)`);
-      }
-    },
-  });
+  // Failed documents (e.g. a copy failed under load: 503) are sent again, up to 3 more rounds.
+  let pending: SampleDoc[] = corpus;
+  let indexed = 0;
+  for (let round = 0; pending.length > 0 && round < 4; round++) {
+    const dropped: SampleDoc[] = [];
+    const reasons = new Map<string, number>();
+    let lastPct = -1;
+    const total = pending.length;
+    const res = await client.helpers.bulk({
+      datasource: pending,
+      index: SAMPLE_INDEX,
+      id: (d) => d.id,
+      batchSize: 500,
+      refresh: true,
+      onDrop: (d) => {
+        dropped.push(d.document);
+        const why = `${d.status} ${d.error.type}`;
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      },
+      onProgress: (p) => {
+        const pct = Math.floor((100 * p.sent) / total);
+        if (round === 0 && (pct >= lastPct + 20 || p.sent === total)) {
+          lastPct = pct;
+          say(`sample data: ${p.sent}/${total} docs (${pct}%)`);
+        }
+      },
+    });
+    indexed += res.successful;
+    if (dropped.length > 0) {
+      const why = [...reasons].map(([k, n]) => `${n} × ${k}`).join(', ');
+      say(`sample data: ${dropped.length} docs failed (${why})${round < 3 ? '; sending them again' : ''}`);
+    }
+    pending = dropped;
+  }
+  const res = { successful: indexed, failed: pending.length };
   const rate = Math.round(res.successful / Math.max(0.001, (Date.now() - t) / 1000));
   say(`sample data: ${res.successful} indexed, ${res.failed} failed, in ${secs(Date.now() - t)} (${rate} docs/s)`);
 }
 
 function printHints(url: string, cluster: string, dataDir: string, sample: boolean, kinds: boolean): void {
-  const b = SHOAL_BIN;
-  const env = dataDir === DEFAULT_DATA_DIR ? '' : `SHOAL_DATA_DIR=${dataDir} `;
+  // bin/shoal as seen from where the user is.
+  const rel = relative(process.cwd(), SHOAL_BIN);
+  const b = rel.startsWith('..') ? SHOAL_BIN : rel;
+  const relFile = relative(process.cwd(), upFilePath(dataDir));
+  const upFile = relFile.startsWith('..') ? upFilePath(dataDir) : relFile;
   const reqBody = JSON.stringify({ index: sample ? SAMPLE_INDEX : '_all', body: { query: { match: { gloss: 'small dog' } }, size: 3 } });
   const lines = [
     '',
-    `Query it from this directory, in another terminal (the commands find the cluster through ${join(dataDir, 'shoal-up.json')}):`,
-    `  ${env}${b} health                      # green / yellow / red, nodes, shards`,
-    `  ${env}${b} nodes && ${b} shards`,
+    `Query it from another terminal in this directory: the commands find the cluster through ${upFile}.`,
+    ...(process.env.SHOAL_DATA_DIR === dataDir || dataDir === DEFAULT_DATA_DIR ? [] : [`  export SHOAL_DATA_DIR=${dataDir}`]),
+    `  ${b} health                  # green / yellow / red, nodes, shards`,
+    `  ${b} nodes; ${b} shards`,
     ...(sample
-      ? [`  ${env}${b} search ${SAMPLE_INDEX} small dog`, `  ${env}${b} search ${SAMPLE_INDEX} --body '{"query":{"match":{"category":"noun.animal"}},"size":3}'`]
+      ? [`  ${b} search ${SAMPLE_INDEX} small dog`, `  ${b} search ${SAMPLE_INDEX} --body '{"query":{"match":{"category":"noun.animal"}},"size":3}'`]
       : []),
-    `  echo '{"title":"Dune","year":1965}' | ${env}${b} index books 1 --refresh`,
-    `  ${env}${b} get books 1`,
-    `  ${env}${b} kill n2 && ${b} health       # SIGKILL a node: yellow while its copies are missing`,
-    `  ${env}${b} restart n2 && ${b} health --wait-for-status green`,
-    `  ${env}${b} spawn echo --node n2 --name e1 && ${b} ask shoal://${cluster}/n2/user/e1 '"hi"'`,
+    `  echo '{"title":"Dune","year":1965}' | ${b} index books 1 --refresh`,
+    `  ${b} get books 1`,
+    `  ${b} kill n2; ${b} health    # SIGKILL a node: yellow while its shard copies are missing`,
+    `  ${b} restart n2; ${b} health --wait-for-status green`,
+    `  ${b} spawn echo --node n2 --name e1; ${b} ask shoal://${cluster}/n2/user/e1 '"hi"'`,
     `Or with the nats CLI (the API takes JSON requests on shoal.${cluster}.api.<op>):`,
     `  nats --server ${url} request shoal.${cluster}.api.search '${reqBody}'`,
     `  nats --server ${url} request shoal.${cluster}.api.cluster.health '{}'`,
-    `Examples (actor scripts against this cluster${kinds ? '' : '; remote-counter needs `--kinds examples/kinds.ts`'}):`,
+    `Examples (actor scripts and the TypeScript client against this cluster${kinds ? '' : '; remote-counter needs `shoal up --kinds examples/kinds.ts`'}):`,
     `  SHOAL_NATS=${url} npx tsx examples/remote-counter.ts`,
+    `  SHOAL_NATS=${url} npx tsx examples/failover-watch.ts`,
     `  SHOAL_NATS=${url} npx tsx examples/search-client.ts`,
     '',
   ];
