@@ -41,6 +41,8 @@ export const UP_FILE = 'shoal-up.json';
 export interface UpStateFile {
   pid: number;
   nats: string;
+  /** The embedded nats-server's pid (a `shoal up` killed by SIGKILL cannot stop it). */
+  natsPid: number;
   cluster: string;
   /** The directory of this run's node data and logs. */
   runDir: string;

@@ -15,6 +15,7 @@ interface StartOptions {
   attr: string[];
   cluster: string;
   kinds: string[];
+  stopOnStdinClose: boolean;
 }
 
 type Kinds = Record<string, KindDefinition | KindDefinition['create']>;
@@ -47,6 +48,7 @@ export function registerNodeCommands(program: Command): void {
     .option('--attr <k=v>', 'a node attribute, e.g. zone=a (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--cluster <name>', 'cluster name', 'shoal')
     .option('--kinds <module>', 'load actor kinds from this module (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--stop-on-stdin-close', 'leave and stop when stdin closes (shoal up uses it, so nodes never outlive it)', false)
     .action(async (opts: StartOptions) => {
       const roles = opts.roles?.split(',') as NodeRole[] | undefined;
       if (roles && roles.some((r) => r !== 'master' && r !== 'data')) throw usageError('--roles takes master and/or data');
@@ -70,8 +72,16 @@ export function registerNodeCommands(program: Command): void {
       });
       for (const [name, def] of Object.entries(kinds)) node.system.registerKind(name, def);
       node.system.log.info({ nats: opts.nats, incarnation: node.system.incarnation, roles: node.info.roles, kinds: Object.keys(kinds) }, 'node started');
-      const stop = () => void node.leave().then(() => process.exit(0));
+      let stopping = false;
+      const stop = () => {
+        if (stopping) return;
+        stopping = true;
+        void node.leave().then(() => process.exit(0));
+      };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      if (opts.stopOnStdinClose) {
+        process.stdin.once('close', stop).once('end', stop).resume();
+      }
     });
 }

@@ -9,7 +9,7 @@
  * `--auto-restart MS` is given.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -72,6 +72,7 @@ async function up(opts: UpOptions): Promise<void> {
   if (existing && existing.pid !== process.pid && pidAlive(existing.pid)) {
     throw usageError(`another shoal up (pid ${existing.pid}) runs with data directory ${opts.dataDir} (NATS ${existing.nats}); stop it or pass another --data-dir`);
   }
+  if (existing && !pidAlive(existing.pid)) staleCleanup(existing);
   const runDir = resolve(opts.dataDir, `up-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(join(runDir, 'logs'), { recursive: true });
 
@@ -122,6 +123,7 @@ async function up(opts: UpOptions): Promise<void> {
       const state: UpStateFile = {
         pid: process.pid,
         nats: server!.url,
+        natsPid: server!.pid,
         cluster: opts.cluster,
         runDir,
         control: controlPrefix(opts.cluster),
@@ -136,12 +138,13 @@ async function up(opts: UpOptions): Promise<void> {
     const startNode = (id: string, restarts: number): NodeProc => {
       if (stopping) throw controlError('stopping', 'shoal up is stopping', 503);
       const log = join(runDir, 'logs', `${id}.log`);
-      const args = ['start', '--nats', server!.url, '--node', id, '--cluster', opts.cluster, '--masters', masters, '--data-dir', runDir];
+      // --stop-on-stdin-close: our end of the pipe closes when this process dies, however it dies.
+      const args = ['start', '--nats', server!.url, '--node', id, '--cluster', opts.cluster, '--masters', masters, '--data-dir', runDir, '--stop-on-stdin-close'];
       for (const k of opts.kinds) args.push('--kinds', resolve(k));
       const nodeArgs = (process.env.SHOAL_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
       const fd = opts.logs ? undefined : openSync(log, 'a');
       const child = spawn(process.execPath, [...nodeArgs, '--import', import.meta.resolve('tsx'), MAIN, ...args], {
-        stdio: ['ignore', fd ?? 'inherit', fd ?? 'inherit'],
+        stdio: ['pipe', fd ?? 'inherit', fd ?? 'inherit'],
         env: { ...process.env, SHOAL_LOG_LEVEL: process.env.SHOAL_LOG_LEVEL ?? (opts.logs ? 'warn' : 'info') },
       });
       if (fd !== undefined) closeSync(fd);
@@ -217,6 +220,24 @@ async function up(opts: UpOptions): Promise<void> {
   } catch (err) {
     process.stderr.write(`shoal up: ${err instanceof Error ? err.message : String(err)}\n`);
     await stopAll(1);
+  }
+}
+
+/**
+ * A shoal up that died without cleaning up (SIGKILL) leaves its file and its nats-server (its
+ * nodes stop by themselves: --stop-on-stdin-close). Stop that server if it is still the same one.
+ */
+function staleCleanup(stale: UpStateFile): void {
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${stale.natsPid}/cmdline`, 'utf8');
+  } catch {
+    // gone, or not Linux
+  }
+  const port = /:(\d+)$/.exec(stale.nats)?.[1];
+  if (stale.natsPid && cmdline.includes('nats-server') && port && cmdline.includes(port)) {
+    say(`a previous shoal up (pid ${stale.pid}) died without stopping its nats-server (pid ${stale.natsPid}): stopping it`);
+    process.kill(stale.natsPid, 'SIGTERM');
   }
 }
 

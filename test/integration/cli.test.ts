@@ -72,7 +72,7 @@ describe('shoal CLI against `shoal up`', () => {
   beforeAll(async () => {
     cwd = mkdtempSync(join(tmpdir(), 'shoal-cli-'));
     const t0 = Date.now();
-    up = spawn(SHOAL, ['up', '--nodes', '3', '--kinds', KINDS], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    up = spawn(SHOAL, ['up', '--nodes', '3', '--kinds', KINDS, '--sample-data', '300'], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout!.setEncoding('utf8').on('data', (d: string) => (upOut += d));
     up.stderr!.setEncoding('utf8').on('data', (d: string) => (upOut += d));
     upExit = new Promise((r) => up.once('exit', (code) => r(code)));
@@ -98,6 +98,7 @@ describe('shoal CLI against `shoal up`', () => {
     expect(upOut).toMatch(/shoal up: node n1 joined/);
     expect(upOut).toMatch(/shoal up: 3 nodes up \(n1, n2, n3\)/);
     expect(upOut).toMatch(/shoal up: cluster green in [\d.]+ s/);
+    expect(upOut).toMatch(/shoal up: sample data: 300 indexed, 0 failed/);
     const file = JSON.parse(readFileSync(join(cwd, '.data/shoal-up.json'), 'utf8'));
     expect(file).toMatchObject({ pid: up.pid, cluster: 'shoal', control: 'shoal.shoal.up' });
     expect(Object.keys(file.nodes).sort()).toEqual(['n1', 'n2', 'n3']);
@@ -108,6 +109,9 @@ describe('shoal CLI against `shoal up`', () => {
     expect(health).toMatchObject({ cluster_name: 'shoal', status: 'green', number_of_nodes: 3, number_of_data_nodes: 3 });
     const table = await ok(['nodes']);
     expect(table.split('\n')[0]).toMatch(/^id\s+master\s+roles\s+shards/);
+    const indices = await ok(['indices', '--json']);
+    expect(indices.find((i: { index: string }) => i.index === 'wordnet')).toMatchObject({ health: 'green', pri: 3, rep: 1 });
+    expect((await ok(['search', 'wordnet', '--json'])).hits.total.value).toBe(300);
     const status = await ok(['status', '--json']);
     expect(status.nodes.map((n: { id: string }) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
     expect(['n1', 'n2', 'n3']).toContain(status.master.id);
