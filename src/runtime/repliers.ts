@@ -34,7 +34,13 @@ export class RemoteReplier implements Replier {
     } catch (err) {
       data = encode({ err: { type: 'bad_message', reason: `reply is not serialisable: ${(err as Error).message}` } });
     }
-    this.transport.publish(this.subject, data);
+    try {
+      this.transport.publish(this.subject, data);
+    } catch (err) {
+      // Most often a reply over the server's max_payload: the asker gets a typed error, not a time-out.
+      const reason = `reply of ${data.byteLength} bytes could not be sent: ${(err as Error).message}`;
+      this.transport.publish(this.subject, encode({ err: { type: 'response_too_large_exception', reason } }));
+    }
   }
 }
 
