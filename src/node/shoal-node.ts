@@ -15,6 +15,7 @@ import type { TimerHandle } from '../runtime/clock.ts';
 import { builtinKinds } from './builtin-kinds.ts';
 import { NatsApi, type NatsApiOptions } from '../api/nats-api.ts';
 import { NatsTransport } from '../transport/nats-transport.ts';
+import { VizPublisher } from '../viz/live.ts';
 
 export const RAFT_PATH = '/system/raft';
 export const NODE_PATH = '/system/node';
@@ -37,6 +38,8 @@ export interface ShoalNodeOptions extends Omit<ActorSystemOptions, 'kinds'> {
   random?: () => number;
   /** The public NATS API (src/api/nats-api.ts), served when the node runs on a NATS connection. */
   api?: NatsApiOptions;
+  /** false: no live transition stream (src/viz/live.ts); by default it runs, publishing only while watched. */
+  viz?: false;
 }
 
 type Listener = (state: ClusterState) => void;
@@ -61,6 +64,8 @@ export class ShoalNode {
   readonly coordinator: Coordinator;
   /** The client API service (on NATS only). */
   natsApi: NatsApi | undefined;
+  /** The live transition stream (publishes only while a watcher's lease is current). */
+  viz: VizPublisher | undefined;
 
   private constructor(
     readonly system: ActorSystem,
@@ -86,6 +91,7 @@ export class ShoalNode {
     const roles = opts.roles ?? (opts.masters.includes(opts.nodeId) ? ['master', 'data'] : ['data']);
     const info: NodeInfo = { id: opts.nodeId, name: opts.name ?? opts.nodeId, roles, attributes: opts.attributes ?? {} };
     const node = new ShoalNode(system, info, opts);
+    if (opts.viz !== false) node.viz = VizPublisher.attach(system);
     node.startActors();
     if (system.transport instanceof NatsTransport && !opts.api?.disabled) node.natsApi = NatsApi.attach(node, system.transport.nc, opts.api);
     return node;
@@ -170,6 +176,7 @@ export class ShoalNode {
 
   async shutdown(): Promise<void> {
     await this.natsApi?.stop();
+    this.viz?.close();
     if (this.reconcileTimer !== undefined) this.system.clock.clearTimeout(this.reconcileTimer);
     if (this.rerouteTimer !== undefined) this.system.clock.clearTimeout(this.rerouteTimer);
     await this.system.shutdown();

@@ -302,6 +302,7 @@ export class ActorCell {
   private async restart(): Promise<void> {
     if (this.status !== 'restarting') return;
     this.restarts++;
+    this.system.stats.restarts++;
     this.supervision = DEFAULT_SUPERVISION;
     this.intensity = new RestartIntensity(DEFAULT_SUPERVISION);
     this.log.info({ restarts: this.restarts }, 'restarting');

@@ -30,13 +30,14 @@ import { LocalReplier, RemoteReplier } from './repliers.ts';
 import { HeartbeatDetector, type FailureDetector, type HeartbeatOptions } from './failure-detector.ts';
 import { createNodeLogger } from './logger.ts';
 import type { MachineBehaviorOptions } from './machine-behavior.ts';
+import { MachineRegistry } from './machine-registry.ts';
 import {
   DEFAULT_MAILBOX_SIZE,
   DEFAULT_SHUTDOWN_MS,
   type RestartType,
   type SpawnOptions,
 } from './supervision.ts';
-import type { SystemCore } from './system-core.ts';
+import type { RuntimeStats, SystemCore } from './system-core.ts';
 
 export interface AskOptions {
   /** Deadline for the reply; default: the system's askTimeoutMs (5 s). */
@@ -100,6 +101,10 @@ export class ActorSystem implements RefBinding, SystemCore {
   readonly transport: Transport;
   readonly machineOptions: MachineBehaviorOptions;
   readonly askTimeoutMs: number;
+  /** Running machine actors (for the live transition stream, src/viz/live.ts). */
+  readonly machines = new MachineRegistry();
+  /** Message and restart counters (for metrics, src/viz/metrics.ts). */
+  readonly stats: RuntimeStats = { sentLocal: 0, sentRemote: 0, receivedRemote: 0, restarts: 0 };
 
   private readonly cells = new Map<string, ActorCell>();
   private readonly userGuardian: ActorCell;
@@ -149,7 +154,7 @@ export class ActorSystem implements RefBinding, SystemCore {
     this.incarnation = randomBytes(6).toString('hex');
     this.clock = opts.clock ?? realClock;
     this.log = createNodeLogger({ nodeId: opts.nodeId, level: opts.logLevel, logger: opts.logger });
-    this.machineOptions = opts.machine ?? {};
+    this.machineOptions = { registry: this.machines, ...opts.machine };
     this.askTimeoutMs = opts.askTimeoutMs ?? DEFAULT_ASK_TIMEOUT_MS;
     this.mailboxSize = opts.mailboxSize ?? DEFAULT_MAILBOX_SIZE;
     this.replyPrefix = subjects.replyPrefix(cluster, this.nodeId, this.incarnation);
@@ -230,9 +235,11 @@ export class ActorSystem implements RefBinding, SystemCore {
     if (ref.node === this.nodeId && ref.cluster === this.cluster) {
       const cell = this.cells.get(ref.path);
       if (!cell) return void this.log.debug({ to: ref.path }, 'dead letter: no such actor');
+      this.stats.sentLocal++;
       cell.enqueue(from ? { message, sender: from } : { message });
       return;
     }
+    this.stats.sentRemote++;
     this.transport.publish(ref.mailSubject, this.encodeMail(message, from));
   }
 
@@ -240,7 +247,11 @@ export class ActorSystem implements RefBinding, SystemCore {
   ask<T = unknown>(ref: ActorRef, message: unknown, opts: AskOptions = {}): Promise<T> {
     if (this.state === 'stopped') return Promise.reject(new ShoalError('system_stopped', 'actor system has stopped'));
     const timeoutMs = opts.timeoutMs ?? this.askTimeoutMs;
-    if (ref.node === this.nodeId && ref.cluster === this.cluster) return this.askLocal<T>(ref, message, opts.sender, timeoutMs);
+    if (ref.node === this.nodeId && ref.cluster === this.cluster) {
+      this.stats.sentLocal++;
+      return this.askLocal<T>(ref, message, opts.sender, timeoutMs);
+    }
+    this.stats.sentRemote++;
     let data: Uint8Array;
     try {
       data = this.encodeMail(message, opts.sender);
@@ -480,6 +491,7 @@ export class ActorSystem implements RefBinding, SystemCore {
 
   private onActorMail(m: TransportMessage): void {
     if (this.state === 'stopped') return;
+    this.stats.receivedRemote++;
     const path = this.pathOf(m.subject);
     const replier = m.reply ? new RemoteReplier(this.transport, m.reply) : undefined;
     let mail;

@@ -3,6 +3,7 @@ import type { ActorBehavior } from './behavior.ts';
 import type { ActorContext } from './context.ts';
 import { Rejection } from './errors.ts';
 import { RUNTIME_EVENT, type RuntimeEffect } from './machine-actions.ts';
+import type { LiveMachine, MachineRegistry } from './machine-registry.ts';
 
 /** Messages that are not `{type: string}` reach a machine wrapped in this event. */
 export const MESSAGE_EVENT = 'shoal.message';
@@ -10,6 +11,8 @@ export const MESSAGE_EVENT = 'shoal.message';
 export interface MachineBehaviorOptions {
   /** Observe every xstate inspection event (for the state-chart stream). */
   inspect?: (event: unknown) => void;
+  /** Where running machine actors are tracked (the system's; the live transition stream reads it). */
+  registry?: MachineRegistry;
 }
 
 function toEvent(message: unknown): EventObject {
@@ -29,6 +32,7 @@ function toEvent(message: unknown): EventObject {
  */
 export function machineBehavior(machine: AnyStateMachine, opts: MachineBehaviorOptions = {}): ActorBehavior {
   let actor: AnyActor | undefined;
+  let live: LiveMachine | undefined;
   let pendingError: unknown;
   let handling = false;
   let stopping = false;
@@ -40,11 +44,13 @@ export function machineBehavior(machine: AnyStateMachine, opts: MachineBehaviorO
         typeof userInput === 'object' && userInput !== null && !Array.isArray(userInput)
           ? { ...(userInput as object), self: ctx.self, shoal: ctx }
           : { input: userInput, self: ctx.self, shoal: ctx };
+      const watched = opts.registry?.inspectFromBirth(ctx.self.path, machine.id);
+      const inspect = watched && opts.inspect ? both(watched, opts.inspect) : (watched ?? opts.inspect);
       actor = createActor(machine, {
         input,
         clock: ctx.clock,
         id: ctx.self.path,
-        ...(opts.inspect ? { inspect: opts.inspect } : {}),
+        ...(inspect ? { inspect } : {}),
       });
       actor.on('*', (ev: EventObject) => {
         if (ev.type.startsWith('shoal.')) applyEffect(ctx, ev as RuntimeEffect);
@@ -60,6 +66,7 @@ export function machineBehavior(machine: AnyStateMachine, opts: MachineBehaviorO
           else if (handling) pendingError ??= COMPLETED;
         },
       });
+      if (opts.registry) opts.registry.add((live = { actor, path: ctx.self.path, kind: machine.id }));
       handling = true;
       try {
         actor.start();
@@ -90,6 +97,8 @@ export function machineBehavior(machine: AnyStateMachine, opts: MachineBehaviorO
       stopping = true;
       actor?.stop();
       actor = undefined;
+      if (live) opts.registry?.remove(live);
+      live = undefined;
     },
   };
 
@@ -102,6 +111,13 @@ export function machineBehavior(machine: AnyStateMachine, opts: MachineBehaviorO
 }
 
 const COMPLETED = Symbol('completed');
+
+function both(a: (event: unknown) => void, b: (event: unknown) => void): (event: unknown) => void {
+  return (event) => {
+    a(event);
+    b(event);
+  };
+}
 
 /** An ask whose event the machine's current state does not accept: answered, not a failure. */
 export class UnhandledEvent extends Rejection {
