@@ -16,6 +16,7 @@ import { builtinKinds } from './builtin-kinds.ts';
 import { NatsApi, type NatsApiOptions } from '../api/nats-api.ts';
 import { NatsTransport } from '../transport/nats-transport.ts';
 import { VizPublisher } from '../viz/live.ts';
+import { NodeMetrics, type MetricsOptions } from '../viz/metrics.ts';
 
 export const RAFT_PATH = '/system/raft';
 export const NODE_PATH = '/system/node';
@@ -40,6 +41,11 @@ export interface ShoalNodeOptions extends Omit<ActorSystemOptions, 'kinds'> {
   api?: NatsApiOptions;
   /** false: no live transition stream (src/viz/live.ts); by default it runs, publishing only while watched. */
   viz?: false;
+  /**
+   * Prometheus metrics over HTTP (GET /metrics). Off unless given; when the option is absent,
+   * the SHOAL_METRICS_PORT environment variable turns it on. `false` keeps it off either way.
+   */
+  metrics?: MetricsOptions | false;
 }
 
 type Listener = (state: ClusterState) => void;
@@ -66,6 +72,10 @@ export class ShoalNode {
   natsApi: NatsApi | undefined;
   /** The live transition stream (publishes only while a watcher's lease is current). */
   viz: VizPublisher | undefined;
+  /** Prometheus metrics (always counted; served over HTTP when `metrics` is set). */
+  readonly metrics: NodeMetrics;
+  /** The metrics endpoint's URL, when it is served. */
+  metricsUrl: string | undefined;
 
   private constructor(
     readonly system: ActorSystem,
@@ -74,6 +84,12 @@ export class ShoalNode {
   ) {
     this.startedAt = system.clock.now();
     const node = this;
+    this.metrics = new NodeMetrics({
+      system,
+      state: () => this.state,
+      raftStatus: info.roles.includes('master') ? () => this.raftStatus() : undefined,
+      viz: () => this.viz,
+    });
     this.coordinator = new Coordinator({
       system,
       nodeId: info.id,
@@ -94,6 +110,15 @@ export class ShoalNode {
     if (opts.viz !== false) node.viz = VizPublisher.attach(system);
     node.startActors();
     if (system.transport instanceof NatsTransport && !opts.api?.disabled) node.natsApi = NatsApi.attach(node, system.transport.nc, opts.api);
+    const metrics = opts.metrics ?? metricsFromEnv();
+    if (metrics) {
+      try {
+        node.metricsUrl = await node.metrics.listen(metrics);
+      } catch (err) {
+        await node.shutdown();
+        throw err;
+      }
+    }
     return node;
   }
 
@@ -171,11 +196,12 @@ export class ShoalNode {
 
   /** Run an API operation (what /system/coord does for a remote caller). */
   api(request: Omit<ApiRequest, 'type'>): Promise<unknown> {
-    return handleApi(this.coordinator, () => this.state, { ...request, type: 'api' } as ApiRequest);
+    return this.metrics.measure(request, () => handleApi(this.coordinator, () => this.state, { ...request, type: 'api' } as ApiRequest));
   }
 
   async shutdown(): Promise<void> {
     await this.natsApi?.stop();
+    await this.metrics.close();
     this.viz?.close();
     if (this.reconcileTimer !== undefined) this.system.clock.clearTimeout(this.reconcileTimer);
     if (this.rerouteTimer !== undefined) this.system.clock.clearTimeout(this.rerouteTimer);
@@ -228,7 +254,7 @@ export class ShoalNode {
       receive((ctx, msg: ApiRequest) => {
         if (msg?.type !== 'api' || typeof msg.op !== 'string') throw Object.assign(new Error('expected {type: "api", op}'), { type: 'bad_message' });
         const replier = ctx.deferReply();
-        handleApi(this.coordinator, () => this.state, msg).then(
+        this.metrics.measure(msg, () => handleApi(this.coordinator, () => this.state, msg)).then(
           (v) => replier?.ok(v),
           (err) => replier?.error(apiErrorBody(err)),
         );
@@ -326,4 +352,12 @@ export class ShoalNode {
       this.system.tell(this.system.ref(`shoal://${this.system.cluster}/${n.id}${CSTATE_PATH}`), { type: 'publish', state });
     }
   }
+}
+
+function metricsFromEnv(): MetricsOptions | undefined {
+  const port = process.env.SHOAL_METRICS_PORT;
+  if (port === undefined || port === '') return undefined;
+  const n = Number(port);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new TypeError(`SHOAL_METRICS_PORT must be a port number, got ${JSON.stringify(port)}`);
+  return { port: n, host: process.env.SHOAL_METRICS_HOST || undefined };
 }
