@@ -7,6 +7,7 @@
  *   cluster.ts      health, status, nodes, indices, shards
  *   documents.ts    index, get, delete, search, bulk, create-index, delete-index
  *   actors.ts       spawn, ask, tell
+ *   viz.ts          viz export, viz watch     state charts and live transitions
  * Exit codes (common.ts, README "CLI"): 0 ok, 1 the cluster answered with an error, 2 usage,
  * 3 cannot connect.
  */
@@ -18,6 +19,7 @@ import { registerDocumentCommands } from './documents.ts';
 import { registerNodeCommands } from './node.ts';
 import { registerControlCommands } from './up-control.ts';
 import { registerUpCommand } from './up.ts';
+import { registerVizCommands } from './viz.ts';
 
 export function buildProgram(): Command {
   const program = new Command('shoal')
@@ -31,6 +33,7 @@ export function buildProgram(): Command {
   registerClusterCommands(program);
   registerDocumentCommands(program);
   registerActorCommands(program);
+  registerVizCommands(program);
   // Subcommands exit through the same override (usage errors: exit 2).
   for (const c of program.commands) c.exitOverride();
   program.addHelpText(

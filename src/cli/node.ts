@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type { NodeRole } from '../cluster/cluster-state.ts';
 import type { KindDefinition } from '../runtime/actor-system.ts';
-import { DEFAULT_DATA_DIR, usageError } from './common.ts';
+import { DEFAULT_DATA_DIR, parseIntOption, usageError } from './common.ts';
 
 interface StartOptions {
   nats: string;
@@ -16,6 +16,7 @@ interface StartOptions {
   cluster: string;
   kinds: string[];
   stopOnStdinClose: boolean;
+  metricsPort?: string;
 }
 
 type Kinds = Record<string, KindDefinition | KindDefinition['create']>;
@@ -49,7 +50,9 @@ export function registerNodeCommands(program: Command): void {
     .option('--cluster <name>', 'cluster name', 'shoal')
     .option('--kinds <module>', 'load actor kinds from this module (repeatable)', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--stop-on-stdin-close', 'leave and stop when stdin closes (shoal up uses it, so nodes never outlive it)', false)
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (default: $SHOAL_METRICS_PORT, else off)')
     .action(async (opts: StartOptions) => {
+      const metricsPort = parseIntOption('--metrics-port', opts.metricsPort, 0, 65_535);
       const roles = opts.roles?.split(',') as NodeRole[] | undefined;
       if (roles && roles.some((r) => r !== 'master' && r !== 'data')) throw usageError('--roles takes master and/or data');
       const attributes = Object.fromEntries(
@@ -69,6 +72,7 @@ export function registerNodeCommands(program: Command): void {
         dataDir: opts.dataDir,
         roles,
         attributes,
+        ...(metricsPort !== undefined ? { metrics: { port: metricsPort } } : {}),
       });
       for (const [name, def] of Object.entries(kinds)) node.system.registerKind(name, def);
       node.system.log.info({ nats: opts.nats, incarnation: node.system.incarnation, roles: node.info.roles, kinds: Object.keys(kinds) }, 'node started');

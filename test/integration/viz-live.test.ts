@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ShoalNode } from '../../src/node/shoal-node.ts';
 import { startNatsServer, type NatsServerHandle } from '../../src/testing/nats-server.ts';
@@ -150,5 +152,17 @@ describe('live transition stream over a real nats-server', () => {
     expect(seen.some((e) => e.active.includes('raft.leader.heartbeat.waiting'))).toBe(true);
     expect(nodes[1]!.viz!.watchedActors).toBe(0);
     await w.close();
+  });
+
+  it('`shoal viz watch` prints transitions as JSON lines', async () => {
+    const root = join(import.meta.dirname, '..', '..');
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'viz', 'watch', '--nats', server.url, '--cluster', CLUSTER, '--node', 'n1', '--path', '/system/raft', '--json', '--count', '2'],
+      { cwd: root, timeout: 30_000 },
+    );
+    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as VizEvent);
+    expect(lines).toHaveLength(2);
+    for (const e of lines) expect(e).toMatchObject({ node: 'n1', actor: '/system/raft', kind: 'raft' });
   });
 });
