@@ -79,13 +79,13 @@ export function registerDocumentCommands(program: Command): void {
     program
       .command('search')
       .description('search: words as a query_string query, or a full body (Elasticsearch query DSL) with --body/--file')
-      .argument('[index]', 'index names, comma list or wildcard (default: all)')
+      .argument('<index>', 'index names, a comma list or wildcard; _all for every index')
       .argument('[query...]', 'query_string query, e.g.  small dog  or  category:noun.animal')
       .option('-b, --body <json>', 'the search body as JSON: {"query": …, "size": …, "aggs": …}')
       .option('-f, --file <path>', 'read the search body from a file (- = stdin)')
       .option('-n, --size <n>', 'hits to return (default 10)')
       .option('--from <n>', 'hits to skip'),
-  ).action(async (index: string | undefined, words: string[], opts: ConnOptions & { body?: string; file?: string; size?: string; from?: string }) => {
+  ).action(async (index: string, words: string[], opts: ConnOptions & { body?: string; file?: string; size?: string; from?: string }) => {
     let body: SearchBody = {};
     if (opts.body !== undefined || opts.file !== undefined) body = parseJsonObject(await readInput(opts.body, opts.file), 'the search body') as SearchBody;
     if (words.length > 0) {
@@ -96,8 +96,7 @@ export function registerDocumentCommands(program: Command): void {
     const from = parseIntOption('--from', opts.from, 0, 10_000);
     if (size !== undefined) body.size = size;
     if (from !== undefined) body.from = from;
-    const idx = index && index !== '_all' ? { index } : {};
-    const res = await withClient(opts, (c) => c.search({ ...idx, body }));
+    const res = await withClient(opts, (c) => c.search({ index, body }));
     if (opts.json) return printJson(res);
     const total = res.hits.total;
     console.log(`${total.value}${total.relation === 'gte' ? '+' : ''} hits, took ${res.took} ms, shards ${res._shards.successful}/${res._shards.total}`);
