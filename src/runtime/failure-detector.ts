@@ -28,7 +28,9 @@ export interface HeartbeatOptions {
 }
 
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 100;
-export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 500;
+// 10 missed beats: a node busy indexing on a loaded machine can stall its event loop for several
+// hundred ms, and a false "down" costs a failover; a real crash still fails over well within 2 s.
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 1_000;
 
 interface PeerState {
   incarnation: string;
