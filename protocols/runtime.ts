@@ -27,6 +27,8 @@ export type SysRequest =
   | { op: 'terminated'; ref: string; watcher: string; reason: string }
   | { op: 'spawn'; kind: string; name?: string; input?: unknown; parent?: string }
   | { op: 'lookup'; name: string }
+  /** Stop an actor under /user on the receiving node (system actors are not stopped from outside). */
+  | { op: 'stop'; target: string }
   | { op: 'ping' };
 
 export interface Heartbeat {
@@ -76,6 +78,7 @@ const SYS_FIELDS: Record<SysRequest['op'], { required: string[]; optional: strin
   terminated: { required: ['ref', 'watcher', 'reason'], optional: [] },
   spawn: { required: ['kind'], optional: ['name', 'input', 'parent'] },
   lookup: { required: ['name'], optional: [] },
+  stop: { required: ['target'], optional: [] },
   ping: { required: [], optional: [] },
 };
 

@@ -221,10 +221,17 @@ export class ActorSystem implements RefBinding, SystemCore {
     return this.ref(id);
   }
 
-  /** Stop a local actor (children first, in reverse start order). */
-  async stop(ref: ActorRef | string): Promise<void> {
+  /**
+   * Stop an actor (children first, in reverse start order). A remote one must live under `/user`:
+   * its node stops it and answers once it has stopped.
+   */
+  async stop(ref: ActorRef | string, opts: { timeoutMs?: number } = {}): Promise<void> {
     const r = this.ref(ref);
-    const cell = r.node === this.nodeId ? this.cells.get(r.path) : undefined;
+    if (r.node !== this.nodeId || r.cluster !== this.cluster) {
+      await this.sysAsk(r.node, { op: 'stop', target: r.path }, opts.timeoutMs);
+      return;
+    }
+    const cell = this.cells.get(r.path);
     if (!cell) throw new NoSuchActorError(`no local actor ${r.id}`);
     await cell.stop('stopped');
   }
@@ -584,6 +591,16 @@ export class ActorSystem implements RefBinding, SystemCore {
       }
       case 'lookup':
         return replier?.ok(this.names.get(req.name)?.id ?? null);
+      case 'stop': {
+        if (!req.target.startsWith('/user/')) return replier?.error(new BadMessageError(`only actors under /user can be stopped from another node, not ${req.target}`));
+        const cell = this.cells.get(req.target);
+        if (!cell) return replier?.error(new NoSuchActorError(`no actor ${req.target} on node ${this.nodeId}`));
+        cell.stop('stopped').then(
+          () => replier?.ok(true),
+          (err: Error) => replier?.error(err),
+        );
+        return;
+      }
       case 'spawn': {
         const parent = this.cells.get(req.parent ?? '/user');
         if (!parent) return replier?.error(new NoSuchActorError(`no parent ${req.parent} on node ${this.nodeId}`));

@@ -506,6 +506,21 @@ export function runtimeSuite(makeEnv: () => RuntimeEnv): void {
       if (env.simulated) expect(env.now() - t0).toBeLessThanOrEqual(DEFAULT_HEARTBEAT_TIMEOUT_MS + 100);
     });
 
+    it('stops a remote actor under /user, and no system actor', async () => {
+      const a = await env.start('a');
+      const b = await env.start('b');
+      const remote = b.spawn('victim', receive((_c, m) => m));
+      let reason: string | undefined;
+      a.watch(a.ref(remote.id), (_r, why) => (reason = why));
+      await env.settle(a.ask(a.ref(remote.id), 'sync'));
+      await env.settle(a.stop(a.ref(remote.id)));
+      await env.until(() => reason !== undefined, 'Terminated');
+      expect(reason).toBe('stopped');
+      await expect(env.settle(a.stop(a.ref(remote.id)))).rejects.toMatchObject({ type: 'no_such_actor' });
+      await expect(env.settle(a.stop(a.ref(`shoal://${b.cluster}/b/system/deathwatch`)))).rejects.toMatchObject({ type: 'bad_message' });
+      expect(b.isRunning).toBe(true);
+    });
+
     it('stops watching when unwatched', async () => {
       const a = await env.start('a');
       const b = await env.start('b');
