@@ -1,10 +1,10 @@
 import { setup } from 'xstate';
 import type { ShardTable } from '../src/cluster/metadata.ts';
 import { ReplicationGroup, type GroupMember } from '../src/data/replication-group.ts';
-import { errorBody, type RefreshMode, type ReplicateRequest, type ShardIO, type ShardsInfo } from '../src/data/shard-copy.ts';
+import { settle, type RefreshMode, type ReplicateRequest, type ShardIO, type ShardsInfo } from '../src/data/shard-copy.ts';
 import type { ReplicaOp } from '../src/engine/shard-engine.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
-import type { ActorContext, Replier } from '../src/runtime/context.ts';
+import type { ActorContext } from '../src/runtime/context.ts';
 import { ShoalError } from '../src/runtime/errors.ts';
 
 /**
@@ -61,19 +61,6 @@ interface GroupContext {
   failing: number;
   /** This term is over (a newer primary term in the routing table, or fenced). */
   over: boolean;
-}
-
-function settle(replier: Replier | undefined, work: () => unknown): void {
-  let result: Promise<unknown>;
-  try {
-    result = Promise.resolve(work());
-  } catch (err) {
-    result = Promise.reject(err);
-  }
-  result.then(
-    (v) => replier?.ok(v),
-    (err: unknown) => replier?.error(errorBody(err)),
-  );
 }
 
 /** Send `ops` to every copy of the group and wait for all; failed in-sync copies are failed through the master first. */

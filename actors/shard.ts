@@ -1,10 +1,10 @@
 import { assign, fromPromise, not, setup } from 'xstate';
 import type { IndexMeta, ShardTable } from '../src/cluster/metadata.ts';
-import { errorBody, ShardCopy, type RefreshMode, type ReplicaGroupHandle, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
+import { settle, ShardCopy, type RefreshMode, type ReplicaGroupHandle, type ReplicateRequest, type ShardIdentity, type ShardIO, type WriteItem } from '../src/data/shard-copy.ts';
 import type { ReplicaOp } from '../src/engine/shard-engine.ts';
 import { replicaGroupMachine, type ReplicateOutcome } from './replica-group.ts';
 import type { ActorRef } from '../src/runtime/actor-ref.ts';
-import type { ActorContext, Replier } from '../src/runtime/context.ts';
+import type { ActorContext } from '../src/runtime/context.ts';
 import { ShoalError } from '../src/runtime/errors.ts';
 
 /**
@@ -47,19 +47,6 @@ interface ShardContext {
 }
 
 const MAX_RECOVERY_ATTEMPTS = 10;
-
-function settle(replier: Replier | undefined, work: () => unknown): void {
-  let result: Promise<unknown>;
-  try {
-    result = Promise.resolve(work());
-  } catch (err) {
-    result = Promise.reject(err);
-  }
-  result.then(
-    (v) => replier?.ok(v),
-    (err: unknown) => replier?.error(errorBody(err)),
-  );
-}
 
 /** A new primary tells the master it has started, until the routing table says so (replicas are reported by their primary). */
 async function reportStarted(c: ShardContext): Promise<void> {

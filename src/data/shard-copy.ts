@@ -6,6 +6,7 @@ import type { IndexMeta, ShardCopy as RoutingCopy, ShardTable } from '../cluster
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { ShardEngine, type ReplicaOp, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { EngineError } from '../engine/types.ts';
+import type { Replier } from '../runtime/context.ts';
 import { ShoalError } from '../runtime/errors.ts';
 
 /** What a shard copy needs from the node it runs on. */
@@ -550,6 +551,23 @@ function deepMerge(base: Record<string, unknown>, patch: Record<string, unknown>
         : v;
   }
   return out;
+}
+
+/**
+ * Answer a deferred ask with what `work` returns or resolves to, or with its error (sync or async)
+ * as a `{type, reason}` body: how the shard and replica-group actors answer.
+ */
+export function settle(replier: Replier | undefined, work: () => unknown): void {
+  let result: Promise<unknown>;
+  try {
+    result = Promise.resolve(work());
+  } catch (err) {
+    result = Promise.reject(err);
+  }
+  result.then(
+    (v) => replier?.ok(v),
+    (err: unknown) => replier?.error(errorBody(err)),
+  );
 }
 
 export function errorBody(err: unknown): { type: string; reason: string } {
