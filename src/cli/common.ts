@@ -50,6 +50,8 @@ export interface UpStateFile {
   control: string;
   nodes: Record<string, { pid: number | null; log: string }>;
   startedAt: string;
+  /** The dashboard's URL, unless started with --no-dashboard. */
+  dashboard?: string;
 }
 
 export function upFilePath(dataDir?: string): string {

@@ -11,9 +11,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from 'commander';
 import type { NatsConnection } from '@nats-io/nats-core';
+import type { AnyStateMachine } from 'xstate';
+import type { Dashboard } from '../dashboard/server.ts';
 import type { ShoalClient } from '../client/shoal-client.ts';
 import type { NatsServerHandle } from '../testing/nats-server.ts';
 import { DEFAULT_DATA_DIR, parseIntOption, pidAlive, readUpFile, upFilePath, usageError, type UpStateFile } from './common.ts';
@@ -30,6 +32,9 @@ interface UpOptions {
   logs?: boolean;
   keepData?: boolean;
   port?: string;
+  /** commander's --no-dashboard makes this false. */
+  dashboard: boolean;
+  dashboardPort?: string;
 }
 
 interface NodeProc {
@@ -58,6 +63,8 @@ export function registerUpCommand(program: Command): void {
     .option('--port <port>', 'NATS client port (default: a free one)')
     .option('--logs', "print the nodes' logs here instead of into files", false)
     .option('--keep-data', "keep this run's data directory after Ctrl-C (default: removed)", false)
+    .option('--dashboard-port <port>', 'dashboard HTTP port on 127.0.0.1 (default 7600, or a free one when that is taken; 0 = a free one)')
+    .option('--no-dashboard', 'do not serve the dashboard')
     .action((opts: UpOptions) => up(opts));
 }
 
@@ -67,6 +74,7 @@ async function up(opts: UpOptions): Promise<void> {
   const sampleCount = opts.sampleData === undefined || opts.sampleData === false ? 0 : opts.sampleData === true ? 5_000 : parseIntOption('--sample-data', opts.sampleData, 1, 117_791)!;
   const autoRestartMs = parseIntOption('--auto-restart', opts.autoRestart, 0, 3_600_000);
   const port = parseIntOption('--port', opts.port, 1, 65_535);
+  const dashboardPort = parseIntOption('--dashboard-port', opts.dashboardPort, 0, 65_535);
   const upFile = upFilePath(opts.dataDir);
   const existing = readUpFile(opts.dataDir);
   if (existing && existing.pid !== process.pid && pidAlive(existing.pid)) {
@@ -83,12 +91,14 @@ async function up(opts: UpOptions): Promise<void> {
 
   let server: NatsServerHandle | undefined;
   let nc: NatsConnection | undefined;
+  let dashboard: Dashboard | undefined;
   const procs = new Map<string, NodeProc>();
   let stopping = false;
   const stopAll = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('stopping');
+    await dashboard?.close().catch(() => undefined);
     await Promise.all([...procs.values()].map((p) => (p.child ? terminateProcess(p.child, p.exited, 5_000) : undefined)));
     await nc?.close().catch(() => undefined);
     await server?.stop();
@@ -127,6 +137,7 @@ async function up(opts: UpOptions): Promise<void> {
         cluster: opts.cluster,
         runDir,
         control: controlPrefix(opts.cluster),
+        ...(dashboard ? { dashboard: dashboard.url } : {}),
         nodes: Object.fromEntries([...procs.values()].map((p) => [p.id, { pid: p.info.status === 'running' ? p.info.pid : null, log: p.log }])),
         startedAt: new Date(t0).toISOString(),
       };
@@ -204,6 +215,20 @@ async function up(opts: UpOptions): Promise<void> {
     say(`starting ${count} node${count > 1 ? 's' : ''} (${ids.join(', ')}; master-eligible ${masters}); logs in ${join(runDir, 'logs')}`);
     for (const id of ids) startNode(id, 0);
 
+    if (opts.dashboard) {
+      // Loaded while the nodes start: it draws every machine's chart, so it imports them all.
+      const { startDashboard } = await import('../dashboard/server.ts');
+      dashboard = await startDashboard({
+        nc,
+        cluster: opts.cluster,
+        ...(dashboardPort !== undefined ? { port: dashboardPort } : {}),
+        processes: () => [...procs.values()].map((p) => p.info),
+        machines: await kindMachines(opts.kinds),
+      });
+      writeUpFile();
+      say(`dashboard at ${dashboard.url}`);
+    }
+
     // Ready when every node serves the API: it has joined a cluster that has a master.
     const serving = await waitServing(nc, opts.cluster, ids, 60_000, (id) => say(`node ${id} joined (${secs(Date.now() - t0)})`));
     void serving;
@@ -215,12 +240,27 @@ async function up(opts: UpOptions): Promise<void> {
     const health = await client.cluster.health({ wait_for_status: 'green', timeout_ms: 60_000 }, { timeoutMs: 65_000 });
     const readyMs = Date.now() - t0;
     say(`cluster ${health.status} in ${secs(readyMs)}: ${health.number_of_nodes} nodes, ${health.active_shards} shard copies`);
-    printHints(server.url, opts.cluster, opts.dataDir, sampleCount > 0, opts.kinds.length > 0);
+    printHints(server.url, opts.cluster, opts.dataDir, sampleCount > 0, opts.kinds.length > 0, dashboard?.url);
     say(`ready (Ctrl-C stops everything)`);
   } catch (err) {
     process.stderr.write(`shoal up: ${err instanceof Error ? err.message : String(err)}\n`);
     await stopAll(1);
   }
+}
+
+/** The xstate machines that `--kinds` modules export, so the dashboard can draw them too. */
+async function kindMachines(modules: string[]): Promise<AnyStateMachine[]> {
+  const { isMachine } = await import('../runtime/behavior.ts');
+  const out: AnyStateMachine[] = [];
+  for (const m of modules) {
+    try {
+      const mod = (await import(pathToFileURL(resolve(m)).href)) as Record<string, unknown>;
+      for (const v of Object.values(mod)) if (isMachine(v)) out.push(v);
+    } catch (err) {
+      say(`dashboard: could not load ${m} for its charts: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /**
@@ -286,7 +326,7 @@ async function loadSample(client: ShoalClient, docs: number, nodes: number): Pro
   say(`sample data: ${res.successful} indexed, ${res.failed} failed, in ${secs(Date.now() - t)} (${rate} docs/s)`);
 }
 
-function printHints(url: string, cluster: string, dataDir: string, sample: boolean, kinds: boolean): void {
+function printHints(url: string, cluster: string, dataDir: string, sample: boolean, kinds: boolean, dashboardUrl: string | undefined): void {
   // bin/shoal as seen from where the user is.
   const rel = relative(process.cwd(), SHOAL_BIN);
   const b = rel.startsWith('..') ? SHOAL_BIN : rel;
@@ -295,6 +335,7 @@ function printHints(url: string, cluster: string, dataDir: string, sample: boole
   const reqBody = JSON.stringify({ index: sample ? SAMPLE_INDEX : '_all', body: { query: { match: { gloss: 'small dog' } }, size: 3 } });
   const lines = [
     '',
+    ...(dashboardUrl ? [`Dashboard (nodes, shards, health, live state charts): open ${dashboardUrl} in a browser.`] : []),
     `Query it from another terminal in this directory: the commands find the cluster through ${upFile}.`,
     ...(process.env.SHOAL_DATA_DIR === dataDir || dataDir === DEFAULT_DATA_DIR ? [] : [`  export SHOAL_DATA_DIR=${dataDir}`]),
     `  ${b} health                  # green / yellow / red, nodes, shards`,
