@@ -142,7 +142,7 @@ function relTarget(id, machineId) {
 function transitionRow(t, source, machineId) {
   const guard = t.guard ? ` [${t.guard}]` : '';
   const target = t.targets.length === 0 ? '' : t.targets.length === 1 && t.targets[0] === source.id ? ' ↺' : ` → ${t.targets.map((x) => relTarget(x, machineId)).join(', ')}`;
-  return `<li data-event="${esc(t.eventType)}" data-source="${esc(source.id)}">${esc(t.label)}${esc(guard)}${esc(target)}</li>`;
+  return `<li data-event="${esc(t.eventType)}" data-kind="${esc(t.kind)}" data-source="${esc(source.id)}" data-targets="${esc(t.targets.join(' '))}">${esc(t.label)}${esc(guard)}${esc(target)}</li>`;
 }
 
 function stateBox(s, parent, machineId, isRoot) {
@@ -208,15 +208,17 @@ function highlight() {
     box.dataset.active = String(leaf);
     box.dataset.onPath = String(onPath);
   }
-  // The transition that was taken last: its event, from a state the actor was in before.
+  // The transitions taken last: from a state the actor was in before, to one it is in now, on
+  // the event that came (or eventless, `always`, in the same step).
   const log = st.logs.get(actorKey(s.node, s.path)) ?? [];
   const prev = log.length >= 2 ? log[log.length - 2].active : [];
+  const within = (leaves, id) => leaves.some((a) => a === id || a.startsWith(`${id}.`));
   for (const li of chartEl.querySelectorAll('.st-tr li.fired')) li.classList.remove('fired');
-  if (e && prev.length) {
+  if (e && prev.length && e.event !== 'shoal.viz.attached') {
     for (const li of chartEl.querySelectorAll('.st-tr li[data-event]')) {
-      const src = li.dataset.source;
-      const wasIn = prev.some((a) => a === src || a.startsWith(`${src}.`));
-      if (wasIn && li.dataset.event === e.event) li.classList.add('fired');
+      if (li.dataset.event !== e.event && li.dataset.kind !== 'always') continue;
+      if (!within(prev, li.dataset.source)) continue;
+      if (li.dataset.targets.split(' ').some((t) => t && within(active, t))) li.classList.add('fired');
     }
   }
   const where = $('chart-active');
