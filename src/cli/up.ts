@@ -7,6 +7,10 @@
  * commands find the cluster without flags, and serves a control subject (up-control.ts) for
  * `shoal kill | restart | ps`. A node that dies stays down until `shoal restart NODE`, unless
  * `--auto-restart MS` is given.
+ *
+ * It also serves the dashboard (src/dashboard/server.ts) on 127.0.0.1: port 7600, or a free one
+ * when that is taken (`--dashboard-port P`, `--no-dashboard`); its URL is printed and written to
+ * shoal-up.json.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
