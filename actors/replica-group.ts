@@ -59,6 +59,8 @@ interface GroupContext {
   shoal: ActorContext;
   /** Copy failures the master has not confirmed yet. */
   failing: number;
+  /** In-sync copies the group never replicated to (see ReplicationGroup.update): no write is acknowledged before the master drops them. */
+  mustFail: Map<string, Promise<void>>;
   /** This term is over (a newer primary term in the routing table, or fenced). */
   over: boolean;
 }
@@ -100,6 +102,8 @@ async function replicate(c: GroupContext, self: ActorRef, ops: ReplicaOp[], refr
       void failure.catch(() => undefined);
     }
   }
+  // An in-sync copy that missed operations must be out of the in-sync set before this write counts.
+  if (c.mustFail.size > 0) await Promise.all(c.mustFail.values());
   return { shards: { total: targets.length + 1, successful: targets.length + 1 - failed, failed }, globalCheckpoint: group.globalCheckpoint(primaryLocalCheckpoint) };
 }
 
@@ -137,6 +141,16 @@ async function failCopy(c: GroupContext, self: ActorRef, member: GroupMember, re
   }
 }
 
+/** Fail an in-sync copy this group never replicated to; writes wait for it (`mustFail`). */
+function failMissed(c: GroupContext, allocationId: string): void {
+  if (c.mustFail.has(allocationId) || c.over) return;
+  const node = c.table.copies.find((x) => x.allocationId === allocationId)?.node ?? '';
+  const member: GroupMember = { allocationId, node, inSync: true, localCheckpoint: -1 };
+  const failure = failCopy(c, c.shoal.self, member, 'in sync, but this primary never replicated to it (it missed operations)').finally(() => c.mustFail.delete(allocationId));
+  failure.catch(() => undefined); // awaited by the writes
+  c.mustFail.set(allocationId, failure);
+}
+
 export const replicaGroupMachine = setup({
   types: {} as { context: GroupContext; events: ReplicaGroupEvent; input: ReplicaGroupInput },
   guards: {
@@ -149,7 +163,7 @@ export const replicaGroupMachine = setup({
       if (event.type !== 'group.routing') return;
       c.table = event.table;
       if (event.table.primaryTerm > c.input.term) c.over = true;
-      c.group.update(event.table);
+      for (const allocationId of c.group.update(event.table)) failMissed(c, allocationId);
     },
     replicate: ({ context: c, event }) => {
       if (event.type !== 'group.replicate') return;
@@ -183,7 +197,7 @@ export const replicaGroupMachine = setup({
     const table = input.currentTable();
     const group = new ReplicationGroup(input.primaryAllocationId);
     group.update(table);
-    return { group, input: rest, table, shoal, failing: 0, over: table.primaryTerm > input.term };
+    return { group, input: rest, table, shoal, failing: 0, mustFail: new Map(), over: table.primaryTerm > input.term };
   },
   initial: 'evaluating',
   on: {

@@ -30,7 +30,7 @@
  * search_p99_ms, primary_failover_median_ms, primary_failover_p99_ms, trials, ... }.
  * Targets (issue 5): ratio ≥ 0.3, failover p99 ≤ 2000 ms.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -120,7 +120,13 @@ async function main(): Promise<void> {
     if (errors > 0) throw new Error(`${errors} bulk items failed`);
     await cluster.api({ op: 'index.refresh', index: INDEX });
     const count = (await cluster.api<{ count: number }>({ op: 'count', index: INDEX })).count;
-    if (count !== corpus.length) throw new Error(`count ${count} != ${corpus.length}`);
+    if (count !== corpus.length) {
+      const stats = await cluster.api({ op: 'shard.stats', index: INDEX });
+      const state = await cluster.state();
+      for (const [id, h] of cluster.nodes) writeFileSync(join(tmpdir(), `shoal-bench-cluster-${id}.log`), h.output());
+      progress(`node logs in ${join(tmpdir(), 'shoal-bench-cluster-<node>.log')}`);
+      throw new Error(`count ${count} != ${corpus.length}; shard copies: ${JSON.stringify(stats)}; routing: ${JSON.stringify(state?.routing[INDEX])}`);
+    }
 
     progress(`search: ${SEARCHES} match queries`);
     const terms = corpus.slice(0, 2000).flatMap((d) => String(d.source.gloss).split(/\W+/).filter((w) => w.length > 4));

@@ -16,20 +16,31 @@ export interface GroupMember {
  */
 export class ReplicationGroup {
   private readonly members = new Map<string, GroupMember>();
+  private initialized = false;
 
   constructor(readonly primaryAllocationId: string) {}
 
-  /** Follow the routing table: in-sync copies join, copies no longer in it leave. */
-  update(table: ShardTable): void {
+  /**
+   * Follow the routing table: copies no longer in it leave. The first table's in-sync copies are
+   * the group (a new primary's); after that a copy only joins by being tracked from the start of
+   * its recovery. An in-sync copy the group does not know has missed operations since (the group
+   * replicated without it): its ids are returned, to be failed through the master — never joined
+   * silently with a hole in its history.
+   */
+  update(table: ShardTable): string[] {
     const copies = new Map(table.copies.map((c) => [c.allocationId, c]));
     for (const id of [...this.members.keys()]) if (!copies.has(id)) this.members.delete(id);
+    const missed: string[] = [];
     for (const c of table.copies) {
       if (c.allocationId === this.primaryAllocationId) continue;
       const inSync = table.inSync.includes(c.allocationId);
       const m = this.members.get(c.allocationId);
       if (m) m.inSync = inSync;
-      else if (inSync) this.members.set(c.allocationId, { allocationId: c.allocationId, node: c.node, inSync, localCheckpoint: -1 });
+      else if (inSync && !this.initialized) this.members.set(c.allocationId, { allocationId: c.allocationId, node: c.node, inSync, localCheckpoint: -1 });
+      else if (inSync) missed.push(c.allocationId);
     }
+    this.initialized = true;
+    return missed;
   }
 
   /** A copy started recovering from this primary: from now on it gets every operation too. */

@@ -210,8 +210,9 @@ export class ShardCopy {
     this.assertPrimary(term);
     const results: ItemResult[] = [];
     const ops: ReplicaOp[] = [];
-    // One translog fsync for the whole batch, before anything is acknowledged or replicated.
-    this.engine.batch(() => {
+    // One translog fsync for the whole batch (shared with concurrent batches), off the event loop
+    // and while the replicas write theirs; nothing is acknowledged before both.
+    this.engine.batchUnsynced(() => {
       for (const [i, item] of items.entries()) {
         try {
           if (rejected.has(i)) throw rejected.get(i);
@@ -223,11 +224,17 @@ export class ShardCopy {
         }
       }
     });
-    if (ops.length === 0 && !refresh) return results;
+    const durable = this.engine.syncTranslog();
+    durable.catch(() => undefined); // awaited below, after the replicas
+    if (ops.length === 0 && !refresh) {
+      await durable;
+      return results;
+    }
     if (refresh === true) this.engine.refresh();
     // wait_for: this copy's next refresh, while the replicas wait for theirs.
     const visible = refresh === 'wait_for' ? this.engine.afterNextRefresh() : undefined;
     const shards = await this.replicate(ops, refresh);
+    await durable;
     await visible;
     for (const r of results) if (!('error' in r)) r._shards = shards;
     return results;
@@ -334,7 +341,7 @@ export class ShardCopy {
 
   // ---- replica: replicated operations -----------------------------------------------------------
 
-  applyReplicated(req: ReplicateRequest): { localCheckpoint: number } | Promise<{ localCheckpoint: number }> {
+  applyReplicated(req: ReplicateRequest): Promise<{ localCheckpoint: number }> {
     const version = req.mappingVersion ?? 0;
     if (version > this.mappingVersion) {
       // The primary put new fields through the master: map them as it does before applying.
@@ -348,7 +355,7 @@ export class ShardCopy {
     return this.applyReplicatedNow(req);
   }
 
-  private applyReplicatedNow(req: ReplicateRequest): { localCheckpoint: number } | Promise<{ localCheckpoint: number }> {
+  private async applyReplicatedNow(req: ReplicateRequest): Promise<{ localCheckpoint: number }> {
     if (req.term < this.term) {
       throw new ShoalError('stale_primary_term', `${this.label} operation primary term [${req.term}] is older than this copy's [${this.term}]`);
     }
@@ -358,19 +365,18 @@ export class ShardCopy {
       if (this.role === 'replica') this.distrustAbove(this.safePoint());
       this.term = req.term;
     }
-    this.engine.batch(() => {
+    this.engine.batchUnsynced(() => {
       for (const op of req.ops) {
         const suspect = this.suspects?.delete(op.id) ?? false;
         this.engine.applyReplicated(op, suspect);
       }
     });
     this.engine.globalCheckpoint = Math.min(req.globalCheckpoint, this.engine.localCheckpoint);
-    if (req.refresh === 'wait_for') {
-      const localCheckpoint = this.engine.localCheckpoint;
-      return this.engine.afterNextRefresh(REPLICA_WAIT_FOR_REFRESH_MS).then(() => ({ localCheckpoint }));
-    }
-    if (req.refresh) this.engine.refresh();
-    return { localCheckpoint: this.engine.localCheckpoint };
+    const localCheckpoint = this.engine.localCheckpoint;
+    if (req.refresh === true) this.engine.refresh();
+    // Answered once durable here (the fsync off the event loop, shared with concurrent batches).
+    await Promise.all([this.engine.syncTranslog(), req.refresh === 'wait_for' ? this.engine.afterNextRefresh(REPLICA_WAIT_FOR_REFRESH_MS) : undefined]);
+    return { localCheckpoint };
   }
 
   /** From now on what this copy has above `seqNo` must be confirmed by the primary (recovery). */
@@ -439,6 +445,12 @@ export class ShardCopy {
   /** Primary side: start a recovery session; the copy gets every operation from now on. */
   async startRecovery(req: { allocationId: string; node: string; from: number; full: boolean; suspects: string[] }): Promise<RecoveryStart> {
     this.assertPrimary(undefined);
+    // The copy may know a newer cluster state than this primary: wait (the copy retries) until
+    // our routing lists it, or a routing update from before its allocation would drop it from the
+    // replication group while it recovers (Elasticsearch delays such recoveries likewise).
+    if (!this.table?.copies.some((c) => c.allocationId === req.allocationId)) {
+      throw new ShoalError('recovery_failed', `${this.label} the primary's routing does not list ${req.allocationId} yet`);
+    }
     if (!req.full && !this.engine.hasHistoryAbove(req.from)) throw new ShoalError('recovery_failed', `${this.label} history above ${req.from} is no longer retained`);
     // Tracked first, snapshot after: a write applied in between reaches the copy twice at worst
     // (applying is idempotent by seq_no), never not at all.

@@ -412,6 +412,33 @@ export class ShardEngine {
     }
   }
 
+  /**
+   * Run several writes and resolve once they are durable, the fsync running off the event loop
+   * (group commit with concurrent batches). Nothing of `fn` may be acknowledged before it resolves.
+   * With `async` durability it resolves at once, as `batch` does.
+   */
+  async batchDurable<T>(fn: () => T): Promise<T> {
+    const out = this.batchUnsynced(fn);
+    await this.syncTranslog();
+    return out;
+  }
+
+  /** Run several writes without syncing the translog; `syncTranslog()` makes them durable. */
+  batchUnsynced<T>(fn: () => T): T {
+    if (!this.syncEachWrite) return fn();
+    this.syncEachWrite = false;
+    try {
+      return fn();
+    } finally {
+      this.syncEachWrite = true;
+    }
+  }
+
+  /** Every write so far durable (request durability), the fsync on the thread pool. */
+  syncTranslog(): Promise<void> {
+    return this.syncEachWrite && this.translog ? this.translog.syncAsync() : Promise.resolve();
+  }
+
   /** Into the translog, fsynced before the write is acknowledged (request durability). */
   private log(op: TranslogOp): void {
     if (!this.translog) return;

@@ -128,6 +128,13 @@ export class Translog {
   private dirty = false;
   private closed = false;
   private failure: Error | undefined;
+  /** Ops added so far, and how many of them a completed fsync covers (async group commit). */
+  private writes = 0;
+  private syncedWrites = 0;
+  /** The fdatasync running on the thread pool, if any. */
+  private syncRunning: Promise<void> | undefined;
+  /** File descriptors of rolled generations, closed once the running async fsync is done with them. */
+  private closeAfterSync: number[] = [];
   private timer: NodeJS.Timeout | undefined;
 
   static open(dir: string, opts: TranslogOptions = {}): Translog {
@@ -178,6 +185,7 @@ export class Translog {
     cur.seqNos.push(op.seqNo);
     if (op.seqNo > this.ckp.committedSeqNo) this.uncommitted++;
     this.dirty = true;
+    this.writes++;
   }
 
   /**
@@ -187,11 +195,43 @@ export class Translog {
    */
   sync(): void {
     this.checkWritable();
-    if (this.dirty) {
+    if (this.dirty || this.syncedWrites < this.writes) {
       this.guard(() => fs.fdatasyncSync(this.fd));
       this.dirty = false;
+      this.syncedWrites = this.writes;
     }
     if (this.pendingGlobalCheckpoint !== undefined) this.writeCheckpoint({ ...this.ckp });
+  }
+
+  /**
+   * `sync()` with the fdatasync on libuv's thread pool, so the event loop goes on meanwhile (a
+   * node keeps serving while its disk syncs). Group commit: callers share fsyncs, and one that
+   * added ops while an fsync was running waits for the next one. Resolves once every op added
+   * before the call is durable.
+   */
+  async syncAsync(): Promise<void> {
+    const target = this.writes;
+    for (;;) {
+      this.checkWritable();
+      if (this.syncedWrites >= target && this.pendingGlobalCheckpoint === undefined) return;
+      if (!this.syncRunning) this.syncRunning = this.fdatasyncInBackground().finally(() => (this.syncRunning = undefined));
+      await this.syncRunning;
+    }
+  }
+
+  private async fdatasyncInBackground(): Promise<void> {
+    const upTo = this.writes;
+    try {
+      await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      this.failure ??= err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      for (const fd of this.closeAfterSync.splice(0)) fs.closeSync(fd);
+    }
+    this.syncedWrites = Math.max(this.syncedWrites, upTo);
+    if (this.syncedWrites === this.writes) this.dirty = false;
+    if (this.pendingGlobalCheckpoint !== undefined && !this.closed && !this.failure) this.writeCheckpoint({ ...this.ckp });
   }
 
   addAndSync(op: TranslogOp): void {
@@ -229,7 +269,9 @@ export class Translog {
     }
     const old = this.fd;
     this.fd = fd;
-    fs.closeSync(old);
+    // The old generation is durable (above); an async fsync may still hold its descriptor.
+    if (this.syncRunning) this.closeAfterSync.push(old);
+    else fs.closeSync(old);
     this.gens.push({ gen, file, size: 0, ops: 0, maxSeqNo: -1, seqNos: new SeqNoList() });
   }
 

@@ -14,7 +14,7 @@ describe('data plane in one process over a real nats-server', () => {
   const nodes = new Map<string, ShoalNode>();
   const masters = ['n1', 'n2', 'n3'];
   const start = async (id: string) => {
-    const node = await ShoalNode.start({ nodeId: id, nats: { servers: server.url }, dataDir, masters, logLevel: 'silent' });
+    const node = await ShoalNode.start({ nodeId: id, nats: { servers: server.url }, dataDir, masters, logLevel: (process.env.SHOAL_TEST_LOG_LEVEL ?? 'silent') as 'silent' });
     nodes.set(id, node);
     return node;
   };

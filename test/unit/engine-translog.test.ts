@@ -241,6 +241,37 @@ describe('Translog', () => {
     }
   });
 
+  it('syncAsync shares fsyncs between concurrent callers and waits for one that covers its ops', async () => {
+    const dir = tmpDir();
+    const t = openLog(dir, { generationBytes: 4_096 });
+    const fdatasync = vi.spyOn(fs, 'fdatasync');
+    const blocking = vi.spyOn(fs, 'fdatasyncSync');
+    try {
+      for (const o of ops(0, 9)) t.add(o);
+      const first = t.syncAsync();
+      // Added while the first fsync runs: covered only by the next one, which the three share.
+      for (const o of ops(10, 19)) t.add(o);
+      const waiters = [t.syncAsync(), t.syncAsync(), t.syncAsync()];
+      await Promise.all([first, ...waiters]);
+      expect(fdatasync).toHaveBeenCalledTimes(2);
+      await t.syncAsync(); // nothing new: no fsync
+      expect(fdatasync).toHaveBeenCalledTimes(2);
+      // A generation rolls while an fsync runs on the old one's descriptor: closed only after it.
+      for (const o of ops(20, 29)) t.add(o);
+      const during = t.syncAsync();
+      for (const o of ops(30, 80)) t.add(o);
+      await during;
+      await t.syncAsync();
+      expect(t.stats().generation).toBeGreaterThan(1);
+      expect(blocking.mock.calls.length).toBeGreaterThan(0); // the rolls synced the full generations
+    } finally {
+      fdatasync.mockRestore();
+      blocking.mockRestore();
+    }
+    t.close();
+    expect(openLog(dir).readOpsAfter(-1)).toEqual(ops(0, 80));
+  });
+
   it('syncs on a timer with async durability', async () => {
     const dir = tmpDir();
     const t = openLog(dir, { durability: 'async', syncIntervalMs: 20 });
