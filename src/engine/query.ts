@@ -32,11 +32,18 @@ function obj(v: unknown, what: string): Record<string, unknown> {
 /** The one `{ field: value }` pair of a leaf query; value may be a shorthand or an options object. */
 function fieldAndBody(v: unknown, what: string, valueKey: string): [string, Record<string, unknown>] {
   const o = obj(v, what);
-  const entries = Object.entries(o).filter(([k]) => k !== 'boost' && k !== '_name');
-  if (entries.length !== 1) throw parsing(`[${what}] query must name exactly one field`);
-  const [field, body] = entries[0]!;
-  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return [field, body as Record<string, unknown>];
-  return [field, { [valueKey]: body }];
+  // (A plain loop: this runs on every search, and Object.entries allocates a pair per key.)
+  let field: string | undefined;
+  let fields = 0;
+  for (const k of Object.keys(o)) {
+    if (k === 'boost' || k === '_name') continue;
+    field = k;
+    fields++;
+  }
+  if (fields !== 1) throw parsing(`[${what}] query must name exactly one field`);
+  const body = o[field!];
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return [field!, body as Record<string, unknown>];
+  return [field!, { [valueKey]: body }];
 }
 
 function boostOf(o: Record<string, unknown>): number {
@@ -100,7 +107,8 @@ export function parseQuery(json: unknown): Query {
     case 'match': {
       const [field, body] = fieldAndBody(v, type, 'query');
       if (typeof body.query !== 'string' && typeof body.query !== 'number' && typeof body.query !== 'boolean') throw parsing('[match] query must be a string');
-      const operator = String(body.operator ?? 'or').toLowerCase();
+      const op = body.operator;
+      const operator = op === undefined || op === 'or' ? 'or' : op === 'and' ? 'and' : String(op).toLowerCase();
       if (operator !== 'or' && operator !== 'and') throw parsing('[match] operator must be "or" or "and"');
       return {
         kind: 'match', field, query: String(body.query), operator, boost: boostOf(body),

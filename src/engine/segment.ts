@@ -1,5 +1,5 @@
 import type { ParsedField } from './mapping.ts';
-import { encodeNorm } from './similarity.ts';
+import { encodeNorm, K1, lengthCache } from './similarity.ts';
 import type { Analyzer, Column, KeywordColumn, NumericColumn, SegmentColumns } from './types.ts';
 
 /** Postings of one term in one segment: ascending doc ids, their frequencies and positions. */
@@ -9,7 +9,37 @@ export interface TermPostings {
   /** positions of docs[i] are positions[posStarts[i] .. posStarts[i+1]) (text fields only). */
   readonly posStarts?: Int32Array;
   readonly positions?: Int32Array;
+  /**
+   * Block-max impacts, when the term has more than IMPACT_BLOCK docs: the postings split into
+   * blocks of IMPACT_BLOCK docs (block b holds docs[b * IMPACT_BLOCK .. (b + 1) * IMPACT_BLOCK)),
+   * and per block its competitive (freq, norm) pairs, the Pareto frontier: every posting of the
+   * block has a pair with freq >= its freq and norm <= its norm. BM25 grows with freq and shrinks
+   * with length, so the best score among a block's pairs bounds every score in the block, whatever
+   * the shard's statistics. One flat array (one object per term): with B blocks,
+   * `impacts[b]` (b = 0..B) is where block b's pairs start, and a pair is two ints, freq then
+   * norm byte (0 for fields without norms). WordNet blocks have 2.2 pairs on average.
+   */
+  readonly impacts?: Int32Array;
+  /**
+   * The docs that can rank in a top TOP_DOCS_K for this term alone, when the term has more than
+   * TOP_DOCS_MIN_DF docs: pairs (doc, freq · 256 + norm byte), the norm 0 without norms (scoring
+   * them reads no norms array: ten-odd random reads fewer per query). A doc is left out when at
+   * least TOP_DOCS_K docs rank above it under any BM25 statistics: those with freq >= its freq and a norm <= its norm, one of
+   * them strictly (a strictly higher score), or the same (freq, norm) and a lower doc id (the
+   * tie-break). So in a segment without deletions, the top k (k <= TOP_DOCS_K) of a one-term query
+   * is among these docs (WordNet: 13 per term on average). They are in rank order under the
+   * segment's own statistics (score descending, then doc ascending), which is usually the order
+   * under the shard's too: a query checks it and then needs no sorting. Not built when a freq
+   * reaches 2^20 (the strict-score argument holds below it; see maxscore.ts).
+   */
+  readonly topDocs?: Int32Array;
 }
+
+/** Postings per impact block (see TermPostings.impacts). */
+export const IMPACT_BLOCK = 64;
+/** The k that TermPostings.topDocs serves, and the doc frequency above which a term has them. */
+export const TOP_DOCS_K = 10;
+export const TOP_DOCS_MIN_DF = 32;
 
 /** One indexed field of one segment. */
 export interface FieldIndex {
@@ -40,21 +70,50 @@ const POSITION_INCREMENT_GAP = 100;
 export class Segment implements SegmentColumns {
   readonly maxDoc: number;
   private readonly live: Uint8Array;
+  private readonly ids: string[];
+  private readonly seqNos: Float64Array;
+  private readonly primaryTerms: Float64Array;
+  private readonly versions: Float64Array;
   private deleted = 0;
 
   constructor(
     readonly name: string,
-    private readonly metas: DocMeta[],
+    metas: DocMeta[],
     private readonly sources: Record<string, unknown>[],
     readonly fields: ReadonlyMap<string, FieldIndex>,
     private readonly columns: ReadonlyMap<string, Column>,
   ) {
     this.maxDoc = metas.length;
+    // Columns rather than one object per doc: a hit's id is one array read (search builds ten per
+    // query, from random docs: the object hop was a second cache miss each), and 32 bytes per doc
+    // instead of about 64.
+    const n = this.maxDoc;
+    this.ids = new Array<string>(n);
+    this.seqNos = new Float64Array(n);
+    this.primaryTerms = new Float64Array(n);
+    this.versions = new Float64Array(n);
+    for (let d = 0; d < n; d++) {
+      const m = metas[d]!;
+      this.ids[d] = m.id;
+      this.seqNos[d] = m.seqNo;
+      this.primaryTerms[d] = m.primaryTerm;
+      this.versions[d] = m.version;
+    }
     this.live = new Uint8Array(this.maxDoc).fill(1);
   }
 
   get liveCount(): number {
     return this.maxDoc - this.deleted;
+  }
+
+  /** True when some doc of the segment is deleted (then postings hold dead docs). */
+  get hasDeletions(): boolean {
+    return this.deleted > 0;
+  }
+
+  /** The live-docs bitmap itself (1 = live): read-only, for tight loops. */
+  get liveDocs(): Uint8Array {
+    return this.live;
   }
 
   isLive(doc: number): boolean {
@@ -69,7 +128,7 @@ export class Segment implements SegmentColumns {
   }
 
   meta(doc: number): DocMeta {
-    return this.metas[doc]!;
+    return { id: this.ids[doc]!, seqNo: this.seqNos[doc]!, primaryTerm: this.primaryTerms[doc]!, version: this.versions[doc]! };
   }
 
   /** The live-docs bitmap (1 = live), for persistence. */
@@ -79,11 +138,13 @@ export class Segment implements SegmentColumns {
 
   /** Stored fields, for persistence. */
   stored(): { metas: DocMeta[]; sources: Record<string, unknown>[] } {
-    return { metas: this.metas, sources: this.sources };
+    const metas: DocMeta[] = [];
+    for (let d = 0; d < this.maxDoc; d++) metas.push(this.meta(d));
+    return { metas, sources: this.sources };
   }
 
   id(doc: number): string {
-    return this.metas[doc]!.id;
+    return this.ids[doc]!;
   }
 
   source(doc: number): Record<string, unknown> {
@@ -167,13 +228,14 @@ export class SegmentBuilder {
     const maxDoc = this.metas.length;
     const fields = new Map<string, FieldIndex>();
     for (const [path, fb] of this.fields) {
-      const terms = new Map<string, TermPostings>();
-      for (const [term, p] of fb.terms) terms.set(term, sealPostings(p, fb.text));
       let norms: Uint8Array | undefined;
       if (fb.text) {
         norms = new Uint8Array(maxDoc);
         for (const [doc, len] of fb.lengths) norms[doc] = encodeNorm(len);
       }
+      const terms = new Map<string, TermPostings>();
+      const avgdl = fb.docCount > 0 ? fb.sumTotalTermFreq / fb.docCount : 1;
+      for (const [term, p] of fb.terms) terms.set(term, sealPostings(p, fb.text, norms, avgdl));
       fields.set(path, { terms, sortedTerms: [...terms.keys()].sort(), docCount: fb.docCount, sumTotalTermFreq: fb.sumTotalTermFreq, norms });
     }
     const columns = new Map<string, Column>();
@@ -239,14 +301,118 @@ function setValues<T>(map: Map<string, Map<number, T[]>>, path: string, doc: num
   m.set(doc, values);
 }
 
-function sealPostings(p: PostingsBuilder, withPositions: boolean): TermPostings {
+function sealPostings(p: PostingsBuilder, withPositions: boolean, norms: Uint8Array | undefined, avgdl: number): TermPostings {
   const docs = Int32Array.from(p.docs);
   const freqs = Int32Array.from(p.freqs);
-  if (!withPositions) return { docs, freqs };
-  // A doc's positions start where the previous docs' frequencies add up to.
-  const posStarts = new Int32Array(docs.length + 1);
-  for (let i = 0; i < freqs.length; i++) posStarts[i + 1] = posStarts[i]! + freqs[i]!;
-  return { docs, freqs, posStarts, positions: Int32Array.from(p.positions) };
+  let posStarts: Int32Array | undefined;
+  let positions: Int32Array | undefined;
+  if (withPositions) {
+    // A doc's positions start where the previous docs' frequencies add up to.
+    posStarts = new Int32Array(docs.length + 1);
+    for (let i = 0; i < freqs.length; i++) posStarts[i + 1] = posStarts[i]! + freqs[i]!;
+    positions = Int32Array.from(p.positions);
+  }
+  if (docs.length <= TOP_DOCS_MIN_DF) return withPositions ? { docs, freqs, posStarts, positions } : { docs, freqs };
+  const impacts = docs.length > IMPACT_BLOCK ? blockImpacts(docs, freqs, norms) : undefined;
+  return { docs, freqs, posStarts, positions, impacts, topDocs: topDocs(docs, freqs, norms, avgdl) };
+}
+
+/**
+ * TermPostings.impacts: per block of IMPACT_BLOCK postings, its Pareto frontier of (freq, norm):
+ * for each norm byte in ascending order (norm bytes order lengths), the block's highest freq at
+ * that norm, kept only if it beats every shorter norm's. Norm bytes are 0..255, so a block is
+ * bucketed in one small scratch table.
+ */
+export function blockImpacts(docs: Int32Array, freqs: Int32Array, norms: Uint8Array | undefined): Int32Array {
+  const blocks = Math.ceil(docs.length / IMPACT_BLOCK);
+  const out: number[] = new Array(blocks + 1).fill(0);
+  const best = new Int32Array(256); // best freq per norm byte in the current block; 0 = none
+  for (let b = 0; b < blocks; b++) {
+    out[b] = out.length;
+    const lo = b * IMPACT_BLOCK;
+    const hi = Math.min(docs.length, lo + IMPACT_BLOCK);
+    let minNorm = 255;
+    let maxNorm = 0;
+    for (let i = lo; i < hi; i++) {
+      const n = norms ? norms[docs[i]!]! : 0;
+      if (freqs[i]! > best[n]!) best[n] = freqs[i]!;
+      if (n < minNorm) minNorm = n;
+      if (n > maxNorm) maxNorm = n;
+    }
+    let top = 0;
+    for (let n = minNorm; n <= maxNorm; n++) {
+      const f = best[n]!;
+      if (f > top) {
+        out.push(f, n);
+        top = f;
+      }
+      best[n] = 0;
+    }
+  }
+  out[blocks] = out.length;
+  return Int32Array.from(out);
+}
+
+// Scratch for topDocs: per (freq, norm) key = freq · 256 + norm (freq < 256), a count, then a quota.
+const keyTable = new Int32Array(256 * 256);
+
+/**
+ * TermPostings.topDocs. Docs are grouped by (freq, norm); the groups, sorted by freq descending
+ * then norm ascending, come after every group that dominates them. A group's dominators are the
+ * docs of earlier groups with a norm <= its own; a group keeps its first TOP_DOCS_K − dominators
+ * docs (in doc order, the tie-break), if any. Then they are put in rank order for `avgdl`.
+ */
+export function topDocs(docs: Int32Array, freqs: Int32Array, norms: Uint8Array | undefined, avgdl: number): Int32Array | undefined {
+  const n = docs.length;
+  let maxFreq = 0;
+  for (let i = 0; i < n; i++) if (freqs[i]! > maxFreq) maxFreq = freqs[i]!;
+  if (maxFreq >= 2 ** 20) return undefined;
+  const keyOf = (i: number) => freqs[i]! * 256 + (norms ? norms[docs[i]!]! : 0);
+  // Counts per key: the scratch table when every key fits, else a Map.
+  const small = maxFreq < 256;
+  const big = small ? undefined : new Map<number, number>();
+  const keys: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = keyOf(i);
+    const c = small ? keyTable[key]! : (big!.get(key) ?? 0);
+    if (c === 0) keys.push(key);
+    if (small) keyTable[key] = c + 1;
+    else big!.set(key, c + 1);
+  }
+  const count = (key: number) => (small ? keyTable[key]! : big!.get(key)!);
+  keys.sort((a, b) => (b >> 8) - (a >> 8) || (a & 255) - (b & 255));
+  const quota = new Int32Array(keys.length);
+  for (let g = 0; g < keys.length; g++) {
+    const norm = keys[g]! & 255;
+    let dominators = 0;
+    for (let j = 0; j < g && dominators < TOP_DOCS_K; j++) if ((keys[j]! & 255) <= norm) dominators += count(keys[j]!);
+    quota[g] = Math.max(0, TOP_DOCS_K - dominators);
+  }
+  // From here the table holds quotas.
+  for (let g = 0; g < keys.length; g++) {
+    if (small) keyTable[keys[g]!] = quota[g]!;
+    else big!.set(keys[g]!, quota[g]!);
+  }
+  const picked: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const key = keyOf(i);
+    const q = small ? keyTable[key]! : big!.get(key)!;
+    if (q === 0) continue;
+    picked.push(i);
+    if (small) keyTable[key] = q - 1;
+    else big!.set(key, q - 1);
+  }
+  if (small) for (const key of keys) keyTable[key] = 0;
+  // Rank order, computed as a query computes scores (any positive weight keeps it, up to rounding).
+  const lf = lengthCache(avgdl);
+  const score = (i: number) => freqs[i]! / (freqs[i]! + (norms ? lf[norms[docs[i]!]!]! : K1));
+  picked.sort((a, b) => score(b) - score(a) || a - b);
+  const out = new Int32Array(picked.length * 2);
+  picked.forEach((i, j) => {
+    out[2 * j] = docs[i]!;
+    out[2 * j + 1] = freqs[i]! * 256 + (norms ? norms[docs[i]!]! : 0);
+  });
+  return out;
 }
 
 function numericColumn(maxDoc: number, values: Map<number, number[]>): NumericColumn {

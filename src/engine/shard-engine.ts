@@ -7,7 +7,7 @@ import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { execute, parseQuery, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Bm25TermScorer } from './similarity.ts';
-import { Segment, SegmentBuilder, type DocMeta } from './segment.ts';
+import { Segment, SegmentBuilder, type DocMeta, type TermPostings } from './segment.ts';
 import { ShardStore } from './store.ts';
 import { LocalCheckpointTracker } from './checkpoint.ts';
 import { Translog, type TranslogOp } from './translog.ts';
@@ -80,6 +80,11 @@ export class ShardEngine {
   private seqNo = -1;
   private segmentCounter = 0;
   private readonly analyzerCache = new Map<string, Analyzer>();
+  private searchable: Segment[] | undefined;
+  private searchableOf: Segment[] | undefined;
+  private searchableLength = 0;
+  /** Search analyzers per field (keyed by the bare path: no key to build per search). */
+  private readonly searchAnalyzerCache = new Map<string, Analyzer>();
   private store: ShardStore | undefined;
   private translog: Translog | undefined;
   private syncEachWrite = false;
@@ -512,7 +517,24 @@ export class ShardEngine {
   }
 
   search(request: unknown = {}): SearchResponse {
-    return search(this, this.searchableSegments(), request);
+    return search(this, this.pointInTime(), request);
+  }
+
+  /**
+   * searchableSegments(), kept between searches: still valid while `segments` is the same array
+   * with the same length (refresh appends, merge replaces it) and no kept segment lost its last
+   * live doc (segments only lose docs). Searches only read it.
+   */
+  private pointInTime(): Segment[] {
+    const kept = this.searchable;
+    if (kept !== undefined && this.searchableOf === this.segments && this.searchableLength === this.segments.length) {
+      let valid = true;
+      for (let i = 0; i < kept.length; i++) if (kept[i]!.liveCount === 0) valid = false;
+      if (valid) return kept;
+    }
+    this.searchableOf = this.segments;
+    this.searchableLength = this.segments.length;
+    return (this.searchable = this.searchableSegments());
   }
 
   /** Segments a search sees now (a point-in-time list). */
@@ -522,10 +544,11 @@ export class ShardEngine {
 
   analyzerFor(field: string, name?: string): Analyzer {
     if (name) return this.analyzers.get(name);
-    const m = this.mappings.field(field);
-    const key = `${field}\u0000search`;
-    let a = this.analyzerCache.get(key);
-    if (!a) this.analyzerCache.set(key, (a = this.analyzers.get(m?.search_analyzer ?? m?.analyzer ?? 'standard')));
+    let a = this.searchAnalyzerCache.get(field);
+    if (!a) {
+      const m = this.mappings.field(field);
+      this.searchAnalyzerCache.set(field, (a = this.analyzers.get(m?.search_analyzer ?? m?.analyzer ?? 'standard')));
+    }
     return a;
   }
 
@@ -583,7 +606,7 @@ export interface SearchResponse {
   partial_aggregations?: ShardAggsResult;
 }
 
-const SEARCH_KEYS = ['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs'];
+const SEARCH_KEYS = new Set(['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs']);
 
 interface Candidate {
   seg: number;
@@ -592,11 +615,29 @@ interface Candidate {
   sortValues: unknown[];
 }
 
+/** A search request, parsed and validated. */
+interface ParsedSearch {
+  query: Query;
+  from: number;
+  size: number;
+  sort: SortSpec;
+  byScore: boolean;
+  searchAfter: unknown[] | undefined;
+  /** track_total_hits as a number (true: Infinity, false: 0). */
+  limit: number;
+  aggs: unknown;
+  /** A shard request of a distributed search: mergeable aggregation state instead of rendered aggregations. */
+  partialAggs: boolean;
+  highlight: unknown;
+  source: unknown;
+  started: number;
+}
+
 function search(engine: ShardEngine, segments: Segment[], request: unknown): SearchResponse {
   const started = performance.now();
   if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new EngineError('parsing_exception', 'a search request must be an object');
   const r = request as Record<string, unknown>;
-  for (const k of Object.keys(r)) if (!SEARCH_KEYS.includes(k)) throw new EngineError('parsing_exception', `unknown key [${k}] in the search request`);
+  for (const k in r) if (Object.hasOwn(r, k) && !SEARCH_KEYS.has(k)) throw new EngineError('parsing_exception', `unknown key [${k}] in the search request`);
   const query: Query = r.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(r.query);
   const from = intParam(r.from, 'from', 0);
   const size = intParam(r.size, 'size', 10);
@@ -604,36 +645,46 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
   const sort = parseSort(r.sort);
   const byScore = sort.length === 0 || (sort.length === 1 && sort[0]!.field === '_score' && sort[0]!.order === 'desc');
   const searchAfter = r.search_after === undefined ? undefined : Array.isArray(r.search_after) ? r.search_after : badRequest('search_after must be an array');
-  const stats = shardStats(segments);
-  const textFields = engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
-  const k = from + size;
   const trackTotal = r.track_total_hits ?? 10_000;
   const limit = trackTotal === true ? Infinity : trackTotal === false ? 0 : Number(trackTotal);
-  const aggsJson = r.aggs ?? r.aggregations;
+  const aggs = r.aggs ?? r.aggregations;
   const partialAggs = r.partial_aggs === undefined ? false : typeof r.partial_aggs === 'boolean' ? r.partial_aggs : badRequest('[partial_aggs] must be a boolean');
-  if (byScore && aggsJson === undefined && searchAfter === undefined && !r.highlight) {
-    const pruned = searchPruned(engine, segments, query, stats, k, limit);
-    if (pruned) {
-      const sourceFilter = parseSourceFilter(r._source);
-      const hits = pruned.results().slice(from, from + size).map((h): SearchHit => {
-        const segment = segments[h.seg]!;
-        const hit: SearchHit = { _id: segment.id(h.doc), _score: h.score };
-        if (sourceFilter) hit._source = sourceFilter(segment.source(h.doc));
-        return hit;
-      });
-      const top = pruned.results()[0];
-      return {
-        took: Math.round(performance.now() - started),
-        timed_out: false,
-        hits: {
-          // Past the track_total_hits limit the count stopped being exact (pruning skipped docs).
-          total: !pruned.exact || pruned.total > limit ? { value: limit, relation: 'gte' } : { value: pruned.total, relation: 'eq' },
-          max_score: top ? top.score : null,
-          hits,
-        },
-      };
-    }
+  if (byScore && aggs === undefined && searchAfter === undefined && !r.highlight) {
+    const pruned = searchPruned(engine, segments, query, from + size, limit);
+    if (pruned) return prunedResponse(segments, pruned, from, limit, r._source, started);
   }
+  return searchGeneral(engine, segments, shardStats(segments), { query, from, size, sort, byScore, searchAfter, limit, aggs, partialAggs, highlight: r.highlight, source: r._source, started });
+}
+
+/** The response of searchPruned's collector: its hits from `from` on, and its total. */
+function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: number, limit: number, source: unknown, started: number): SearchResponse {
+  const sourceFilter = parseSourceFilter(source);
+  pruned.finish();
+  const n = pruned.hitCount;
+  const hits: SearchHit[] = [];
+  for (let i = from; i < n; i++) {
+    const segment = segments[pruned.hitSeg(i)]!;
+    const doc = pruned.hitDoc(i);
+    const hit: SearchHit = { _id: segment.id(doc), _score: pruned.hitScore(i) };
+    if (sourceFilter) hit._source = sourceFilter(segment.source(doc));
+    hits.push(hit);
+  }
+  return {
+    took: Math.round(performance.now() - started),
+    timed_out: false,
+    hits: {
+      // Past the track_total_hits limit the count stopped being exact (pruning skipped docs).
+      total: !pruned.exact || pruned.total > limit ? { value: limit, relation: 'gte' } : { value: pruned.total, relation: 'eq' },
+      max_score: n > 0 ? pruned.hitScore(0) : null,
+      hits,
+    },
+  };
+}
+
+/** Any query, sort and aggregations: every segment's matches, evaluated in full (query.ts). */
+function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardStats, req: ParsedSearch): SearchResponse {
+  const { query, from, size, sort, byScore, searchAfter, limit } = req;
+  const k = from + size;
   const top: Candidate[] = [];
   let total = 0;
   let maxScore = -Infinity;
@@ -646,7 +697,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
       stats,
       mappings: engine.mappings,
       analyzer: (f, name) => engine.analyzerFor(f, name),
-      textFields: () => textFields,
+      textFields: () => textFieldsOf(engine),
     };
     const { docs, scores } = execute(query, ctx);
     total += docs.length;
@@ -660,8 +711,8 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
     }
   });
   top.sort(compare);
-  const sourceFilter = parseSourceFilter(r._source);
-  const highlighter = r.highlight ? makeHighlighter(engine, query, r.highlight) : undefined;
+  const sourceFilter = parseSourceFilter(req.source);
+  const highlighter = req.highlight ? makeHighlighter(engine, query, req.highlight) : undefined;
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
@@ -675,7 +726,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
     return hit;
   });
   const response: SearchResponse = {
-    took: Math.round(performance.now() - started),
+    took: Math.round(performance.now() - req.started),
     timed_out: false,
     hits: {
       total: total > limit ? { value: limit, relation: 'gte' } : { value: total, relation: 'eq' },
@@ -683,29 +734,47 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
       hits,
     },
   };
-  if (aggsJson !== undefined) {
+  if (req.aggs !== undefined) {
     const { fieldType, types } = recordingFieldType((f) => engine.mappings.field(f)?.type);
-    const { nodes, partial } = runAggs(engine, aggsJson, fieldType, perSegmentMatches, stats, textFields);
-    if (partialAggs) response.partial_aggregations = { partials: partial, field_types: types() };
+    const { nodes, partial } = runAggs(engine, req.aggs, fieldType, perSegmentMatches, stats, textFieldsOf(engine));
+    if (req.partialAggs) response.partial_aggregations = { partials: partial, field_types: types() };
     else response.aggregations = reduceAggs(nodes, [partial]);
   }
   return response;
 }
 
 /**
- * The top-k of a plain `match` disjunction, with MaxScore pruning (see maxscore.ts); undefined
- * when the query has another shape and the general path must run.
+ * The top-k of a plain `match` disjunction, or of one term (a one-term `match`, a `term` on a text
+ * or keyword field), with MaxScore and block-max pruning (see maxscore.ts); undefined when the
+ * query has another shape and the general path must run.
  */
-function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, stats: ShardStats, k: number, limit: number): MaxScoreCollector | undefined {
-  if (q.kind !== 'match' || q.fuzziness !== undefined || q.operator !== 'or') return undefined;
-  if (engine.mappings.field(q.field)?.type !== 'text') return undefined;
-  const terms = [...new Set(engine.analyzerFor(q.field, q.analyzer).analyze(q.query).map((t) => t.term))];
-  if (terms.length === 0 || resolveMsm(q.msm, terms.length, 1) > 1) return undefined;
-  const st = stats.field(q.field);
-  const scorers = terms.map((t) => new Bm25TermScorer(q.boost, stats.docFreq(q.field, t), st.docCount, st.sumTotalTermFreq));
+function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: number, limit: number): MaxScoreCollector | undefined {
+  let field: string;
+  let terms: string[];
+  if (q.kind === 'match') {
+    if (q.fuzziness !== undefined || engine.mappings.field(q.field)?.type !== 'text') return undefined;
+    const tokens = engine.analyzerFor(q.field, q.analyzer).analyze(q.query);
+    terms = tokens.length === 1 ? [tokens[0]!.term] : [...new Set(tokens.map((t) => t.term))];
+    if (terms.length === 0) return undefined;
+    // One term: `and` is the same query as `or`.
+    if ((q.operator === 'and' && terms.length > 1) || (q.msm !== undefined && resolveMsm(q.msm, terms.length, 1) > 1)) return undefined;
+    field = q.field;
+  } else if (q.kind === 'term' && k > 0) {
+    const type = engine.mappings.field(q.field)?.type;
+    if (type !== 'text' && type !== 'keyword') return undefined;
+    terms = [String(q.value)];
+    field = q.field;
+  } else return undefined;
   const collector = new MaxScoreCollector(k, limit);
+  if (terms.length === 1) {
+    collectOneTerm(collector, segments, field, terms[0]!, q.boost);
+    return collector;
+  }
+  const stats = shardStats(segments);
+  const st = stats.field(field);
+  const scorers = terms.map((t) => new Bm25TermScorer(q.boost, stats.docFreq(field, t), st.docCount, st.sumTotalTermFreq));
   segments.forEach((segment, seg) => {
-    const fi = segment.field(q.field);
+    const fi = segment.field(field);
     if (!fi) return;
     const present: PruningTerm[] = [];
     terms.forEach((t, i) => {
@@ -715,6 +784,43 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, stats:
     collector.collectSegment(seg, segment, present);
   });
   return collector;
+}
+
+/**
+ * A one-term query: the shard statistics (the same sums as shardStats) in one pass over the
+ * segments, then each segment's postings of the term (maxscore.ts: collectTerm).
+ */
+function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field: string, term: string, boost: number): void {
+  let docCount = 0;
+  let sumTotalTermFreq = 0;
+  let docFreq = 0;
+  let holders = 0;
+  // The segment and postings, when one segment alone has the term (no second dictionary lookup).
+  let onlySeg = -1;
+  let only: TermPostings | undefined;
+  let onlyNorms: Uint8Array | undefined;
+  for (let seg = 0; seg < segments.length; seg++) {
+    const fi = segments[seg]!.field(field);
+    if (!fi) continue;
+    docCount += fi.docCount;
+    sumTotalTermFreq += fi.sumTotalTermFreq;
+    const postings = fi.terms.get(term);
+    if (postings) {
+      docFreq += postings.docs.length;
+      holders++;
+      onlySeg = seg;
+      only = postings;
+      onlyNorms = fi.norms;
+    }
+  }
+  if (docFreq === 0) return;
+  const scorer = new Bm25TermScorer(boost, docFreq, docCount, sumTotalTermFreq);
+  if (holders === 1) return collector.collectTerm(onlySeg, segments[onlySeg]!, { postings: only!, scorer, norms: onlyNorms });
+  for (let seg = 0; seg < segments.length; seg++) {
+    const fi = segments[seg]!.field(field);
+    const postings = fi?.terms.get(term);
+    if (postings) collector.collectTerm(seg, segments[seg]!, { postings, scorer, norms: fi!.norms });
+  }
 }
 
 function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => string | undefined, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]) {
@@ -800,6 +906,11 @@ function pushTop(top: Candidate[], c: Candidate, k: number, compare: (a: Candida
     i--;
   }
   top[i] = c;
+}
+
+/** Fields a `*` expands to (query_string, multi_match, highlight): the text fields. */
+function textFieldsOf(engine: ShardEngine): string[] {
+  return engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
 }
 
 function shardStats(segments: Segment[]): ShardStats {

@@ -40,9 +40,12 @@ export function idf(docFreq: number, docCount: number): number {
   return Math.log(1 + (docCount - docFreq + 0.5) / (docFreq + 0.5));
 }
 
-/** The per-norm length factors for one avgdl; shared by every query until the statistics change. */
+/**
+ * The per-norm length factors `k1 · (1 − b + b · dl / avgdl)` for one avgdl; shared (read-only) by
+ * every query until the statistics change.
+ */
 const lengthCaches = new Map<number, Float64Array>();
-function lengthCache(avgdl: number): Float64Array {
+export function lengthCache(avgdl: number): Float64Array {
   let c = lengthCaches.get(avgdl);
   if (!c) {
     if (lengthCaches.size >= 64) lengthCaches.clear();
@@ -57,15 +60,22 @@ function lengthCache(avgdl: number): Float64Array {
  */
 export class Bm25TermScorer {
   readonly weight: number;
-  private readonly cache: Float64Array;
+  /**
+   * The length part per norm byte: `k1 · (1 − b + b · dl / avgdl)`. Shared, read-only; tight loops
+   * compute `(weight * freq) / (freq + lengthFactors[norm])`, exactly as score() does.
+   */
+  readonly lengthFactors: Float64Array;
+  /** The average field length the factors were computed for. */
+  readonly avgdl: number;
 
   constructor(boost: number, docFreq: number, docCount: number, sumTotalTermFreq: number) {
     this.weight = boost * idf(docFreq, docCount);
-    this.cache = lengthCache(docCount > 0 ? sumTotalTermFreq / docCount : 1);
+    this.avgdl = docCount > 0 ? sumTotalTermFreq / docCount : 1;
+    this.lengthFactors = lengthCache(this.avgdl);
   }
 
   score(freq: number, norm: number): number {
-    return (this.weight * freq) / (freq + this.cache[norm]!);
+    return (this.weight * freq) / (freq + this.lengthFactors[norm]!);
   }
 
   /** Upper bound of any score of this term (freq → ∞), for pruning. */

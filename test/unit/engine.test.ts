@@ -255,6 +255,60 @@ describe('MaxScore pruning', () => {
   });
 });
 
+describe('one-term top k (top docs, block-max impacts)', () => {
+  it('returns the same hits, scores and totals as scoring every match: big segments, deletes, several segments, match and term', () => {
+    // Few words with skewed frequencies and long docs: terms get hundreds of postings per segment
+    // (top docs above 32, impact blocks above 64), varied freqs and norms, and many score ties.
+    const WORDS = ['a1', 'a1', 'a1', 'a1', 'a1', 'b2', 'b2', 'b2', 'c3', 'c3', 'd4', 'e5'];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+        fc.integer({ min: 1, max: 2500 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 80 })),
+        fc.constantFrom('a1', 'b2', 'c3', 'd4', 'e5', 'zz'),
+        fc.oneof(fc.integer({ min: 0, max: 10 }), fc.integer({ min: 11, max: 30 })),
+        fc.integer({ min: 0, max: 2 }),
+        fc.constantFrom(1, 0.5, 2.5, 0),
+        (seed, nDocs, maxWords, nDeletes, term, size, refreshEvery, boost) => {
+          // Generated from a seed: fast-check keeps generated arrays small, and these must be big.
+          let x = seed;
+          const rand = (n: number) => {
+            x = (Math.imul(x, 1103515245) + 12345) & 0x7fffffff;
+            return x % n;
+          };
+          const docs = Array.from({ length: nDocs }, () => [Array.from({ length: 1 + rand(maxWords) }, () => WORDS[rand(WORDS.length)]!), 'xyz'[rand(3)]!] as const);
+          const deletes = Array.from({ length: nDeletes }, () => rand(nDocs));
+          const e = new ShardEngine({ maxSegments: 100, mappings: { properties: { body: { type: 'text' }, tag: { type: 'keyword' } } } });
+          docs.forEach(([words, tag], i) => {
+            e.index(String(i), { body: words.join(' '), tag });
+            if (refreshEvery > 0 && i % (refreshEvery * 700) === refreshEvery * 700 - 1) e.refresh();
+          });
+          e.refresh();
+          for (const d of deletes) e.delete(String(d));
+          if (deletes.length % 2 === 1) e.refresh();
+          const queries = [
+            { match: { body: { query: term, boost } } },
+            { match: { body: { query: term, operator: 'and' } } },
+            { term: { body: { value: term, boost } } },
+            { term: { tag: term === 'a1' ? 'x' : term === 'b2' ? 'y' : 'z' } },
+          ];
+          for (const query of queries) {
+            const pruned = e.search({ query, size, _source: false });
+            // A bool wrapper takes the general path, which scores every match.
+            const full = e.search({ query: { bool: { should: [query] } }, size, _source: false, track_total_hits: true });
+            expect(pruned.hits.hits.map((h) => [h._id, h._score])).toEqual(full.hits.hits.map((h) => [h._id, h._score]));
+            expect(pruned.hits.max_score).toEqual(size > 0 ? full.hits.max_score : pruned.hits.max_score);
+            const total = full.hits.total.value;
+            expect(pruned.hits.total).toEqual(total <= 10_000 ? { value: total, relation: 'eq' } : { value: 10_000, relation: 'gte' });
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
 describe('conjunctions', () => {
   it('match with operator and equals bool.must of the single terms, scores included', () => {
     const WORDS = ['a1', 'a1', 'a1', 'b2', 'b2', 'c3', 'c3', 'd4', 'e5'];

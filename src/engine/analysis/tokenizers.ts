@@ -183,9 +183,19 @@ function checkMaxTokenLength(v: unknown, what: string): number {
  * - tokens longer than maxTokenLength are split at maxTokenLength intervals (UTF-16 units).
  */
 export function standardTokenize(text: string, maxTokenLength = DEFAULT_MAX_TOKEN_LENGTH): Token[] {
-  const out: Token[] = [];
   const n = text.length;
   const max = maxTokenLength;
+  // Fast path (a one-word query, say): ASCII letters only are one word (WB5), the whole text.
+  if (n > 0 && n <= max) {
+    let i = 0;
+    while (i < n) {
+      const c = text.charCodeAt(i) | 0x20;
+      if (c < 0x61 || c > 0x7a) break;
+      i++;
+    }
+    if (i === n) return [{ term: text, position: 0, startOffset: 0, endOffset: n }];
+  }
+  const out: Token[] = [];
   let position = 0;
   let i = 0;
   while (i < n) {
