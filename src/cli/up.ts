@@ -39,6 +39,8 @@ interface UpOptions {
   /** commander's --no-dashboard makes this false. */
   dashboard: boolean;
   dashboardPort?: string;
+  /** Node nK serves Prometheus metrics on this port + K. */
+  metricsPort?: string;
 }
 
 interface NodeProc {
@@ -69,6 +71,7 @@ export function registerUpCommand(program: Command): void {
     .option('--keep-data', "keep this run's data directory after Ctrl-C (default: removed)", false)
     .option('--dashboard-port <port>', 'dashboard HTTP port on 127.0.0.1 (default 7600, or a free one when that is taken; 0 = a free one)')
     .option('--no-dashboard', 'do not serve the dashboard')
+    .option('--metrics-port <base>', 'Prometheus metrics: node nK serves http://127.0.0.1:<base + K>/metrics (default: off)')
     .action((opts: UpOptions) => up(opts));
 }
 
@@ -79,6 +82,7 @@ async function up(opts: UpOptions): Promise<void> {
   const autoRestartMs = parseIntOption('--auto-restart', opts.autoRestart, 0, 3_600_000);
   const port = parseIntOption('--port', opts.port, 1, 65_535);
   const dashboardPort = parseIntOption('--dashboard-port', opts.dashboardPort, 0, 65_535);
+  const metricsBase = parseIntOption('--metrics-port', opts.metricsPort, 1, 65_000);
   const upFile = upFilePath(opts.dataDir);
   const existing = readUpFile(opts.dataDir);
   if (existing && existing.pid !== process.pid && pidAlive(existing.pid)) {
@@ -156,6 +160,7 @@ async function up(opts: UpOptions): Promise<void> {
       // --stop-on-stdin-close: our end of the pipe closes when this process dies, however it dies.
       const args = ['start', '--nats', server!.url, '--node', id, '--cluster', opts.cluster, '--masters', masters, '--data-dir', runDir, '--stop-on-stdin-close'];
       for (const k of opts.kinds) args.push('--kinds', resolve(k));
+      if (metricsBase !== undefined) args.push('--metrics-port', String(metricsBase + Number(id.slice(1))));
       const nodeArgs = (process.env.SHOAL_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
       const fd = opts.logs ? undefined : openSync(log, 'a');
       const child = spawn(process.execPath, [...nodeArgs, '--import', import.meta.resolve('tsx'), MAIN, ...args], {
@@ -238,6 +243,7 @@ async function up(opts: UpOptions): Promise<void> {
     void serving;
     const state = await client.cluster.state();
     say(`${count} nodes up (${ids.join(', ')}) in cluster '${opts.cluster}', master ${state.master?.id ?? 'none'} (${secs(Date.now() - t0)})`);
+    if (metricsBase !== undefined) say(`metrics: ${ids.map((id) => `${id} http://127.0.0.1:${metricsBase + Number(id.slice(1))}/metrics`).join(', ')}`);
 
     if (sampleCount > 0) await loadSample(client, sampleCount, count);
 
