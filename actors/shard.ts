@@ -150,6 +150,8 @@ export const shardMachine = setup({
       if (event.type === 'shard.search') settle(c.shoal.deferReply(), () => c.copy.search(event.request));
     },
     refresh: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.refresh(), { ok: true })),
+    /** Becoming searchable: what arrived since the recovery's own refresh is visible at once. */
+    refreshNow: ({ context: c }) => c.copy.engine.refresh(),
     flush: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.flush(), { ok: true })),
     stats: ({ context: c, self }) => {
       const state = self.getSnapshot().value;
@@ -188,7 +190,9 @@ export const shardMachine = setup({
     'shard.write': { actions: 'notReady' },
     'shard.get': { actions: 'notReady' },
     'shard.search': { actions: 'notReady' },
-    'shard.refresh': { actions: 'notReady' },
+    // Any live copy refreshes, a recovering one too: it may turn searchable right after (as
+    // Elasticsearch's refresh reaches every copy of the replication group).
+    'shard.refresh': { actions: 'refresh' },
     'shard.flush': { actions: 'flush' },
     'shard.recovery_plan': { actions: 'notPrimary' },
     'shard.recover': { actions: 'notPrimary' },
@@ -226,17 +230,16 @@ export const shardMachine = setup({
             'shard.recovery_done': { actions: 'recoveryDone' },
             'shard.get': { actions: 'get' },
             'shard.search': { actions: 'search' },
-            'shard.refresh': { actions: 'refresh' },
           },
         },
         replica: {
+          entry: 'refreshNow',
           initial: 'active',
           always: { guard: 'isPrimary', target: 'primary' },
           on: {
             'shard.write': { actions: 'notPrimary' },
             'shard.get': { actions: 'get' },
             'shard.search': { actions: 'search' },
-            'shard.refresh': { actions: 'refresh' },
           },
           states: {
             active: {

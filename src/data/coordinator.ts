@@ -99,9 +99,12 @@ export class Coordinator {
     return { acknowledged: true };
   }
 
+  /** Every copy of every shard, recovering ones too: one may turn searchable right after. */
   async refresh(indexExpr: unknown) {
-    const targets = this.searchTargets(this.resolveIndices(indexExpr ?? '_all'), true).filter((t) => t.copy);
-    const results = await Promise.allSettled(targets.map((t) => this.askShard(t.copy!.node, t.uuid, t.shard, { type: 'shard.refresh' }, 10_000)));
+    const targets = this.resolveIndices(indexExpr ?? '_all').flatMap((index) =>
+      (this.state.routing[index] ?? []).flatMap((table, shard) => table.copies.map((copy) => ({ uuid: this.state.indices[index]!.uuid, shard, copy }))),
+    );
+    const results = await Promise.allSettled(targets.map((t) => this.askShard(t.copy.node, t.uuid, t.shard, { type: 'shard.refresh' }, 10_000)));
     const failed = results.filter((r) => r.status === 'rejected').length;
     return { _shards: { total: targets.length, successful: targets.length - failed, failed } };
   }
