@@ -408,24 +408,11 @@ export class ShardEngine {
    */
   batch<T>(fn: () => T): T {
     if (!this.syncEachWrite) return fn();
-    this.syncEachWrite = false;
     try {
-      return fn();
+      return this.batchUnsynced(fn);
     } finally {
-      this.syncEachWrite = true;
       this.translog?.sync();
     }
-  }
-
-  /**
-   * Run several writes and resolve once they are durable, the fsync running off the event loop
-   * (group commit with concurrent batches). Nothing of `fn` may be acknowledged before it resolves.
-   * With `async` durability it resolves at once, as `batch` does.
-   */
-  async batchDurable<T>(fn: () => T): Promise<T> {
-    const out = this.batchUnsynced(fn);
-    await this.syncTranslog();
-    return out;
   }
 
   /** Run several writes without syncing the translog; `syncTranslog()` makes them durable. */
