@@ -46,13 +46,22 @@ describe('data plane in one process over a real nats-server', () => {
       expect(copies).toHaveLength(2);
       expect(new Set(copies.map((c) => c.node)).size).toBe(2);
     }
-    // Each primary's replica-group actor tracks its replica, in sync.
+    // Each primary's replica-group actor tracks its replica, in sync (once the primary's node has
+    // applied the state that says so: the routing above is one node's view).
     await any().api({ op: 'doc.index', index: 'books', id: 'probe', document: { title: 'probe' } });
-    const stats = (await api({ op: 'shard.stats', index: 'books' })) as unknown as Any[];
-    const probed = stats.find((x) => x.role === 'primary' && x.max_seq_no >= 0)!;
-    expect(probed.group).toMatchObject({ state: 'inSync', global_checkpoint: 0, failing: 0 });
-    expect(probed.group.copies).toEqual([expect.objectContaining({ inSync: true, localCheckpoint: 0 })]);
-    await any().api({ op: 'doc.delete', index: 'books', id: 'probe' });
+    try {
+      let probed: Any | undefined;
+      for (const deadline = Date.now() + 10_000; ; ) {
+        const stats = (await api({ op: 'shard.stats', index: 'books' })) as unknown as Any[];
+        probed = stats.find((x) => x.role === 'primary' && x.max_seq_no >= 0);
+        if (probed?.group?.state === 'inSync' || Date.now() > deadline) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(probed!.group).toMatchObject({ state: 'inSync', global_checkpoint: 0, failing: 0 });
+      expect(probed!.group.copies).toEqual([expect.objectContaining({ inSync: true, localCheckpoint: 0 })]);
+    } finally {
+      await any().api({ op: 'doc.delete', index: 'books', id: 'probe' });
+    }
   });
 
   it('indexes, gets, updates, deletes and searches documents through any node', async () => {
