@@ -21,6 +21,7 @@ import { pino } from 'pino';
 import { assign, setup } from 'xstate';
 import { actions, ActorSystem, supervisor, type ActorRef, type ChildInfo } from '../src/index.ts';
 import { startNatsServer, type NatsServerHandle } from '../src/testing/nats-server.ts';
+import { until } from './connect.ts';
 
 const DEADLINE_MS = 20_000;
 const POOL_KIND = 'worker-pool';
@@ -104,17 +105,6 @@ function say(node: string, line: string): void {
 
 function natsUrl(): string | undefined {
   return process.env.NATS_URL || undefined;
-}
-
-/** Wait until `cond` holds, checking every 20 ms; throws at the deadline. */
-async function until<T>(cond: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 function describeError(err: unknown): string {
@@ -267,7 +257,7 @@ async function runAlpha(): Promise<void> {
     const restarted = await until(async () => {
       const info = (await whichChildren()).find((c) => c.id === VICTIM);
       return info && info.restarts >= 1 && info.status === 'running' ? info : undefined;
-    }, `the supervisor to restart ${VICTIM}`);
+    }, `the supervisor to restart ${VICTIM}`, 5_000);
     say('alpha', `restarted: ${restarted.id} (restarts=${restarted.restarts})`);
 
     // Same ref, new incarnation: the job count starts from zero.
@@ -289,7 +279,7 @@ async function runAlpha(): Promise<void> {
     say('alpha', 'asking beta to shut down');
     stoppingBeta = true;
     beta.child.stdin!.end();
-    await until(() => poolTerminated, 'the watch on the pool to fire');
+    await until(() => poolTerminated, 'the watch on the pool to fire', 5_000);
     const exit = await beta.exited;
     await betaGone;
     if (exit.code !== 0) throw new Error(`beta exited with code ${exit.code} (signal ${exit.signal})`);
