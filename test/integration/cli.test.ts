@@ -8,18 +8,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, pollUntil as until, REPO_ROOT, runShoal, SHOAL_BIN, type ShoalRun } from '../support/shoal-cli.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const SHOAL = join(root, 'bin/shoal');
-const KINDS = join(root, 'examples/kinds.ts');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+const SHOAL = SHOAL_BIN;
+const KINDS = join(REPO_ROOT, 'examples/kinds.ts');
+type Run = ShoalRun;
 
 let cwd: string;
 let up: ChildProcess;
@@ -27,28 +21,9 @@ let upOut = '';
 let upExit: Promise<number | null>;
 let readyMs = 0;
 
-/** Environment without anything that would point the CLI at another cluster. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['SHOAL_NATS', 'SHOAL_DATA_DIR', 'SHOAL_CLUSTER', 'NATS_URL']) delete env[k];
-  return env;
-}
 
 function shoal(args: string[], input?: string, timeoutMs = 40_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(SHOAL, args, { cwd, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
+  return runShoal(cwd, args, { input, timeoutMs });
 }
 
 /** Run and expect exit 0; returns stdout parsed as JSON when `--json` is among the args. */
@@ -58,15 +33,6 @@ async function ok<T = any>(args: string[], input?: string): Promise<T> {
   return (args.includes('--json') ? JSON.parse(r.stdout) : r.stdout) as T;
 }
 
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('shoal CLI against `shoal up`', () => {
   beforeAll(async () => {

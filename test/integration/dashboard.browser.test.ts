@@ -14,14 +14,14 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:f
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cleanEnv, pollUntil as until, REPO_ROOT, runShoal, SHOAL_BIN, type ShoalRun } from '../support/shoal-cli.ts';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const SHOAL = join(root, 'bin/shoal');
+const root = REPO_ROOT;
+const SHOAL = SHOAL_BIN;
 const CHROMIUM = process.env.SHOAL_CHROMIUM ?? '/usr/bin/chromium';
 const RESULTS = join(root, 'test-results');
 
@@ -41,22 +41,9 @@ const requireChromium = () => {
   if (missing) throw new Error(missing);
 };
 
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of ['SHOAL_NATS', 'SHOAL_DATA_DIR', 'SHOAL_CLUSTER', 'NATS_URL']) delete env[k];
-  return env;
-}
 
-function shoal(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(SHOAL, args, { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function shoal(args: string[]): Promise<ShoalRun> {
+  return runShoal(cwd, args);
 }
 
 async function ok(args: string[]): Promise<string> {
@@ -65,15 +52,6 @@ async function ok(args: string[]): Promise<string> {
   return r.stdout;
 }
 
-async function until<T>(what: string, timeoutMs: number, fn: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** What the page shows, for failure messages. */
 async function pageState(): Promise<string> {
