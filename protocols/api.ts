@@ -14,6 +14,7 @@
  * are rejected with a structured error, so nothing malformed reaches the data.
  */
 import type { ClusterState } from '../src/cluster/cluster-state.ts';
+import { ApiError } from '../src/data/errors.ts';
 
 export const API_VERSION = 1;
 /** The service version in `$SRV` INFO (semver of the API version). */
@@ -37,16 +38,6 @@ export interface ApiErrorReply {
   status: number;
 }
 
-export class ApiProtocolError extends Error {
-  constructor(
-    readonly type: string,
-    reason: string,
-    readonly status = 400,
-  ) {
-    super(reason);
-    this.name = 'ApiProtocolError';
-  }
-}
 
 export function isApiErrorReply(v: unknown): v is ApiErrorReply {
   if (typeof v !== 'object' || v === null) return false;
@@ -428,7 +419,7 @@ function bulkIsIdempotent(operations: unknown): boolean {
   return true;
 }
 
-const invalid = (reason: string) => new ApiProtocolError('illegal_argument_exception', reason, 400);
+const invalid = (reason: string) => new ApiError('illegal_argument_exception', reason, 400);
 const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
 
 function checkField(op: string, name: string, type: FieldType, v: unknown): void {
@@ -486,12 +477,12 @@ function checkField(op: string, name: string, type: FieldType, v: unknown): void
 }
 
 /**
- * Check a decoded request body for `op`. Throws an ApiProtocolError (400) for a missing required
+ * Check a decoded request body for `op`. Throws an ApiError (400) for a missing required
  * field, an unknown field, a wrong type or an out-of-range value. `op` in the body is accepted
  * only when it names the same op as the subject.
  */
 export function validateApiRequest<O extends ApiOp>(op: O, body: unknown): ApiRequestOf<O> {
-  if (!isPlainObject(body)) throw new ApiProtocolError('parse_exception', `a [${op}] request must be an object`, 400);
+  if (!isPlainObject(body)) throw new ApiError('parse_exception', `a [${op}] request must be an object`, 400);
   const spec = OP_SPECS[op];
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(body)) {
@@ -510,7 +501,7 @@ export function validateApiRequest<O extends ApiOp>(op: O, body: unknown): ApiRe
   }
   const missing = spec.required.filter((k) => out[k] === undefined);
   if (missing.length > 0) {
-    throw new ApiProtocolError('action_request_validation_exception', `Validation Failed: ${missing.map((k, i) => `${i + 1}: [${k}] is missing;`).join(' ')}`, 400);
+    throw new ApiError('action_request_validation_exception', `Validation Failed: ${missing.map((k, i) => `${i + 1}: [${k}] is missing;`).join(' ')}`, 400);
   }
   checkOpSpecific(op, out);
   return out as ApiRequestOf<O>;

@@ -16,7 +16,6 @@ import {
   API_OPS,
   API_SERVICE_VERSION,
   API_VERSION,
-  ApiProtocolError,
   apiSubjectPrefix,
   DEFAULT_MAX_PAYLOAD_BYTES,
   findNonJsonValue,
@@ -27,6 +26,7 @@ import {
 } from '../../protocols/api.ts';
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import { apiErrorBody } from '../data/api.ts';
+import { ApiError } from '../data/errors.ts';
 import { decode, encode } from '../transport/codec.ts';
 
 export const API_QUEUE = 'shoal-api';
@@ -240,18 +240,18 @@ export class NatsApi {
 
   private async execute(op: string, data: Uint8Array, json: boolean, hdrs: MsgHdrs | undefined): Promise<unknown> {
     if (data.length > this.maxPayload) {
-      throw new ApiProtocolError('payload_too_large', `the request is ${data.length} bytes; the limit is ${this.maxPayload} bytes`, 413);
+      throw new ApiError('payload_too_large', `the request is ${data.length} bytes; the limit is ${this.maxPayload} bytes`, 413);
     }
     if (!isApiOp(op)) {
-      throw new ApiProtocolError('invalid_operation_exception', `unknown operation [${op}]: api v${API_VERSION} has ${API_OPS.join(', ')}`, 400);
+      throw new ApiError('invalid_operation_exception', `unknown operation [${op}]: api v${API_VERSION} has ${API_OPS.join(', ')}`, 400);
     }
     const body = parseBody(data, json);
     const request = validateApiRequest(op, body);
     if (this.inFlight > this.maxInFlight) {
-      throw new ApiProtocolError('es_rejected_execution_exception', `node [${this.host.info.id}] has ${this.maxInFlight} requests in flight`, 429);
+      throw new ApiError('es_rejected_execution_exception', `node [${this.host.info.id}] has ${this.maxInFlight} requests in flight`, 429);
     }
     await this.awaitStateVersion(hdrs);
-    if (!this.host.state.master) throw new ApiProtocolError('master_not_discovered_exception', `node [${this.host.info.id}] does not know an elected master`, 503);
+    if (!this.host.state.master) throw new ApiError('master_not_discovered_exception', `node [${this.host.info.id}] does not know an elected master`, 503);
     return this.host.api({ ...(request as Record<string, unknown>), op });
   }
 
@@ -264,7 +264,7 @@ export class NatsApi {
     const raw = hdrs?.get(MIN_STATE_VERSION_HEADER);
     if (!raw) return;
     const want = /^\d{1,15}$/.test(raw.trim()) ? Number(raw) : NaN;
-    if (!Number.isSafeInteger(want)) throw new ApiProtocolError('illegal_argument_exception', `the ${MIN_STATE_VERSION_HEADER} header must be a non-negative integer, got [${raw.slice(0, 40)}]`, 400);
+    if (!Number.isSafeInteger(want)) throw new ApiError('illegal_argument_exception', `the ${MIN_STATE_VERSION_HEADER} header must be a non-negative integer, got [${raw.slice(0, 40)}]`, 400);
     if (this.host.state.version >= want) return;
     await this.host.waitForVersion(want, this.stateWaitMs).catch(() => {
       this.log.debug({ want, have: this.host.state.version }, 'answering with an older cluster state than the client saw');
@@ -314,11 +314,11 @@ function parseBody(data: Uint8Array, json: boolean): unknown {
   try {
     body = json ? JSON.parse(utf8.decode(data)) : decode(data);
   } catch (err) {
-    throw new ApiProtocolError('parse_exception', `malformed ${json ? 'JSON' : 'msgpack'} request: ${(err as Error).message}`, 400);
+    throw new ApiError('parse_exception', `malformed ${json ? 'JSON' : 'msgpack'} request: ${(err as Error).message}`, 400);
   }
-  if (!isPlainObject(body)) throw new ApiProtocolError('parse_exception', `the request must be a ${json ? 'JSON object' : 'msgpack map'}`, 400);
+  if (!isPlainObject(body)) throw new ApiError('parse_exception', `the request must be a ${json ? 'JSON object' : 'msgpack map'}`, 400);
   const bad = findNonJsonValue(body);
-  if (bad) throw new ApiProtocolError('parse_exception', `unsupported value at ${bad}`, 400);
+  if (bad) throw new ApiError('parse_exception', `unsupported value at ${bad}`, 400);
   return body;
 }
 
@@ -331,7 +331,6 @@ function errorBody(type: string, reason: string, status: number): ApiErrorReply 
 }
 
 export function errorReply(err: unknown): ApiErrorReply {
-  if (err instanceof ApiProtocolError) return errorBody(err.type, err.message, err.status);
   const e = apiErrorBody(err);
   return errorBody(e.type, e.reason, e.status);
 }
