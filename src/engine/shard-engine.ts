@@ -419,10 +419,13 @@ export class ShardEngine {
   batchUnsynced<T>(fn: () => T): T {
     if (!this.syncEachWrite) return fn();
     this.syncEachWrite = false;
+    // The batch's translog records go to the file in one write at its end.
+    this.translog?.beginBatch();
     try {
       return fn();
     } finally {
       this.syncEachWrite = true;
+      this.translog?.endBatch();
     }
   }
 

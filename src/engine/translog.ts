@@ -20,7 +20,8 @@ export type TranslogOp =
  * - `async`: a timer syncs every `syncIntervalMs`. Writes are acknowledged without waiting for an
  *   fsync, so throughput is much higher, but a crash of the OS or machine (power loss, kernel panic)
  *   loses the ops of up to the last `syncIntervalMs` even though they were acknowledged. A crash of
- *   the process alone loses nothing: `add` hands every record to the kernel before it returns.
+ *   the process alone loses nothing: `add` hands every record to the kernel before it returns (or,
+ *   inside `beginBatch`/`endBatch`, the whole batch at its end, in the same turn of the event loop).
  */
 export type TranslogDurability = 'request' | 'async';
 
@@ -136,6 +137,10 @@ export class Translog {
   /** File descriptors of rolled generations, closed once the running async fsync is done with them. */
   private closeAfterSync: number[] = [];
   private timer: NodeJS.Timeout | undefined;
+  /** Records of the open batch not yet written: one write syscall per batch instead of one per op. */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private batchDepth = 0;
 
   static open(dir: string, opts: TranslogOptions = {}): Translog {
     return new Translog(dir, opts);
@@ -178,7 +183,12 @@ export class Translog {
       this.rollGeneration();
       cur = this.current();
     }
-    this.guard(() => writeFully(this.fd, record, cur.size));
+    if (this.batchDepth > 0) {
+      this.pending.push(record);
+      this.pendingBytes += record.length;
+    } else {
+      this.guard(() => writeFully(this.fd, record, cur.size));
+    }
     cur.size += record.length;
     cur.ops++;
     if (op.seqNo > cur.maxSeqNo) cur.maxSeqNo = op.seqNo;
@@ -189,12 +199,36 @@ export class Translog {
   }
 
   /**
+   * Ops added until the matching `endBatch` are written to the file with one write at its end (or
+   * earlier, before anything that needs them there: a sync, a roll, a read). Batches nest.
+   */
+  beginBatch(): void {
+    this.batchDepth++;
+  }
+
+  endBatch(): void {
+    if (this.batchDepth === 0) throw new Error('Translog.endBatch without beginBatch');
+    if (--this.batchDepth === 0) this.writePending();
+  }
+
+  /** Hand the batch's records to the kernel, at the end of the current generation. */
+  private writePending(): void {
+    if (this.pendingBytes === 0 || this.closed || this.failure) return;
+    const records = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const position = this.current().size - this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.guard(() => writeFully(this.fd, records, position));
+  }
+
+  /**
    * Make every op added so far durable (fdatasync of the current generation), plus a pending global
    * checkpoint (checkpoint file). A no-op when nothing changed since the last sync, so callers that
    * each add their op and then sync share one fsync (group commit).
    */
   sync(): void {
     this.checkWritable();
+    this.writePending();
     if (this.dirty || this.syncedWrites < this.writes) {
       this.guard(() => fs.fdatasyncSync(this.fd));
       this.dirty = false;
@@ -220,6 +254,7 @@ export class Translog {
   }
 
   private async fdatasyncInBackground(): Promise<void> {
+    this.writePending();
     const upTo = this.writes;
     try {
       await new Promise<void>((resolve, reject) => fs.fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
@@ -247,6 +282,7 @@ export class Translog {
   /** Sync the current generation and start a new, empty one. */
   rollGeneration(): void {
     this.checkWritable();
+    this.writePending();
     if (this.dirty) {
       // The full generation must be durable before the next one exists, so a torn write can only
       // ever be at the tail of the last generation.
@@ -335,6 +371,7 @@ export class Translog {
   iterateOpsAfter(seqNo: number): IterableIterator<TranslogOp> {
     this.checkOpen();
     if (typeof seqNo !== 'number' || Number.isNaN(seqNo)) throw new Error(`Translog.readOpsAfter: invalid seq_no ${seqNo}`);
+    this.writePending();
     const snapshot = this.gens.filter((g) => g.maxSeqNo > seqNo).map((g) => ({ gen: g.gen, file: g.file, size: g.size }));
     return readGenerations(snapshot, seqNo);
   }

@@ -241,6 +241,49 @@ describe('Translog', () => {
     }
   });
 
+
+  it('writes a batch of adds with one write at its end, earlier only when a read or sync needs them', () => {
+    const dir = tmpDir();
+    const t = openLog(dir);
+    const write = vi.spyOn(fs, 'writeSync');
+    try {
+      t.beginBatch();
+      t.beginBatch(); // batches nest: the outer end writes
+      for (const o of ops(0, 9)) t.add(o);
+      t.endBatch();
+      expect(write).toHaveBeenCalledTimes(0);
+      t.endBatch();
+      expect(write).toHaveBeenCalledTimes(1);
+
+      // A read inside a batch sees every op added so far.
+      t.beginBatch();
+      for (const o of ops(10, 14)) t.add(o);
+      expect(t.readOpsAfter(-1).map((o) => o.seqNo)).toEqual(ops(0, 14).map((o) => o.seqNo));
+      for (const o of ops(15, 19)) t.add(o);
+      t.sync(); // a sync writes the batch so far first
+      for (const o of ops(20, 24)) t.add(o);
+      t.endBatch();
+      expect(write).toHaveBeenCalledTimes(4);
+      expect(() => t.endBatch()).toThrow(/without beginBatch/);
+    } finally {
+      write.mockRestore();
+    }
+    t.close();
+    const reopened = openLog(dir);
+    expect(reopened.readOpsAfter(-1)).toEqual(ops(0, 24));
+  });
+
+  it('rolls a generation in the middle of a batch without losing or reordering ops', () => {
+    const dir = tmpDir();
+    const t = openLog(dir, { generationBytes: 400 });
+    t.beginBatch();
+    for (const o of ops(0, 29)) t.add(o);
+    t.endBatch();
+    t.sync();
+    expect(genFiles(dir).length).toBeGreaterThan(2);
+    t.close();
+    expect(openLog(dir).readOpsAfter(-1)).toEqual(ops(0, 29));
+  });
   it('syncAsync shares fsyncs between concurrent callers and waits for one that covers its ops', async () => {
     const dir = tmpDir();
     const t = openLog(dir, { generationBytes: 4_096 });
