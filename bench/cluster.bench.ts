@@ -12,8 +12,11 @@
  * `--batch` docs, `--inflight` requests at a time, into an index of 3 shards and 1 replica
  * (every doc is written to a primary and a replica, both fsync their translog per request).
  * Embedded: one ShardEngine per shard in this process, opened on a temp directory with the same
- * durability, fed the same batches (one fsync per batch per shard). Both rates are docs/s; the
- * ratio is cluster / embedded, measured side by side in one run.
+ * durability and refresh interval, fed the same batches (one fsync per batch per shard), going back
+ * to the event loop between batches as an application would. First a warm-up of `--warmup-docs`
+ * on both sides (not measured), then `--rounds` rounds, each an embedded run on fresh engines and
+ * a cluster run into a freshly created index; each side's rate is the median of its rounds (docs/s)
+ * and the ratio is cluster / embedded, measured side by side in one run.
  *
  * Search: `--searches` match queries (random wordnet gloss terms, top 10) through rotating
  * coordinating nodes, one at a time: p50 and p99 latency as the client sees it.
@@ -48,12 +51,14 @@ const { values: args } = parseArgs({
     inflight: { type: 'string' },
     searches: { type: 'string' },
     trials: { type: 'string' },
+    rounds: { type: 'string' },
+    'warmup-docs': { type: 'string' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (args.help) {
-  console.log('usage: npm run bench:cluster -- [--docs 20000] [--batch 500] [--inflight 4] [--searches 300] [--trials 10] [--json]');
+  console.log('usage: npm run bench:cluster -- [--docs 20000] [--batch 500] [--inflight 4] [--rounds 3] [--warmup-docs 20000] [--searches 300] [--trials 10] [--json]');
   process.exit(0);
 }
 const DOCS = positive('docs', args.docs, 20_000, true);
@@ -61,6 +66,8 @@ const BATCH = positive('batch', args.batch, 500, true);
 const INFLIGHT = positive('inflight', args.inflight, 4, true);
 const SEARCHES = positive('searches', args.searches, 300, true);
 const TRIALS = positive('trials', args.trials, 10, true);
+const ROUNDS = positive('rounds', args.rounds, 3, true);
+const WARMUP_DOCS = positive('warmup-docs', args['warmup-docs'], 20_000, true);
 const SHARDS = 3;
 const INDEX = 'wordnet';
 
@@ -78,55 +85,83 @@ async function main(): Promise<void> {
   for (let i = 0; i < corpus.length; i += BATCH) batches.push(corpus.slice(i, i + BATCH));
   const mappings = { properties: { words: { type: 'text' }, gloss: { type: 'text' }, category: { type: 'keyword' } } };
 
-  progress(`embedded: ${corpus.length} docs into ${SHARDS} engines`);
-  const embeddedDir = mkdtempSync(join(tmpdir(), 'shoal-bench-embedded-'));
-  const engines = Array.from({ length: SHARDS }, (_, i) => ShardEngine.open(join(embeddedDir, String(i)), { mappings, refreshIntervalMs: 1000 }));
-  const t0 = performance.now();
-  for (const batch of batches) {
-    const perShard = new Map<number, Doc[]>();
-    for (const d of batch) {
-      const s = shardFor(d.id, SHARDS);
-      perShard.set(s, [...(perShard.get(s) ?? []), d]);
+  /** One round embedded: fresh engines, the same batches, one fsync per batch per shard. */
+  const indexEmbedded = async (docs: Doc[][]): Promise<number> => {
+    const dir = mkdtempSync(join(tmpdir(), 'shoal-bench-embedded-'));
+    const engines = Array.from({ length: SHARDS }, (_, i) => ShardEngine.open(join(dir, String(i)), { mappings, refreshIntervalMs: 1000 }));
+    const started = performance.now();
+    for (const batch of docs) {
+      const perShard = new Map<number, Doc[]>();
+      for (const d of batch) {
+        const s = shardFor(d.id, SHARDS);
+        perShard.set(s, [...(perShard.get(s) ?? []), d]);
+      }
+      for (const [s, shardDocs] of perShard) engines[s]!.batch(() => shardDocs.forEach((d) => engines[s]!.index(d.id, d.source)));
+      // As an application would: back to the event loop between requests, so the 1 s refresh runs
+      // here as it does in the cluster.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    for (const [s, docs] of perShard) engines[s]!.batch(() => docs.forEach((d) => engines[s]!.index(d.id, d.source)));
-  }
-  const embeddedSeconds = (performance.now() - t0) / 1000;
-  const embeddedRate = corpus.length / embeddedSeconds;
-  engines.forEach((e) => e.close());
-  rmSync(embeddedDir, { recursive: true, force: true });
+    const rate = docs.flat().length / ((performance.now() - started) / 1000);
+    engines.forEach((e) => e.close());
+    rmSync(dir, { recursive: true, force: true });
+    return rate;
+  };
 
   progress('starting a 3-node cluster (nats-server + 3 node processes)');
   const cluster = await ProcessCluster.start();
-  try {
-    await cluster.api({ op: 'index.create', index: INDEX, settings: { number_of_shards: SHARDS, number_of_replicas: 1, refresh_interval: '1s' }, mappings });
-    await cluster.api({ op: 'cluster.health', wait_for_status: 'green', timeout_ms: 30_000 });
+  const nodes = () => [...cluster.nodes.keys()];
 
-    progress(`cluster: ${corpus.length} docs as bulk requests of ${BATCH}, ${INFLIGHT} in flight`);
-    const nodes = () => [...cluster.nodes.keys()];
-    const t1 = performance.now();
+  /** One round through the cluster: a fresh index, `--inflight` bulk requests at a time, rotating coordinating nodes. */
+  const indexCluster = async (index: string, docs: Doc[][]): Promise<number> => {
+    await cluster.api({ op: 'index.create', index, settings: { number_of_shards: SHARDS, number_of_replicas: 1, refresh_interval: '1s' }, mappings });
+    await cluster.api({ op: 'cluster.health', index, wait_for_status: 'green', timeout_ms: 30_000 });
+    const started = performance.now();
     let next = 0;
     let errors = 0;
     await Promise.all(
       Array.from({ length: INFLIGHT }, async (_, worker) => {
-        for (let b = next++; b < batches.length; b = next++) {
-          const operations = batches[b]!.flatMap((d) => [{ index: { _id: d.id } }, d.source]);
-          const res = await cluster.api<{ errors: boolean; items: Record<string, { error?: unknown }>[] }>({ op: 'doc.bulk', index: INDEX, operations }, { via: nodes()[(b + worker) % nodes().length] });
+        for (let b = next++; b < docs.length; b = next++) {
+          const operations = docs[b]!.flatMap((d) => [{ index: { _id: d.id } }, d.source]);
+          const res = await cluster.api<{ errors: boolean; items: Record<string, { error?: unknown }>[] }>({ op: 'doc.bulk', index, operations }, { via: nodes()[(b + worker) % nodes().length] });
           if (res.errors) errors += res.items.filter((i) => Object.values(i)[0]!.error).length;
         }
       }),
     );
-    const clusterSeconds = (performance.now() - t1) / 1000;
-    const clusterRate = corpus.length / clusterSeconds;
+    const rate = docs.flat().length / ((performance.now() - started) / 1000);
     if (errors > 0) throw new Error(`${errors} bulk items failed`);
-    await cluster.api({ op: 'index.refresh', index: INDEX });
-    const count = (await cluster.api<{ count: number }>({ op: 'count', index: INDEX })).count;
-    if (count !== corpus.length) {
-      const stats = await cluster.api({ op: 'shard.stats', index: INDEX });
+    await cluster.api({ op: 'index.refresh', index });
+    const count = (await cluster.api<{ count: number }>({ op: 'count', index })).count;
+    if (count !== docs.flat().length) {
+      const stats = await cluster.api({ op: 'shard.stats', index });
       const state = await cluster.state();
       for (const [id, h] of cluster.nodes) writeFileSync(join(tmpdir(), `shoal-bench-cluster-${id}.log`), h.output());
       progress(`node logs in ${join(tmpdir(), 'shoal-bench-cluster-<node>.log')}`);
-      throw new Error(`count ${count} != ${corpus.length}; shard copies: ${JSON.stringify(stats)}; routing: ${JSON.stringify(state?.routing[INDEX])}`);
+      throw new Error(`count ${count} != ${docs.flat().length}; shard copies: ${JSON.stringify(stats)}; routing: ${JSON.stringify(state?.routing[index])}`);
     }
+    return rate;
+  };
+
+  try {
+    // Warm-up, not measured: both sides run their code once, so no round measures a cold JIT.
+    const warmup = batches.slice(0, Math.max(1, Math.ceil(WARMUP_DOCS / BATCH)));
+    progress(`warm-up: ${warmup.flat().length} docs embedded and through the cluster`);
+    await indexEmbedded(warmup);
+    await indexCluster('warmup', warmup);
+    await cluster.api({ op: 'index.delete', index: 'warmup' });
+
+    const embeddedRates: number[] = [];
+    const clusterRates: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      embeddedRates.push(await indexEmbedded(batches));
+      if (round > 1) await cluster.api({ op: 'index.delete', index: INDEX });
+      clusterRates.push(await indexCluster(INDEX, batches));
+      progress(
+        `round ${round}/${ROUNDS}: ${corpus.length} docs, bulks of ${BATCH}, ${INFLIGHT} in flight: embedded ${Math.round(embeddedRates.at(-1)!)} docs/s, ` +
+          `cluster ${Math.round(clusterRates.at(-1)!)} docs/s (${round > 1 ? 'index deleted and created again' : 'new index'})`,
+      );
+    }
+    const embeddedRate = median(embeddedRates);
+    const clusterRate = median(clusterRates);
 
     progress(`search: ${SEARCHES} match queries`);
     const terms = corpus.slice(0, 2000).flatMap((d) => String(d.source.gloss).split(/\W+/).filter((w) => w.length > 4));
@@ -187,6 +222,8 @@ async function main(): Promise<void> {
       primary_failover_median_ms: Math.round(median(failovers)),
       primary_failover_p99_ms: Math.round(percentile(failovers, 99)),
       trials: failovers.length,
+      cluster_docs_per_s_rounds: clusterRates.map(Math.round),
+      embedded_docs_per_s_rounds: embeddedRates.map(Math.round),
       docs: corpus.length,
       batch: BATCH,
       inflight: INFLIGHT,
