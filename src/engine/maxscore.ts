@@ -42,9 +42,25 @@ export class MaxScoreCollector {
   exact = true;
 
   constructor(
-    private readonly k: number,
-    private readonly countUpTo: number,
+    private k: number,
+    private countUpTo: number,
   ) {}
+
+  /**
+   * Empty again, for a new collection: one collector serves search after search (a one-term
+   * query costs less than allocating its arrays). The previous results are gone.
+   */
+  reset(k: number, countUpTo: number): this {
+    this.k = k;
+    this.countUpTo = countUpTo;
+    this.size = 0;
+    this.theta = -Infinity;
+    this.ascending = false;
+    this.finished = false;
+    this.total = 0;
+    this.exact = true;
+    return this;
+  }
 
   get threshold(): number {
     return this.theta;

@@ -506,6 +506,9 @@ export class ShardEngine {
     this.segments = [...this.segments.filter((s) => !gone.has(s)), merged];
   }
 
+  /** Reused by every pruned search (searches are synchronous; the response copies its hits out). */
+  readonly prunedCollector = new MaxScoreCollector(0, 0);
+
   search(request: unknown = {}): SearchResponse {
     return search(this, this.pointInTime(), request);
   }
@@ -755,7 +758,7 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
     terms = [String(q.value)];
     field = q.field;
   } else return undefined;
-  const collector = new MaxScoreCollector(k, limit);
+  const collector = engine.prunedCollector.reset(k, limit);
   if (terms.length === 1) {
     collectOneTerm(collector, segments, field, terms[0]!, q.boost);
     return collector;
@@ -833,8 +836,10 @@ function badRequest(reason: string): never {
   throw new EngineError('parsing_exception', reason);
 }
 
+const NO_SORT: SortSpec = [];
+
 function parseSort(v: unknown): SortSpec {
-  if (v === undefined) return [];
+  if (v === undefined) return NO_SORT;
   return (Array.isArray(v) ? v : [v]).map((s) => {
     if (typeof s === 'string') return { field: s, order: s === '_score' ? 'desc' : 'asc' };
     if (typeof s === 'object' && s !== null) {
