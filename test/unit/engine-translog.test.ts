@@ -204,9 +204,9 @@ describe('Translog', () => {
     expect(t.readOpsAfter(0)).toEqual([op(1, 1), op(1, 2, '!')]);
   });
 
-  it('persists the global checkpoint with the next sync', () => {
+  it('persists the global checkpoint with the next sync (globalCheckpointIntervalMs 0)', () => {
     const dir = tmpDir();
-    const t = openLog(dir);
+    const t = openLog(dir, { globalCheckpointIntervalMs: 0 });
     expect(t.checkpoint().globalCheckpoint).toBeUndefined();
     t.add(op(0));
     t.setGlobalCheckpoint(0);
@@ -221,6 +221,25 @@ describe('Translog', () => {
     expect(again.checkpoint()).toEqual({ generation: 1, minGenerationToKeep: 1, committedSeqNo: -1, globalCheckpoint: 5 });
     again.rollGeneration();
     expect(again.checkpoint().globalCheckpoint).toBe(5);
+  });
+
+  it('writes a new global checkpoint at most once per interval: later ones wait for a timer, or for close', async () => {
+    const dir = tmpDir();
+    const t = openLog(dir, { globalCheckpointIntervalMs: 200 });
+    t.add(op(0));
+    t.setGlobalCheckpoint(0);
+    t.sync(); // within 200 ms of the checkpoint written at open: waits
+    expect(t.checkpoint().globalCheckpoint).toBeUndefined();
+    await t.syncAsync(); // does not wait for it either
+    expect(t.checkpoint().globalCheckpoint).toBeUndefined();
+    const deadline = Date.now() + 5_000;
+    while (t.checkpoint().globalCheckpoint === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(t.checkpoint().globalCheckpoint).toBe(0); // the timer wrote it
+    t.setGlobalCheckpoint(7);
+    t.sync();
+    expect(t.checkpoint().globalCheckpoint).toBe(0);
+    t.close(); // writes the waiting one
+    expect(openLog(dir).checkpoint().globalCheckpoint).toBe(7);
   });
 
   it('groups adds into one fdatasync per sync, and syncs nothing when nothing changed', () => {
