@@ -58,7 +58,7 @@ const { values: args } = parseArgs({
   },
 });
 if (args.help) {
-  console.log('usage: npm run bench:cluster -- [--docs 20000] [--batch 500] [--inflight 4] [--rounds 3] [--warmup-docs 20000] [--searches 300] [--trials 10] [--json]');
+  console.log('usage: npm run bench:cluster -- [--docs 20000] [--batch 500] [--inflight 4] [--rounds 5] [--warmup-docs 20000] [--searches 300] [--trials 10] [--json]');
   process.exit(0);
 }
 const DOCS = positive('docs', args.docs, 20_000, true);
@@ -66,7 +66,7 @@ const BATCH = positive('batch', args.batch, 500, true);
 const INFLIGHT = positive('inflight', args.inflight, 4, true);
 const SEARCHES = positive('searches', args.searches, 300, true);
 const TRIALS = positive('trials', args.trials, 10, true);
-const ROUNDS = positive('rounds', args.rounds, 3, true);
+const ROUNDS = positive('rounds', args.rounds, 5, true);
 const WARMUP_DOCS = positive('warmup-docs', args['warmup-docs'], 20_000, true);
 const SHARDS = 3;
 const INDEX = 'wordnet';
