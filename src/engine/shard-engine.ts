@@ -509,8 +509,43 @@ export class ShardEngine {
   /** Reused by every pruned search (searches are synchronous; the response copies its hits out). */
   readonly prunedCollector = new MaxScoreCollector(0, 0);
 
-  search(request: unknown = {}): SearchResponse {
-    return search(this, this.pointInTime(), request);
+  /**
+   * Search what is searchable now; with a reader, what was searchable when it was opened, every
+   * hit then carrying its `_address` in the reader for `fetch` (query then fetch).
+   */
+  search(request: unknown = {}, reader?: SearchReader): SearchResponse {
+    return reader ? search(this, reader.segments as Segment[], request, true) : search(this, this.pointInTime(), request, false);
+  }
+
+  /**
+   * A point-in-time view, as Elasticsearch keeps a reader context between the query and fetch
+   * phases: the segments searchable now. Later refreshes and merges do not change it, and a hit
+   * fetched through it is the version that was scored, even if it was updated or deleted since.
+   * It holds its segments in memory until dropped.
+   */
+  openReader(): SearchReader {
+    return { segments: this.pointInTime() };
+  }
+
+  /** The fetch phase: `_id`, `_source` (filtered as `_source` says) and highlights of hits by `_address`. */
+  fetch(reader: SearchReader, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown } = {}): SearchHit[] {
+    if (!Array.isArray(addresses)) throw new EngineError('illegal_argument_exception', 'fetch addresses must be an array');
+    const sourceFilter = parseSourceFilter(opts._source);
+    const highlighter = opts.highlight ? makeHighlighter(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), opts.highlight) : undefined;
+    return addresses.map((address): SearchHit => {
+      const seg = Number.isSafeInteger(address) && address >= 0 ? Math.floor(address / SEG_STRIDE) : -1;
+      const doc = seg >= 0 ? address - seg * SEG_STRIDE : -1;
+      const segment = reader.segments[seg];
+      if (!segment || doc >= segment.maxDoc) throw new EngineError('illegal_argument_exception', `no document at address [${String(address)}] of this reader`);
+      const source = segment.source(doc);
+      const hit: SearchHit = { _id: segment.id(doc), _score: null };
+      if (sourceFilter) hit._source = sourceFilter(source);
+      if (highlighter) {
+        const h = highlighter(source);
+        if (Object.keys(h).length > 0) hit.highlight = h;
+      }
+      return hit;
+    });
   }
 
   /**
@@ -579,8 +614,18 @@ export class ShardEngine {
 
 // ---- search ---------------------------------------------------------------------------------------
 
+/** A point-in-time view for query then fetch (ShardEngine.openReader). */
+export interface SearchReader {
+  readonly segments: readonly Segment[];
+}
+
+/** Segment index · 2^31 + doc: where a hit is in a reader's segments (as maxscore.ts keys hits). */
+const SEG_STRIDE = 2 ** 31;
+
 export interface SearchHit {
   _id: string;
+  /** Where the hit is in the reader it was found with (searches with a reader only). */
+  _address?: number;
   _score: number | null;
   _source?: Record<string, unknown>;
   sort?: unknown[];
@@ -624,9 +669,11 @@ interface ParsedSearch {
   highlight: unknown;
   source: unknown;
   started: number;
+  /** Hits carry their `_address` (a search with a reader). */
+  addresses: boolean;
 }
 
-function search(engine: ShardEngine, segments: Segment[], request: unknown): SearchResponse {
+function search(engine: ShardEngine, segments: Segment[], request: unknown, addresses: boolean): SearchResponse {
   const started = performance.now();
   if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new EngineError('parsing_exception', 'a search request must be an object');
   const r = request as Record<string, unknown>;
@@ -644,13 +691,13 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown): Sea
   const partialAggs = r.partial_aggs === undefined ? false : typeof r.partial_aggs === 'boolean' ? r.partial_aggs : badRequest('[partial_aggs] must be a boolean');
   if (byScore && aggs === undefined && searchAfter === undefined && !r.highlight) {
     const pruned = searchPruned(engine, segments, query, from + size, limit);
-    if (pruned) return prunedResponse(segments, pruned, from, limit, r._source, started);
+    if (pruned) return prunedResponse(segments, pruned, from, limit, r._source, started, addresses);
   }
-  return searchGeneral(engine, segments, shardStats(segments), { query, from, size, sort, byScore, searchAfter, limit, aggs, partialAggs, highlight: r.highlight, source: r._source, started });
+  return searchGeneral(engine, segments, shardStats(segments), { query, from, size, sort, byScore, searchAfter, limit, aggs, partialAggs, highlight: r.highlight, source: r._source, started, addresses });
 }
 
 /** The response of searchPruned's collector: its hits from `from` on, and its total. */
-function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: number, limit: number, source: unknown, started: number): SearchResponse {
+function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: number, limit: number, source: unknown, started: number, addresses: boolean): SearchResponse {
   const sourceFilter = parseSourceFilter(source);
   pruned.finish();
   const n = pruned.hitCount;
@@ -659,6 +706,7 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: nu
     const segment = segments[pruned.hitSeg(i)]!;
     const doc = pruned.hitDoc(i);
     const hit: SearchHit = { _id: segment.id(doc), _score: pruned.hitScore(i) };
+    if (addresses) hit._address = pruned.hitSeg(i) * SEG_STRIDE + doc;
     if (sourceFilter) hit._source = sourceFilter(segment.source(doc));
     hits.push(hit);
   }
@@ -709,6 +757,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
+    if (req.addresses) hit._address = c.seg * SEG_STRIDE + c.doc;
     const source = segment.source(c.doc);
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;

@@ -186,6 +186,38 @@ describe('segments', () => {
     expect(e.search({ query: { match: { body: 'word1' } }, size: 50 }).hits.hits.map((h) => h._id).sort()).toEqual(['1', '5', '9']);
   });
 
+  it('fetches through a reader the versions its search scored, after updates, deletes, refreshes and merges', () => {
+    const e = new ShardEngine({ maxSegments: 2 });
+    for (let i = 0; i < 6; i++) {
+      e.index(`d${i}`, { body: `quick fox number ${i}`, n: i });
+      e.refresh();
+    }
+    const reader = e.openReader();
+    const res = e.search({ query: { match: { body: 'quick' } }, size: 3, _source: false }, reader);
+    const addresses = res.hits.hits.map((h) => h._address);
+    expect(addresses.every((a) => Number.isSafeInteger(a))).toBe(true);
+    // Without a reader, no addresses.
+    expect(e.search({ query: { match: { body: 'quick' } } }).hits.hits[0]).not.toHaveProperty('_address');
+    // Everything changes afterwards: each hit updated or deleted, new docs, refreshes that merge.
+    const scored = res.hits.hits.map((h) => h._id);
+    scored.forEach((id, i) => (i % 2 === 0 ? e.index(id, { body: 'slow turtle', n: -1 }) : e.delete(id)));
+    for (let i = 0; i < 5; i++) {
+      e.index(`new${i}`, { body: 'quick new' });
+      e.refresh();
+    }
+    expect(e.search({ query: { match: { body: 'fox' } } }).hits.total.value).toBe(3);
+    const fetched = e.fetch(reader, addresses, { _source: ['n'], highlight: { fields: { body: {} } }, query: { match: { body: 'quick' } } });
+    expect(fetched.map((h) => h._id)).toEqual(scored);
+    for (const h of fetched) {
+      expect(h._source!.n).toBe(Number(h._id.slice(1)));
+      expect(Object.keys(h._source!)).toEqual(['n']);
+      expect(h.highlight!.body![0]).toContain('<em>quick</em> fox');
+    }
+    expect(errorType(() => e.fetch(reader, [2 ** 40]))).toBe('illegal_argument_exception');
+    expect(errorType(() => e.fetch(reader, [-1]))).toBe('illegal_argument_exception');
+    expect(errorType(() => e.fetch(reader, 'x'))).toBe('illegal_argument_exception');
+  });
+
   it('refreshes on its own at the configured interval', async () => {
     const e = new ShardEngine({ refreshIntervalMs: 20 });
     e.index('1', { t: 'hello' });
