@@ -32,7 +32,9 @@ export type ShardEvent =
   | { type: 'shard.recovery_chunk'; sessionId: string; offset: number }
   | { type: 'shard.recovery_done'; sessionId: string; allocationId: string; localCheckpoint: number }
   | { type: 'shard.get'; id: string }
-  | { type: 'shard.search'; request: unknown }
+  | { type: 'shard.search'; request: unknown; keepReader?: boolean }
+  | { type: 'shard.fetch'; readerId: string; addresses: unknown; _source?: unknown; highlight?: unknown; query?: unknown }
+  | { type: 'shard.free_reader'; readerId: string }
   | { type: 'shard.refresh' }
   | { type: 'shard.flush' }
   | { type: 'shard.stats' }
@@ -147,7 +149,13 @@ export const shardMachine = setup({
       if (event.type === 'shard.get') settle(c.shoal.deferReply(), () => c.copy.get(event.id));
     },
     search: ({ context: c, event }) => {
-      if (event.type === 'shard.search') settle(c.shoal.deferReply(), () => c.copy.search(event.request));
+      if (event.type === 'shard.search') settle(c.shoal.deferReply(), () => c.copy.search(event.request, event.keepReader === true));
+    },
+    fetch: ({ context: c, event }) => {
+      if (event.type === 'shard.fetch') settle(c.shoal.deferReply(), () => c.copy.fetch(String(event.readerId), event.addresses, event));
+    },
+    freeReader: ({ context: c, event }) => {
+      if (event.type === 'shard.free_reader') settle(c.shoal.deferReply(), () => c.copy.freeReader(String(event.readerId)));
     },
     refresh: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.refresh(), { ok: true })),
     /** Becoming searchable: what arrived since the recovery's own refresh is visible at once. */
@@ -190,6 +198,9 @@ export const shardMachine = setup({
     'shard.write': { actions: 'notReady' },
     'shard.get': { actions: 'notReady' },
     'shard.search': { actions: 'notReady' },
+    // A reader outlives role changes (it is this copy's own view): any copy fetches and frees.
+    'shard.fetch': { actions: 'fetch' },
+    'shard.free_reader': { actions: 'freeReader' },
     // Any live copy refreshes, a recovering one too: it may turn searchable right after (as
     // Elasticsearch's refresh reaches every copy of the replication group).
     'shard.refresh': { actions: 'refresh' },

@@ -294,6 +294,8 @@ export class Coordinator {
     const aggsJson = wrapEngine(() => aggsOfRequest(request));
     const hasAggs = aggsJson !== undefined;
     const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
+    // The fetch phase reads the winners from the readers their query phase ran on (point in time).
+    const fetchNeeded = size > 0 && (_source !== false || highlight !== undefined);
     const failures: { index: string; shard: number; node?: string; reason: { type: string; reason: string } }[] = [];
     let timedOut = false;
     const shardResults = await Promise.all(
@@ -303,8 +305,8 @@ export class Coordinator {
           return undefined;
         }
         try {
-          const r = await this.searchWithRetry(t, queryPhase, timeoutMs);
-          return { t, r };
+          const { r, copy } = await this.searchWithRetry(t, queryPhase, timeoutMs, fetchNeeded);
+          return { t, r, copy };
         } catch (err) {
           const e = toApiError(err);
           if (e.type === 'timeout') timedOut = true;
@@ -330,26 +332,32 @@ export class Coordinator {
     const byShard = new Map<number, Ranked[]>();
     for (const p of page) byShard.set(p.shardIdx, [...(byShard.get(p.shardIdx) ?? []), p]);
     const fetched = new Map<Ranked, SearchHit>();
-    if (_source !== false || highlight !== undefined) {
+    if (fetchNeeded) {
+      // Shards without a winner only free their reader (not awaited).
+      ok.forEach(({ t, r, copy }, shardIdx) => {
+        if (!byShard.has(shardIdx) && r.reader_id !== undefined) {
+          this.askShard(copy.node, t.uuid, t.shard, { type: 'shard.free_reader', readerId: r.reader_id }, 5_000).catch(() => undefined);
+        }
+      });
       await Promise.all(
         [...byShard].map(async ([shardIdx, ranked]) => {
-          const { t } = ok[shardIdx]!;
-          const ids = ranked.map((x) => x.hit._id);
-          const fetchReq: Record<string, unknown> = { query: { ids: { values: ids } }, size: ids.length, _source: _source ?? true };
-          if (highlight !== undefined) {
-            fetchReq.query = { bool: { must: [request.query ?? { match_all: {} }], filter: [{ ids: { values: ids } }] } };
-            fetchReq.highlight = highlight;
-          }
+          const { t, r, copy } = ok[shardIdx]!;
           try {
-            const r = await this.searchWithRetry(t, fetchReq, timeoutMs);
-            const byId = new Map(r.hits.hits.map((h) => [h._id, h]));
-            for (const x of ranked) {
-              const h = byId.get(x.hit._id);
+            // The copy that ran the query phase: the reader is its own.
+            const res = await this.askShard<{ hits: SearchHit[] }>(
+              copy.node,
+              t.uuid,
+              t.shard,
+              { type: 'shard.fetch', readerId: r.reader_id, addresses: ranked.map((x) => x.hit._address), _source: _source ?? true, highlight, query: request.query },
+              timeoutMs,
+            );
+            ranked.forEach((x, i) => {
+              const h = res.hits[i];
               if (h) fetched.set(x, h);
-            }
+            });
           } catch (err) {
             const e = toApiError(err);
-            failures.push({ index: t.index, shard: t.shard, node: t.copy?.node, reason: { type: e.type, reason: `fetch phase: ${e.message}` } });
+            failures.push({ index: t.index, shard: t.shard, node: copy.node, reason: { type: e.type, reason: `fetch phase: ${e.message}` } });
           }
         }),
       );
@@ -396,12 +404,12 @@ export class Coordinator {
     return { count: r.hits.total.value, _shards: r._shards };
   }
 
-  private async searchWithRetry(t: SearchTarget, request: unknown, timeoutMs: number): Promise<SearchResponse> {
+  private async searchWithRetry(t: SearchTarget, request: unknown, timeoutMs: number, keepReader = false): Promise<{ r: SearchResponse & { reader_id?: string }; copy: RoutingCopy }> {
     let lastError: unknown;
     // Another copy of the same shard is tried when the chosen one fails.
     for (const copy of [t.copy!, ...t.others]) {
       try {
-        return await this.askShard<SearchResponse>(copy.node, t.uuid, t.shard, { type: 'shard.search', request }, timeoutMs);
+        return { r: await this.askShard<SearchResponse & { reader_id?: string }>(copy.node, t.uuid, t.shard, { type: 'shard.search', request, keepReader }, timeoutMs), copy };
       } catch (err) {
         const e = toApiError(err);
         if (e.status === 400) throw e;

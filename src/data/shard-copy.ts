@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import type { IndexMeta, ShardCopy as RoutingCopy, ShardTable } from '../cluster/metadata.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
-import { ShardEngine, type ReplicaOp, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
+import { ShardEngine, type ReplicaOp, type SearchHit, type SearchReader, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { EngineError } from '../engine/types.ts';
 import type { Replier } from '../runtime/context.ts';
 import { ShoalError } from '../runtime/errors.ts';
@@ -106,6 +106,10 @@ export interface RecoveryStart {
 const REPLICATE_TIMEOUT_MS = 5_000;
 const RECOVERY_CHUNK_BYTES = 256 * 1024;
 const RECOVERY_SESSION_TTL_MS = 60_000;
+/** How long a search's reader waits for its fetch phase (freed by the fetch, or by the coordinator when the shard has no winner). */
+const READER_KEEP_ALIVE_MS = 60_000;
+/** Open readers per copy at most (Elasticsearch bounds its search contexts too). */
+const MAX_OPEN_READERS = 1_000;
 
 /**
  * One copy of one shard: its engine, and the replication protocol around it.
@@ -132,6 +136,9 @@ export class ShardCopy {
   private suspects: Set<string> | undefined;
   private readonly sessions = new Map<string, { ops: ReplicaOp[]; expires: number }>();
   private sessionCounter = 0;
+  /** Readers kept between a search's query and fetch phases, by id. */
+  private readonly readers = new Map<string, { reader: SearchReader; expires: number }>();
+  private readerCounter = 0;
   /** Cluster state version whose index mappings this copy has merged (see putDynamicMappings). */
   private mappingVersion = 0;
   /** Writes in flight on this primary (replicating); the engine applied them already. */
@@ -525,8 +532,45 @@ export class ShardCopy {
     return this.engine.get(id);
   }
 
-  search(request: unknown): SearchResponse {
-    return this.engine.search(request);
+  /**
+   * The query phase. With `keepReader`, the point-in-time reader it ran on stays open for the
+   * fetch phase (`reader_id` in the answer, `_address` on every hit).
+   */
+  search(request: unknown, keepReader = false): SearchResponse & { reader_id?: string } {
+    if (!keepReader) return this.engine.search(request);
+    this.expireReaders();
+    if (this.readers.size >= MAX_OPEN_READERS) {
+      const err = new ShoalError('es_rejected_execution_exception', `${this.label} too many open search readers [${this.readers.size}]; they are freed by their fetch phase or after ${READER_KEEP_ALIVE_MS} ms`);
+      err.status = 429;
+      throw err;
+    }
+    const reader = this.engine.openReader();
+    const response = this.engine.search(request, reader);
+    const readerId = `r${this.readerCounter++}`;
+    this.readers.set(readerId, { reader, expires: this.io.now() + READER_KEEP_ALIVE_MS });
+    return { ...response, reader_id: readerId };
+  }
+
+  /** The fetch phase on the reader of a query phase; frees the reader. */
+  fetch(readerId: string, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown }): { hits: SearchHit[] } {
+    this.expireReaders();
+    const kept = this.readers.get(readerId);
+    if (!kept) {
+      const err = new ShoalError('search_context_missing_exception', `${this.label} no search reader [${readerId}]: freed, expired after ${READER_KEEP_ALIVE_MS} ms, or this copy restarted`);
+      err.status = 404;
+      throw err;
+    }
+    this.readers.delete(readerId);
+    return { hits: this.engine.fetch(kept.reader, addresses, opts) };
+  }
+
+  freeReader(readerId: string): { freed: boolean } {
+    return { freed: this.readers.delete(readerId) };
+  }
+
+  private expireReaders(): void {
+    const now = this.io.now();
+    for (const [id, r] of this.readers) if (r.expires < now) this.readers.delete(id);
   }
 
   async stats(): Promise<Record<string, unknown>> {
@@ -538,12 +582,14 @@ export class ShardCopy {
       max_seq_no: this.engine.maxSeqNo,
       local_checkpoint: this.engine.localCheckpoint,
       global_checkpoint: this.engine.globalCheckpoint,
+      open_readers: this.readers.size,
       ...(this.group ? { group: await this.group.status(this.engine.localCheckpoint) } : {}),
     };
   }
 
   close(): void {
     this.closed = true;
+    this.readers.clear();
     try {
       this.engine.flush();
     } catch (err) {

@@ -95,6 +95,28 @@ describe('data plane in one process over a real nats-server', () => {
     expect(mget.docs.map((d: Any) => d.found)).toEqual([true, false]);
   });
 
+  it('fetches the winners from the readers their query phase ran on, with highlights and _source filtering, and leaves no reader open', async () => {
+    const res = await api({ op: 'search', index: 'books', body: { query: { match: { title: 'quick' } }, _source: ['year'], highlight: { fields: { title: {} } } } });
+    expect(res._shards.failed).toBe(0);
+    expect(res.hits.hits.map((h: Any) => h._id).sort()).toEqual(['b1', 'b2']);
+    for (const h of res.hits.hits) {
+      expect(Object.keys(h._source)).toEqual(['year']);
+      expect(h.highlight.title[0]).toContain('<em>quick</em>');
+      expect(h).not.toHaveProperty('_address');
+    }
+    // No fetch phase, no reader: size 0, and _source false without highlights.
+    await api({ op: 'search', index: 'books', body: { size: 0, query: { match_all: {} } } });
+    expect((await api({ op: 'search', index: 'books', body: { _source: false } })).hits.hits[0]).not.toHaveProperty('_source');
+    // Fetched readers are freed by the fetch, the others by the coordinator (not awaited).
+    let open: number[] = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+      open = ((await api({ op: 'shard.stats', index: 'books' })) as unknown as Any[]).map((s) => s.open_readers);
+      if (open.every((n) => n === 0)) break;
+    }
+    expect(open.length).toBeGreaterThan(0);
+    expect(open.every((n) => n === 0)).toBe(true);
+  });
+
   it('lets exactly one of several concurrent conditional updates win', async () => {
     const base = await api({ op: 'doc.get', index: 'books', id: 'b2' });
     const attempts = await Promise.allSettled(
