@@ -28,7 +28,7 @@ export type ShardEvent =
   | { type: 'shard.write'; items: WriteItem[]; term?: number; refresh?: RefreshMode }
   | ReplicateRequest
   | { type: 'shard.recovery_plan'; from: number }
-  | { type: 'shard.recover'; allocationId: string; node: string; from: number; full: boolean; suspects: string[] }
+  | { type: 'shard.recover'; allocationId: string; node: string; from: number; full: boolean; suspects: string[]; term?: number }
   | { type: 'shard.recovery_chunk'; sessionId: string; offset: number }
   | { type: 'shard.recovery_done'; sessionId: string; allocationId: string; localCheckpoint: number }
   | { type: 'shard.get'; id: string }

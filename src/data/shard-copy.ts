@@ -413,7 +413,14 @@ export class ShardCopy {
       from: fullNeeded ? -1 : from,
       full: fullNeeded,
       suspects: [...(this.suspects ?? [])],
+      term: this.term,
     });
+    // A primary of an older term than this copy has seen was replaced (its node may not know yet):
+    // what it has above the global checkpoint is not agreed history. Recover from the new one.
+    const fenced = () => {
+      if (start.term < this.term) throw new ShoalError('stale_primary_term', `${this.label} recovery source has primary term [${start.term}], this copy has seen [${this.term}]`);
+    };
+    fenced();
     if (start.term > this.term) this.term = start.term;
     this.mergeMappings(start.mappings);
     this.mappingVersion = Math.max(this.mappingVersion, start.mappingVersion);
@@ -421,6 +428,7 @@ export class ShardCopy {
     while (received < start.total) {
       const chunk = await ask<{ ops: ReplicaOp[] }>({ type: 'shard.recovery_chunk', sessionId: start.sessionId, offset: received });
       if (chunk.ops.length === 0) throw new ShoalError('recovery_failed', `${this.label} recovery session ended early`);
+      fenced(); // a newer primary's operation may have arrived meanwhile
       this.engine.batch(() => {
         for (const op of chunk.ops) {
           const suspect = this.suspects?.delete(op.id) ?? false;
@@ -429,6 +437,7 @@ export class ShardCopy {
       });
       received += chunk.ops.length;
     }
+    fenced();
     // What the primary does not have at all, and suspects it did not mention, go.
     for (const id of start.absent) if (this.suspects?.delete(id)) this.engine.purge(id);
     for (const id of this.suspects ?? []) this.engine.purge(id);
@@ -450,8 +459,9 @@ export class ShardCopy {
   }
 
   /** Primary side: start a recovery session; the copy gets every operation from now on. */
-  async startRecovery(req: { allocationId: string; node: string; from: number; full: boolean; suspects: string[] }): Promise<RecoveryStart> {
-    this.assertPrimary(undefined);
+  async startRecovery(req: { allocationId: string; node: string; from: number; full: boolean; suspects: string[]; term?: number }): Promise<RecoveryStart> {
+    // A copy that has seen a newer primary term must not recover from this (replaced) primary.
+    this.assertPrimary(req.term);
     // The copy may know a newer cluster state than this primary: wait (the copy retries) until
     // our routing lists it, or a routing update from before its allocation would drop it from the
     // replication group while it recovers (Elasticsearch delays such recoveries likewise).

@@ -46,6 +46,12 @@ export interface ShoalNodeOptions extends Omit<ActorSystemOptions, 'kinds'> {
    * the SHOAL_METRICS_PORT environment variable turns it on. `false` keeps it off either way.
    */
   metrics?: MetricsOptions | false;
+  /**
+   * Fault injection for simulations: virtual ms this node holds each new cluster-state version
+   * before applying it (versions still apply in order), so that nodes apply a version at different
+   * times, as loaded nodes do.
+   */
+  stateApplyLag?: () => number;
 }
 
 type Listener = (state: ClusterState) => void;
@@ -280,7 +286,24 @@ export class ShoalNode {
     system.on('nodeDown', (id) => void this.removeIfMaster(id, 'node_down'));
   }
 
+  /** Versions held back by `stateApplyLag`, oldest first. */
+  private readonly laggingStates: ClusterState[] = [];
+
   private applyState(next: ClusterState): void {
+    const lag = this.opts.stateApplyLag;
+    if (!lag) return this.applyStateNow(next);
+    this.laggingStates.push(next);
+    if (this.laggingStates.length === 1) this.system.clock.setTimeout(() => this.applyLaggingState(lag), lag());
+  }
+
+  private applyLaggingState(lag: () => number): void {
+    const next = this.laggingStates.shift();
+    if (!next || !this.system.isRunning) return;
+    this.applyStateNow(next);
+    if (this.laggingStates.length > 0) this.system.clock.setTimeout(() => this.applyLaggingState(lag), lag());
+  }
+
+  private applyStateNow(next: ClusterState): void {
     if (next.version < this.state.version) return;
     const before = this.state;
     this.state = next;

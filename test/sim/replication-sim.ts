@@ -150,12 +150,16 @@ export async function runReplicationSimulation(opts: ReplicationSimOptions): Pro
     : { dropRate: 0, duplicateRate: 0, delayRate: 0 };
   const chaos: ('crash' | 'partition' | 'one-way')[] = [];
   if (faults) for (let n = 1 + rng.int(3); n > 0; n--) chaos.push(rng.pick(['crash', 'crash', 'partition', 'one-way'] as const));
+  // Up to this many virtual ms before a node applies each new cluster-state version: nodes see a
+  // version at different times (a primary may hear of a new replica after the replica does).
+  const applyLagMs = faults ? rng.pick([0, 0, 5, 30]) : 0;
   const config = { shards, replicas, ids: idCount, clients, delayedTimeoutMs };
-  log(`config ${JSON.stringify({ ...config, opsPerClient, rates, chaos })}`);
+  log(`config ${JSON.stringify({ ...config, opsPerClient, rates, chaos, applyLagMs })}`);
 
   /** Start (or restart) a node; `driven`: called from a task while the clock is being run already. */
   async function startNode(id: string, driven = false): Promise<ShoalNode> {
     const raftRng = rng.fork();
+    const lagRng = rng.fork();
     const starting = ShoalNode.start({
       nodeId: id,
       transport: new AtMostOnceWrites(new FaultyTransport(network.connect(id), id, plan, clock)),
@@ -164,6 +168,7 @@ export async function runReplicationSimulation(opts: ReplicationSimOptions): Pro
       storage: storages.get(id)!,
       logLevel: (process.env.SIM_LOG_LEVEL ?? 'silent') as 'silent',
       masters: MASTERS,
+      stateApplyLag: applyLagMs > 0 ? () => lagRng.int(applyLagMs + 1) : undefined,
     });
     const node = driven ? await starting : await drive(starting, 1_000, `start ${id}`);
     node.onState((state) =>
