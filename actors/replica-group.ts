@@ -177,7 +177,10 @@ export const replicaGroupMachine = setup({
     recovered: ({ context: c, event }) => {
       if (event.type !== 'group.recovered') return;
       const member = c.group.get(event.allocationId);
-      if (member) c.group.updateLocalCheckpoint(event.allocationId, event.localCheckpoint);
+      if (member) {
+        c.group.updateLocalCheckpoint(event.allocationId, event.localCheckpoint);
+        c.group.markInSync(event.allocationId);
+      }
       c.shoal.reply({ member: !!member });
     },
     status: ({ context: c, event, self }) => {

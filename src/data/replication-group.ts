@@ -25,7 +25,9 @@ export class ReplicationGroup {
    * the group (a new primary's); after that a copy only joins by being tracked from the start of
    * its recovery. An in-sync copy the group does not know has missed operations since (the group
    * replicated without it): its ids are returned, to be failed through the master — never joined
-   * silently with a hole in its history.
+   * silently with a hole in its history. A member stays in sync while it is in the table, even if
+   * this table does not list it yet: this primary marked it when its recovery ended (`markInSync`),
+   * and this node may apply the master's state that says so later than other nodes do.
    */
   update(table: ShardTable): string[] {
     const copies = new Map(table.copies.map((c) => [c.allocationId, c]));
@@ -35,7 +37,7 @@ export class ReplicationGroup {
       if (c.allocationId === this.primaryAllocationId) continue;
       const inSync = table.inSync.includes(c.allocationId);
       const m = this.members.get(c.allocationId);
-      if (m) m.inSync = inSync;
+      if (m) m.inSync ||= inSync;
       else if (inSync && !this.initialized) this.members.set(c.allocationId, { allocationId: c.allocationId, node: c.node, inSync, localCheckpoint: -1 });
       else if (inSync) missed.push(c.allocationId);
     }
@@ -47,6 +49,18 @@ export class ReplicationGroup {
   track(allocationId: string, node: string): void {
     const m = this.members.get(allocationId);
     if (!m) this.members.set(allocationId, { allocationId, node, inSync: false, localCheckpoint: -1 });
+  }
+
+  /**
+   * A tracked copy finished its recovery from this primary: from now on it counts for the global
+   * checkpoint, and a write it fails must fail it through the master, before the master's state
+   * lists it in sync (as Elasticsearch's primary marks a copy in sync before reporting it started).
+   * Otherwise the global checkpoint could pass operations the copy lacks, and if it were promoted
+   * the other copies would keep them as agreed history.
+   */
+  markInSync(allocationId: string): void {
+    const m = this.members.get(allocationId);
+    if (m) m.inSync = true;
   }
 
   remove(allocationId: string): void {

@@ -38,4 +38,21 @@ describe('the replication group', () => {
     expect(g.globalCheckpoint(9)).toBe(7);
     expect(g.globalCheckpoint(4)).toBe(4);
   });
+
+  it('counts a copy from the end of its recovery on, even while this node applies the state that starts it later than the master', () => {
+    const g = new ReplicationGroup('p');
+    const before = table([['p', 'n1', 'STARTED'], ['r1', 'n2', 'INITIALIZING']], ['p']);
+    g.update(before);
+    g.track('r1', 'n2');
+    g.updateLocalCheckpoint('r1', 3);
+    expect(g.globalCheckpoint(9)).toBe(9); // recovering: not counted
+    g.markInSync('r1'); // its recovery ended: this primary reports it started
+    expect(g.globalCheckpoint(9)).toBe(3);
+    // A table from before the master started it (this node lags) does not take that back.
+    expect(g.update(before)).toEqual([]);
+    expect(g.get('r1')?.inSync).toBe(true);
+    expect(g.globalCheckpoint(9)).toBe(3);
+    g.markInSync('unknown'); // not a member: nothing happens
+    expect(g.get('unknown')).toBeUndefined();
+  });
 });
