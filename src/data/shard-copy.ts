@@ -152,7 +152,7 @@ export class ShardCopy {
     private readonly startGroup: ReplicaGroupFactory,
   ) {
     this.meta = meta;
-    const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? { analysis: meta.settings.analysis } : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms };
+    const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? { analysis: meta.settings.analysis } : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms, index: id.index };
     if (id.dataDir) {
       fs.mkdirSync(id.dataDir, { recursive: true });
       this.engine = ShardEngine.open(id.dataDir, opts);

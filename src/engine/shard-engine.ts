@@ -26,6 +26,8 @@ export interface EngineOptions {
   refreshIntervalMs?: number;
   /** Merge when more segments than this exist after a refresh (default 10). */
   maxSegments?: number;
+  /** The index this shard belongs to: `_index` of `top_hits` hits (none when not given). */
+  index?: string;
 }
 
 export interface WriteOptions {
@@ -92,6 +94,7 @@ export class ShardEngine {
   /** Translog operations replayed by open() (diagnostics and tests). */
   recoveredOps = 0;
   private readonly maxSegments: number;
+  readonly indexName: string | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   /** `afterNextRefresh` callers, resolved by the next refresh. */
   private refreshWaiters: (() => void)[] = [];
@@ -107,6 +110,7 @@ export class ShardEngine {
     this.analyzers = new AnalyzerRegistry(opts.settings);
     this.primaryTerm = opts.primaryTerm ?? 1;
     this.maxSegments = opts.maxSegments ?? 10;
+    this.indexName = opts.index;
     this.buffer = new SegmentBuilder(this.nextSegmentName());
     const interval = opts.refreshIntervalMs ?? -1;
     if (interval > 0) {
@@ -872,7 +876,7 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
     const segment = segments[segmentIndex]!;
     return execute(parseQuery(q), { segment, stats, mappings: engine.mappings, analyzer: (f, n) => engine.analyzerFor(f, n), textFields: () => textFields }).docs;
   };
-  return { nodes, partial: collectAggs(nodes, matches, { resolveFilter }) };
+  return { nodes, partial: collectAggs(nodes, matches, { resolveFilter, index: engine.indexName }) };
 }
 
 function intParam(v: unknown, name: string, dflt: number): number {

@@ -195,6 +195,11 @@ describe('data plane in one process over a real nats-server', () => {
       expect(res.aggregations.per_day.buckets).toEqual(
         [...perDay].sort((a, b) => a[0] - b[0]).map(([key, doc_count]) => ({ key_as_string: new Date(key).toISOString(), key, doc_count })),
       );
+      // top_hits across shards: the cheapest three overall, each hit naming its index.
+      const cheapest = await api({ op: 'search', index: 'sales', body: { size: 0, aggs: { cheap: { top_hits: { size: 3, sort: [{ price: 'asc' }], _source: ['price'] } } } } });
+      const hits = cheapest.aggregations.cheap.hits.hits as Any[];
+      expect(hits.map((h) => h._source.price)).toEqual([...docs.map((d) => d.price)].sort((a, b) => a - b).slice(0, 3));
+      for (const h of hits) expect(h._index).toBe('sales');
       // A client cannot ask for the shards' unreduced state.
       await expect(api({ op: 'search', index: 'sales', body: { size: 0, aggs: { users: { cardinality: { field: 'user' } } }, partial_aggs: true } })).rejects.toMatchObject({ status: 400 });
     } finally {
