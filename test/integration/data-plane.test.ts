@@ -292,6 +292,11 @@ describe('data plane in one process over a real nats-server', () => {
       const res = await api({ op: 'search', index: 'dyn', body: { query: { range: { when: { gte: '2024-05-15' } } } } });
       expect(res._shards.failed).toBe(0);
       expect(res.hits.hits.map((h: Any) => h._id)).toEqual([idOn(1)]);
+      // So does a range aggregation with date-string bounds, shard 2 (no doc with `when`) included.
+      await api({ op: 'index.refresh', index: 'dyn' }); // shard 0 was not in the bulk
+      const agg = await api({ op: 'search', index: 'dyn', body: { size: 0, aggs: { when: { range: { field: 'when', ranges: [{ to: '2024-05-15' }, { from: '2024-05-15' }] } } } } });
+      expect(agg._shards.failed).toBe(0);
+      expect(agg.aggregations.when.buckets.map((b: Any) => b.doc_count)).toEqual([1, 1]);
       // Every copy (replicas too) agrees: the same documents per shard.
       const stats = (await api({ op: 'shard.stats', index: 'dyn' })) as unknown as Any[];
       for (let shard = 0; shard < 3; shard++) expect(new Set(stats.filter((x) => x.shard === shard).map((x) => x.docs)).size).toBe(1);
