@@ -31,7 +31,11 @@
  *              query); p50 and p99 (nearest rank) over every timed execution.
  *
  * Output: progress on stderr, a table on stdout; with --json the last stdout line is one JSON
- * object: docs, index_ratio_vs_minisearch (Shoal docs/s ÷ MiniSearch docs/s; target ≥ 1.5),
+ * object: docs, index_ratio_vs_minisearch (Shoal docs/s ÷ MiniSearch docs/s; target ≥ 1.5; the
+ * median of --index-duels paired builds: after the engines' runs, a fresh Shoal process and a
+ * fresh MiniSearch process each build the index twice, back to back, order alternating, and the
+ * second builds are compared — the engines' own runs are a minute or more apart and this machine's
+ * speed drifts over such spans; index_ratio_duels lists them),
  * heap_ratio_vs_minisearch (Shoal bytes/doc ÷ MiniSearch bytes/doc; target ≤ 1.0),
  * query_p50_ratio { single, or, and, phrase } (Shoal's p50 ÷ the best p50 among the libraries
  * that support the class; null when none does; target ≤ 1.0), query_p50_best (which library),
@@ -66,6 +70,9 @@ const USAGE = `usage: npm run bench:engine -- [options]
   --queries N        queries per class (default 200)
   --rounds N         timed passes over each class's queries, at most (default 3)
   --index-rounds N   builds per engine; indexing docs/s is their median (default 3)
+  --index-duels N    Shoal/MiniSearch builds back to back, in fresh processes, order alternating;
+                     index_ratio_vs_minisearch is the median of their ratios (default 5; 0: the
+                     ratio of the engines' own medians instead)
   --budget S         seconds per engine and class: warm-up stops after S/2 s (having run at least
                      20 queries), and a timed pass after the first runs only if it fits (default 5)
   --warmup S         warm-up: passes over the class's queries until S seconds have gone by (at
@@ -87,6 +94,7 @@ function parseOptions() {
       rounds: { type: 'string' },
       budget: { type: 'string' },
       'index-rounds': { type: 'string' },
+      'index-duels': { type: 'string' },
       warmup: { type: 'string' },
       seed: { type: 'string' },
       engines: { type: 'string' },
@@ -99,6 +107,7 @@ function parseOptions() {
       // internal: run one engine (a child process of the bench)
       worker: { type: 'string' },
       'queries-file': { type: 'string' },
+      'index-only': { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -119,6 +128,7 @@ function parseOptions() {
     budgetMs: positive('budget', values.budget, 5) * 1000,
     warmupMs: positive('warmup', values.warmup, 1) * 1000,
     indexRounds: positive('index-rounds', values['index-rounds'], 3, true),
+    indexDuels: values['index-duels'] === '0' ? 0 : positive('index-duels', values['index-duels'], 5, true),
     seed: values.seed === undefined ? 1 : Number.parseInt(values.seed, 10),
     engines: values.engines ? engineList(values.engines, '--engines') : [...ENGINES],
     oramaExact: values['orama-exact'],
@@ -128,6 +138,7 @@ function parseOptions() {
     check: values.check,
     worker: values.worker as EngineName | undefined,
     queriesFile: values['queries-file'],
+    indexOnly: values['index-only'],
   };
 }
 
@@ -205,7 +216,19 @@ async function profiler(dir: string | undefined, engine: EngineName) {
   };
 }
 
+/** One duel side: a warm-up build, then a timed one; prints {engine, index_docs_per_s}. */
+async function runIndexOnly(opts: Options, engine: EngineName): Promise<void> {
+  const adapter = await createAdapter(engine, { oramaExact: opts.oramaExact });
+  const docs = wordnet(opts.limit);
+  await adapter.build(docs);
+  const t0 = now();
+  await adapter.build(docs);
+  const ms = now() - t0;
+  process.stdout.write(`${JSON.stringify({ engine, index_docs_per_s: Math.round((docs.length * 1000) / ms) })}\n`);
+}
+
 async function runWorker(opts: Options, engine: EngineName): Promise<void> {
+  if (opts.indexOnly) return runIndexOnly(opts, engine);
   if (!opts.queriesFile) throw new Error('--worker needs --queries-file');
   const adapter = await createAdapter(engine, { oramaExact: opts.oramaExact });
   const queries = JSON.parse(readFileSync(opts.queriesFile, 'utf8')) as QuerySets;
@@ -313,10 +336,15 @@ async function runWorker(opts: Options, engine: EngineName): Promise<void> {
 // ---- parent ---------------------------------------------------------------------------------------
 
 function runChild(opts: Options, engine: EngineName, queriesFile: string): Promise<EngineResult> {
-  const args = ['--expose-gc', '--import', 'tsx', SCRIPT, '--worker', engine, '--queries-file', queriesFile, '--rounds', String(opts.rounds), '--budget', String(opts.budgetMs / 1000), '--warmup', String(opts.warmupMs / 1000), '--index-rounds', String(opts.indexRounds)];
+  const args = ['--queries-file', queriesFile, '--rounds', String(opts.rounds), '--budget', String(opts.budgetMs / 1000), '--warmup', String(opts.warmupMs / 1000), '--index-rounds', String(opts.indexRounds)];
+  if (opts.cpuProf) args.push('--cpu-prof', opts.cpuProf, '--prof-engines', opts.profEngines.join(','));
+  return spawnWorker<EngineResult>(opts, engine, args);
+}
+
+function spawnWorker<T>(opts: Options, engine: EngineName, extra: string[]): Promise<T> {
+  const args = ['--expose-gc', '--import', 'tsx', SCRIPT, '--worker', engine, ...extra];
   if (opts.limit !== undefined) args.push('--limit', String(opts.limit));
   if (opts.oramaExact) args.push('--orama-exact');
-  if (opts.cpuProf) args.push('--cpu-prof', opts.cpuProf, '--prof-engines', opts.profEngines.join(','));
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -327,7 +355,7 @@ function runChild(opts: Options, engine: EngineName, queriesFile: string): Promi
       const last = out.trim().split('\n').at(-1) ?? '';
       if (code !== 0) return reject(new Error(`${engine} worker exited with ${signal ?? code}`));
       try {
-        resolvePromise(JSON.parse(last) as EngineResult);
+        resolvePromise(JSON.parse(last) as T);
       } catch {
         reject(new Error(`${engine} worker printed no result: ${JSON.stringify(out.slice(-500))}`));
       }
@@ -366,10 +394,23 @@ async function runParent(opts: Options): Promise<void> {
     rmSync(queriesFile, { force: true });
   }
 
-  // ---- ratios
+  // ---- index duels: the engines run one after the other, a minute or more apart, and this VM's
+  // speed drifts over such spans; builds back to back, paired, cancel most of it.
   const shoal = results.get('shoal');
   const mini = results.get('minisearch');
-  const indexRatio = shoal && mini ? round(shoal.index_docs_per_s / mini.index_docs_per_s, 3) : null;
+  const duels: number[] = [];
+  if (shoal && mini) {
+    for (let d = 0; d < opts.indexDuels; d++) {
+      const order: EngineName[] = d % 2 === 0 ? ['shoal', 'minisearch'] : ['minisearch', 'shoal'];
+      const rate = new Map<EngineName, number>();
+      for (const engine of order) rate.set(engine, (await spawnWorker<{ index_docs_per_s: number }>(opts, engine, ['--index-only'])).index_docs_per_s);
+      duels.push(rate.get('shoal')! / rate.get('minisearch')!);
+      log(`[bench] index duel ${d + 1}/${opts.indexDuels}: shoal ${fmtRate(rate.get('shoal')!)} docs/s, minisearch ${fmtRate(rate.get('minisearch')!)} docs/s, ratio ${duels.at(-1)!.toFixed(2)}`);
+    }
+  }
+
+  // ---- ratios
+  const indexRatio = shoal && mini ? round(duels.length > 0 ? median(duels) : shoal.index_docs_per_s / mini.index_docs_per_s, 3) : null;
   const heapRatio = shoal && mini ? round(shoal.heap_bytes_per_doc / mini.heap_bytes_per_doc, 3) : null;
   const ratios = (libs: readonly EngineName[]) => {
     const ratio = {} as Record<QueryClass, number | null>;
@@ -423,6 +464,7 @@ async function runParent(opts: Options): Promise<void> {
       JSON.stringify({
         docs,
         index_ratio_vs_minisearch: indexRatio,
+        index_ratio_duels: duels.map((x) => round(x, 3)),
         heap_ratio_vs_minisearch: heapRatio,
         query_p50_ratio: queryRatio,
         query_p50_best: queryBest,
@@ -434,6 +476,7 @@ async function runParent(opts: Options): Promise<void> {
         budget_s: opts.budgetMs / 1000,
         warmup_s: opts.warmupMs / 1000,
         index_rounds: opts.indexRounds,
+        index_duels: opts.indexDuels,
         seed: opts.seed,
         orama_exact: opts.oramaExact,
         node: process.version,
