@@ -6,7 +6,7 @@ import {
   validateSysRequest,
   type SysRequest,
 } from '../../protocols/runtime.ts';
-import { decode, encode } from '../transport/codec.ts';
+import { decode, encode, encodeMail } from '../transport/codec.ts';
 import { connectNatsTransport, type NatsConnectOptions } from '../transport/nats-transport.ts';
 import { assertToken, isValidToken, subjects } from '../transport/subjects.ts';
 import type { Subscription, Transport, TransportMessage } from '../transport/transport.ts';
@@ -658,7 +658,7 @@ export class ActorSystem implements RefBinding, SystemCore {
 
   private encodeMail(message: unknown, from: ActorRef | undefined): Uint8Array {
     try {
-      return encode(from ? { m: message, f: from.id } : { m: message });
+      return encodeMail(from ? { m: message, f: from.id } : { m: message });
     } catch (err) {
       throw new BadMessageError(`message is not serialisable: ${(err as Error).message}`);
     }

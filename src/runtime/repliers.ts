@@ -1,4 +1,4 @@
-import { encode } from '../transport/codec.ts';
+import { encode, encodeMail } from '../transport/codec.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { Clock, TimerHandle } from './clock.ts';
 import type { Replier } from './context.ts';
@@ -30,7 +30,7 @@ export class RemoteReplier implements Replier {
   private send(body: { ok: unknown } | { err: ErrorBody }): void {
     let data: Uint8Array;
     try {
-      data = encode(body);
+      data = encodeMail(body);
     } catch (err) {
       data = encode({ err: { type: 'bad_message', reason: `reply is not serialisable: ${(err as Error).message}` } });
     }
