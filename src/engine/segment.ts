@@ -1,4 +1,5 @@
 import type { ParsedField } from './mapping.ts';
+import { IntBlockPool, PostingsPool, type BuiltPostings } from './postings-pool.ts';
 import { encodeNorm, K1, lengthCache } from './similarity.ts';
 import type { Analyzer, Column, KeywordColumn, NumericColumn, SegmentColumns } from './types.ts';
 
@@ -160,21 +161,8 @@ export class Segment implements SegmentColumns {
   }
 }
 
-/**
- * Postings being built, in one flat list per term: for each doc (docs arrive in order) the doc,
- * its freq, then its positions (text fields). One array per term rather than three: indexing a
- * token touches fewer objects (it is memory-bound), and a new term allocates less.
- */
-interface PostingsBuilder {
-  data: number[];
-  /** The last doc added, and where its freq is in `data`. */
-  lastDoc: number;
-  freqAt: number;
-  docCount: number;
-}
-
 interface FieldBuilder {
-  terms: Map<string, PostingsBuilder>;
+  terms: PostingsPool;
   docCount: number;
   sumTotalTermFreq: number;
   lengths: Map<number, number>;
@@ -188,6 +176,7 @@ export class SegmentBuilder {
   private readonly fields = new Map<string, FieldBuilder>();
   private readonly keywordValues = new Map<string, Map<number, string[]>>();
   private readonly numericValues = new Map<string, Map<number, number[]>>();
+  private readonly pool = new IntBlockPool();
 
   constructor(readonly name: string) {}
 
@@ -237,7 +226,7 @@ export class SegmentBuilder {
       }
       const terms = new Map<string, TermPostings>();
       const avgdl = fb.docCount > 0 ? fb.sumTotalTermFreq / fb.docCount : 1;
-      for (const [term, p] of fb.terms) terms.set(term, sealPostings(p, fb.text, norms, avgdl));
+      for (const [term, id] of fb.terms.terms()) terms.set(term, sealPostings(fb.terms.read(id), norms, avgdl));
       fields.set(path, { terms, sortedTerms: [...terms.keys()].sort(), docCount: fb.docCount, sumTotalTermFreq: fb.sumTotalTermFreq, norms });
     }
     const columns = new Map<string, Column>();
@@ -248,7 +237,7 @@ export class SegmentBuilder {
 
   private fieldBuilder(path: string, text: boolean): FieldBuilder {
     let fb = this.fields.get(path);
-    if (!fb) this.fields.set(path, (fb = { terms: new Map(), docCount: 0, sumTotalTermFreq: 0, lengths: new Map(), text }));
+    if (!fb) this.fields.set(path, (fb = { terms: new PostingsPool(text, this.pool), docCount: 0, sumTotalTermFreq: 0, lengths: new Map(), text }));
     return fb;
   }
 
@@ -261,18 +250,7 @@ export class SegmentBuilder {
       let last = -1;
       for (const t of analyzer.analyze(value)) {
         const pos = base + t.position;
-        let p = terms.get(t.term);
-        if (!p) terms.set(t.term, (p = { data: [], lastDoc: -1, freqAt: 0, docCount: 0 }));
-        const data = p.data;
-        if (p.lastDoc !== doc) {
-          p.lastDoc = doc;
-          p.docCount++;
-          p.freqAt = data.length + 1;
-          data.push(doc, 1, pos);
-        } else {
-          data[p.freqAt]!++;
-          data.push(pos);
-        }
+        terms.add(t.term, doc, pos);
         last = pos;
         length++;
       }
@@ -289,14 +267,7 @@ export class SegmentBuilder {
     fb.docCount++;
     const unique = new Set(values);
     fb.sumTotalTermFreq += unique.size;
-    for (const term of unique) {
-      let p = fb.terms.get(term);
-      if (!p) fb.terms.set(term, (p = { data: [], lastDoc: -1, freqAt: 0, docCount: 0 }));
-      p.freqAt = p.data.length + 1;
-      p.data.push(doc, 1);
-      p.lastDoc = doc;
-      p.docCount++;
-    }
+    for (const term of unique) fb.terms.add(term, doc, 0);
   }
 }
 
@@ -306,32 +277,9 @@ function setValues<T>(map: Map<string, Map<number, T[]>>, path: string, doc: num
   m.set(doc, values);
 }
 
-function sealPostings(p: PostingsBuilder, withPositions: boolean, norms: Uint8Array | undefined, avgdl: number): TermPostings {
-  const n = p.docCount;
-  const data = p.data;
-  const docs = new Int32Array(n);
-  const freqs = new Int32Array(n);
-  let posStarts: Int32Array | undefined;
-  let positions: Int32Array | undefined;
-  if (withPositions) {
-    // A doc's positions start where the previous docs' frequencies add up to.
-    posStarts = new Int32Array(n + 1);
-    positions = new Int32Array(data.length - 2 * n);
-    for (let i = 0, at = 0, out = 0; i < n; i++) {
-      const f = data[at + 1]!;
-      docs[i] = data[at]!;
-      freqs[i] = f;
-      posStarts[i + 1] = posStarts[i]! + f;
-      for (let j = 0; j < f; j++) positions[out++] = data[at + 2 + j]!;
-      at += 2 + f;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      docs[i] = data[2 * i]!;
-      freqs[i] = data[2 * i + 1]!;
-    }
-  }
-  if (docs.length <= TOP_DOCS_MIN_DF) return withPositions ? { docs, freqs, posStarts, positions } : { docs, freqs };
+function sealPostings(p: BuiltPostings, norms: Uint8Array | undefined, avgdl: number): TermPostings {
+  const { docs, freqs, posStarts, positions } = p;
+  if (docs.length <= TOP_DOCS_MIN_DF) return posStarts ? { docs, freqs, posStarts, positions } : { docs, freqs };
   const impacts = docs.length > IMPACT_BLOCK ? blockImpacts(docs, freqs, norms) : undefined;
   return { docs, freqs, posStarts, positions, impacts, topDocs: topDocs(docs, freqs, norms, avgdl) };
 }

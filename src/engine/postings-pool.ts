@@ -1,0 +1,180 @@
+/**
+ * Postings of one field while a segment is being built, as Lucene's in-memory indexer keeps them:
+ * every term's stream of ints (per doc: the doc, its freq, then its positions when kept) lives in
+ * slices of Int32Array blocks (an IntBlockPool shared by the segment's fields), and per-term state
+ * lives in parallel typed arrays. No JS object or array per term: indexing a token touches a few
+ * typed arrays, and the garbage collector never copies postings.
+ *
+ * A term's stream starts in a slice of SLICE_SIZES[0] ints; the last int of a full slice holds the
+ * address of the next, larger one (sizes grow along SLICE_SIZES, then stay at the last).
+ */
+const BLOCK_SHIFT = 13;
+const BLOCK = 1 << BLOCK_SHIFT; // ints per block (32 KiB, as Lucene's)
+const BLOCK_MASK = BLOCK - 1;
+const SLICE_SIZES = [5, 14, 20, 30, 40, 40, 80, 80, 120, 200] as const;
+const LAST_LEVEL = SLICE_SIZES.length - 1;
+
+export interface BuiltPostings {
+  docs: Int32Array;
+  freqs: Int32Array;
+  /** Text fields: where each doc's positions start in `positions` (length docs + 1). */
+  posStarts?: Int32Array;
+  positions?: Int32Array;
+}
+
+/** Int32Array blocks handed out in slices; one per segment being built, shared by its fields. */
+export class IntBlockPool {
+  readonly blocks: Int32Array[] = [];
+  private upto = BLOCK; // the first slice allocates the first block
+
+  /** `size` consecutive ints in one block; their address (block · BLOCK + offset). */
+  alloc(size: number): number {
+    if (this.upto + size > BLOCK) {
+      this.blocks.push(new Int32Array(BLOCK));
+      this.upto = 0;
+    }
+    const addr = (this.blocks.length - 1) * BLOCK + this.upto;
+    this.upto += size;
+    return addr;
+  }
+}
+
+export class PostingsPool {
+  private readonly ids = new Map<string, number>();
+  private readonly blocks: Int32Array[];
+  private termCount = 0;
+  // Per term, by term id.
+  private start = new Int32Array(64);
+  private writeAt = new Int32Array(64);
+  /** The address of the current slice's last int (where the next slice's address goes). */
+  private sliceEnd = new Int32Array(64);
+  private level = new Uint8Array(64);
+  private length = new Int32Array(64);
+  private lastDoc = new Int32Array(64);
+  private freqAt = new Int32Array(64);
+  private docCounts = new Int32Array(64);
+
+  constructor(
+    readonly withPositions: boolean,
+    private readonly pool: IntBlockPool,
+  ) {
+    this.blocks = pool.blocks; // the same array: blocks the pool adds later are seen here
+  }
+
+  get size(): number {
+    return this.termCount;
+  }
+
+  /** One occurrence of `term` in `doc` (docs arrive in ascending order), at `position` for text fields. */
+  add(term: string, doc: number, position: number): void {
+    let id = this.ids.get(term);
+    if (id === undefined) id = this.newTerm(term);
+    if (this.lastDoc[id] !== doc) {
+      this.lastDoc[id] = doc;
+      this.docCounts[id]!++;
+      this.write(id, doc);
+      this.write(id, 1);
+      // Where the freq went (not where it was due: a full slice moves the write to the next one).
+      this.freqAt[id] = this.writeAt[id]! - 1;
+    } else {
+      const at = this.freqAt[id]!;
+      this.blocks[at >>> BLOCK_SHIFT]![at & BLOCK_MASK]!++;
+    }
+    if (this.withPositions) this.write(id, position);
+  }
+
+  /** Every term with its id, in the order terms first came. */
+  terms(): IterableIterator<[string, number]> {
+    return this.ids.entries();
+  }
+
+  docCount(id: number): number {
+    return this.docCounts[id]!;
+  }
+
+  /** A term's postings as the typed arrays a sealed segment keeps. */
+  read(id: number): BuiltPostings {
+    const n = this.docCounts[id]!;
+    const total = this.length[id]!;
+    const docs = new Int32Array(n);
+    const freqs = new Int32Array(n);
+    const posStarts = this.withPositions ? new Int32Array(n + 1) : undefined;
+    const positions = this.withPositions ? new Int32Array(total - 2 * n) : undefined;
+    const blocks = this.blocks;
+    let at = this.start[id]!;
+    let end = at + SLICE_SIZES[0] - 1;
+    let level = 0;
+    const next = (): number => {
+      if (at === end) {
+        at = blocks[end >>> BLOCK_SHIFT]![end & BLOCK_MASK]!;
+        if (level < LAST_LEVEL) level++;
+        end = at + SLICE_SIZES[level]! - 1;
+      }
+      const v = blocks[at >>> BLOCK_SHIFT]![at & BLOCK_MASK]!;
+      at++;
+      return v;
+    };
+    for (let i = 0, p = 0; i < n; i++) {
+      docs[i] = next();
+      const f = next();
+      freqs[i] = f;
+      if (posStarts && positions) {
+        posStarts[i + 1] = posStarts[i]! + f;
+        for (let j = 0; j < f; j++) positions[p++] = next();
+      }
+    }
+    return posStarts ? { docs, freqs, posStarts, positions } : { docs, freqs };
+  }
+
+  private write(id: number, value: number): void {
+    let at = this.writeAt[id]!;
+    if (at === this.sliceEnd[id]) at = this.nextSlice(id, at);
+    this.blocks[at >>> BLOCK_SHIFT]![at & BLOCK_MASK] = value;
+    this.writeAt[id] = at + 1;
+    this.length[id]!++;
+  }
+
+  /** The slice ending at `pointerAt` is full: chain a larger one and return its first address. */
+  private nextSlice(id: number, pointerAt: number): number {
+    const level = Math.min(this.level[id]! + 1, LAST_LEVEL);
+    const size = SLICE_SIZES[level]!;
+    const addr = this.alloc(size);
+    this.blocks[pointerAt >>> BLOCK_SHIFT]![pointerAt & BLOCK_MASK] = addr;
+    this.level[id] = level;
+    this.sliceEnd[id] = addr + size - 1;
+    return addr;
+  }
+
+  private newTerm(term: string): number {
+    const id = this.termCount++;
+    if (id === this.start.length) this.grow();
+    this.ids.set(term, id);
+    const addr = this.alloc(SLICE_SIZES[0]);
+    this.start[id] = addr;
+    this.writeAt[id] = addr;
+    this.sliceEnd[id] = addr + SLICE_SIZES[0] - 1;
+    this.lastDoc[id] = -1;
+    return id;
+  }
+
+  private alloc(size: number): number {
+    return this.pool.alloc(size);
+  }
+
+  private grow(): void {
+    const cap = this.start.length * 2;
+    const bigger = <T extends Int32Array | Uint8Array>(a: T): T => {
+      const b = new (a.constructor as new (n: number) => T)(cap);
+      b.set(a);
+      return b;
+    };
+    this.start = bigger(this.start);
+    this.writeAt = bigger(this.writeAt);
+    this.sliceEnd = bigger(this.sliceEnd);
+    this.level = bigger(this.level);
+    this.length = bigger(this.length);
+    this.lastDoc = bigger(this.lastDoc);
+    this.freqAt = bigger(this.freqAt);
+    this.docCounts = bigger(this.docCounts);
+  }
+}
