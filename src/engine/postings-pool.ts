@@ -100,11 +100,16 @@ export class PostingsPool {
     const freqs = new Int32Array(n);
     const posStarts = this.withPositions ? new Int32Array(n + 1) : undefined;
     const positions = this.withPositions ? new Int32Array(total - 2 * n) : undefined;
+    // Walk the slice chain: at the last int of a slice, jump to the next slice's address.
     const blocks = this.blocks;
     let at = this.start[id]!;
     let end = at + SLICE_SIZES[0] - 1;
     let level = 0;
-    const next = (): number => {
+    let p = 0;
+    let i = 0;
+    let field = 0; // 0: doc, 1: freq, 2: positions left of the current doc
+    let left = 0;
+    for (let k = 0; k < total; k++) {
       if (at === end) {
         at = blocks[end >>> BLOCK_SHIFT]![end & BLOCK_MASK]!;
         if (level < LAST_LEVEL) level++;
@@ -112,15 +117,25 @@ export class PostingsPool {
       }
       const v = blocks[at >>> BLOCK_SHIFT]![at & BLOCK_MASK]!;
       at++;
-      return v;
-    };
-    for (let i = 0, p = 0; i < n; i++) {
-      docs[i] = next();
-      const f = next();
-      freqs[i] = f;
-      if (posStarts && positions) {
-        posStarts[i + 1] = posStarts[i]! + f;
-        for (let j = 0; j < f; j++) positions[p++] = next();
+      if (field === 0) {
+        docs[i] = v;
+        field = 1;
+      } else if (field === 1) {
+        freqs[i] = v;
+        if (posStarts) {
+          posStarts[i + 1] = posStarts[i]! + v;
+          left = v;
+          field = 2;
+        } else {
+          i++;
+          field = 0;
+        }
+      } else {
+        positions![p++] = v;
+        if (--left === 0) {
+          i++;
+          field = 0;
+        }
       }
     }
     return posStarts ? { docs, freqs, posStarts, positions } : { docs, freqs };

@@ -227,7 +227,18 @@ export class SegmentBuilder {
       const terms = new Map<string, TermPostings>();
       const avgdl = fb.docCount > 0 ? fb.sumTotalTermFreq / fb.docCount : 1;
       for (const [term, id] of fb.terms.terms()) terms.set(term, sealPostings(fb.terms.read(id), norms, avgdl));
-      fields.set(path, { terms, sortedTerms: [...terms.keys()].sort(), docCount: fb.docCount, sumTotalTermFreq: fb.sumTotalTermFreq, norms });
+      // Sorted on first use (prefix, wildcard, fuzzy, term ranges): most segments of a write-heavy
+      // index are merged away before any such query, and sorting is a tenth of a refresh.
+      let sorted: string[] | undefined;
+      fields.set(path, {
+        terms,
+        get sortedTerms() {
+          return (sorted ??= [...terms.keys()].sort());
+        },
+        docCount: fb.docCount,
+        sumTotalTermFreq: fb.sumTotalTermFreq,
+        norms,
+      });
     }
     const columns = new Map<string, Column>();
     for (const [path, values] of this.numericValues) columns.set(path, numericColumn(maxDoc, values));
@@ -396,19 +407,34 @@ function numericColumn(maxDoc: number, values: Map<number, number[]>): NumericCo
 }
 
 function keywordColumn(maxDoc: number, values: Map<number, string[]>): KeywordColumn {
-  const dict = [...new Set([...values.values()].flat())].sort();
-  const ordOf = new Map(dict.map((t, i) => [t, i]));
-  const offsets = new Uint32Array(maxDoc + 1);
-  const perDoc: number[][] = [];
-  let total = 0;
-  for (let d = 0; d < maxDoc; d++) {
-    offsets[d] = total;
-    const ords = [...new Set((values.get(d) ?? []).map((t) => ordOf.get(t)!))].sort((a, b) => a - b);
-    perDoc.push(ords);
-    total += ords.length;
+  const seen = new Set<string>();
+  let upper = 0;
+  for (const vs of values.values()) {
+    upper += vs.length;
+    for (const v of vs) seen.add(v);
   }
-  offsets[maxDoc] = total;
-  const ords = new Uint32Array(total);
-  perDoc.forEach((o, d) => ords.set(o, offsets[d]!));
-  return { kind: 'keyword', terms: dict, offsets, ords };
+  const dict = [...seen].sort();
+  const ordOf = new Map<string, number>();
+  for (let i = 0; i < dict.length; i++) ordOf.set(dict[i]!, i);
+  // Each doc's distinct ordinals, ascending, back to back (most docs have one value).
+  const offsets = new Uint32Array(maxDoc + 1);
+  const all = new Uint32Array(upper);
+  let at = 0;
+  for (let d = 0; d < maxDoc; d++) {
+    offsets[d] = at;
+    const vs = values.get(d);
+    if (vs === undefined || vs.length === 0) continue;
+    if (vs.length === 1) {
+      all[at++] = ordOf.get(vs[0]!)!;
+      continue;
+    }
+    const from = at;
+    for (const v of vs) all[at++] = ordOf.get(v)!;
+    all.subarray(from, at).sort();
+    let w = from + 1;
+    for (let r = from + 1; r < at; r++) if (all[r] !== all[w - 1]) all[w++] = all[r]!;
+    at = w;
+  }
+  offsets[maxDoc] = at;
+  return { kind: 'keyword', terms: dict, offsets, ords: all.slice(0, at) };
 }

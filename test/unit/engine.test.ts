@@ -231,6 +231,22 @@ describe('segments', () => {
 });
 
 describe('aggregations through search', () => {
+  it('counts a doc once per distinct keyword value, however often the value repeats in the doc', () => {
+    const e = new ShardEngine({ mappings: { properties: { t: { type: 'keyword' } } } });
+    e.index('1', { t: ['b', 'a', 'b', 'c', 'a'] });
+    e.index('2', { t: 'a' });
+    e.index('3', { t: [] });
+    e.index('4', {});
+    e.refresh();
+    const res = e.search({ size: 0, aggs: { t: { terms: { field: 't' } } } });
+    expect((res.aggregations!.t as { buckets: unknown[] }).buckets).toEqual([
+      { key: 'a', doc_count: 2 },
+      { key: 'b', doc_count: 1 },
+      { key: 'c', doc_count: 1 },
+    ]);
+    expect(ids(e.search({ sort: [{ t: 'desc' }], query: { exists: { field: 't' } } }))).toEqual(['1', '2']);
+  });
+
   it('computes bucket and metric aggregations over the matching documents', () => {
     const e = new ShardEngine({ mappings: { properties: { tag: { type: 'keyword' }, n: { type: 'long' } } } });
     for (let i = 0; i < 20; i++) {
