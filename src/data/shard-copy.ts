@@ -550,9 +550,7 @@ export class ShardCopy {
     if (!keepReader) return this.engine.search(request);
     this.expireReaders();
     if (this.readers.size >= MAX_OPEN_READERS) {
-      const err = new ShoalError('es_rejected_execution_exception', `${this.label} too many open search readers [${this.readers.size}]; they are freed by their fetch phase or after ${READER_KEEP_ALIVE_MS} ms`);
-      err.status = 429;
-      throw err;
+      throw new ShoalError('es_rejected_execution_exception', `${this.label} too many open search readers [${this.readers.size}]; they are freed by their fetch phase or after ${READER_KEEP_ALIVE_MS} ms`, 429);
     }
     const reader = this.engine.openReader();
     const response = this.engine.search(request, reader);
@@ -565,11 +563,7 @@ export class ShardCopy {
   fetch(readerId: string, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown }): { hits: SearchHit[] } {
     this.expireReaders();
     const kept = this.readers.get(readerId);
-    if (!kept) {
-      const err = new ShoalError('search_context_missing_exception', `${this.label} no search reader [${readerId}]: freed, expired after ${READER_KEEP_ALIVE_MS} ms, or this copy restarted`);
-      err.status = 404;
-      throw err;
-    }
+    if (!kept) throw new ShoalError('search_context_missing_exception', `${this.label} no search reader [${readerId}]: freed, expired after ${READER_KEEP_ALIVE_MS} ms, or this copy restarted`, 404);
     this.readers.delete(readerId);
     return { hits: this.engine.fetch(kept.reader, addresses, opts) };
   }
@@ -634,7 +628,11 @@ export function settle(replier: Replier | undefined, work: () => unknown): void 
   }
   result.then(
     (v) => replier?.ok(v),
-    (err: unknown) => replier?.error(errorBody(err)),
+    (err: unknown) => {
+      // The asker sees the error's status too (a 404 or 429 of this copy), when it has one.
+      const status = (err as { status?: unknown })?.status;
+      replier?.error(typeof status === 'number' ? { ...errorBody(err), status } : errorBody(err));
+    },
   );
 }
 

@@ -23,12 +23,14 @@ export interface ErrorBody {
 
 export class ShoalError extends Error {
   readonly type: ShoalErrorType | string;
-  constructor(type: ShoalErrorType | string, reason: string) {
+  /** HTTP-like status of API errors, when there is one (it travels with the error). */
+  status?: number;
+  constructor(type: ShoalErrorType | string, reason: string, status?: number) {
     super(reason);
     this.type = type;
     this.name = 'ShoalError';
+    if (status !== undefined) this.status = status;
   }
-  status?: number;
   get reason(): string {
     return this.message;
   }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardFor } from '../../src/cluster/routing.ts';
+import { INDICES_PATH, shardActorName } from '../../src/data/indices-service.ts';
 import { ShoalNode } from '../../src/node/shoal-node.ts';
 import { startNatsServer, type NatsServerHandle } from '../../src/testing/nats-server.ts';
 
@@ -115,6 +116,11 @@ describe('data plane in one process over a real nats-server', () => {
     }
     expect(open.length).toBeGreaterThan(0);
     expect(open.every((n) => n === 0)).toBe(true);
+    // A fetch from a reader that is gone (freed, expired, or the copy restarted) is a structured 404.
+    const node = any();
+    const copy = node.state.routing.books![0]!.copies[0]!;
+    const shardRef = node.system.ref(`shoal://${node.system.cluster}/${copy.node}${INDICES_PATH}/${shardActorName(node.state.indices.books!.uuid, 0)}`);
+    await expect(node.system.ask(shardRef, { type: 'shard.fetch', readerId: 'r-gone', addresses: [0] })).rejects.toMatchObject({ type: 'search_context_missing_exception', status: 404 });
   });
 
   it('lets exactly one of several concurrent conditional updates win', async () => {
