@@ -101,13 +101,16 @@ export class MaxScoreCollector {
   }
 
   hitSeg(i: number): number {
-    return Math.floor(this.hKey[i]! / SEG_STRIDE);
+    return keySeg(this.hKey[i]!);
   }
 
   hitDoc(i: number): number {
-    // (Not `key % SEG_STRIDE`: a floating-point modulo is a runtime call.)
-    const key = this.hKey[i]!;
-    return key - Math.floor(key / SEG_STRIDE) * SEG_STRIDE;
+    return keyDoc(this.hKey[i]!);
+  }
+
+  /** The hit's (seg, doc) as one number (docKey). */
+  hitKey(i: number): number {
+    return this.hKey[i]!;
   }
 
   hitScore(i: number): number {
@@ -287,7 +290,7 @@ export class MaxScoreCollector {
       for (let i = 0; i < n; i++) {
         const j = n - 1 - i;
         hs[i] = scores[j]!;
-        hk[i] = seg * SEG_STRIDE + top[2 * j]!;
+        hk[i] = docKey(seg, top[2 * j]!);
       }
       this.size = n;
       this.ascending = true;
@@ -322,7 +325,7 @@ export class MaxScoreCollector {
     if (k === 0) return;
     const hs = this.hScore;
     const hk = this.hKey;
-    const key = seg * SEG_STRIDE + doc;
+    const key = docKey(seg, doc);
     this.ascending = false;
     if (this.size < k) {
       // Sift up from the new leaf.
@@ -351,6 +354,20 @@ export class MaxScoreCollector {
 
 /** (seg, doc) keys: seg · SEG_STRIDE + doc, exact in a double for seg < 2^22. */
 const SEG_STRIDE = 2 ** 31;
+
+/** (seg, doc) as one number that orders like the pair (also a hit's address in a search reader). */
+export function docKey(seg: number, doc: number): number {
+  return seg * SEG_STRIDE + doc;
+}
+
+export function keySeg(key: number): number {
+  return Math.floor(key / SEG_STRIDE);
+}
+
+export function keyDoc(key: number): number {
+  // (Not `key % SEG_STRIDE`: a floating-point modulo is a runtime call.)
+  return key - Math.floor(key / SEG_STRIDE) * SEG_STRIDE;
+}
 
 /** Relative margin on block bounds, far above floating-point rounding (a few ulps, ~1e-16). */
 const BOUND_MARGIN = 1 + 1e-12;

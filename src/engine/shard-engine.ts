@@ -4,7 +4,7 @@ import { collectAggs, parseAggs, recordingFieldType, reduceAggs } from './aggs/i
 import type { ShardAggsResult } from './aggs/index.ts';
 import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
-import { MaxScoreCollector, type PruningTerm } from './maxscore.ts';
+import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { execute, parseQuery, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type TermPostings } from './segment.ts';
@@ -537,8 +537,8 @@ export class ShardEngine {
     const sourceFilter = parseSourceFilter(opts._source);
     const highlighter = opts.highlight ? makeHighlighter(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), opts.highlight) : undefined;
     return addresses.map((address): SearchHit => {
-      const seg = Number.isSafeInteger(address) && address >= 0 ? Math.floor(address / SEG_STRIDE) : -1;
-      const doc = seg >= 0 ? address - seg * SEG_STRIDE : -1;
+      const seg = Number.isSafeInteger(address) && address >= 0 ? keySeg(address) : -1;
+      const doc = seg >= 0 ? keyDoc(address) : -1;
       const segment = reader.segments[seg];
       if (!segment || doc >= segment.maxDoc) throw new EngineError('illegal_argument_exception', `no document at address [${String(address)}] of this reader`);
       const source = segment.source(doc);
@@ -623,12 +623,9 @@ export interface SearchReader {
   readonly segments: readonly Segment[];
 }
 
-/** Segment index · 2^31 + doc: where a hit is in a reader's segments (as maxscore.ts keys hits). */
-const SEG_STRIDE = 2 ** 31;
-
 export interface SearchHit {
   _id: string;
-  /** Where the hit is in the reader it was found with (searches with a reader only). */
+  /** Where the hit is in the reader it was found with: docKey(segment index, doc) (searches with a reader only). */
   _address?: number;
   _score: number | null;
   _source?: Record<string, unknown>;
@@ -710,7 +707,7 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: nu
     const segment = segments[pruned.hitSeg(i)]!;
     const doc = pruned.hitDoc(i);
     const hit: SearchHit = { _id: segment.id(doc), _score: pruned.hitScore(i) };
-    if (addresses) hit._address = pruned.hitSeg(i) * SEG_STRIDE + doc;
+    if (addresses) hit._address = pruned.hitKey(i);
     if (sourceFilter) hit._source = sourceFilter(segment.source(doc));
     hits.push(hit);
   }
@@ -761,7 +758,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
-    if (req.addresses) hit._address = c.seg * SEG_STRIDE + c.doc;
+    if (req.addresses) hit._address = docKey(c.seg, c.doc);
     const source = segment.source(c.doc);
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
