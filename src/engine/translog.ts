@@ -254,7 +254,7 @@ export class Translog {
   /** Write a pending global checkpoint now if the interval allows, else once it does (timer). */
   private persistGlobalCheckpoint(): void {
     if (this.pendingGlobalCheckpoint === undefined || this.closed || this.failure) return;
-    const wait = this.checkpointWrittenAt + this.globalCheckpointIntervalMs - performance.now();
+    const wait = this.globalCheckpointWaitMs();
     if (wait <= 0) return this.writeCheckpoint({ ...this.ckp });
     this.globalCheckpointTimer ??= setTimeout(() => {
       this.globalCheckpointTimer = undefined;
@@ -267,8 +267,13 @@ export class Translog {
     this.globalCheckpointTimer.unref();
   }
 
+  /** How long until the checkpoint file may be written again for a global checkpoint alone (<= 0: now). */
+  private globalCheckpointWaitMs(): number {
+    return this.checkpointWrittenAt + this.globalCheckpointIntervalMs - performance.now();
+  }
+
   private globalCheckpointDue(): boolean {
-    return this.pendingGlobalCheckpoint !== undefined && performance.now() - this.checkpointWrittenAt >= this.globalCheckpointIntervalMs;
+    return this.pendingGlobalCheckpoint !== undefined && this.globalCheckpointWaitMs() <= 0;
   }
 
   /**
