@@ -42,7 +42,6 @@ export class IntBlockPool {
 export class PostingsPool {
   private readonly ids = new Map<string, number>();
   private readonly blocks: Int32Array[];
-  private termCount = 0;
   // Per term, by term id.
   private start = new Int32Array(64);
   private writeAt = new Int32Array(64);
@@ -62,7 +61,7 @@ export class PostingsPool {
   }
 
   get size(): number {
-    return this.termCount;
+    return this.ids.size;
   }
 
   /** One occurrence of `term` in `doc` (docs arrive in ascending order), at `position` for text fields. */
@@ -86,10 +85,6 @@ export class PostingsPool {
   /** Every term with its id, in the order terms first came. */
   terms(): IterableIterator<[string, number]> {
     return this.ids.entries();
-  }
-
-  docCount(id: number): number {
-    return this.docCounts[id]!;
   }
 
   /** A term's postings as the typed arrays a sealed segment keeps. */
@@ -153,7 +148,7 @@ export class PostingsPool {
   private nextSlice(id: number, pointerAt: number): number {
     const level = Math.min(this.level[id]! + 1, LAST_LEVEL);
     const size = SLICE_SIZES[level]!;
-    const addr = this.alloc(size);
+    const addr = this.pool.alloc(size);
     this.blocks[pointerAt >>> BLOCK_SHIFT]![pointerAt & BLOCK_MASK] = addr;
     this.level[id] = level;
     this.sliceEnd[id] = addr + size - 1;
@@ -161,19 +156,15 @@ export class PostingsPool {
   }
 
   private newTerm(term: string): number {
-    const id = this.termCount++;
+    const id = this.ids.size;
     if (id === this.start.length) this.grow();
     this.ids.set(term, id);
-    const addr = this.alloc(SLICE_SIZES[0]);
+    const addr = this.pool.alloc(SLICE_SIZES[0]);
     this.start[id] = addr;
     this.writeAt[id] = addr;
     this.sliceEnd[id] = addr + SLICE_SIZES[0] - 1;
     this.lastDoc[id] = -1;
     return id;
-  }
-
-  private alloc(size: number): number {
-    return this.pool.alloc(size);
   }
 
   private grow(): void {
