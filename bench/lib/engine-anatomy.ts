@@ -130,11 +130,10 @@ const drop = (name: string, fn: () => void) => {
 type Internals = { locations: Map<string, unknown>; sources: unknown[]; metas: unknown[]; segments: Segment[]; buffer: unknown };
 const eng = engine as unknown as Internals;
 const segi = seg as unknown as Internals;
-const fim = fi as unknown as { sortedTerms: string[]; terms: Map<string, TermPostings>; norms?: Uint8Array };
+const fim = fi as unknown as { terms: Map<string, TermPostings>; norms?: Uint8Array };
 drop('locations (id → {segment, doc} Map)', () => eng.locations.clear());
 drop('_source objects and their text', () => (segi.sources = []));
 drop('doc metas ({id, seqNo, primaryTerm, version}) and ids', () => (segi.metas = []));
-drop('sorted term dictionary (array)', () => (fim.sortedTerms = []));
 drop(`postings: ${fmtRate(fi.terms.size)} terms, ${fmtRate(typedArrays)} typed arrays`, () => (fim.terms = new Map()));
 drop('everything else (norms, live docs, engine)', () => {
   eng.segments = [];

@@ -5,6 +5,7 @@ import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as
 import { shardFor } from '../cluster/routing.ts';
 import { aggsOfRequest, reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import type { Mappings } from '../engine/mapping.ts';
+import { parseSearchRequest } from '../engine/search-request.ts';
 import type { SearchHit, SearchResponse } from '../engine/shard-engine.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
@@ -283,14 +284,15 @@ export class Coordinator {
   async search(indexExpr: unknown, body: unknown = {}, params: { timeoutMs?: number } = {}) {
     const started = performance.now();
     const request = obj(body ?? {}, 'search body');
+    // Shard-level flag only: a client cannot ask for unreduced aggregation state.
+    if (request.partial_aggs !== undefined) throw badRequest('unknown key [partial_aggs] in the search request');
+    // The whole body is checked here, once: a bad request fails before any shard sees it.
+    const parsed = wrapEngine(() => parseSearchRequest(request));
     const indices = this.resolveIndices(indexExpr ?? '_all');
-    const from = intOr(request.from, 0, 'from');
-    const size = intOr(request.size, 10, 'size');
+    const { from, size } = parsed;
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const targets = this.searchTargets(indices, false);
     const { from: _f, size: _s, _source, highlight, ...rest } = request;
-    // Shard-level flag only: a client cannot ask for unreduced aggregation state.
-    if (rest.partial_aggs !== undefined) throw badRequest('unknown key [partial_aggs] in the search request');
     const aggsJson = wrapEngine(() => aggsOfRequest(request));
     const hasAggs = aggsJson !== undefined;
     const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
@@ -306,6 +308,8 @@ export class Coordinator {
         }
         try {
           const { r, copy } = await this.searchWithRetry(t, queryPhase, timeoutMs, fetchNeeded);
+          // The request's `timeout` passed on that shard: its hits are partial.
+          if (r.timed_out) timedOut = true;
           return { t, r, copy };
         } catch (err) {
           const e = toApiError(err);
@@ -322,11 +326,12 @@ export class Coordinator {
       throw new ApiError('search_phase_execution_exception', `all shards failed: ${failures.map((f) => f.reason.reason).join('; ')}`, 503);
     }
     // Merge: by sort values when sorting, else by score; ties by shard order, then rank in shard.
-    const sorted = request.sort !== undefined;
+    const sorted = !parsed.byScore;
+    const orders = parsed.sort.map((s) => s.order);
     type Ranked = { hit: SearchHit; shardIdx: number; rank: number };
     const all: Ranked[] = [];
     ok.forEach(({ r }, shardIdx) => r.hits.hits.forEach((hit, rank) => all.push({ hit, shardIdx, rank })));
-    all.sort((a, b) => (sorted ? compareSortValues(a.hit.sort ?? [], b.hit.sort ?? [], sortOrders(request.sort)) : (b.hit._score ?? 0) - (a.hit._score ?? 0)) || a.shardIdx - b.shardIdx || a.rank - b.rank);
+    all.sort((a, b) => (sorted ? compareSortValues(a.hit.sort ?? [], b.hit.sort ?? [], orders) : (b.hit._score ?? 0) - (a.hit._score ?? 0)) || a.shardIdx - b.shardIdx || a.rank - b.rank);
     const page = all.slice(from, from + size);
     // Fetch phase: the winners' sources (and highlights) from the copies that scored them.
     const byShard = new Map<number, Ranked[]>();
@@ -684,16 +689,6 @@ function worse(a: Health, b: Health): Health {
   return rank[b] > rank[a] ? b : a;
 }
 
-function sortOrders(sort: unknown): ('asc' | 'desc')[] {
-  const list = Array.isArray(sort) ? sort : [sort];
-  return list.map((s) => {
-    if (typeof s === 'string') return s === '_score' ? 'desc' : 'asc';
-    const [field, spec] = Object.entries(s as Record<string, unknown>)[0] ?? ['', 'asc'];
-    const order = typeof spec === 'string' ? spec : (spec as { order?: string })?.order;
-    return order === 'desc' || (order === undefined && field === '_score') ? 'desc' : 'asc';
-  });
-}
-
 function compareSortValues(a: unknown[], b: unknown[], orders: ('asc' | 'desc')[]): number {
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     const x = a[i];
@@ -751,12 +746,6 @@ function optStr(v: unknown, what: string): string | undefined {
 function obj(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`${what} must be a JSON object`);
   return v as Record<string, unknown>;
-}
-
-function intOr(v: unknown, dflt: number, what: string): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || (v as number) < 0) throw new ApiError('parsing_exception', `[${what}] must be a non-negative integer`, 400);
-  return v as number;
 }
 
 function cond(p: { if_seq_no?: unknown; if_primary_term?: unknown }): { if_seq_no?: number; if_primary_term?: number } {

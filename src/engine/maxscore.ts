@@ -40,6 +40,8 @@ export class MaxScoreCollector {
   total = 0;
   /** False once pruning skipped documents: `total` is then a lower bound. */
   exact = true;
+  /** The search's timeout passed before every segment was collected (set by the caller). */
+  timedOut = false;
 
   constructor(
     private k: number,
@@ -59,6 +61,7 @@ export class MaxScoreCollector {
     this.finished = false;
     this.total = 0;
     this.exact = true;
+    this.timedOut = false;
     return this;
   }
 

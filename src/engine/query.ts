@@ -15,7 +15,7 @@ export type Query =
   | { kind: 'range'; field: string; gt?: unknown; gte?: unknown; lt?: unknown; lte?: unknown; format?: string; boost: number }
   | { kind: 'prefix'; field: string; value: string; boost: number }
   | { kind: 'wildcard'; field: string; value: string; boost: number }
-  | { kind: 'match'; field: string; query: string; operator: 'or' | 'and'; msm?: string | number; fuzziness?: string | number; analyzer?: string; boost: number }
+  | { kind: 'match'; field: string; query: string; operator: 'or' | 'and'; msm?: string | number; fuzziness?: Fuzziness; analyzer?: string; boost: number }
   | { kind: 'match_phrase'; field: string; query: string; slop: number; analyzer?: string; boost: number }
   | { kind: 'multi_match'; fields: { field: string; boost: number }[]; query: string; type: 'best_fields' | 'most_fields'; operator: 'or' | 'and'; tieBreaker: number; boost: number }
   | { kind: 'bool'; must: Query[]; should: Query[]; filter: Query[]; mustNot: Query[]; msm?: string | number; boost: number }
@@ -29,22 +29,48 @@ function obj(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** The one `{ field: value }` pair of a leaf query; value may be a shorthand or an options object. */
-function fieldAndBody(v: unknown, what: string, valueKey: string): [string, Record<string, unknown>] {
+/**
+ * The one `{ field: value }` pair of a leaf query; value may be a shorthand (it becomes
+ * `{ [valueKey]: value }`) or an options object, whose keys must be in `allowed`.
+ */
+function fieldAndBody(v: unknown, what: string, valueKey: string, allowed: ReadonlySet<string>): [string, Record<string, unknown>] {
   const o = obj(v, what);
-  // (A plain loop: this runs on every search, and Object.entries allocates a pair per key.)
+  // (for-in, not Object.keys: this runs on every search, and allocations show in a 1 µs query.)
   let field: string | undefined;
-  let fields = 0;
-  for (const k of Object.keys(o)) {
-    if (k === 'boost' || k === '_name') continue;
+  for (const k in o) {
+    if (field !== undefined) throw parsing(`[${what}] query doesn't support multiple fields, found [${field}] and [${k}]`);
     field = k;
-    fields++;
   }
-  if (fields !== 1) throw parsing(`[${what}] query must name exactly one field`);
-  const body = o[field!];
-  if (typeof body === 'object' && body !== null && !Array.isArray(body)) return [field!, body as Record<string, unknown>];
-  return [field!, { [valueKey]: body }];
+  if (field === undefined) throw parsing(`[${what}] query must name a field`);
+  const body = o[field];
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [field, { [valueKey]: body }];
+  onlyKeys(body as Record<string, unknown>, allowed, what);
+  return [field, body as Record<string, unknown>];
 }
+
+/** Unknown options are errors, as in Elasticsearch (a typo must not silently change a query). */
+function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>, what: string): void {
+  for (const k in o) if (!allowed.has(k)) throw parsing(`[${what}] query does not support [${k}]`);
+}
+
+const keys = (...names: string[]): ReadonlySet<string> => new Set(names);
+/** The options each query type accepts (Elasticsearch's names; what Shoal implements). */
+const OPTIONS = {
+  match_all: keys('boost'),
+  term: keys('value', 'boost'),
+  ids: keys('values', 'boost'),
+  exists: keys('field', 'boost'),
+  range: keys('gt', 'gte', 'lt', 'lte', 'format', 'boost'),
+  prefix: keys('value', 'boost'),
+  wildcard: keys('value', 'wildcard', 'boost'),
+  match: keys('query', 'operator', 'minimum_should_match', 'fuzziness', 'analyzer', 'boost'),
+  match_phrase: keys('query', 'slop', 'analyzer', 'boost'),
+  multi_match: keys('query', 'fields', 'type', 'operator', 'tie_breaker', 'boost'),
+  bool: keys('must', 'should', 'filter', 'must_not', 'minimum_should_match', 'boost'),
+  constant_score: keys('filter', 'boost'),
+  dis_max: keys('queries', 'tie_breaker', 'boost'),
+  query_string: keys('query', 'fields', 'default_field', 'default_operator', 'boost'),
+};
 
 function boostOf(o: Record<string, unknown>): number {
   if (o.boost === undefined) return 1;
@@ -61,111 +87,189 @@ const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists'
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
 export function parseQuery(json: unknown): Query {
   const o = obj(json, 'query');
-  const keys = Object.keys(o);
-  if (keys.length !== 1) throw parsing(`a query must have exactly one type, got [${keys.join(', ')}]`);
-  const type = keys[0]!;
+  let type: string | undefined;
+  for (const k in o) {
+    if (type !== undefined) throw parsing(`a query must have exactly one type, got [${Object.keys(o).join(', ')}]`);
+    type = k;
+  }
+  if (type === undefined) throw parsing('a query must have exactly one type, got none');
   const v = o[type];
   switch (type) {
-    case 'match_all':
-      return { kind: 'match_all', boost: boostOf(obj(v ?? {}, type)) };
+    case 'match_all': {
+      const b = obj(v ?? {}, type);
+      onlyKeys(b, OPTIONS.match_all, type);
+      return { kind: 'match_all', boost: boostOf(b) };
+    }
     case 'match_none':
+      onlyKeys(obj(v ?? {}, type), NO_OPTIONS, type);
       return { kind: 'match_none' };
     case 'term': {
-      const [field, body] = fieldAndBody(v, type, 'value');
+      const [field, body] = fieldAndBody(v, type, 'value', OPTIONS.term);
       const value = body.value;
       if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw parsing('[term] value must be a string, number or boolean');
       return { kind: 'term', field, value, boost: boostOf(body) };
     }
     case 'terms': {
       const b = obj(v, type);
-      const entries = Object.entries(b).filter(([k]) => k !== 'boost');
-      if (entries.length !== 1 || !Array.isArray(entries[0]![1])) throw parsing('[terms] needs one field with an array of values');
-      return { kind: 'terms', field: entries[0]![0], values: entries[0]![1] as (string | number | boolean)[], boost: boostOf(b) };
+      let field: string | undefined;
+      for (const k in b) {
+        if (k === 'boost') continue;
+        if (field !== undefined) throw parsing(`[terms] query does not support multiple fields, found [${field}] and [${k}]`);
+        field = k;
+      }
+      const values = field === undefined ? undefined : b[field];
+      if (field === undefined || !Array.isArray(values)) throw parsing('[terms] needs one field with an array of values');
+      if (!values.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) throw parsing('[terms] values must be strings, numbers or booleans');
+      return { kind: 'terms', field, values: values as (string | number | boolean)[], boost: boostOf(b) };
     }
     case 'ids': {
       const b = obj(v, type);
+      onlyKeys(b, OPTIONS.ids, type);
       if (!Array.isArray(b.values) || !b.values.every((x) => typeof x === 'string')) throw parsing('[ids] needs values: string[]');
       return { kind: 'ids', values: b.values as string[], boost: boostOf(b) };
     }
     case 'exists': {
       const b = obj(v, type);
+      onlyKeys(b, OPTIONS.exists, type);
       if (typeof b.field !== 'string') throw parsing('[exists] needs a field');
       return { kind: 'exists', field: b.field, boost: boostOf(b) };
     }
     case 'range': {
-      const [field, body] = fieldAndBody(v, type, 'gte');
-      for (const k of Object.keys(body)) if (!['gt', 'gte', 'lt', 'lte', 'format', 'boost', 'time_zone'].includes(k)) throw parsing(`[range] does not support [${k}]`);
+      const [field, body] = fieldAndBody(v, type, 'gte', OPTIONS.range);
+      if (body.format !== undefined && typeof body.format !== 'string') throw parsing('[range] format must be a string');
       return { kind: 'range', field, gt: body.gt, gte: body.gte, lt: body.lt, lte: body.lte, format: body.format as string | undefined, boost: boostOf(body) };
     }
     case 'prefix':
     case 'wildcard': {
-      const [field, body] = fieldAndBody(v, type, 'value');
+      const [field, body] = fieldAndBody(v, type, 'value', OPTIONS[type]);
       const value = body.value ?? body.wildcard;
       if (typeof value !== 'string') throw parsing(`[${type}] value must be a string`);
       return { kind: type, field, value, boost: boostOf(body) };
     }
     case 'match': {
-      const [field, body] = fieldAndBody(v, type, 'query');
+      const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match);
       if (typeof body.query !== 'string' && typeof body.query !== 'number' && typeof body.query !== 'boolean') throw parsing('[match] query must be a string');
-      const op = body.operator;
-      const operator = op === undefined || op === 'or' ? 'or' : op === 'and' ? 'and' : String(op).toLowerCase();
-      if (operator !== 'or' && operator !== 'and') throw parsing('[match] operator must be "or" or "and"');
-      return {
-        kind: 'match', field, query: String(body.query), operator, boost: boostOf(body),
-        msm: body.minimum_should_match as string | number | undefined, fuzziness: body.fuzziness as string | number | undefined,
-        analyzer: body.analyzer as string | undefined,
-      };
+      const q: Extract<Query, { kind: 'match' }> = { kind: 'match', field, query: String(body.query), operator: operatorOf(body.operator, type), boost: boostOf(body) };
+      // Optional keys only when given: a one-term search reads this object, and a smaller one is quicker to make.
+      if (body.minimum_should_match !== undefined) q.msm = msmOf(body.minimum_should_match);
+      if (body.fuzziness !== undefined) q.fuzziness = fuzzinessOf(body.fuzziness);
+      if (body.analyzer !== undefined) q.analyzer = analyzerName(body.analyzer, type);
+      return q;
     }
     case 'match_phrase': {
-      const [field, body] = fieldAndBody(v, type, 'query');
+      const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match_phrase);
       if (typeof body.query !== 'string') throw parsing('[match_phrase] query must be a string');
       const slop = body.slop ?? 0;
       if (!Number.isInteger(slop) || (slop as number) < 0) throw parsing('[match_phrase] slop must be a non-negative integer');
-      return { kind: 'match_phrase', field, query: body.query, slop: slop as number, boost: boostOf(body), analyzer: body.analyzer as string | undefined };
+      return { kind: 'match_phrase', field, query: body.query, slop: slop as number, boost: boostOf(body), analyzer: body.analyzer === undefined ? undefined : analyzerName(body.analyzer, type) };
     }
     case 'multi_match': {
       const b = obj(v, type);
+      onlyKeys(b, OPTIONS.multi_match, type);
       if (typeof b.query !== 'string' || !Array.isArray(b.fields) || b.fields.length === 0) throw parsing('[multi_match] needs query and fields');
-      const fields = (b.fields as string[]).map((f) => {
-        const [field, boost] = String(f).split('^');
-        return { field: field!, boost: boost ? Number(boost) : 1 };
+      const fields = b.fields.map((f) => {
+        if (typeof f !== 'string') throw parsing('[multi_match] fields must be strings');
+        const [field, boost] = f.split('^');
+        const n = boost === undefined ? 1 : Number(boost);
+        if (!field || !(n >= 0)) throw parsing(`[multi_match] field [${f}] is not a field name with an optional ^boost`);
+        return { field, boost: n };
       });
-      const t = (b.type ?? 'best_fields') as string;
-      if (t !== 'best_fields' && t !== 'most_fields') throw parsing(`[multi_match] type [${t}] is not supported`);
-      return { kind: 'multi_match', fields, query: b.query, type: t, operator: (String(b.operator ?? 'or').toLowerCase() as 'or' | 'and'), tieBreaker: Number(b.tie_breaker ?? 0), boost: boostOf(b) };
+      const t = b.type ?? 'best_fields';
+      if (t !== 'best_fields' && t !== 'most_fields') throw parsing(`[multi_match] type [${String(t)}] is not supported`);
+      return { kind: 'multi_match', fields, query: b.query, type: t, operator: operatorOf(b.operator, type), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
     }
     case 'bool': {
       const b = obj(v, type);
-      for (const k of Object.keys(b)) if (!['must', 'should', 'filter', 'must_not', 'minimum_should_match', 'boost', '_name'].includes(k)) throw parsing(`[bool] does not support [${k}]`);
+      for (const k in b) if (!OPTIONS.bool.has(k)) throw parsing(`[bool] does not support [${k}]`);
       return {
         kind: 'bool', must: list(b.must).map(parseQuery), should: list(b.should).map(parseQuery), filter: list(b.filter).map(parseQuery),
-        mustNot: list(b.must_not).map(parseQuery), msm: b.minimum_should_match as string | number | undefined, boost: boostOf(b),
+        mustNot: list(b.must_not).map(parseQuery), msm: b.minimum_should_match === undefined ? undefined : msmOf(b.minimum_should_match), boost: boostOf(b),
       };
     }
     case 'constant_score': {
       const b = obj(v, type);
+      onlyKeys(b, OPTIONS.constant_score, type);
+      if (b.filter === undefined) throw parsing('[constant_score] requires a [filter]');
       return { kind: 'constant_score', filter: parseQuery(b.filter), boost: boostOf(b) };
     }
     case 'dis_max': {
       const b = obj(v, type);
-      return { kind: 'dis_max', queries: list(b.queries).map(parseQuery), tieBreaker: Number(b.tie_breaker ?? 0), boost: boostOf(b) };
+      onlyKeys(b, OPTIONS.dis_max, type);
+      if (!Array.isArray(b.queries) || b.queries.length === 0) throw parsing('[dis_max] requires [queries]: a non-empty array of queries');
+      return { kind: 'dis_max', queries: b.queries.map(parseQuery), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
     }
     case 'query_string':
-    case 'simple_query_string':
-      return parseQueryString(obj(v, type));
+    case 'simple_query_string': {
+      const b = obj(v, type);
+      onlyKeys(b, OPTIONS.query_string, type);
+      return parseQueryString(b, type);
+    }
     default:
       throw parsing(`unknown query [${type}]; supported: ${QUERY_TYPES.join(', ')}`);
   }
+}
+
+const NO_OPTIONS: ReadonlySet<string> = new Set();
+
+function operatorOf(v: unknown, what: string): 'or' | 'and' {
+  if (v === undefined || v === 'or') return 'or';
+  if (v === 'and') return 'and';
+  const op = typeof v === 'string' ? v.toLowerCase() : v;
+  if (op !== 'or' && op !== 'and') throw parsing(`[${what}] operator must be "or" or "and", got [${String(v)}]`);
+  return op;
+}
+
+function tieBreakerOf(v: unknown, what: string): number {
+  if (v === undefined) return 0;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw parsing(`[${what}] tie_breaker must be a number from 0 to 1`);
+  return v;
+}
+
+function analyzerName(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v === '') throw parsing(`[${what}] analyzer must be a name`);
+  return v;
+}
+
+/**
+ * minimum_should_match: an integer or a percentage, negative for "all but" (Elasticsearch's
+ * simple forms; the conditional `3<90%` form is not supported).
+ */
+function msmOf(v: unknown): string | number {
+  if (typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' && /^\s*-?\d+(\.\d+)?%?\s*$/.test(v) && (v.includes('%') || Number.isInteger(Number(v)))) return v as string | number;
+  throw parsing(`[minimum_should_match] [${String(v)}] must be an integer or a percentage such as "75%" or "-1"`);
+}
+
+/** Edits a fuzzy term allows: a fixed 0–2, or AUTO:low,high (by term length). */
+export type Fuzziness = number | { low: number; high: number };
+
+function fuzzinessOf(v: unknown): Fuzziness {
+  if (v === 0 || v === 1 || v === 2) return v;
+  if (typeof v === 'string') {
+    const s = v.trim().toUpperCase();
+    if (s === '0' || s === '1' || s === '2') return Number(s);
+    if (s === 'AUTO') return { low: 3, high: 6 };
+    const m = /^AUTO:(\d+),(\d+)$/.exec(s);
+    if (m && Number(m[1]) <= Number(m[2])) return { low: Number(m[1]), high: Number(m[2]) };
+  }
+  throw parsing(`[fuzziness] [${String(v)}] must be 0, 1, 2, "AUTO" or "AUTO:low,high"`);
+}
+
+/** The edits allowed for a term of this length. */
+export function maxEdits(f: Fuzziness, termLength: number): number {
+  if (typeof f === 'number') return f;
+  return termLength < f.low ? 0 : termLength < f.high ? 1 : 2;
 }
 
 /**
  * query_string, simple syntax: terms, "quoted phrases", field:term, +required, -excluded, AND/OR/NOT.
  * Default fields: `default_field` / `fields`, else every text field (as `*`).
  */
-function parseQueryString(b: Record<string, unknown>): Query {
-  if (typeof b.query !== 'string') throw parsing('[query_string] needs a query string');
+function parseQueryString(b: Record<string, unknown>, what: string): Query {
+  if (typeof b.query !== 'string') throw parsing(`[${what}] needs a query string`);
+  if (b.fields !== undefined && (!Array.isArray(b.fields) || !b.fields.every((f) => typeof f === 'string'))) throw parsing(`[${what}] fields must be an array of field names`);
+  if (b.default_field !== undefined && typeof b.default_field !== 'string') throw parsing(`[${what}] default_field must be a field name`);
   const fields = Array.isArray(b.fields) ? (b.fields as string[]) : typeof b.default_field === 'string' ? [b.default_field] : ['*'];
-  const defaultAnd = String(b.default_operator ?? 'or').toLowerCase() === 'and';
+  const defaultAnd = operatorOf(b.default_operator, what) === 'and';
   const tokens = b.query.match(/[+-]?(?:[^\s:"]+:)?(?:"[^"]*"|[^\s"]+)/g) ?? [];
   const must: Query[] = [];
   const should: Query[] = [];
@@ -394,8 +498,8 @@ function toNumber(m: FieldMapping, v: unknown): number {
   return n;
 }
 
-function fuzzyTerm(ctx: ExecContext, field: string, term: string, fuzziness: string | number, boost: number): DocSet {
-  const max = fuzziness === 'AUTO' || fuzziness === 'auto' ? (term.length <= 2 ? 0 : term.length <= 5 ? 1 : 2) : Number(fuzziness);
+function fuzzyTerm(ctx: ExecContext, field: string, term: string, fuzziness: Fuzziness, boost: number): DocSet {
+  const max = maxEdits(fuzziness, term.length);
   const fi = ctx.segment.field(field);
   if (!fi) return EMPTY;
   const matches = fi.sortedTerms.filter((t) => Math.abs(t.length - term.length) <= max && editDistance(t, term, max) <= max);

@@ -6,6 +6,7 @@ import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { execute, parseQuery, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { checkSortFields, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type TermPostings } from './segment.ts';
 import { ShardStore } from './store.ts';
@@ -56,7 +57,6 @@ export interface GetResult {
 
 type Location = { segment: Segment | SegmentBuilder; doc: number };
 
-export type SortSpec = { field: string; order: 'asc' | 'desc' }[];
 
 /** An operation as a primary hands it to its replicas (and recovery hands it to a new copy). */
 export type ReplicaOp =
@@ -535,7 +535,8 @@ export class ShardEngine {
   fetch(reader: SearchReader, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown } = {}): SearchHit[] {
     if (!Array.isArray(addresses)) throw new EngineError('illegal_argument_exception', 'fetch addresses must be an array');
     const sourceFilter = parseSourceFilter(opts._source);
-    const highlighter = opts.highlight ? makeHighlighter(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), opts.highlight) : undefined;
+    const highlight = opts.highlight === undefined ? undefined : parseHighlight(opts.highlight);
+    const highlighter = highlight ? makeHighlighter(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), highlight) : undefined;
     return addresses.map((address): SearchHit => {
       const seg = Number.isSafeInteger(address) && address >= 0 ? keySeg(address) : -1;
       const doc = seg >= 0 ? keyDoc(address) : -1;
@@ -645,8 +646,6 @@ export interface SearchResponse {
   partial_aggregations?: ShardAggsResult;
 }
 
-const SEARCH_KEYS = new Set(['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs']);
-
 interface Candidate {
   seg: number;
   doc: number;
@@ -654,52 +653,22 @@ interface Candidate {
   sortValues: unknown[];
 }
 
-/** A search request, parsed and validated. */
-interface ParsedSearch {
-  query: Query;
-  from: number;
-  size: number;
-  sort: SortSpec;
-  byScore: boolean;
-  searchAfter: unknown[] | undefined;
-  /** track_total_hits as a number (true: Infinity, false: 0). */
-  limit: number;
-  aggs: unknown;
-  /** A shard request of a distributed search: mergeable aggregation state instead of rendered aggregations. */
-  partialAggs: boolean;
-  highlight: unknown;
-  source: unknown;
-  started: number;
-  /** Hits carry their `_address` (a search with a reader). */
-  addresses: boolean;
-}
-
 function search(engine: ShardEngine, segments: Segment[], request: unknown, addresses: boolean): SearchResponse {
   const started = performance.now();
-  if (typeof request !== 'object' || request === null || Array.isArray(request)) throw new EngineError('parsing_exception', 'a search request must be an object');
-  const r = request as Record<string, unknown>;
-  for (const k in r) if (Object.hasOwn(r, k) && !SEARCH_KEYS.has(k)) throw new EngineError('parsing_exception', `unknown key [${k}] in the search request`);
-  const query: Query = r.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(r.query);
-  const from = intParam(r.from, 'from', 0);
-  const size = intParam(r.size, 'size', 10);
-  if (from + size > 10_000) throw new EngineError('illegal_argument_exception', 'Result window is too large, from + size must be less than or equal to: [10000]');
-  const sort = parseSort(r.sort);
-  const byScore = sort.length === 0 || (sort.length === 1 && sort[0]!.field === '_score' && sort[0]!.order === 'desc');
-  const searchAfter = r.search_after === undefined ? undefined : Array.isArray(r.search_after) ? r.search_after : badRequest('search_after must be an array');
-  const trackTotal = r.track_total_hits ?? 10_000;
-  const limit = trackTotal === true ? Infinity : trackTotal === false ? 0 : Number(trackTotal);
-  const aggs = r.aggs ?? r.aggregations;
-  const partialAggs = r.partial_aggs === undefined ? false : typeof r.partial_aggs === 'boolean' ? r.partial_aggs : badRequest('[partial_aggs] must be a boolean');
-  if (byScore && aggs === undefined && searchAfter === undefined && !r.highlight) {
-    const pruned = searchPruned(engine, segments, query, from + size, limit);
-    if (pruned) return prunedResponse(segments, pruned, from, limit, r._source, started, addresses);
+  const req = parseSearchRequest(request);
+  if (req.sort.length > 0) checkSortFields(req.sort, engine.mappings);
+  // Checked between segments: at least one segment is always searched.
+  const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
+  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined) {
+    const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
+    if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
   }
-  return searchGeneral(engine, segments, shardStats(segments), { query, from, size, sort, byScore, searchAfter, limit, aggs, partialAggs, highlight: r.highlight, source: r._source, started, addresses });
+  return searchGeneral(engine, segments, shardStats(segments), req, started, deadline, addresses);
 }
 
 /** The response of searchPruned's collector: its hits from `from` on, and its total. */
-function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: number, limit: number, source: unknown, started: number, addresses: boolean): SearchResponse {
-  const sourceFilter = parseSourceFilter(source);
+function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: SearchRequest, started: number, addresses: boolean): SearchResponse {
+  const { from, limit, source: sourceFilter } = req;
   pruned.finish();
   const n = pruned.hitCount;
   const hits: SearchHit[] = [];
@@ -713,7 +682,7 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: nu
   }
   return {
     took: Math.round(performance.now() - started),
-    timed_out: false,
+    timed_out: pruned.timedOut,
     hits: {
       // Past the track_total_hits limit the count stopped being exact (pruning skipped docs).
       total: !pruned.exact || pruned.total > limit ? { value: limit, relation: 'gte' } : { value: pruned.total, relation: 'eq' },
@@ -724,7 +693,7 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, from: nu
 }
 
 /** Any query, sort and aggregations: every segment's matches, evaluated in full (query.ts). */
-function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardStats, req: ParsedSearch): SearchResponse {
+function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardStats, req: SearchRequest, started: number, deadline: number, addresses: boolean): SearchResponse {
   const { query, from, size, sort, byScore, searchAfter, limit } = req;
   const k = from + size;
   const top: Candidate[] = [];
@@ -733,7 +702,13 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const perSegmentMatches: { columns: Segment; docs: Int32Array; scores: Float32Array }[] = [];
   const effectiveSort: SortSpec = byScore ? [{ field: '_score', order: 'desc' }] : sort;
   const compare = (a: Candidate, b: Candidate) => compareCandidates(a, b, effectiveSort);
-  segments.forEach((segment, seg) => {
+  let timedOut = false;
+  for (let seg = 0; seg < segments.length; seg++) {
+    if (seg > 0 && deadline !== Infinity && performance.now() >= deadline) {
+      timedOut = true;
+      break;
+    }
+    const segment = segments[seg]!;
     const ctx: ExecContext = {
       segment,
       stats,
@@ -751,14 +726,14 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       if (searchAfter && compareValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       pushTop(top, c, k, compare);
     }
-  });
+  }
   top.sort(compare);
-  const sourceFilter = parseSourceFilter(req.source);
+  const sourceFilter = req.source;
   const highlighter = req.highlight ? makeHighlighter(engine, query, req.highlight) : undefined;
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
-    if (req.addresses) hit._address = docKey(c.seg, c.doc);
+    if (addresses) hit._address = docKey(c.seg, c.doc);
     const source = segment.source(c.doc);
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
@@ -769,8 +744,8 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     return hit;
   });
   const response: SearchResponse = {
-    took: Math.round(performance.now() - req.started),
-    timed_out: false,
+    took: Math.round(performance.now() - started),
+    timed_out: timedOut,
     hits: {
       total: total > limit ? { value: limit, relation: 'gte' } : { value: total, relation: 'eq' },
       max_score: byScore && total > 0 ? maxScore : null,
@@ -791,7 +766,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
  * or keyword field), with MaxScore and block-max pruning (see maxscore.ts); undefined when the
  * query has another shape and the general path must run.
  */
-function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: number, limit: number): MaxScoreCollector | undefined {
+function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: number, limit: number, deadline: number): MaxScoreCollector | undefined {
   let field: string;
   let terms: string[];
   if (q.kind === 'match') {
@@ -810,22 +785,24 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
   } else return undefined;
   const collector = engine.prunedCollector.reset(k, limit);
   if (terms.length === 1) {
-    collectOneTerm(collector, segments, field, terms[0]!, q.boost);
+    collectOneTerm(collector, segments, field, terms[0]!, q.boost, deadline);
     return collector;
   }
   const stats = shardStats(segments);
   const st = stats.field(field);
   const scorers = terms.map((t) => new Bm25TermScorer(q.boost, stats.docFreq(field, t), st.docCount, st.sumTotalTermFreq));
-  segments.forEach((segment, seg) => {
+  for (let seg = 0; seg < segments.length; seg++) {
+    if (seg > 0 && pastDeadline(collector, deadline)) break;
+    const segment = segments[seg]!;
     const fi = segment.field(field);
-    if (!fi) return;
+    if (!fi) continue;
     const present: PruningTerm[] = [];
     terms.forEach((t, i) => {
       const postings = fi.terms.get(t);
       if (postings) present.push({ postings, scorer: scorers[i]!, norms: fi.norms });
     });
     collector.collectSegment(seg, segment, present);
-  });
+  }
   return collector;
 }
 
@@ -833,7 +810,7 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
  * A one-term query: the shard statistics (the same sums as shardStats) in one pass over the
  * segments, then each segment's postings of the term (maxscore.ts: collectTerm).
  */
-function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field: string, term: string, boost: number): void {
+function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field: string, term: string, boost: number, deadline: number): void {
   let docCount = 0;
   let sumTotalTermFreq = 0;
   let docFreq = 0;
@@ -859,11 +836,22 @@ function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field
   if (docFreq === 0) return;
   const scorer = new Bm25TermScorer(boost, docFreq, docCount, sumTotalTermFreq);
   if (holders === 1) return collector.collectTerm(onlySeg, segments[onlySeg]!, { postings: only!, scorer, norms: onlyNorms });
+  let collected = false;
   for (let seg = 0; seg < segments.length; seg++) {
     const fi = segments[seg]!.field(field);
     const postings = fi?.terms.get(term);
-    if (postings) collector.collectTerm(seg, segments[seg]!, { postings, scorer, norms: fi!.norms });
+    if (!postings) continue;
+    if (collected && pastDeadline(collector, deadline)) return;
+    collector.collectTerm(seg, segments[seg]!, { postings, scorer, norms: fi!.norms });
+    collected = true;
   }
+}
+
+/** The request's timeout has passed: the collection stops, marked timed out. */
+function pastDeadline(collector: MaxScoreCollector, deadline: number): boolean {
+  if (deadline === Infinity || performance.now() < deadline) return false;
+  collector.timedOut = true;
+  return true;
 }
 
 function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => string | undefined, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]) {
@@ -874,33 +862,6 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
     return execute(parseQuery(q), { segment, stats, mappings: engine.mappings, analyzer: (f, n) => engine.analyzerFor(f, n), textFields: () => textFields }).docs;
   };
   return { nodes, partial: collectAggs(nodes, matches, { resolveFilter, index: engine.indexName }) };
-}
-
-function intParam(v: unknown, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || (v as number) < 0) throw new EngineError('parsing_exception', `[${name}] must be a non-negative integer`);
-  return v as number;
-}
-
-function badRequest(reason: string): never {
-  throw new EngineError('parsing_exception', reason);
-}
-
-const NO_SORT: SortSpec = [];
-
-function parseSort(v: unknown): SortSpec {
-  if (v === undefined) return NO_SORT;
-  return (Array.isArray(v) ? v : [v]).map((s) => {
-    if (typeof s === 'string') return { field: s, order: s === '_score' ? 'desc' : 'asc' };
-    if (typeof s === 'object' && s !== null) {
-      const [field, spec] = Object.entries(s as Record<string, unknown>)[0] ?? [];
-      if (!field) badRequest('empty sort');
-      const order = typeof spec === 'string' ? spec : (spec as { order?: string })?.order ?? (field === '_score' ? 'desc' : 'asc');
-      if (order !== 'asc' && order !== 'desc') badRequest(`sort order must be asc or desc`);
-      return { field: field!, order };
-    }
-    return badRequest('sort must be a field name or { field: order }');
-  });
 }
 
 /** ES semantics: asc sorts by a doc's smallest value, desc by its largest; missing values last. */
@@ -984,47 +945,14 @@ function shardStats(segments: Segment[]): ShardStats {
   };
 }
 
-/** `_source`: false, a pattern list, or { includes, excludes }; `*` wildcards on dotted paths. */
-function parseSourceFilter(v: unknown): ((s: Record<string, unknown>) => Record<string, unknown>) | undefined {
-  if (v === false) return undefined;
-  if (v === undefined || v === true) return (s) => s;
-  let includes: string[] = [];
-  let excludes: string[] = [];
-  if (typeof v === 'string') includes = [v];
-  else if (Array.isArray(v)) includes = v.map(String);
-  else if (typeof v === 'object' && v !== null) {
-    includes = ((v as Record<string, unknown>).includes as string[]) ?? [];
-    excludes = ((v as Record<string, unknown>).excludes as string[]) ?? [];
-  } else badRequest('_source must be a boolean, a list of fields or { includes, excludes }');
-  const toRe = (p: string) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}(\\..*)?$`);
-  const inc = includes.map(toRe);
-  const exc = excludes.map(toRe);
-  const keep = (path: string) => (inc.length === 0 || inc.some((r) => r.test(path))) && !exc.some((r) => r.test(path));
-  const walk = (obj: Record<string, unknown>, prefix: string): Record<string, unknown> => {
-    const out: Record<string, unknown> = {};
-    for (const [k, val] of Object.entries(obj)) {
-      const path = prefix ? `${prefix}.${k}` : k;
-      if (val && typeof val === 'object' && !Array.isArray(val)) {
-        const sub = walk(val as Record<string, unknown>, path);
-        if (Object.keys(sub).length > 0) out[k] = sub;
-      } else if (keep(path)) out[k] = val;
-    }
-    return out;
-  };
-  return (s) => walk(s, '');
-}
-
-/** Plain highlighter: re-analyses the stored text and wraps matched terms in <em>…</em>. */
-function makeHighlighter(engine: ShardEngine, query: Query, spec: unknown): (source: Record<string, unknown>) => Record<string, string[]> {
-  const s = (spec ?? {}) as { fields?: Record<string, { number_of_fragments?: number }>; pre_tags?: string[]; post_tags?: string[] };
-  const pre = s.pre_tags?.[0] ?? '<em>';
-  const post = s.post_tags?.[0] ?? '</em>';
-  const textFields = engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
+/** Plain highlighter: re-analyses the stored text and wraps matched terms in the field's tags. */
+function makeHighlighter(engine: ShardEngine, query: Query, spec: HighlightField[]): (source: Record<string, unknown>) => Record<string, string[]> {
+  const textFields = textFieldsOf(engine);
   const terms = queryTerms(query, { analyzer: (f, n) => engine.analyzerFor(f, n), mappings: engine.mappings, textFields: () => textFields });
-  const fields = Object.keys(s.fields ?? {}).flatMap((f) => (f === '*' ? textFields : [f]));
+  const fields = spec.flatMap((f) => (f.field === '*' ? textFields.map((field) => ({ ...f, field })) : [f]));
   return (source) => {
     const out: Record<string, string[]> = {};
-    for (const field of fields) {
+    for (const { field, preTag: pre, postTag: post, numberOfFragments } of fields) {
       const wanted = terms.get(field);
       if (!wanted) continue;
       const value = field.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), source);
@@ -1041,7 +969,7 @@ function makeHighlighter(engine: ShardEngine, query: Query, spec: unknown): (sou
         }
         fragments.push(res + text.slice(at));
       }
-      if (fragments.length > 0) out[field] = fragments.slice(0, s.fields?.[field]?.number_of_fragments ?? 5);
+      if (fragments.length > 0) out[field] = fragments.slice(0, numberOfFragments);
     }
     return out;
   };

@@ -91,6 +91,10 @@ describe('data plane in one process over a real nats-server', () => {
     expect(found.hits.hits[0]._source.title).toContain('quick');
     const sorted = await api({ op: 'search', index: 'books', body: { sort: [{ year: 'desc' }], size: 1 } });
     expect(sorted.hits.hits[0]).toMatchObject({ _id: 'b2', sort: [2010] });
+    // Sorting by _score alone is the default ranking: merged by score across shards, max_score kept.
+    const byScore = await api({ op: 'search', index: 'books', body: { query: { match: { title: 'quick' } }, sort: ['_score'] } });
+    expect(byScore.hits.hits.map((h: Any) => [h._id, h._score])).toEqual(found.hits.hits.map((h: Any) => [h._id, h._score]));
+    expect(byScore.hits.max_score).toBe(found.hits.max_score);
     expect(await api({ op: 'count', index: 'books' })).toMatchObject({ count: 2 });
     const mget = await api({ op: 'doc.mget', index: 'books', body: { ids: ['b1', 'missing'] } });
     expect(mget.docs.map((d: Any) => d.found)).toEqual([true, false]);
@@ -139,6 +143,13 @@ describe('data plane in one process over a real nats-server', () => {
     await expect(api({ op: 'index.create', index: 'x', settings: { number_of_shards: 0 } })).rejects.toMatchObject({ type: 'illegal_argument_exception' });
     await expect(api({ op: 'doc.index', index: 'books', id: 'y', document: { year: 'not a number' } })).rejects.toMatchObject({ status: 400 });
     await expect(api({ op: 'search', index: 'books', body: { query: { nope: {} } } })).rejects.toMatchObject({ status: 400 });
+    // The coordinator checks the whole body before any shard runs it, the fetch-phase options too.
+    await expect(api({ op: 'search', index: 'books', body: { query: { match: { title: { query: 'x', operatr: 'and' } } } } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
+    await expect(api({ op: 'search', index: 'books', body: { highlight: { fields: { title: {} }, fragment_size: 10 } } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
+    await expect(api({ op: 'search', index: 'books', body: { _source: { only: ['year'] } } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
+    await expect(api({ op: 'search', index: 'books', body: { timeout: 5 } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
+    await expect(api({ op: 'search', index: 'books', body: { sort: ['title'] } })).rejects.toMatchObject({ type: 'illegal_argument_exception', status: 400 });
+    await expect(api({ op: 'search', index: 'books', body: { sort: ['nope'] } })).rejects.toMatchObject({ type: 'query_shard_exception', status: 400 });
     await api({ op: 'index.refresh', index: 'books' });
     expect(await api({ op: 'count', index: 'books' })).toMatchObject({ count: 2 });
   });

@@ -25,8 +25,8 @@ import type {
   SortSpec,
   TermFilter,
 } from './types.ts';
-import { illegal, javaDouble, parsing } from './util.ts';
-import type { Key, SourceFilter } from './util.ts';
+import { illegal, javaDouble, parseSourceSpec, parsing } from './util.ts';
+import type { Key } from './util.ts';
 
 export interface ParseOptions {
   /**
@@ -659,7 +659,7 @@ function parseNode(
         size,
         sort,
         explicitSort,
-        source: parseSourceFilter(obj['_source'], name),
+        source: parseSourceSpec(obj['_source'], ` of top_hits aggregation [${name}]`),
         trackScores: p.bool('track_scores', false),
       };
     }
@@ -711,31 +711,6 @@ function parseSort(v: unknown, name: string, opts: ParseOptions): SortSpec[] {
     } else throw parsing(`[sort] of top_hits aggregation [${name}] must be a field name, an object or an array of them`);
   }
   return out;
-}
-
-function parseSourceFilter(v: unknown, name: string): SourceFilter {
-  if (v === undefined || v === true) return { enabled: true, includes: [], excludes: [] };
-  if (v === false) return { enabled: false, includes: [], excludes: [] };
-  const strings = (x: unknown, what: string): string[] => {
-    if (x === undefined || x === null) return [];
-    if (typeof x === 'string') return [x];
-    if (Array.isArray(x) && x.every((s) => typeof s === 'string')) return x as string[];
-    throw parsing(`[_source.${what}] of top_hits aggregation [${name}] must be a string or an array of strings`);
-  };
-  if (typeof v === 'string' || Array.isArray(v)) return { enabled: true, includes: strings(v, 'includes'), excludes: [] };
-  if (isObject(v)) {
-    for (const k of Object.keys(v)) {
-      if (!['includes', 'include', 'excludes', 'exclude'].includes(k)) {
-        throw parsing(`[_source] unknown field [${k}] in top_hits aggregation [${name}]`);
-      }
-    }
-    return {
-      enabled: true,
-      includes: strings(v['includes'] ?? v['include'], 'includes'),
-      excludes: strings(v['excludes'] ?? v['exclude'], 'excludes'),
-    };
-  }
-  throw parsing(`[_source] of top_hits aggregation [${name}] must be a boolean, a string, an array or an object`);
 }
 
 /** `extended_bounds` of a (date) histogram: optional min/max, converted by `toValue`, min <= max. */

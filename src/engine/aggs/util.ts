@@ -263,6 +263,29 @@ function mayMatchBelow(pattern: string, path: string): boolean {
 }
 
 /**
+ * `_source` of a request: a boolean, a pattern or a list of them, or `{ includes, excludes }`
+ * (also `include` / `exclude`). `where` ends error messages (" of top_hits aggregation [x]").
+ */
+export function parseSourceSpec(v: unknown, where = ''): SourceFilter {
+  if (v === undefined || v === true) return { enabled: true, includes: [], excludes: [] };
+  if (v === false) return { enabled: false, includes: [], excludes: [] };
+  const strings = (x: unknown, what: string): string[] => {
+    if (x === undefined || x === null) return [];
+    if (typeof x === 'string') return [x];
+    if (Array.isArray(x) && x.every((s) => typeof s === 'string')) return x as string[];
+    throw parsing(`[_source.${what}]${where} must be a string or an array of strings`);
+  };
+  if (typeof v === 'string' || Array.isArray(v)) return { enabled: true, includes: strings(v, 'includes'), excludes: [] };
+  if (isPlainObject(v)) {
+    for (const k of Object.keys(v)) {
+      if (!['includes', 'include', 'excludes', 'exclude'].includes(k)) throw parsing(`[_source] unknown field [${k}]${where}`);
+    }
+    return { enabled: true, includes: strings(v['includes'] ?? v['include'], 'includes'), excludes: strings(v['excludes'] ?? v['exclude'], 'excludes') };
+  }
+  throw parsing(`[_source]${where} must be a boolean, a string, an array or an object`);
+}
+
+/**
  * `_source` filtering: an include pattern selects a field and everything below it; excludes win.
  * Patterns are full dotted paths with `*` wildcards.
  */

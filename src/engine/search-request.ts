@@ -1,0 +1,222 @@
+/**
+ * A search request body in Elasticsearch's shape, parsed and validated in one place: the shard
+ * engine runs the result, and the coordinating node parses the body first, so a bad request fails
+ * before any shard sees it. Anything unknown or malformed is a `parsing_exception` (400): an
+ * option a user misspells must not be silently ignored.
+ */
+import type { MappingRegistry } from './mapping.ts';
+import { filterSource, parseSourceSpec } from './aggs/util.ts';
+import { parseQuery, type Query } from './query.ts';
+import { EngineError } from './types.ts';
+
+/** Sort keys, in order. `unmappedType`: a field no mapping has sorts as if every value were missing. */
+export type SortSpec = { field: string; order: 'asc' | 'desc'; unmappedType?: string }[];
+
+/** Filters a stored `_source` down to what the request asked for. */
+export type SourceFilter = (source: Record<string, unknown>) => Record<string, unknown>;
+
+export interface HighlightField {
+  field: string;
+  preTag: string;
+  postTag: string;
+  numberOfFragments: number;
+}
+
+export interface SearchRequest {
+  query: Query;
+  from: number;
+  size: number;
+  /** Empty: by score. */
+  sort: SortSpec;
+  /** Ranked by score, best first (no sort, or `_score` descending alone). */
+  byScore: boolean;
+  searchAfter: unknown[] | undefined;
+  /** track_total_hits as a number (true: Infinity, false: 0). */
+  limit: number;
+  aggs: unknown;
+  /** A shard request of a distributed search: mergeable aggregation state instead of rendered aggregations. */
+  partialAggs: boolean;
+  highlight: HighlightField[] | undefined;
+  /** Undefined: hits carry no `_source`. */
+  source: SourceFilter | undefined;
+  /** Stop collecting after this long (checked between segments) and answer `timed_out: true`. */
+  timeoutMs: number | undefined;
+}
+
+const SEARCH_KEYS = new Set(['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs']);
+const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
+const NO_SORT: SortSpec = [];
+/** Elasticsearch's index.max_result_window default. */
+export const MAX_RESULT_WINDOW = 10_000;
+
+function bad(reason: string): never {
+  throw new EngineError('parsing_exception', reason);
+}
+
+export function parseSearchRequest(request: unknown): SearchRequest {
+  if (typeof request !== 'object' || request === null || Array.isArray(request)) bad('a search request must be an object');
+  const r = request as Record<string, unknown>;
+  for (const k in r) if (!SEARCH_KEYS.has(k)) bad(`unknown key [${k}] in the search request`);
+  if (r.aggs !== undefined && r.aggregations !== undefined) bad('[aggs] and [aggregations] are the same; give one');
+  const query = r.query === undefined ? MATCH_ALL : parseQuery(r.query);
+  const from = intParam(r.from, 'from', 0);
+  const size = intParam(r.size, 'size', 10);
+  if (from + size > MAX_RESULT_WINDOW) throw new EngineError('illegal_argument_exception', `Result window is too large, from + size must be less than or equal to: [${MAX_RESULT_WINDOW}]`);
+  const sort = parseSort(r.sort);
+  const byScore = sort.length === 0 || (sort.length === 1 && sort[0]!.field === '_score' && sort[0]!.order === 'desc');
+  let searchAfter: unknown[] | undefined;
+  if (r.search_after !== undefined) {
+    if (!Array.isArray(r.search_after)) bad('[search_after] must be an array');
+    const keys = sort.length === 0 ? 1 : sort.length;
+    if (r.search_after.length !== keys) bad(`search_after has ${r.search_after.length} value(s) but sort has ${keys}`);
+    searchAfter = r.search_after;
+  }
+  return {
+    query,
+    from,
+    size,
+    sort,
+    byScore,
+    searchAfter,
+    limit: trackTotalHits(r.track_total_hits),
+    aggs: r.aggs ?? r.aggregations,
+    partialAggs: r.partial_aggs === undefined ? false : typeof r.partial_aggs === 'boolean' ? r.partial_aggs : bad('[partial_aggs] must be a boolean'),
+    highlight: r.highlight === undefined ? undefined : parseHighlight(r.highlight),
+    source: parseSourceFilter(r._source),
+    timeoutMs: r.timeout === undefined ? undefined : parseTimeout(r.timeout),
+  };
+}
+
+export function intParam(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < 0) bad(`[${name}] must be a non-negative integer`);
+  return v as number;
+}
+
+function trackTotalHits(v: unknown): number {
+  if (v === undefined) return 10_000;
+  if (v === true) return Infinity;
+  if (v === false) return 0;
+  if (Number.isInteger(v) && (v as number) >= 0) return v as number;
+  return bad('[track_total_hits] must be true, false or a non-negative integer');
+}
+
+const SORT_OPTIONS = new Set(['order', 'unmapped_type']);
+
+/** `sort`: a field name, `{ field: order }`, `{ field: { order, unmapped_type } }`, or a list of them. */
+export function parseSort(v: unknown): SortSpec {
+  if (v === undefined) return NO_SORT;
+  return (Array.isArray(v) ? v : [v]).map((s): SortSpec[number] => {
+    if (typeof s === 'string') {
+      if (s === '') bad('a sort field name must not be empty');
+      return { field: s, order: s === '_score' ? 'desc' : 'asc' };
+    }
+    if (typeof s !== 'object' || s === null || Array.isArray(s)) bad('sort must be a field name or { field: order }');
+    const entries = Object.entries(s as Record<string, unknown>);
+    if (entries.length !== 1) bad(`a sort key names exactly one field, got [${entries.map(([k]) => k).join(', ')}]`);
+    const [field, spec] = entries[0]!;
+    let order: unknown = field === '_score' ? 'desc' : 'asc';
+    let unmappedType: string | undefined;
+    if (typeof spec === 'string') order = spec;
+    else if (typeof spec === 'object' && spec !== null && !Array.isArray(spec)) {
+      const o = spec as Record<string, unknown>;
+      for (const k in o) if (!SORT_OPTIONS.has(k)) bad(`[sort] option [${k}] of [${field}] is not supported (supported: order, unmapped_type)`);
+      if (o.order !== undefined) order = o.order;
+      if (o.unmapped_type !== undefined) {
+        if (typeof o.unmapped_type !== 'string') bad('[sort] unmapped_type must be a type name');
+        unmappedType = o.unmapped_type;
+      }
+    } else bad(`[sort] of [${field}] must be an order or an object`);
+    if (order !== 'asc' && order !== 'desc') bad(`sort order must be asc or desc, got [${String(order)}]`);
+    return unmappedType === undefined ? { field, order } : { field, order, unmappedType };
+  });
+}
+
+/**
+ * Sort keys need doc values: `_score`, `_doc`, or a mapped keyword, numeric, date or boolean field.
+ * A text field or an unmapped one (without `unmapped_type`) is an error, as in Elasticsearch.
+ */
+export function checkSortFields(sort: SortSpec, mappings: MappingRegistry): void {
+  for (const { field, unmappedType } of sort) {
+    if (field === '_score' || field === '_doc') continue;
+    const type = mappings.field(field)?.type;
+    if (type === undefined) {
+      if (unmappedType === undefined) throw new EngineError('query_shard_exception', `No mapping found for [${field}] in order to sort on`);
+    } else if (type === 'text') {
+      throw new EngineError('illegal_argument_exception', `Text fields are not sortable: [${field}] is a text field; sort on a keyword field (such as [${field}.keyword]) instead`);
+    }
+  }
+}
+
+const KEEP_ALL: SourceFilter = (s) => s;
+
+/** `_source` (see parseSourceSpec); undefined when hits carry none. */
+export function parseSourceFilter(v: unknown): SourceFilter | undefined {
+  if (v === false) return undefined;
+  if (v === undefined || v === true) return KEEP_ALL;
+  const spec = parseSourceSpec(v);
+  if (!spec.enabled) return undefined;
+  if (spec.includes.length === 0 && spec.excludes.length === 0) return KEEP_ALL;
+  return (s) => filterSource(s, spec);
+}
+
+const HIGHLIGHT_KEYS = new Set(['fields', 'pre_tags', 'post_tags', 'number_of_fragments']);
+const HIGHLIGHT_FIELD_KEYS = new Set(['pre_tags', 'post_tags', 'number_of_fragments']);
+
+/**
+ * `highlight`: `fields` (an object, or a list of one-field objects as Elasticsearch also takes),
+ * with `pre_tags`, `post_tags` and `number_of_fragments` at the top or per field. A fragment is a
+ * whole value of the field (no fragment_size).
+ */
+export function parseHighlight(v: unknown): HighlightField[] {
+  const top = options(v, HIGHLIGHT_KEYS, 'highlight');
+  const defaults = { preTag: tag(top.pre_tags, 'pre_tags', '<em>'), postTag: tag(top.post_tags, 'post_tags', '</em>'), numberOfFragments: fragments(top.number_of_fragments, 5) };
+  const specs: [string, unknown][] = [];
+  if (Array.isArray(top.fields)) {
+    for (const f of top.fields) {
+      const entries = typeof f === 'object' && f !== null && !Array.isArray(f) ? Object.entries(f) : [];
+      if (entries.length !== 1) bad('[highlight] fields as a list holds one-field objects such as { "title": {} }');
+      specs.push(entries[0]!);
+    }
+  } else specs.push(...Object.entries(options(top.fields, null, 'highlight.fields')));
+  if (specs.length === 0) bad('[highlight] needs [fields]');
+  return specs.map(([field, spec]) => {
+    const o = options(spec ?? {}, HIGHLIGHT_FIELD_KEYS, `highlight.fields.${field}`);
+    return {
+      field,
+      preTag: tag(o.pre_tags, 'pre_tags', defaults.preTag),
+      postTag: tag(o.post_tags, 'post_tags', defaults.postTag),
+      numberOfFragments: fragments(o.number_of_fragments, defaults.numberOfFragments),
+    };
+  });
+}
+
+function options(v: unknown, allowed: ReadonlySet<string> | null, what: string): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(`[${what}] must be an object`);
+  const o = v as Record<string, unknown>;
+  if (allowed) for (const k in o) if (!allowed.has(k)) bad(`[${what}] does not support [${k}] (supported: ${[...allowed].join(', ')})`);
+  return o;
+}
+
+function tag(v: unknown, what: string, dflt: string): string {
+  if (v === undefined) return dflt;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((t) => typeof t === 'string')) bad(`[highlight] ${what} must be a non-empty list of strings`);
+  return v[0] as string;
+}
+
+function fragments(v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < 0) bad('[highlight] number_of_fragments must be a non-negative integer');
+  // 0: every value, as Elasticsearch's 0 (the whole field) is for one value.
+  return v === 0 ? Infinity : (v as number);
+}
+
+const TIME_UNITS: Record<string, number> = { nanos: 1e-6, micros: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A time value such as `"50ms"` or `"2s"` (Elasticsearch's units); `-1` / `"-1"`: none. */
+export function parseTimeout(v: unknown): number | undefined {
+  if (v === -1 || v === '-1') return undefined;
+  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)\s*$/.exec(v) : null;
+  if (!m) return bad(`[timeout] [${String(v)}] must be a time value such as "500ms" or "2s"`);
+  return Number(m[1]) * TIME_UNITS[m[2]!]!;
+}

@@ -1,0 +1,149 @@
+import { describe, expect, it } from 'vitest';
+import { parseSearchRequest, parseTimeout } from '../../src/engine/search-request.ts';
+import { ShardEngine } from '../../src/engine/shard-engine.ts';
+import { EngineError } from '../../src/engine/types.ts';
+
+const ids = (r: { hits: { hits: { _id: string }[] } }) => r.hits.hits.map((h) => h._id);
+
+function engine(): ShardEngine {
+  const e = new ShardEngine({ mappings: { properties: { title: { type: 'text' }, tag: { type: 'keyword' }, n: { type: 'long' }, authors: { properties: { name: { type: 'keyword' }, age: { type: 'long' } } } } } });
+  e.index('1', { title: 'quick brown fox', tag: 'a', n: 3, authors: [{ name: 'ann', age: 30 }, { name: 'bob', age: 40 }] });
+  e.index('2', { title: 'lazy brown dog', tag: 'b', n: 1 });
+  e.refresh();
+  e.index('3', { title: 'brown fox, brown dog', tag: 'c', n: 2 });
+  e.refresh();
+  return e;
+}
+
+function rejection(fn: () => unknown): { type: string; reason: string } | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof EngineError)) throw err;
+    return { type: err.type, reason: err.message };
+  }
+}
+
+/** Requests Elasticsearch rejects, the error type, and a part of the reason that names the problem. */
+const BAD: [string, unknown, string, string][] = [
+  ['a misspelt match option', { query: { match: { title: { query: 'fox', operatr: 'and' } } } }, 'parsing_exception', '[operatr]'],
+  ['a misspelt match_phrase option', { query: { match_phrase: { title: { query: 'brown fox', slp: 1 } } } }, 'parsing_exception', '[slp]'],
+  ['an unknown term option', { query: { term: { tag: { value: 'a', bogus: 1 } } } }, 'parsing_exception', '[bogus]'],
+  ['two fields in one match', { query: { match: { title: 'fox', tag: 'a' } } }, 'parsing_exception', 'multiple fields'],
+  ['a boost beside the field', { query: { match: { title: 'fox', boost: 2 } } }, 'parsing_exception', 'multiple fields'],
+  ['an unknown multi_match option', { query: { multi_match: { query: 'fox', fields: ['title'], typo: 1 } } }, 'parsing_exception', '[typo]'],
+  ['a multi_match field that is not a string', { query: { multi_match: { query: 'fox', fields: [1] } } }, 'parsing_exception', 'fields'],
+  ['an unknown exists option', { query: { exists: { field: 'tag', x: 1 } } }, 'parsing_exception', '[x]'],
+  ['an unknown ids option', { query: { ids: { values: ['1'], x: 1 } } }, 'parsing_exception', '[x]'],
+  ['an unknown prefix option', { query: { prefix: { tag: { value: 'a', x: 1 } } } }, 'parsing_exception', '[x]'],
+  ['range time_zone (not supported)', { query: { range: { n: { gte: 1, time_zone: '+01:00' } } } }, 'parsing_exception', '[time_zone]'],
+  ['an unknown match_all option', { query: { match_all: { x: 1 } } }, 'parsing_exception', '[x]'],
+  ['match_none with options', { query: { match_none: { x: 1 } } }, 'parsing_exception', '[x]'],
+  ['constant_score without a filter', { query: { constant_score: { boost: 2 } } }, 'parsing_exception', 'filter'],
+  ['dis_max without queries', { query: { dis_max: { tie_breaker: 0.5 } } }, 'parsing_exception', 'queries'],
+  ['a tie_breaker above 1', { query: { dis_max: { queries: [{ match_all: {} }], tie_breaker: 2 } } }, 'parsing_exception', 'tie_breaker'],
+  ['an unknown query_string option', { query: { query_string: { query: 'fox', x: 1 } } }, 'parsing_exception', '[x]'],
+  ['a bad default_operator', { query: { query_string: { query: 'fox', default_operator: 'xor' } } }, 'parsing_exception', 'operator'],
+  ['a named query (_name is not supported)', { query: { match: { title: { query: 'fox', _name: 'q1' } } } }, 'parsing_exception', '[_name]'],
+  ['terms values that are objects', { query: { terms: { tag: [{}] } } }, 'parsing_exception', 'values'],
+  ['a fuzziness of many edits', { query: { match: { title: { query: 'fox', fuzziness: 'lots' } } } }, 'parsing_exception', 'fuzziness'],
+  ['fuzziness 3', { query: { match: { title: { query: 'fox', fuzziness: 3 } } } }, 'parsing_exception', 'fuzziness'],
+  ['a minimum_should_match that is no number', { query: { match: { title: { query: 'fox', minimum_should_match: 'x%' } } } }, 'parsing_exception', 'minimum_should_match'],
+  ['a conditional minimum_should_match', { query: { bool: { should: [{ match_all: {} }], minimum_should_match: '3<90%' } } }, 'parsing_exception', 'minimum_should_match'],
+  ['track_total_hits as a word', { track_total_hits: 'yes' }, 'parsing_exception', 'track_total_hits'],
+  ['a negative track_total_hits', { track_total_hits: -5 }, 'parsing_exception', 'track_total_hits'],
+  ['a timeout without a unit', { timeout: 5 }, 'parsing_exception', 'timeout'],
+  ['a timeout object', { timeout: {} }, 'parsing_exception', 'timeout'],
+  ['search_after longer than the sort', { sort: ['n'], search_after: [1, 2] }, 'parsing_exception', 'search_after has 2'],
+  ['search_after on score with two values', { search_after: [1, 2] }, 'parsing_exception', 'search_after has 2'],
+  ['an unknown sort option', { sort: [{ n: { order: 'asc', bogus: 1 } }] }, 'parsing_exception', '[bogus]'],
+  ['a sort order that is no order', { sort: [{ n: 'up' }] }, 'parsing_exception', 'asc or desc'],
+  ['two fields in one sort key', { sort: [{ n: 'asc', tag: 'asc' }] }, 'parsing_exception', 'exactly one field'],
+  ['a sort on a text field', { sort: ['title'] }, 'illegal_argument_exception', '[title] is a text field'],
+  ['a sort on an unmapped field', { sort: ['nope'] }, 'query_shard_exception', 'No mapping found for [nope]'],
+  ['_source as a number', { _source: 5 }, 'parsing_exception', '_source'],
+  ['_source includes that are not strings', { _source: { includes: [1] } }, 'parsing_exception', '_source.includes'],
+  ['an unknown _source option', { _source: { only: ['tag'] } }, 'parsing_exception', '[only]'],
+  ['an unknown highlight option', { highlight: { fields: { title: {} }, fragment_size: 50 } }, 'parsing_exception', '[fragment_size]'],
+  ['an unknown highlight field option', { highlight: { fields: { title: { type: 'fvh' } } } }, 'parsing_exception', '[type]'],
+  ['highlight tags that are no list', { highlight: { fields: { title: {} }, pre_tags: '<b>' } }, 'parsing_exception', 'pre_tags'],
+  ['highlight without fields', { highlight: {} }, 'parsing_exception', 'highlight'],
+  ['aggs and aggregations both', { aggs: {}, aggregations: {} }, 'parsing_exception', '[aggs] and [aggregations]'],
+];
+
+describe('search requests: bad input', () => {
+  it.each(BAD)('rejects %s with a typed error that names it, and changes nothing', (_name, request, type, reason) => {
+    const e = engine();
+    const before = e.search({ query: { match: { title: 'brown' } }, sort: ['n'] });
+    const err = rejection(() => e.search(request));
+    expect(err).toBeDefined();
+    expect(err!.type).toBe(type);
+    expect(err!.reason).toContain(reason);
+    expect(e.search({ query: { match: { title: 'brown' } }, sort: ['n'] })).toMatchObject({ hits: before.hits });
+  });
+
+  it('parses what Elasticsearch accepts', () => {
+    const ok: unknown[] = [
+      { query: { match: { title: { query: 'fox', operator: 'AND', fuzziness: 'AUTO', minimum_should_match: '75%', analyzer: 'standard', boost: 2 } } } },
+      { query: { match: { title: { query: 'fox', fuzziness: 'AUTO:2,4', minimum_should_match: -1 } } } },
+      { query: { bool: { should: [{ match_all: {} }], minimum_should_match: '-25%' } } },
+      { query: { multi_match: { query: 'fox', fields: ['title^2', 'tag'], type: 'most_fields', tie_breaker: 0.3 } } },
+      { track_total_hits: 0, timeout: '50ms', sort: [{ n: { order: 'desc', unmapped_type: 'long' } }, '_doc'], search_after: [1, 0] },
+      { _source: { include: 'tag', exclude: ['n'] }, highlight: { fields: [{ title: { number_of_fragments: 0 } }] } },
+      { timeout: '-1' },
+    ];
+    for (const r of ok) expect(() => parseSearchRequest(r)).not.toThrow();
+    expect([parseTimeout('2s'), parseTimeout('1.5m'), parseTimeout('250micros'), parseTimeout(-1)]).toEqual([2000, 90_000, 0.25, undefined]);
+  });
+});
+
+describe('search requests: options', () => {
+  it('sorts by an unmapped field as missing everywhere when unmapped_type says so', () => {
+    const r = engine().search({ sort: [{ nope: { order: 'asc', unmapped_type: 'long' } }, { n: 'asc' }] });
+    expect(ids(r)).toEqual(['2', '3', '1']);
+    expect(r.hits.hits.map((h) => h.sort)).toEqual([[null, 1], [null, 2], [null, 3]]);
+  });
+
+  it('stops between segments when the timeout has passed, answering timed_out with what it collected', () => {
+    const e = engine();
+    // Two segments (docs 1–2, then 3); a timeout of 0 lets the first segment alone run.
+    for (const request of [{ query: { match: { title: 'brown' } } }, { query: { match: { title: 'brown dog' } } }, { query: { match: { title: 'brown' } }, sort: ['n'] }]) {
+      const cut = e.search({ ...request, timeout: '0ms' });
+      expect(cut.timed_out).toBe(true);
+      expect(ids(cut).sort()).toEqual(['1', '2']);
+      const full = e.search({ ...request, timeout: '1m' });
+      expect(full.timed_out).toBe(false);
+      expect(ids(full).sort()).toEqual(['1', '2', '3']);
+    }
+  });
+
+  it('filters _source inside arrays of objects', () => {
+    const hit = engine().search({ query: { ids: { values: ['1'] } }, _source: ['authors.name'] }).hits.hits[0]!;
+    expect(hit._source).toEqual({ authors: [{ name: 'ann' }, { name: 'bob' }] });
+    const ex = engine().search({ query: { ids: { values: ['1'] } }, _source: { excludes: ['authors.age', 'title'] } }).hits.hits[0]!;
+    expect(ex._source).toEqual({ tag: 'a', n: 3, authors: [{ name: 'ann' }, { name: 'bob' }] });
+  });
+
+  it('highlights with per-field tags and fragment counts, fields given as an object or a list', () => {
+    const e = new ShardEngine({ mappings: { properties: { title: { type: 'text' }, tags: { type: 'text' } } } });
+    e.index('1', { title: 'brown fox', tags: ['brown', 'red', 'brown bear'] });
+    e.refresh();
+    const q = { match: { title: 'brown' } };
+    const hit = (highlight: unknown) => e.search({ query: { multi_match: { query: 'brown', fields: ['title', 'tags'] } }, highlight }).hits.hits[0]!.highlight;
+    expect(hit({ pre_tags: ['<b>'], post_tags: ['</b>'], fields: { title: {}, tags: { number_of_fragments: 1, pre_tags: ['['], post_tags: [']'] } } })).toEqual({ title: ['<b>brown</b> fox'], tags: ['[brown]'] });
+    expect(hit({ fields: [{ tags: { number_of_fragments: 0 } }] })).toEqual({ tags: ['<em>brown</em>', '<em>brown</em> bear'] });
+    expect(e.search({ query: q, highlight: { fields: { '*': {} } } }).hits.hits[0]!.highlight).toEqual({ title: ['<em>brown</em> fox'] });
+  });
+
+  it('applies fuzziness AUTO:low,high by term length', () => {
+    const e = new ShardEngine({ mappings: { properties: { w: { type: 'text' } } } });
+    for (const [id, w] of [['1', 'fox'], ['2', 'box'], ['3', 'foxes'], ['4', 'boxes']]) e.index(id, { w });
+    e.refresh();
+    const fuzzy = (query: string, fuzziness: unknown) => ids(e.search({ query: { match: { w: { query, fuzziness } } } })).sort();
+    expect(fuzzy('fox', 'AUTO')).toEqual(['1', '2']); // 3 chars: one edit
+    expect(fuzzy('fox', 'AUTO:4,6')).toEqual(['1']); // under 4 chars: exact
+    expect(fuzzy('foxes', 'AUTO:3,5')).toEqual(['1', '3', '4']); // 5 chars: two edits
+    expect(fuzzy('fox', 0)).toEqual(['1']);
+  });
+});
