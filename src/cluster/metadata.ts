@@ -1,4 +1,5 @@
 import type { Mappings } from '../engine/mapping.ts';
+import { timeValueMs } from '../engine/time-value.ts';
 
 /** Index metadata as the cluster state holds it (Elasticsearch's names where they exist). */
 export interface IndexSettings {
@@ -108,13 +109,12 @@ function intSetting(v: unknown, name: string, dflt: number, min: number, max: nu
   return n;
 }
 
-/** "1s", "500ms", "2m", -1 → milliseconds. */
+/** "1s", "500ms", "2m" (Elasticsearch's time units), a number of ms, -1 → milliseconds. */
 export function parseDuration(v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
   if (v === -1 || v === '-1') return -1;
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v);
-  const m = typeof v === 'string' ? /^(\d+)(ms|s|m|h)$/.exec(v.trim()) : null;
-  if (!m) throw new SettingsError('illegal_argument_exception', `failed to parse time value [${String(v)}]`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(m[1]) * unit;
+  const ms = typeof v === 'string' ? timeValueMs(v) : undefined;
+  if (ms === undefined) throw new SettingsError('illegal_argument_exception', `failed to parse time value [${String(v)}]`);
+  return Math.round(ms);
 }

@@ -6,7 +6,7 @@ import { shardFor } from '../cluster/routing.ts';
 import { aggsOfRequest, reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import type { Mappings } from '../engine/mapping.ts';
 import { parseSearchRequest } from '../engine/search-request.ts';
-import type { SearchHit, SearchResponse } from '../engine/shard-engine.ts';
+import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
@@ -67,6 +67,8 @@ export class Coordinator {
     if (this.state.indices[index]) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
     if (body.mappings !== undefined && (typeof body.mappings !== 'object' || body.mappings === null || Array.isArray(body.mappings))) throw badRequest('mappings must be an object');
     const settings = wrap(() => parseIndexSettings(body.settings));
+    // Every node would fail to create the shards of a bad definition: refuse it here.
+    wrapEngine(() => validateIndexDefinition(body.mappings ?? {}, { analysis: settings.analysis }));
     const uuid = randomUUID().replace(/-/g, '').slice(0, 22);
     const res = await this.host.propose({ op: 'create_index', name: index, uuid, settings, mappings: (body.mappings ?? {}) as Mappings, at: this.now() });
     await this.host.waitForVersion(res.version, 10_000);

@@ -44,6 +44,10 @@ export class MappingRegistry {
   readonly dynamic: boolean | 'strict';
 
   constructor(mappings: Mappings = {}) {
+    if (typeof mappings !== 'object' || mappings === null || Array.isArray(mappings)) throw new EngineError('mapper_parsing_exception', 'mappings must be an object');
+    const unsupported = Object.keys(mappings).filter((k) => k !== 'dynamic' && k !== 'properties');
+    if (unsupported.length > 0) throw new EngineError('mapper_parsing_exception', `Root mapping definition has unsupported parameters: [${unsupported.join(', ')}] (supported: dynamic, properties)`);
+    if (mappings.properties !== undefined && (typeof mappings.properties !== 'object' || mappings.properties === null || Array.isArray(mappings.properties))) throw new EngineError('mapper_parsing_exception', '[properties] must be an object');
     this.dynamic = mappings.dynamic ?? true;
     if (mappings.dynamic !== undefined && ![true, false, 'strict'].includes(mappings.dynamic)) {
       throw new EngineError('mapper_parsing_exception', `dynamic must be true, false or "strict"`);
@@ -57,6 +61,16 @@ export class MappingRegistry {
 
   paths(): string[] {
     return [...this.fields.keys()];
+  }
+
+  /** Every analyzer a field names (`analyzer`, `search_analyzer`), with the field. */
+  analyzerReferences(): { path: string; analyzer: string }[] {
+    const out: { path: string; analyzer: string }[] = [];
+    for (const [path, m] of this.fields) {
+      if (m.analyzer !== undefined) out.push({ path, analyzer: m.analyzer });
+      if (m.search_analyzer !== undefined) out.push({ path, analyzer: m.search_analyzer });
+    }
+    return out;
   }
 
   /** ES-shaped mappings (for GET _mapping and persistence). */
@@ -171,6 +185,8 @@ export class MappingRegistry {
       if (typeof def !== 'object' || def === null) throw new EngineError('mapper_parsing_exception', `mapping for [${path}] must be an object`);
       const d = def as Record<string, unknown>;
       if (d.properties !== undefined || d.type === 'object') {
+        for (const k in d) if (k !== 'type' && k !== 'properties') throw unknownParameter(k, path, 'object');
+        if (d.properties !== undefined && (typeof d.properties !== 'object' || d.properties === null || Array.isArray(d.properties))) throw new EngineError('mapper_parsing_exception', `[properties] of [${path}] must be an object`);
         this.objects.add(path);
         this.addProperties(path, (d.properties ?? {}) as Record<string, unknown>);
         continue;
@@ -190,9 +206,27 @@ export class MappingRegistry {
 const TYPES: FieldType[] = ['text', 'keyword', 'long', 'double', 'date', 'boolean'];
 const ALIASES: Record<string, FieldType> = { integer: 'long', short: 'long', byte: 'long', float: 'double', half_float: 'double', scaled_float: 'double' };
 
-function validateFieldMapping(path: string, d: Record<string, unknown>): FieldMapping {
+/** The parameters each field type takes besides `type`: anything else is an error, as in Elasticsearch. */
+const PARAMETERS: Record<FieldType, readonly string[]> = {
+  text: ['analyzer', 'search_analyzer', 'fields'],
+  keyword: ['ignore_above', 'fields'],
+  long: ['fields'],
+  double: ['fields'],
+  date: ['format', 'fields'],
+  boolean: ['fields'],
+};
+const DATE_FORMATS = new Set(['strict_date_optional_time', 'date_optional_time', 'date', 'epoch_millis', 'epoch_second']);
+
+function unknownParameter(k: string, path: string, type: string): EngineError {
+  return new EngineError('mapper_parsing_exception', `unknown parameter [${k}] on mapper [${path}] of type [${type}]`);
+}
+
+function validateFieldMapping(path: string, def: unknown): FieldMapping {
+  if (typeof def !== 'object' || def === null || Array.isArray(def)) throw new EngineError('mapper_parsing_exception', `mapping for [${path}] must be an object`);
+  const d = def as Record<string, unknown>;
   const type = (ALIASES[d.type as string] ?? d.type) as FieldType;
   if (!TYPES.includes(type)) throw new EngineError('mapper_parsing_exception', `no handler for type [${String(d.type)}] declared on field [${path}]`);
+  for (const k in d) if (k !== 'type' && !PARAMETERS[type].includes(k)) throw unknownParameter(k, path, String(d.type));
   const m: FieldMapping = { type };
   for (const k of ['analyzer', 'search_analyzer', 'format'] as const) {
     if (d[k] !== undefined) {
@@ -200,14 +234,20 @@ function validateFieldMapping(path: string, d: Record<string, unknown>): FieldMa
       m[k] = d[k] as string;
     }
   }
+  if (m.format !== undefined) {
+    for (const f of m.format.split('||')) if (!DATE_FORMATS.has(f)) throw new EngineError('mapper_parsing_exception', `Invalid format: [${m.format}] on field [${path}]: supported formats are ${[...DATE_FORMATS].join(', ')}, joined by ||`);
+  }
   if (d.ignore_above !== undefined) {
     if (!Number.isInteger(d.ignore_above) || (d.ignore_above as number) < 0) throw new EngineError('mapper_parsing_exception', `[ignore_above] on [${path}] must be a non-negative integer`);
     m.ignore_above = d.ignore_above as number;
   }
   if (d.fields !== undefined) {
+    if (typeof d.fields !== 'object' || d.fields === null || Array.isArray(d.fields)) throw new EngineError('mapper_parsing_exception', `[fields] of [${path}] must be an object`);
     m.fields = {};
     for (const [sub, sd] of Object.entries(d.fields as Record<string, unknown>)) {
-      m.fields[sub] = validateFieldMapping(`${path}.${sub}`, sd as Record<string, unknown>);
+      const sm = validateFieldMapping(`${path}.${sub}`, sd);
+      if (sm.fields) throw new EngineError('mapper_parsing_exception', `[${path}.${sub}]: a multi-field cannot have multi-fields of its own`);
+      m.fields[sub] = sm;
     }
   }
   return m;

@@ -7,6 +7,7 @@
 import type { MappingRegistry } from './mapping.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
 import { parseQuery, type Query } from './query.ts';
+import { timeValueMs } from './time-value.ts';
 import { EngineError } from './types.ts';
 
 /** Sort keys, in order. `unmappedType`: a field no mapping has sorts as if every value were missing. */
@@ -211,12 +212,9 @@ function fragments(v: unknown, dflt: number): number {
   return v === 0 ? Infinity : (v as number);
 }
 
-const TIME_UNITS: Record<string, number> = { nanos: 1e-6, micros: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 /** A time value such as `"50ms"` or `"2s"` (Elasticsearch's units); `-1` / `"-1"`: none. */
 export function parseTimeout(v: unknown): number | undefined {
   if (v === -1 || v === '-1') return undefined;
-  const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(nanos|micros|ms|s|m|h|d)\s*$/.exec(v) : null;
-  if (!m) return bad(`[timeout] [${String(v)}] must be a time value such as "500ms" or "2s"`);
-  return Number(m[1]) * TIME_UNITS[m[2]!]!;
+  const ms = typeof v === 'string' ? timeValueMs(v) : undefined;
+  return ms ?? bad(`[timeout] [${String(v)}] must be a time value such as "500ms" or "2s"`);
 }

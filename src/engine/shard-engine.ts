@@ -108,6 +108,9 @@ export class ShardEngine {
   constructor(opts: EngineOptions = {}) {
     this.mappings = new MappingRegistry(opts.mappings);
     this.analyzers = new AnalyzerRegistry(opts.settings);
+    for (const { path, analyzer } of this.mappings.analyzerReferences()) {
+      if (!this.analyzers.has(analyzer)) throw new EngineError('mapper_parsing_exception', `analyzer [${analyzer}] has not been configured in mappings (field [${path}])`);
+    }
     this.primaryTerm = opts.primaryTerm ?? 1;
     this.maxSegments = opts.maxSegments ?? 10;
     this.indexName = opts.index;
@@ -618,6 +621,14 @@ export class ShardEngine {
 }
 
 // ---- search ---------------------------------------------------------------------------------------
+
+/**
+ * Throws what creating an index with these mappings and settings would throw (a bad mapping, an
+ * unknown analyzer, a bad analysis definition), so the master is never asked to create it.
+ */
+export function validateIndexDefinition(mappings: unknown, settings: unknown): void {
+  new ShardEngine({ mappings: mappings as Mappings, settings: settings as EngineOptions['settings'] }).close();
+}
 
 /** A point-in-time view for query then fetch (ShardEngine.openReader). */
 export interface SearchReader {

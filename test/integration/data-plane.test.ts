@@ -141,6 +141,13 @@ describe('data plane in one process over a real nats-server', () => {
     await expect(api({ op: 'doc.get', index: 'nope', id: 'x' })).rejects.toMatchObject({ type: 'index_not_found_exception', status: 404 });
     await expect(api({ op: 'index.create', index: 'Bad Name' })).rejects.toMatchObject({ type: 'invalid_index_name_exception' });
     await expect(api({ op: 'index.create', index: 'x', settings: { number_of_shards: 0 } })).rejects.toMatchObject({ type: 'illegal_argument_exception' });
+    // A definition every node would fail to create shards for is refused before the master sees it.
+    await expect(api({ op: 'index.create', index: 'bad-mapping', mappings: { properties: { t: { type: 'text', analyzr: 'english' } } } })).rejects.toMatchObject({ type: 'mapper_parsing_exception', status: 400 });
+    await expect(api({ op: 'index.create', index: 'bad-analyzer', mappings: { properties: { t: { type: 'text', analyzer: 'mine' } } } })).rejects.toMatchObject({ type: 'mapper_parsing_exception', status: 400 });
+    await expect(api({ op: 'index.create', index: 'bad-analysis', settings: { analysis: { analyzer: { mine: { tokenizer: 'nope' } } } } })).rejects.toMatchObject({ type: 'illegal_argument_exception', status: 400 });
+    expect(any().state.indices).not.toHaveProperty('bad-mapping');
+    expect(any().state.indices).not.toHaveProperty('bad-analyzer');
+    expect(any().state.indices).not.toHaveProperty('bad-analysis');
     await expect(api({ op: 'doc.index', index: 'books', id: 'y', document: { year: 'not a number' } })).rejects.toMatchObject({ status: 400 });
     await expect(api({ op: 'search', index: 'books', body: { query: { nope: {} } } })).rejects.toMatchObject({ status: 400 });
     // The coordinator checks the whole body before any shard runs it, the fetch-phase options too.

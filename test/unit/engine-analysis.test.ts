@@ -386,6 +386,19 @@ describe('custom analyzers and the registry', () => {
     expectIllegal(() => createTokenFilter('nope'), /nope/);
     expectIllegal(() => createTokenFilter({ type: 'lowercase', language: 'greek' }), /language/);
   });
+
+  it('rejects settings a definition does not have instead of ignoring them (a typo must not change the analysis)', () => {
+    const bad = (analysis: Record<string, unknown>) => () => new AnalyzerRegistry({ analysis });
+    expectIllegal(bad({ analyzer: { a: { type: 'custom', tokenizer: 'standard', filtr: ['lowercase'] } } }), /unknown setting \[index\.analysis\.analyzer\.a\.filtr\]/);
+    expectIllegal(bad({ analyzer: { a: { type: 'standard', stopword: '_english_' } } }), /\[index\.analysis\.analyzer\.a\.stopword\]/);
+    expectIllegal(bad({ analyzer: { a: { type: 'custom', tokenizer: 'standard', position_increment_gap: 10 } } }), /position_increment_gap/);
+    expectIllegal(bad({ analyser: {} }), /unknown setting \[index\.analysis\.analyser\]/);
+    expectIllegal(bad({ filter: { f: { type: 'stop', stopwrds: ['x'] } } }), /unknown setting \[stopwrds\] of filter \[f\]/);
+    expectIllegal(bad({ filter: { f: { type: 'porter_stem', language: 'english' } } }), /unknown setting \[language\]/);
+    expectIllegal(bad({ tokenizer: { t: { type: 'standard', max_token_len: 5 } } }), /unknown setting \[max_token_len\] of tokenizer \[t\]/);
+    // What each type does take still works.
+    expect(() => new AnalyzerRegistry({ analysis: { analyzer: { a: { type: 'english', stopwords: ['x'], stem_exclusion: ['y'] } }, filter: { f: { type: 'stop', stopwords: ['x'], ignore_case: true } }, tokenizer: { t: { type: 'whitespace', max_token_length: 9 } } } })).not.toThrow();
+  });
 });
 
 describe('properties', () => {

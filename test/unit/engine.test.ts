@@ -97,6 +97,30 @@ describe('documents, mappings and versions', () => {
   });
 });
 
+describe('mapping definitions', () => {
+  const mappingError = (mappings: unknown, settings?: unknown) => {
+    try {
+      new ShardEngine({ mappings: mappings as never, settings: settings as never });
+      return 'no error';
+    } catch (e) {
+      return e instanceof EngineError ? `${e.type}: ${e.message}` : `untyped ${String(e)}`;
+    }
+  };
+
+  it('rejects parameters a field type does not have, unknown root keys, date formats and analyzers', () => {
+    expect(mappingError({ properties: { t: { type: 'text', analyzr: 'english' } } })).toBe('mapper_parsing_exception: unknown parameter [analyzr] on mapper [t] of type [text]');
+    expect(mappingError({ properties: { k: { type: 'keyword', analyzer: 'english' } } })).toContain('unknown parameter [analyzer] on mapper [k] of type [keyword]');
+    expect(mappingError({ properties: { n: { type: 'integer', ignore_above: 3 } } })).toContain('unknown parameter [ignore_above] on mapper [n] of type [integer]');
+    expect(mappingError({ properties: { o: { properties: {}, dynamic: false } } })).toContain('unknown parameter [dynamic] on mapper [o] of type [object]');
+    expect(mappingError({ propertes: { t: { type: 'text' } } })).toContain('Root mapping definition has unsupported parameters: [propertes]');
+    expect(mappingError({ properties: { d: { type: 'date', format: 'yyyy/MM/dd' } } })).toContain('mapper_parsing_exception: Invalid format: [yyyy/MM/dd]');
+    expect(mappingError({ properties: { t: { type: 'text', fields: { raw: { type: 'keyword', fields: { x: { type: 'keyword' } } } } } } })).toContain('cannot have multi-fields');
+    expect(mappingError({ properties: { t: { type: 'text', search_analyzer: 'nope' } } })).toBe('mapper_parsing_exception: analyzer [nope] has not been configured in mappings (field [t])');
+    // A custom analyzer from the settings, and what each type takes, are fine.
+    expect(mappingError({ properties: { t: { type: 'text', analyzer: 'mine', fields: { raw: { type: 'keyword', ignore_above: 10 } } }, d: { type: 'date', format: 'epoch_second||strict_date_optional_time' } } }, { analysis: { analyzer: { mine: { tokenizer: 'whitespace' } } } })).toBe('no error');
+  });
+});
+
 describe('queries', () => {
   const engine = () => {
     const e = new ShardEngine({ mappings: { properties: { tag: { type: 'keyword' }, n: { type: 'long' }, when: { type: 'date' } } } });

@@ -128,6 +128,17 @@ function stringList(v: unknown, key: string, label: string): string[] {
   throw illegal(`[${key}] of ${label} must be a string or an array of strings`);
 }
 
+/** The settings each analyzer type takes besides `type`: anything else is an error, not ignored. */
+const ANALYZER_SETTINGS: Record<string, readonly string[]> = {
+  custom: ['tokenizer', 'filter', 'char_filter'],
+  standard: ['max_token_length', 'stopwords'],
+  simple: [],
+  whitespace: [],
+  keyword: [],
+  stop: ['stopwords'],
+  english: ['stopwords', 'stem_exclusion'],
+};
+
 function build(definition: unknown, name: string, resolve: Resolvers): Analyzer {
   const label = `analyzer [${name}]`;
   if (!isRecord(definition)) throw illegal(`${label} must be an object`);
@@ -135,6 +146,8 @@ function build(definition: unknown, name: string, resolve: Resolvers): Analyzer 
   let type = def.type;
   if (type === undefined && def.tokenizer !== undefined) type = 'custom';
   if (typeof type !== 'string') throw illegal(`${label} must specify either an analyzer type, or a tokenizer`);
+  const allowed = ANALYZER_SETTINGS[type];
+  if (allowed) for (const k in def) if (k !== 'type' && !allowed.includes(k)) throw illegal(`unknown setting [index.analysis.analyzer.${name}.${k}] for an analyzer of type [${type}]`);
   switch (type) {
     case 'custom': {
       if (def.tokenizer === undefined) throw illegal(`Custom Analyzer [${name}] must be configured with a tokenizer`);
@@ -260,6 +273,7 @@ export class AnalyzerRegistry {
     const analysis: unknown = s.analysis ?? (isRecord(s.index) ? s.index.analysis : undefined);
     if (analysis === undefined) return;
     if (!isRecord(analysis)) throw illegal('[analysis] settings must be an object');
+    for (const k in analysis) if (k !== 'analyzer' && k !== 'filter' && k !== 'tokenizer') throw illegal(`unknown setting [index.analysis.${k}] (supported: analyzer, filter, tokenizer)`);
     const analyzers = analysis.analyzer ?? {};
     if (!isRecord(analyzers)) throw illegal('[analysis.analyzer] must be an object');
     const filterDefs = analysis.filter ?? {};

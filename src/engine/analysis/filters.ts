@@ -432,6 +432,19 @@ function intOpt(def: Record<string, unknown>, key: string, fallback: number, lab
   return n;
 }
 
+/** The settings each filter type takes besides `type` (the unsupported ones get their own message below). */
+const FILTER_SETTINGS: Record<string, readonly string[]> = {
+  lowercase: ['language'],
+  uppercase: ['language'],
+  asciifolding: ['preserve_original'],
+  stop: ['stopwords', 'ignore_case', 'stopwords_path'],
+  porter_stem: [],
+  stemmer: ['language', 'name'],
+  length: ['min', 'max'],
+  unique: ['only_on_same_position'],
+  truncate: ['length'],
+};
+
 /**
  * A token filter from a built-in name ("lowercase") or a definition from index settings
  * (`{ type: 'stop', stopwords: ['a', 'the'] }`). `name` is used in error messages.
@@ -449,6 +462,8 @@ export function createTokenFilter(definition: unknown, name?: string): TokenFilt
   const def = definition as Record<string, unknown>;
   const type = def.type;
   if (typeof type !== 'string') throw illegal(`${label} must specify [type]`);
+  const allowed = FILTER_SETTINGS[type];
+  if (allowed) for (const k in def) if (k !== 'type' && !allowed.includes(k)) throw illegal(`unknown setting [${k}] of ${label} of type [${type}] (supported: ${allowed.join(', ') || 'none'})`);
   switch (type) {
     case 'lowercase':
     case 'uppercase':

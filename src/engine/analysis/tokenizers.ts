@@ -416,6 +416,15 @@ const DEFAULT_TOKENIZERS: Record<string, Tokenizer> = {
   lowercase: (text) => lowercaseTokenize(text),
 };
 
+/** The settings each tokenizer type takes besides `type`. */
+const TOKENIZER_SETTINGS: Record<string, readonly string[]> = {
+  standard: ['max_token_length'],
+  whitespace: ['max_token_length'],
+  letter: [],
+  lowercase: [],
+  keyword: [],
+};
+
 /**
  * A tokenizer from a built-in name ("standard") or a definition from index settings
  * (`{ type: 'standard', max_token_length: 5 }`). `name` is used in error messages.
@@ -434,6 +443,10 @@ export function createTokenizer(definition: unknown, name?: string): Tokenizer {
   const label = `tokenizer [${name ?? '_anonymous_'}]`;
   if (typeof type !== 'string') {
     throw new EngineError('illegal_argument_exception', `${label} must specify [type]`);
+  }
+  const allowed = TOKENIZER_SETTINGS[type];
+  if (allowed) {
+    for (const k in def) if (k !== 'type' && !allowed.includes(k)) throw new EngineError('illegal_argument_exception', `unknown setting [${k}] of ${label} of type [${type}] (supported: ${allowed.join(', ') || 'none'})`);
   }
   switch (type) {
     case 'standard': {
