@@ -1,6 +1,6 @@
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import { badRequest } from './errors.ts';
-import { toApiError, type BulkItem, type Coordinator, type Health } from './coordinator.ts';
+import { conditions, toApiError, type BulkItem, type Coordinator, type Health } from './coordinator.ts';
 
 /**
  * The coordinator actor's message protocol (`/system/coord` on every node): `{type: 'api', op,
@@ -87,17 +87,23 @@ export function parseBulk(operations: unknown, defaultIndex: unknown): BulkItem[
     if (keys.length !== 1 || !['index', 'create', 'delete', 'update'].includes(action)) throw badRequest(`bulk line ${i}: expected one of index, create, delete, update`);
     const header = line[action] as Record<string, unknown>;
     if (typeof header !== 'object' || header === null) throw badRequest(`bulk line ${i}: the action must be an object`);
+    for (const k in header) if (!BULK_HEADER_KEYS.has(k)) throw badRequest(`bulk line ${i}: unknown key [${k}] in the ${action} action`);
     const index = header._index ?? defaultIndex;
     if (typeof index !== 'string') throw badRequest(`bulk line ${i}: [_index] is missing`);
-    const item: BulkItem = { action, index };
-    if (header._id !== undefined) item.id = String(header._id);
-    if (header.routing !== undefined) item.routing = String(header.routing);
-    if (header.if_seq_no !== undefined) item.if_seq_no = header.if_seq_no as number;
-    if (header.if_primary_term !== undefined) item.if_primary_term = header.if_primary_term as number;
+    const item: BulkItem = { action, index, ...conditions(header) };
+    if (header._id !== undefined) item.id = bulkString(header._id, '_id', i);
+    if (header.routing !== undefined) item.routing = bulkString(header.routing, 'routing', i);
     if (action !== 'delete') {
       const body = operations[++i] as Record<string, unknown>;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest(`bulk line ${i}: a ${action} needs a document object on the next line`);
       if (action === 'update') {
+        for (const k in body) if (k !== 'doc' && k !== 'upsert' && k !== 'doc_as_upsert') throw badRequest(`bulk line ${i}: unknown key [${k}] in the update (doc, upsert, doc_as_upsert)`);
+        if (body.doc === undefined && body.upsert === undefined) throw badRequest(`bulk line ${i}: an update needs [doc] or [upsert]`);
+        for (const k of ['doc', 'upsert'] as const) {
+          const v = body[k];
+          if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) throw badRequest(`bulk line ${i}: [${k}] must be an object`);
+        }
+        if (body.doc_as_upsert !== undefined && typeof body.doc_as_upsert !== 'boolean') throw badRequest(`bulk line ${i}: [doc_as_upsert] must be a boolean`);
         item.doc = body.doc as Record<string, unknown>;
         item.upsert = body.upsert as Record<string, unknown>;
         item.doc_as_upsert = body.doc_as_upsert === true;
@@ -107,6 +113,15 @@ export function parseBulk(operations: unknown, defaultIndex: unknown): BulkItem[
     items.push(item);
   }
   return items;
+}
+
+const BULK_HEADER_KEYS = new Set(['_index', '_id', 'routing', 'if_seq_no', 'if_primary_term']);
+
+/** An `_id` or `routing` of a bulk line: a string (a number is taken as its decimal string, as Elasticsearch does). */
+function bulkString(v: unknown, what: string, line: number): string {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v !== 'string' || v === '') throw badRequest(`bulk line ${line}: [${what}] must be a non-empty string`);
+  return v;
 }
 
 function num(v: unknown): number | undefined {

@@ -117,11 +117,11 @@ export class Coordinator {
   async index(index: unknown, id: unknown, source: unknown, params: { op_type?: unknown; routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
     const action = params.op_type === undefined || params.op_type === 'index' ? 'index' : params.op_type === 'create' ? 'create' : undefined;
     if (!action) throw badRequest(`op_type must be index or create, got [${String(params.op_type)}]`);
-    return this.single({ action, index: str(index, 'index'), id: optStr(id, 'id'), source: obj(source, 'document'), routing: optStr(params.routing, 'routing'), ...cond(params) }, params);
+    return this.single({ action, index: str(index, 'index'), id: optStr(id, 'id'), source: obj(source, 'document'), routing: optStr(params.routing, 'routing'), ...conditions(params) }, params);
   }
 
   async delete(index: unknown, id: unknown, params: { routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
-    return this.single({ action: 'delete', index: str(index, 'index'), id: str(id, 'id'), routing: optStr(params.routing, 'routing'), ...cond(params) }, params);
+    return this.single({ action: 'delete', index: str(index, 'index'), id: str(id, 'id'), routing: optStr(params.routing, 'routing'), ...conditions(params) }, params);
   }
 
   async update(index: unknown, id: unknown, body: unknown, params: { routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
@@ -137,7 +137,7 @@ export class Coordinator {
         doc: b.doc === undefined ? undefined : obj(b.doc, 'doc'),
         upsert: b.upsert === undefined ? undefined : obj(b.upsert, 'upsert'),
         doc_as_upsert: b.doc_as_upsert === true,
-        ...cond(params),
+        ...conditions(params),
       },
       params,
     );
@@ -750,7 +750,8 @@ function obj(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-function cond(p: { if_seq_no?: unknown; if_primary_term?: unknown }): { if_seq_no?: number; if_primary_term?: number } {
+/** `if_seq_no` / `if_primary_term` of a write, checked. */
+export function conditions(p: { if_seq_no?: unknown; if_primary_term?: unknown }): { if_seq_no?: number; if_primary_term?: number } {
   const out: { if_seq_no?: number; if_primary_term?: number } = {};
   if (p.if_seq_no !== undefined) {
     if (!Number.isInteger(p.if_seq_no) || (p.if_seq_no as number) < 0) throw badRequest('[if_seq_no] must be a non-negative integer');
