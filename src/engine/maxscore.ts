@@ -322,6 +322,19 @@ export class MaxScoreCollector {
     }
   }
 
+  /**
+   * The top k of one segment's matches, already scored (the general path's results): `docs`
+   * ascending, `scores` parallel. Counts every match.
+   */
+  collectScored(seg: number, docs: Int32Array, scores: ArrayLike<number>): void {
+    this.total += docs.length;
+    for (let i = 0; i < docs.length; i++) {
+      const score = scores[i]!;
+      // Below the entry to beat: out (equal goes to offer, which breaks the tie by (seg, doc)).
+      if (score >= this.theta) this.offer(seg, docs[i]!, score);
+    }
+  }
+
   /** Keep (seg, doc) if it beats the entry to beat: a higher score, or equal and earlier. */
   private offer(seg: number, doc: number, score: number): void {
     const k = this.k;

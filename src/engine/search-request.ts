@@ -20,7 +20,10 @@ export interface HighlightField {
   field: string;
   preTag: string;
   postTag: string;
+  /** Infinity: every matching value, whole. */
   numberOfFragments: number;
+  /** About how many characters a fragment of a longer value has. */
+  fragmentSize: number;
 }
 
 export interface SearchRequest {
@@ -161,17 +164,17 @@ export function parseSourceFilter(v: unknown): SourceFilter | undefined {
   return (s) => filterSource(s, spec);
 }
 
-const HIGHLIGHT_KEYS = new Set(['fields', 'pre_tags', 'post_tags', 'number_of_fragments']);
-const HIGHLIGHT_FIELD_KEYS = new Set(['pre_tags', 'post_tags', 'number_of_fragments']);
+const HIGHLIGHT_KEYS = new Set(['fields', 'pre_tags', 'post_tags', 'number_of_fragments', 'fragment_size']);
+const HIGHLIGHT_FIELD_KEYS = new Set(['pre_tags', 'post_tags', 'number_of_fragments', 'fragment_size']);
 
 /**
  * `highlight`: `fields` (an object, or a list of one-field objects as Elasticsearch also takes),
- * with `pre_tags`, `post_tags` and `number_of_fragments` at the top or per field. A fragment is a
- * whole value of the field (no fragment_size).
+ * with `pre_tags`, `post_tags`, `number_of_fragments` (default 5; 0: whole values) and
+ * `fragment_size` (default 100 characters) at the top or per field (highlight.ts).
  */
 export function parseHighlight(v: unknown): HighlightField[] {
   const top = options(v, HIGHLIGHT_KEYS, 'highlight');
-  const defaults = { preTag: tag(top.pre_tags, 'pre_tags', '<em>'), postTag: tag(top.post_tags, 'post_tags', '</em>'), numberOfFragments: fragments(top.number_of_fragments, 5) };
+  const defaults = { preTag: tag(top.pre_tags, 'pre_tags', '<em>'), postTag: tag(top.post_tags, 'post_tags', '</em>'), numberOfFragments: fragments(top.number_of_fragments, 5), fragmentSize: fragmentSize(top.fragment_size, 100) };
   const specs: [string, unknown][] = [];
   if (Array.isArray(top.fields)) {
     for (const f of top.fields) {
@@ -188,6 +191,7 @@ export function parseHighlight(v: unknown): HighlightField[] {
       preTag: tag(o.pre_tags, 'pre_tags', defaults.preTag),
       postTag: tag(o.post_tags, 'post_tags', defaults.postTag),
       numberOfFragments: fragments(o.number_of_fragments, defaults.numberOfFragments),
+      fragmentSize: fragmentSize(o.fragment_size, defaults.fragmentSize),
     };
   });
 }
@@ -208,8 +212,14 @@ function tag(v: unknown, what: string, dflt: string): string {
 function fragments(v: unknown, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || (v as number) < 0) bad('[highlight] number_of_fragments must be a non-negative integer');
-  // 0: every value, as Elasticsearch's 0 (the whole field) is for one value.
+  // 0: every value whole, as Elasticsearch's 0 is the whole field.
   return v === 0 ? Infinity : (v as number);
+}
+
+function fragmentSize(v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < 1) bad('[highlight] fragment_size must be a positive integer');
+  return v as number;
 }
 
 /** A time value such as `"50ms"` or `"2s"` (Elasticsearch's units); `-1` / `"-1"`: none. */

@@ -5,6 +5,7 @@ import type { ShardAggsResult } from './aggs/index.ts';
 import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
+import { makeHighlighter, type Highlighter } from './highlight.ts';
 import { execute, parseQuery, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { checkSortFields, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
@@ -539,7 +540,7 @@ export class ShardEngine {
     if (!Array.isArray(addresses)) throw new EngineError('illegal_argument_exception', 'fetch addresses must be an array');
     const sourceFilter = parseSourceFilter(opts._source);
     const highlight = opts.highlight === undefined ? undefined : parseHighlight(opts.highlight);
-    const highlighter = highlight ? makeHighlighter(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), highlight) : undefined;
+    const highlighter = highlight ? highlighterFor(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), highlight) : undefined;
     return addresses.map((address): SearchHit => {
       const seg = Number.isSafeInteger(address) && address >= 0 ? keySeg(address) : -1;
       const doc = seg >= 0 ? keyDoc(address) : -1;
@@ -663,6 +664,7 @@ interface Candidate {
   score: number;
   sortValues: unknown[];
 }
+const NO_VALUES: unknown[] = [];
 
 function search(engine: ShardEngine, segments: Segment[], request: unknown, addresses: boolean): SearchResponse {
   const started = performance.now();
@@ -707,6 +709,8 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: Sea
 function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardStats, req: SearchRequest, started: number, deadline: number, addresses: boolean): SearchResponse {
   const { query, from, size, sort, byScore, searchAfter, limit } = req;
   const k = from + size;
+  // Ranked by score (no search_after): the top k in a heap of parallel arrays, no object per match.
+  const ranked = byScore && searchAfter === undefined ? engine.prunedCollector.reset(k, Infinity) : undefined;
   const top: Candidate[] = [];
   let total = 0;
   let maxScore = -Infinity;
@@ -729,18 +733,25 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     };
     const { docs, scores } = execute(query, ctx);
     total += docs.length;
-    perSegmentMatches.push({ columns: segment, docs, scores: Float32Array.from(scores) });
+    if (req.aggs !== undefined) perSegmentMatches.push({ columns: segment, docs, scores: Float32Array.from(scores) });
+    for (let i = 0; i < scores.length; i++) if (scores[i]! > maxScore) maxScore = scores[i]!;
+    if (ranked) {
+      ranked.collectScored(seg, docs, scores);
+      continue;
+    }
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i]!;
-      if (score > maxScore) maxScore = score;
       const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docs[i]!, score, sort) };
       if (searchAfter && compareValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       pushTop(top, c, k, compare);
     }
   }
-  top.sort(compare);
+  if (ranked) {
+    ranked.finish();
+    for (let i = 0; i < ranked.hitCount; i++) top.push({ seg: ranked.hitSeg(i), doc: ranked.hitDoc(i), score: ranked.hitScore(i), sortValues: NO_VALUES });
+  } else top.sort(compare);
   const sourceFilter = req.source;
-  const highlighter = req.highlight ? makeHighlighter(engine, query, req.highlight) : undefined;
+  const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
@@ -956,32 +967,9 @@ function shardStats(segments: Segment[]): ShardStats {
   };
 }
 
-/** Plain highlighter: re-analyses the stored text and wraps matched terms in the field's tags. */
-function makeHighlighter(engine: ShardEngine, query: Query, spec: HighlightField[]): (source: Record<string, unknown>) => Record<string, string[]> {
+/** The highlighter of a search: the query's terms per field (highlight.ts). */
+function highlighterFor(engine: ShardEngine, query: Query, spec: HighlightField[]): Highlighter {
   const textFields = textFieldsOf(engine);
   const terms = queryTerms(query, { analyzer: (f, n) => engine.analyzerFor(f, n), mappings: engine.mappings, textFields: () => textFields });
-  const fields = spec.flatMap((f) => (f.field === '*' ? textFields.map((field) => ({ ...f, field })) : [f]));
-  return (source) => {
-    const out: Record<string, string[]> = {};
-    for (const { field, preTag: pre, postTag: post, numberOfFragments } of fields) {
-      const wanted = terms.get(field);
-      if (!wanted) continue;
-      const value = field.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), source);
-      const texts = (Array.isArray(value) ? value : [value]).filter((x): x is string => typeof x === 'string');
-      const fragments: string[] = [];
-      for (const text of texts) {
-        const tokens = engine.analyzerFor(field).analyze(text).filter((t) => wanted.has(t.term));
-        if (tokens.length === 0) continue;
-        let res = '';
-        let at = 0;
-        for (const t of tokens) {
-          res += text.slice(at, t.startOffset) + pre + text.slice(t.startOffset, t.endOffset) + post;
-          at = t.endOffset;
-        }
-        fragments.push(res + text.slice(at));
-      }
-      if (fragments.length > 0) out[field] = fragments.slice(0, numberOfFragments);
-    }
-    return out;
-  };
+  return makeHighlighter(spec, terms, textFields, (field) => engine.analyzerFor(field));
 }

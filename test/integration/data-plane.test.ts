@@ -152,7 +152,7 @@ describe('data plane in one process over a real nats-server', () => {
     await expect(api({ op: 'search', index: 'books', body: { query: { nope: {} } } })).rejects.toMatchObject({ status: 400 });
     // The coordinator checks the whole body before any shard runs it, the fetch-phase options too.
     await expect(api({ op: 'search', index: 'books', body: { query: { match: { title: { query: 'x', operatr: 'and' } } } } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
-    await expect(api({ op: 'search', index: 'books', body: { highlight: { fields: { title: {} }, fragment_size: 10 } } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
+    await expect(api({ op: 'search', index: 'books', body: { highlight: { fields: { title: {} }, fragmenter: 'span' } } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
     await expect(api({ op: 'search', index: 'books', body: { _source: { only: ['year'] } } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
     await expect(api({ op: 'search', index: 'books', body: { timeout: 5 } })).rejects.toMatchObject({ type: 'parsing_exception', status: 400 });
     await expect(api({ op: 'search', index: 'books', body: { sort: ['title'] } })).rejects.toMatchObject({ type: 'illegal_argument_exception', status: 400 });

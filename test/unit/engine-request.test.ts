@@ -65,7 +65,8 @@ const BAD: [string, unknown, string, string][] = [
   ['_source as a number', { _source: 5 }, 'parsing_exception', '_source'],
   ['_source includes that are not strings', { _source: { includes: [1] } }, 'parsing_exception', '_source.includes'],
   ['an unknown _source option', { _source: { only: ['tag'] } }, 'parsing_exception', '[only]'],
-  ['an unknown highlight option', { highlight: { fields: { title: {} }, fragment_size: 50 } }, 'parsing_exception', '[fragment_size]'],
+  ['an unknown highlight option', { highlight: { fields: { title: {} }, fragmenter: 'span' } }, 'parsing_exception', '[fragmenter]'],
+  ['a fragment_size of 0', { highlight: { fields: { title: { fragment_size: 0 } } } }, 'parsing_exception', 'fragment_size'],
   ['an unknown highlight field option', { highlight: { fields: { title: { type: 'fvh' } } } }, 'parsing_exception', '[type]'],
   ['highlight tags that are no list', { highlight: { fields: { title: {} }, pre_tags: '<b>' } }, 'parsing_exception', 'pre_tags'],
   ['highlight without fields', { highlight: {} }, 'parsing_exception', 'highlight'],
@@ -134,6 +135,36 @@ describe('search requests: options', () => {
     expect(hit({ pre_tags: ['<b>'], post_tags: ['</b>'], fields: { title: {}, tags: { number_of_fragments: 1, pre_tags: ['['], post_tags: [']'] } } })).toEqual({ title: ['<b>brown</b> fox'], tags: ['[brown]'] });
     expect(hit({ fields: [{ tags: { number_of_fragments: 0 } }] })).toEqual({ tags: ['<em>brown</em>', '<em>brown</em> bear'] });
     expect(e.search({ query: q, highlight: { fields: { '*': {} } } }).hits.hits[0]!.highlight).toEqual({ title: ['<em>brown</em> fox'] });
+  });
+
+  it('cuts long values into fragments around the matches, on word boundaries, the best ones in text order', () => {
+    const filler = (word: string, n: number) => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ');
+    // "brown" early, "brown fox" late, 40 filler words (~8 chars each) between and around.
+    const text = `${filler('lorem', 10)} brown ${filler('ipsum', 40)} brown fox ${filler('dolor', 10)}`;
+    const e = new ShardEngine({ mappings: { properties: { body: { type: 'text' }, other: { type: 'text' } } } });
+    e.index('1', { body: text, other: ['a brown one', filler('x', 30) + ' fox'] });
+    e.refresh();
+    const highlight = (h: unknown) => e.search({ query: { match: { body: 'brown fox' } }, highlight: h }).hits.hits[0]!.highlight!;
+    const two = highlight({ fields: { body: { fragment_size: 60 } } }).body!;
+    expect(two).toHaveLength(2);
+    expect(two[0]).toContain('<em>brown</em>');
+    expect(two[1]).toContain('<em>brown</em> <em>fox</em>');
+    for (const f of two) {
+      const plain = f.replace(/<\/?em>/g, '');
+      expect(plain.length).toBeLessThanOrEqual(60);
+      expect(plain.length).toBeGreaterThan(40);
+      expect(text).toContain(plain); // a slice of the text
+      // Whole words: the slice starts and ends at word boundaries.
+      const at = text.indexOf(plain);
+      expect(at === 0 || text[at - 1] === ' ').toBe(true);
+      expect(at + plain.length === text.length || text[at + plain.length] === ' ').toBe(true);
+    }
+    // One fragment: the one with more distinct terms.
+    expect(highlight({ fields: { body: { fragment_size: 60, number_of_fragments: 1 } } }).body).toEqual([two[1]]);
+    // number_of_fragments 0: the whole value; short values stay whole; values of an array are candidates too.
+    expect(highlight({ number_of_fragments: 0, fields: { body: {} } }).body![0]!.replace(/<\/?em>/g, '')).toBe(text);
+    const other = e.search({ query: { match: { other: 'brown fox' } }, highlight: { fields: { other: { fragment_size: 20 } } } }).hits.hits[0]!.highlight!.other!;
+    expect(other).toEqual(['a <em>brown</em> one', 'x26 x27 x28 x29 <em>fox</em>']);
   });
 
   it('applies fuzziness AUTO:low,high by term length', () => {
