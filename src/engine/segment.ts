@@ -40,7 +40,7 @@ export interface TermPostings {
 export const IMPACT_BLOCK = 64;
 /** The k that TermPostings.topDocs serves, and the doc frequency above which a term has them. */
 export const TOP_DOCS_K = 10;
-export const TOP_DOCS_MIN_DF = 32;
+export const TOP_DOCS_MIN_DF = 10;
 
 /** One indexed field of one segment. */
 export interface FieldIndex {
