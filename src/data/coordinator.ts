@@ -5,7 +5,7 @@ import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as
 import { shardFor } from '../cluster/routing.ts';
 import { aggsOfRequest, reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import type { Mappings } from '../engine/mapping.ts';
-import { parseSearchRequest } from '../engine/search-request.ts';
+import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
@@ -329,11 +329,10 @@ export class Coordinator {
     }
     // Merge: by sort values when sorting, else by score; ties by shard order, then rank in shard.
     const sorted = !parsed.byScore;
-    const orders = parsed.sort.map((s) => s.order);
     type Ranked = { hit: SearchHit; shardIdx: number; rank: number };
     const all: Ranked[] = [];
     ok.forEach(({ r }, shardIdx) => r.hits.hits.forEach((hit, rank) => all.push({ hit, shardIdx, rank })));
-    all.sort((a, b) => (sorted ? compareSortValues(a.hit.sort ?? [], b.hit.sort ?? [], orders) : (b.hit._score ?? 0) - (a.hit._score ?? 0)) || a.shardIdx - b.shardIdx || a.rank - b.rank);
+    all.sort((a, b) => (sorted ? compareSortValues(a.hit.sort ?? [], b.hit.sort ?? [], parsed.sort) : (b.hit._score ?? 0) - (a.hit._score ?? 0)) || a.shardIdx - b.shardIdx || a.rank - b.rank);
     const page = all.slice(from, from + size);
     // Fetch phase: the winners' sources (and highlights) from the copies that scored them.
     const byShard = new Map<number, Ranked[]>();
@@ -689,20 +688,6 @@ function refreshMode(value: unknown): RefreshMode {
 function worse(a: Health, b: Health): Health {
   const rank = { green: 0, yellow: 1, red: 2 };
   return rank[b] > rank[a] ? b : a;
-}
-
-function compareSortValues(a: unknown[], b: unknown[], orders: ('asc' | 'desc')[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === y) continue;
-    // Missing values sort last, as in Elasticsearch.
-    if (x === null || x === undefined) return 1;
-    if (y === null || y === undefined) return -1;
-    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
-    if (c !== 0) return orders[i] === 'desc' ? -c : c;
-  }
-  return 0;
 }
 
 /** Engine errors (parse errors, too many buckets) as API errors with their status. */

@@ -791,6 +791,27 @@ function disMax(sets: DocSet[], tieBreaker: number): DocSet {
   });
 }
 
+/** `set` restricted to the docs in `keep` (ascending), its scores unchanged: a filter applied afterwards (post_filter). */
+export function keepOnly(set: DocSet, keep: Int32Array): DocSet {
+  return intersect(set, { docs: keep, scores: set.scores }, false);
+}
+
+/** The docs of `set` scoring at least `min` (min_score). */
+export function withMinScore(set: DocSet, min: number): DocSet {
+  let n = 0;
+  for (let i = 0; i < set.scores.length; i++) if (set.scores[i]! >= min) n++;
+  if (n === set.scores.length) return set;
+  const docs = new Int32Array(n);
+  const scores = new Float64Array(n);
+  n = 0;
+  for (let i = 0; i < set.scores.length; i++) {
+    if (set.scores[i]! < min) continue;
+    docs[n] = set.docs[i]!;
+    scores[n++] = set.scores[i]!;
+  }
+  return { docs, scores };
+}
+
 function intersect(a: DocSet, b: DocSet, addB: boolean): DocSet {
   const docs = new Int32Array(Math.min(a.docs.length, b.docs.length));
   const scores = new Float64Array(docs.length);

@@ -10,8 +10,12 @@ import { parseQuery, type Query } from './query.ts';
 import { timeValueMs } from './time-value.ts';
 import { EngineError } from './types.ts';
 
-/** Sort keys, in order. `unmappedType`: a field no mapping has sorts as if every value were missing. */
-export type SortSpec = { field: string; order: 'asc' | 'desc'; unmappedType?: string }[];
+/**
+ * Sort keys, in order. `unmappedType`: a field no mapping has sorts as if every value were missing.
+ * `missing`: where docs without a value go (`_last`, the default, or `_first`), or the value they
+ * sort as.
+ */
+export type SortSpec = { field: string; order: 'asc' | 'desc'; unmappedType?: string; missing?: '_first' | '_last' | number | string }[];
 
 /** Filters a stored `_source` down to what the request asked for. */
 export type SourceFilter = (source: Record<string, unknown>) => Record<string, unknown>;
@@ -28,6 +32,10 @@ export interface HighlightField {
 
 export interface SearchRequest {
   query: Query;
+  /** Narrows the hits (and their total) after the aggregations ran on the query's matches. */
+  postFilter: Query | undefined;
+  /** Matches scoring below it are left out, of the hits and of the aggregations. */
+  minScore: number | undefined;
   from: number;
   size: number;
   /** Empty: by score. */
@@ -47,7 +55,7 @@ export interface SearchRequest {
   timeoutMs: number | undefined;
 }
 
-const SEARCH_KEYS = new Set(['query', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -75,8 +83,11 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     if (r.search_after.length !== keys) bad(`search_after has ${r.search_after.length} value(s) but sort has ${keys}`);
     searchAfter = r.search_after;
   }
+  if (r.min_score !== undefined && (typeof r.min_score !== 'number' || !Number.isFinite(r.min_score))) bad('[min_score] must be a number');
   return {
     query,
+    postFilter: r.post_filter === undefined ? undefined : parseQuery(r.post_filter),
+    minScore: r.min_score as number | undefined,
     from,
     size,
     sort,
@@ -105,9 +116,9 @@ function trackTotalHits(v: unknown): number {
   return bad('[track_total_hits] must be true, false or a non-negative integer');
 }
 
-const SORT_OPTIONS = new Set(['order', 'unmapped_type']);
+const SORT_OPTIONS = new Set(['order', 'unmapped_type', 'missing']);
 
-/** `sort`: a field name, `{ field: order }`, `{ field: { order, unmapped_type } }`, or a list of them. */
+/** `sort`: a field name, `{ field: order }`, `{ field: { order, missing, unmapped_type } }`, or a list of them. */
 export function parseSort(v: unknown): SortSpec {
   if (v === undefined) return NO_SORT;
   return (Array.isArray(v) ? v : [v]).map((s): SortSpec[number] => {
@@ -121,10 +132,15 @@ export function parseSort(v: unknown): SortSpec {
     const [field, spec] = entries[0]!;
     let order: unknown = field === '_score' ? 'desc' : 'asc';
     let unmappedType: string | undefined;
+    let missing: SortSpec[number]['missing'];
     if (typeof spec === 'string') order = spec;
     else if (typeof spec === 'object' && spec !== null && !Array.isArray(spec)) {
       const o = spec as Record<string, unknown>;
-      for (const k in o) if (!SORT_OPTIONS.has(k)) bad(`[sort] option [${k}] of [${field}] is not supported (supported: order, unmapped_type)`);
+      for (const k in o) if (!SORT_OPTIONS.has(k)) bad(`[sort] option [${k}] of [${field}] is not supported (supported: order, missing, unmapped_type)`);
+      if (o.missing !== undefined) {
+        if (typeof o.missing !== 'string' && (typeof o.missing !== 'number' || !Number.isFinite(o.missing))) bad(`[sort] missing of [${field}] must be _last, _first or a value`);
+        missing = o.missing as string | number;
+      }
       if (o.order !== undefined) order = o.order;
       if (o.unmapped_type !== undefined) {
         if (typeof o.unmapped_type !== 'string') bad('[sort] unmapped_type must be a type name');
@@ -132,7 +148,10 @@ export function parseSort(v: unknown): SortSpec {
       }
     } else bad(`[sort] of [${field}] must be an order or an object`);
     if (order !== 'asc' && order !== 'desc') bad(`sort order must be asc or desc, got [${String(order)}]`);
-    return unmappedType === undefined ? { field, order } : { field, order, unmappedType };
+    const key: SortSpec[number] = { field, order };
+    if (unmappedType !== undefined) key.unmappedType = unmappedType;
+    if (missing !== undefined && missing !== '_last') key.missing = missing as SortSpec[number]['missing'];
+    return key;
   });
 }
 
@@ -141,7 +160,8 @@ export function parseSort(v: unknown): SortSpec {
  * A text field or an unmapped one (without `unmapped_type`) is an error, as in Elasticsearch.
  */
 export function checkSortFields(sort: SortSpec, mappings: MappingRegistry): void {
-  for (const { field, unmappedType } of sort) {
+  for (const key of sort) {
+    const { field, unmappedType } = key;
     if (field === '_score' || field === '_doc') continue;
     const type = mappings.field(field)?.type;
     if (type === undefined) {
@@ -149,7 +169,31 @@ export function checkSortFields(sort: SortSpec, mappings: MappingRegistry): void
     } else if (type === 'text') {
       throw new EngineError('illegal_argument_exception', `Text fields are not sortable: [${field}] is a text field; sort on a keyword field (such as [${field}.keyword]) instead`);
     }
+    if (key.missing !== undefined && key.missing !== '_first') {
+      const keyword = (type ?? key.unmappedType) === 'keyword';
+      if (keyword ? typeof key.missing !== 'string' : typeof key.missing !== 'number') {
+        throw new EngineError('illegal_argument_exception', `[sort] missing of [${field}] must be _last, _first or a ${keyword ? 'string' : 'number'}`);
+      }
+    }
   }
+}
+
+/**
+ * Orders two hits' sort values under the request's sort (engine and coordinator alike): by each
+ * key in turn; a missing value (null) goes last, or first with `missing: _first`, whatever the order.
+ */
+export function compareSortValues(a: readonly unknown[], b: readonly unknown[], sort: SortSpec): number {
+  for (let i = 0; i < sort.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    const first = sort[i]!.missing === '_first';
+    if (x === null || x === undefined) return first ? -1 : 1;
+    if (y === null || y === undefined) return first ? 1 : -1;
+    const c = typeof x === 'number' && typeof y === 'number' ? x - y : String(x) < String(y) ? -1 : String(x) > String(y) ? 1 : 0;
+    if (c !== 0) return sort[i]!.order === 'desc' ? -c : c;
+  }
+  return 0;
 }
 
 const KEEP_ALL: SourceFilter = (s) => s;

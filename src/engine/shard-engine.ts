@@ -6,8 +6,8 @@ import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
-import { execute, parseQuery, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
-import { checkSortFields, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
+import { execute, keepOnly, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type TermPostings } from './segment.ts';
 import { ShardStore } from './store.ts';
@@ -672,7 +672,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
   if (req.sort.length > 0) checkSortFields(req.sort, engine.mappings);
   // Checked between segments: at least one segment is always searched.
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
-  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined) {
+  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
     if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
   }
@@ -718,12 +718,14 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const effectiveSort: SortSpec = byScore ? [{ field: '_score', order: 'desc' }] : sort;
   const compare = (a: Candidate, b: Candidate) => compareCandidates(a, b, effectiveSort);
   let timedOut = false;
+  let docBase = 0;
   for (let seg = 0; seg < segments.length; seg++) {
     if (seg > 0 && deadline !== Infinity && performance.now() >= deadline) {
       timedOut = true;
       break;
     }
     const segment = segments[seg]!;
+    if (seg > 0) docBase += segments[seg - 1]!.maxDoc;
     const ctx: ExecContext = {
       segment,
       stats,
@@ -731,9 +733,12 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       analyzer: (f, name) => engine.analyzerFor(f, name),
       textFields: () => textFieldsOf(engine),
     };
-    const { docs, scores } = execute(query, ctx);
+    let matches = execute(query, ctx);
+    if (req.minScore !== undefined) matches = withMinScore(matches, req.minScore);
+    if (req.aggs !== undefined) perSegmentMatches.push({ columns: segment, docs: matches.docs, scores: Float32Array.from(matches.scores) });
+    if (req.postFilter !== undefined) matches = keepOnly(matches, execute(req.postFilter, ctx).docs);
+    const { docs, scores } = matches;
     total += docs.length;
-    if (req.aggs !== undefined) perSegmentMatches.push({ columns: segment, docs, scores: Float32Array.from(scores) });
     for (let i = 0; i < scores.length; i++) if (scores[i]! > maxScore) maxScore = scores[i]!;
     if (ranked) {
       ranked.collectScored(seg, docs, scores);
@@ -741,8 +746,8 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     }
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i]!;
-      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docs[i]!, score, sort) };
-      if (searchAfter && compareValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
+      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort) };
+      if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       pushTop(top, c, k, compare);
     }
   }
@@ -886,36 +891,28 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
   return { nodes, partial: collectAggs(nodes, matches, { resolveFilter, index: engine.indexName }) };
 }
 
-/** ES semantics: asc sorts by a doc's smallest value, desc by its largest; missing values last. */
-function sortValues(segment: Segment, doc: number, score: number, sort: SortSpec): unknown[] {
-  return sort.map(({ field, order }) => {
+/**
+ * ES semantics: asc sorts by a doc's smallest value, desc by its largest; a doc without one has
+ * null (placed by compareSortValues), or the key's `missing` value.
+ */
+function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec): unknown[] {
+  return sort.map(({ field, order, missing }) => {
     if (field === '_score') return score;
-    if (field === '_doc') return doc;
+    // Index order: the doc's number in the reader (its segment's docs come after the earlier segments').
+    if (field === '_doc') return docBase + doc;
+    const none = missing === undefined || missing === '_first' || missing === '_last' ? null : missing;
     const col: Column | undefined = segment.column(field);
-    if (!col) return null;
+    if (!col) return none;
     const lo = col.offsets[doc]!;
     const hi = col.offsets[doc + 1]!;
-    if (hi === lo) return null;
+    if (hi === lo) return none;
     if (col.kind === 'numeric') return order === 'asc' ? col.values[lo] : col.values[hi - 1];
     return col.terms[order === 'asc' ? col.ords[lo]! : col.ords[hi - 1]!];
   });
 }
 
-function compareValues(a: unknown[], b: unknown[], sort: SortSpec): number {
-  for (let i = 0; i < sort.length; i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === y) continue;
-    if (x === null || x === undefined) return 1; // missing last, whatever the order
-    if (y === null || y === undefined) return -1;
-    const c = (x as number | string) < (y as number | string) ? -1 : 1;
-    return sort[i]!.order === 'asc' ? c : -c;
-  }
-  return 0;
-}
-
 function compareCandidates(a: Candidate, b: Candidate, sort: SortSpec): number {
-  return compareValues(a.sortValues, b.sortValues, sort) || a.seg - b.seg || a.doc - b.doc;
+  return compareSortValues(a.sortValues, b.sortValues, sort) || a.seg - b.seg || a.doc - b.doc;
 }
 
 /** Keep the k best candidates (a binary max-heap on "worst first" would do; k is small). */

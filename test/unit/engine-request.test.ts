@@ -106,6 +106,27 @@ describe('search requests: options', () => {
     expect(r.hits.hits.map((h) => h.sort)).toEqual([[null, 1], [null, 2], [null, 3]]);
   });
 
+  it('places docs without the sort field last, first, or as the missing value says', () => {
+    const e = engine();
+    e.index('4', { title: 'no number, no tag' });
+    e.refresh();
+    const sorted = (key: unknown) => ids(e.search({ sort: [key, '_doc'] }));
+    expect(sorted({ n: 'asc' })).toEqual(['2', '3', '1', '4']);
+    expect(sorted({ n: 'desc' })).toEqual(['1', '3', '2', '4']);
+    expect(sorted({ n: { order: 'asc', missing: '_first' } })).toEqual(['4', '2', '3', '1']);
+    expect(sorted({ n: { order: 'desc', missing: '_first' } })).toEqual(['4', '1', '3', '2']);
+    expect(sorted({ n: { order: 'asc', missing: 2.5 } })).toEqual(['2', '3', '4', '1']);
+    expect(e.search({ query: { ids: { values: ['4'] } }, sort: [{ n: { missing: 2.5 } }] }).hits.hits[0]!.sort).toEqual([2.5]);
+    expect(sorted({ tag: { order: 'desc', missing: 'b' } })).toEqual(['3', '2', '4', '1']); // 4 sorts as 'b', tied with 2
+    // search_after walks past the missing ones in the same place.
+    const page1 = e.search({ sort: [{ n: { order: 'asc', missing: '_first' } }, '_doc'], size: 2 });
+    const page2 = e.search({ sort: [{ n: { order: 'asc', missing: '_first' } }, '_doc'], size: 2, search_after: page1.hits.hits[1]!.sort });
+    expect([...ids(page1), ...ids(page2)]).toEqual(['4', '2', '3', '1']);
+    expect(rejection(() => e.search({ sort: [{ n: { missing: 'x' } }] }))).toMatchObject({ type: 'illegal_argument_exception' });
+    expect(rejection(() => e.search({ sort: [{ tag: { missing: 1 } }] }))).toMatchObject({ type: 'illegal_argument_exception' });
+    expect(rejection(() => e.search({ sort: [{ n: { missing: {} } }] }))).toMatchObject({ type: 'parsing_exception' });
+  });
+
   it('stops between segments when the timeout has passed, answering timed_out with what it collected', () => {
     const e = engine();
     // Two segments (docs 1–2, then 3); a timeout of 0 lets the first segment alone run.
@@ -165,6 +186,25 @@ describe('search requests: options', () => {
     expect(highlight({ number_of_fragments: 0, fields: { body: {} } }).body![0]!.replace(/<\/?em>/g, '')).toBe(text);
     const other = e.search({ query: { match: { other: 'brown fox' } }, highlight: { fields: { other: { fragment_size: 20 } } } }).hits.hits[0]!.highlight!.other!;
     expect(other).toEqual(['a <em>brown</em> one', 'x26 x27 x28 x29 <em>fox</em>']);
+  });
+
+  it('post_filter narrows the hits and their total after the aggregations; min_score narrows both', () => {
+    const e = engine();
+    const aggs = { tags: { terms: { field: 'tag' } } };
+    const filtered = e.search({ query: { match: { title: 'brown' } }, post_filter: { term: { tag: 'c' } }, aggs });
+    expect(ids(filtered)).toEqual(['3']);
+    expect(filtered.hits.total).toEqual({ value: 1, relation: 'eq' });
+    const buckets = (r: { aggregations?: Record<string, unknown> }) => (r.aggregations!.tags as { buckets: { key: string }[] }).buckets.map((b) => b.key).sort();
+    expect(buckets(filtered)).toEqual(['a', 'b', 'c']);
+    // Doc 3 has "brown" twice in a short text: it alone scores above the others.
+    const all = e.search({ query: { match: { title: 'brown' } } });
+    const cut = (all.hits.hits[0]!._score! + all.hits.hits[1]!._score!) / 2;
+    const best = e.search({ query: { match: { title: 'brown' } }, min_score: cut, aggs });
+    expect(ids(best)).toEqual([all.hits.hits[0]!._id]);
+    expect(best.hits.total.value).toBe(1);
+    expect(buckets(best)).toEqual(['c']);
+    expect(rejection(() => e.search({ min_score: '1' }))).toMatchObject({ type: 'parsing_exception' });
+    expect(rejection(() => e.search({ post_filter: { nope: {} } }))).toMatchObject({ type: 'parsing_exception' });
   });
 
   it('applies fuzziness AUTO:low,high by term length', () => {
