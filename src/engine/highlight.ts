@@ -20,9 +20,10 @@ interface Fragment {
 }
 
 /**
- * `terms`: the query's terms per field (query.ts `queryTerms`); `textFields`: what `*` expands to.
+ * `terms`: what the query looks for per field (query.ts `queryTerms`: terms and prefixes);
+ * `textFields`: what `*` expands to.
  */
-export function makeHighlighter(spec: HighlightField[], terms: ReadonlyMap<string, ReadonlySet<string>>, textFields: readonly string[], analyzerFor: (field: string) => Analyzer): Highlighter {
+export function makeHighlighter(spec: HighlightField[], terms: ReadonlyMap<string, { has(term: string): boolean }>, textFields: readonly string[], analyzerFor: (field: string) => Analyzer): Highlighter {
   const fields = spec.flatMap((f) => (f.field === '*' ? textFields.map((field) => ({ ...f, field })) : [f]));
   return (source) => {
     const out: Record<string, string[]> = {};

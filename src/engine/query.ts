@@ -17,6 +17,8 @@ export type Query =
   | { kind: 'wildcard'; field: string; value: string; boost: number }
   | { kind: 'match'; field: string; query: string; operator: 'or' | 'and'; msm?: string | number; fuzziness?: Fuzziness; analyzer?: string; boost: number }
   | { kind: 'match_phrase'; field: string; query: string; slop: number; analyzer?: string; boost: number }
+  | { kind: 'match_phrase_prefix'; field: string; query: string; slop: number; maxExpansions: number; analyzer?: string; boost: number }
+  | { kind: 'match_bool_prefix'; field: string; query: string; operator: 'or' | 'and'; analyzer?: string; boost: number }
   | { kind: 'multi_match'; fields: { field: string; boost: number }[]; query: string; type: 'best_fields' | 'most_fields'; operator: 'or' | 'and'; tieBreaker: number; boost: number }
   | { kind: 'bool'; must: Query[]; should: Query[]; filter: Query[]; mustNot: Query[]; msm?: string | number; boost: number }
   | { kind: 'constant_score'; filter: Query; boost: number }
@@ -65,6 +67,8 @@ const OPTIONS = {
   wildcard: keys('value', 'wildcard', 'boost'),
   match: keys('query', 'operator', 'minimum_should_match', 'fuzziness', 'analyzer', 'boost'),
   match_phrase: keys('query', 'slop', 'analyzer', 'boost'),
+  match_phrase_prefix: keys('query', 'slop', 'max_expansions', 'analyzer', 'boost'),
+  match_bool_prefix: keys('query', 'operator', 'analyzer', 'boost'),
   multi_match: keys('query', 'fields', 'type', 'operator', 'tie_breaker', 'boost'),
   bool: keys('must', 'should', 'filter', 'must_not', 'minimum_should_match', 'boost'),
   constant_score: keys('filter', 'boost'),
@@ -82,7 +86,7 @@ function list(v: unknown): unknown[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'multi_match', 'bool', 'constant_score', 'dis_max', 'query_string', 'simple_query_string'];
+const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'constant_score', 'dis_max', 'query_string', 'simple_query_string'];
 
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
 export function parseQuery(json: unknown): Query {
@@ -162,6 +166,20 @@ export function parseQuery(json: unknown): Query {
       const slop = body.slop ?? 0;
       if (!Number.isInteger(slop) || (slop as number) < 0) throw parsing('[match_phrase] slop must be a non-negative integer');
       return { kind: 'match_phrase', field, query: body.query, slop: slop as number, boost: boostOf(body), analyzer: body.analyzer === undefined ? undefined : analyzerName(body.analyzer, type) };
+    }
+    case 'match_phrase_prefix': {
+      const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match_phrase_prefix);
+      if (typeof body.query !== 'string') throw parsing('[match_phrase_prefix] query must be a string');
+      const slop = body.slop ?? 0;
+      if (!Number.isInteger(slop) || (slop as number) < 0) throw parsing('[match_phrase_prefix] slop must be a non-negative integer');
+      const maxExpansions = body.max_expansions ?? 50;
+      if (!Number.isInteger(maxExpansions) || (maxExpansions as number) < 1 || (maxExpansions as number) > 10_000) throw parsing('[match_phrase_prefix] max_expansions must be an integer from 1 to 10000');
+      return { kind: type, field, query: body.query, slop: slop as number, maxExpansions: maxExpansions as number, boost: boostOf(body), analyzer: body.analyzer === undefined ? undefined : analyzerName(body.analyzer, type) };
+    }
+    case 'match_bool_prefix': {
+      const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match_bool_prefix);
+      if (typeof body.query !== 'string') throw parsing('[match_bool_prefix] query must be a string');
+      return { kind: type, field, query: body.query, operator: operatorOf(body.operator, type), boost: boostOf(body), analyzer: body.analyzer === undefined ? undefined : analyzerName(body.analyzer, type) };
     }
     case 'multi_match': {
       const b = obj(v, type);
@@ -346,11 +364,16 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
     case 'range':
       return constant(rangeDocs(ctx, q), q.boost);
     case 'prefix':
-      return constant(termsMatching(ctx, q.field, (t) => t.startsWith(q.value)), q.boost);
+      return constant(termsMatching(ctx, q.field, () => true, q.value), q.boost);
     case 'wildcard': {
       const re = new RegExp(`^${q.value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
-      return constant(termsMatching(ctx, q.field, (t) => re.test(t)), q.boost);
+      // The literal part before the first wildcard narrows the dictionary scan.
+      return constant(termsMatching(ctx, q.field, (t) => re.test(t), q.value.slice(0, q.value.search(/[*?]|$/))), q.boost);
     }
+    case 'match_phrase_prefix':
+      return phrasePrefixQuery(ctx, q);
+    case 'match_bool_prefix':
+      return boolPrefixQuery(ctx, q);
     case 'match':
       return matchQuery(ctx, q);
     case 'match_phrase':
@@ -657,12 +680,54 @@ function existsDocs(ctx: ExecContext, field: string): Int32Array {
   return new Int32Array(0);
 }
 
-function termsMatching(ctx: ExecContext, field: string, pred: (t: string) => boolean): Int32Array {
+/** Live docs of the terms that pass `pred`, among those starting with `prefix` (all when ''). */
+function termsMatching(ctx: ExecContext, field: string, pred: (t: string) => boolean, prefix = ''): Int32Array {
   const fi = ctx.segment.field(field);
   if (!fi) return new Int32Array(0);
   const lists: Int32Array[] = [];
-  for (const t of fi.sortedTerms) if (pred(t)) lists.push(fi.terms.get(t)!.docs);
+  for (const t of termsWithPrefix(fi.sortedTerms, prefix)) if (pred(t)) lists.push(fi.terms.get(t)!.docs);
   return union(lists).filter((d) => ctx.segment.isLive(d));
+}
+
+/** The sorted dictionary's terms that start with `prefix`, in order, at most `max`: a binary search, then a scan of the range only. */
+export function termsWithPrefix(sorted: readonly string[], prefix: string, max = Infinity): string[] {
+  if (prefix === '') return max >= sorted.length ? (sorted as string[]) : sorted.slice(0, max);
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: string[] = [];
+  for (let i = lo; i < sorted.length && out.length < max && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
+  return out;
+}
+
+/**
+ * match_phrase_prefix: a phrase whose last term is a prefix, expanded to the first
+ * `maxExpansions` terms of the segment's dictionary that start with it (as Lucene's
+ * MultiPhraseQuery is built). A doc scores as the best of its expanded phrases.
+ */
+function phrasePrefixQuery(ctx: ExecContext, q: Extract<Query, { kind: 'match_phrase_prefix' }>): DocSet {
+  const tokens = ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => ({ term: t.term, position: t.position }));
+  const fi = ctx.segment.field(q.field);
+  if (tokens.length === 0 || !fi) return EMPTY;
+  const last = tokens.at(-1)!;
+  const expansions = termsWithPrefix(fi.sortedTerms, last.term, q.maxExpansions);
+  return disMax(expansions.map((term) => phraseQuery(ctx, q.field, [...tokens.slice(0, -1), { term, position: last.position }], q.slop, q.boost)), 0);
+}
+
+/**
+ * match_bool_prefix: every analysed term but the last as a scored term, the last as a prefix
+ * (constant score, its boost), combined as `operator` says.
+ */
+function boolPrefixQuery(ctx: ExecContext, q: Extract<Query, { kind: 'match_bool_prefix' }>): DocSet {
+  const terms = ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => t.term);
+  if (terms.length === 0) return EMPTY;
+  const clauses: DocSet[] = terms.slice(0, -1).map((t) => textTerm(ctx, q.field, t, q.boost));
+  clauses.push(constant(termsMatching(ctx, q.field, () => true, terms.at(-1)!), q.boost));
+  return sumUnion(clauses, q.operator === 'and' ? clauses.length : 1);
 }
 
 // ---- doc-set algebra (sorted arrays) --------------------------------------------------------------
@@ -858,13 +923,39 @@ function subtract(a: DocSet, remove: Int32Array): DocSet {
 }
 
 /** Terms a query looks for, per field (highlighting). */
-export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappings' | 'textFields'>, out = new Map<string, Set<string>>()): Map<string, Set<string>> {
-  const add = (field: string, terms: string[]) => {
+/** What a query looks for in one field (highlighting): exact terms, and prefixes. */
+export class FieldTerms {
+  readonly terms = new Set<string>();
+  readonly prefixes: string[] = [];
+
+  has(term: string): boolean {
+    return this.terms.has(term) || this.prefixes.some((p) => term.startsWith(p));
+  }
+}
+
+export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappings' | 'textFields'>, out = new Map<string, FieldTerms>()): Map<string, FieldTerms> {
+  const of = (field: string) => {
     let s = out.get(field);
-    if (!s) out.set(field, (s = new Set()));
-    for (const t of terms) s.add(t);
+    if (!s) out.set(field, (s = new FieldTerms()));
+    return s;
+  };
+  const add = (field: string, terms: string[]) => {
+    const s = of(field);
+    for (const t of terms) s.terms.add(t);
   };
   switch (q.kind) {
+    case 'prefix':
+      of(q.field).prefixes.push(q.value);
+      break;
+    case 'match_phrase_prefix':
+    case 'match_bool_prefix': {
+      if (ctx.mappings.field(q.field)?.type !== 'text') break;
+      const terms = ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => t.term);
+      if (terms.length === 0) break;
+      add(q.field, terms.slice(0, -1));
+      of(q.field).prefixes.push(terms.at(-1)!);
+      break;
+    }
     case 'match':
     case 'match_phrase':
       if (ctx.mappings.field(q.field)?.type === 'text') add(q.field, ctx.analyzer(q.field).analyze(q.query).map((t) => t.term));

@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { termsWithPrefix } from '../../src/engine/query.ts';
 import { parseSearchRequest, parseTimeout } from '../../src/engine/search-request.ts';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
 import { EngineError } from '../../src/engine/types.ts';
@@ -207,6 +209,24 @@ describe('search requests: options', () => {
     expect(rejection(() => e.search({ post_filter: { nope: {} } }))).toMatchObject({ type: 'parsing_exception' });
   });
 
+  it('match_phrase_prefix and match_bool_prefix: the last term as a prefix (search as you type), highlighted', () => {
+    const e = new ShardEngine({ mappings: { properties: { t: { type: 'text' } } } });
+    for (const [id, t] of [['1', 'quick brown fox'], ['2', 'quick brownie recipe'], ['3', 'brown quick fox'], ['4', 'quick blue fox']]) e.index(id, { t });
+    e.refresh();
+    const found = (query: unknown) => ids(e.search({ query })).sort();
+    expect(found({ match_phrase_prefix: { t: 'quick bro' } })).toEqual(['1', '2']);
+    expect(found({ match_phrase_prefix: { t: { query: 'quick bro', max_expansions: 1 } } })).toEqual(['1']); // "brown" only
+    expect(found({ match_phrase_prefix: { t: 'quick f' } })).toEqual(['3']);
+    expect(found({ match_phrase_prefix: { t: { query: 'quick f', slop: 1 } } })).toEqual(['1', '3', '4']);
+    expect(found({ match_phrase_prefix: { t: 'fo' } })).toEqual(['1', '3', '4']);
+    expect(found({ match_bool_prefix: { t: 'fox bro' } })).toEqual(['1', '2', '3', '4']);
+    expect(found({ match_bool_prefix: { t: { query: 'fox bro', operator: 'and' } } })).toEqual(['1', '3']);
+    const hit = e.search({ query: { match_phrase_prefix: { t: 'quick bro' } }, highlight: { fields: { t: {} } } }).hits.hits.find((h) => h._id === '2')!;
+    expect(hit.highlight).toEqual({ t: ['<em>quick</em> <em>brownie</em> recipe'] });
+    expect(rejection(() => e.search({ query: { match_phrase_prefix: { t: { query: 'x', max_expansions: 0 } } } }))).toMatchObject({ type: 'parsing_exception' });
+    expect(rejection(() => e.search({ query: { match_bool_prefix: { t: { query: 'x', fuzziness: 1 } } } }))).toMatchObject({ type: 'parsing_exception' });
+  });
+
   it('applies fuzziness AUTO:low,high by term length', () => {
     const e = new ShardEngine({ mappings: { properties: { w: { type: 'text' } } } });
     for (const [id, w] of [['1', 'fox'], ['2', 'box'], ['3', 'foxes'], ['4', 'boxes']]) e.index(id, { w });
@@ -216,5 +236,38 @@ describe('search requests: options', () => {
     expect(fuzzy('fox', 'AUTO:4,6')).toEqual(['1']); // under 4 chars: exact
     expect(fuzzy('foxes', 'AUTO:3,5')).toEqual(['1', '3', '4']); // 5 chars: two edits
     expect(fuzzy('fox', 0)).toEqual(['1']);
+  });
+});
+
+describe('prefix ranges of the term dictionary', () => {
+  const word = fc.stringMatching(/^[abc]{0,4}$/);
+  it('termsWithPrefix equals filtering the sorted dictionary', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(word), word, fc.integer({ min: 1, max: 5 }), (words, prefix, max) => {
+        const sorted = [...words].sort();
+        const all = sorted.filter((w) => w.startsWith(prefix));
+        expect(termsWithPrefix(sorted, prefix)).toEqual(all);
+        expect(termsWithPrefix(sorted, prefix, max)).toEqual(all.slice(0, max));
+      }),
+    );
+  });
+
+  it('prefix and wildcard queries find what a scan of the documents finds', () => {
+    const pattern = fc.stringMatching(/^[abc*?]{1,4}$/);
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 30 }), word, pattern, (values, prefix, wildcard) => {
+        const e = new ShardEngine({ mappings: { properties: { k: { type: 'keyword' } } } });
+        values.forEach((v, i) => {
+          e.index(String(i), { k: v });
+          if (i % 7 === 6) e.refresh(); // several segments
+        });
+        e.refresh();
+        const found = (query: unknown) => ids(e.search({ query, size: 100 })).map(Number).sort((a, b) => a - b);
+        const re = new RegExp(`^${wildcard.replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+        expect(found({ prefix: { k: prefix } })).toEqual(values.flatMap((v, i) => (v.startsWith(prefix) ? [i] : [])));
+        expect(found({ wildcard: { k: wildcard } })).toEqual(values.flatMap((v, i) => (re.test(v) ? [i] : [])));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
