@@ -1,6 +1,6 @@
 import type { ClusterState } from '../cluster/cluster-state.ts';
 import { badRequest } from './errors.ts';
-import { conditions, toApiError, type BulkItem, type Coordinator, type Health } from './coordinator.ts';
+import { conditions, toApiError, updateBody, type BulkItem, type Coordinator, type Health } from './coordinator.ts';
 
 /**
  * The coordinator actor's message protocol (`/system/coord` on every node): `{type: 'api', op,
@@ -96,18 +96,8 @@ export function parseBulk(operations: unknown, defaultIndex: unknown): BulkItem[
     if (action !== 'delete') {
       const body = operations[++i] as Record<string, unknown>;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest(`bulk line ${i}: a ${action} needs a document object on the next line`);
-      if (action === 'update') {
-        for (const k in body) if (k !== 'doc' && k !== 'upsert' && k !== 'doc_as_upsert') throw badRequest(`bulk line ${i}: unknown key [${k}] in the update (doc, upsert, doc_as_upsert)`);
-        if (body.doc === undefined && body.upsert === undefined) throw badRequest(`bulk line ${i}: an update needs [doc] or [upsert]`);
-        for (const k of ['doc', 'upsert'] as const) {
-          const v = body[k];
-          if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) throw badRequest(`bulk line ${i}: [${k}] must be an object`);
-        }
-        if (body.doc_as_upsert !== undefined && typeof body.doc_as_upsert !== 'boolean') throw badRequest(`bulk line ${i}: [doc_as_upsert] must be a boolean`);
-        item.doc = body.doc as Record<string, unknown>;
-        item.upsert = body.upsert as Record<string, unknown>;
-        item.doc_as_upsert = body.doc_as_upsert === true;
-      } else item.source = body;
+      if (action === 'update') Object.assign(item, updateBody(body, `the update of bulk line ${i}`));
+      else item.source = body;
     } else if (item.id === undefined) throw badRequest(`bulk line ${i}: a delete needs an [_id]`);
     if (action === 'update' && item.id === undefined) throw badRequest(`bulk line ${i}: an update needs an [_id]`);
     items.push(item);

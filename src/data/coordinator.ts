@@ -125,22 +125,7 @@ export class Coordinator {
   }
 
   async update(index: unknown, id: unknown, body: unknown, params: { routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
-    const b = obj(body, 'update body');
-    for (const k of Object.keys(b)) if (!['doc', 'upsert', 'doc_as_upsert'].includes(k)) throw badRequest(`unknown key [${k}] in the update request`);
-    if (b.doc === undefined && b.upsert === undefined) throw badRequest('an update needs [doc] or [upsert]');
-    return this.single(
-      {
-        action: 'update',
-        index: str(index, 'index'),
-        id: str(id, 'id'),
-        routing: optStr(params.routing, 'routing'),
-        doc: b.doc === undefined ? undefined : obj(b.doc, 'doc'),
-        upsert: b.upsert === undefined ? undefined : obj(b.upsert, 'upsert'),
-        doc_as_upsert: b.doc_as_upsert === true,
-        ...conditions(params),
-      },
-      params,
-    );
+    return this.single({ action: 'update', index: str(index, 'index'), id: str(id, 'id'), routing: optStr(params.routing, 'routing'), ...updateBody(body, 'the update request'), ...conditions(params) }, params);
   }
 
   private async single(item: BulkItem, opts: WriteOpts) {
@@ -733,6 +718,19 @@ function optStr(v: unknown, what: string): string | undefined {
 function obj(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw badRequest(`${what} must be a JSON object`);
   return v as Record<string, unknown>;
+}
+
+/** An update's body `{doc, upsert, doc_as_upsert}`, checked; `where` names it in errors. */
+export function updateBody(body: unknown, where: string): { doc?: Record<string, unknown>; upsert?: Record<string, unknown>; doc_as_upsert: boolean } {
+  const b = obj(body, `the body of ${where}`);
+  for (const k in b) if (k !== 'doc' && k !== 'upsert' && k !== 'doc_as_upsert') throw badRequest(`unknown key [${k}] in ${where} (doc, upsert, doc_as_upsert)`);
+  if (b.doc === undefined && b.upsert === undefined) throw badRequest(`${where} needs [doc] or [upsert]`);
+  if (b.doc_as_upsert !== undefined && typeof b.doc_as_upsert !== 'boolean') throw badRequest(`[doc_as_upsert] of ${where} must be a boolean`);
+  return {
+    doc: b.doc === undefined ? undefined : obj(b.doc, `[doc] of ${where}`),
+    upsert: b.upsert === undefined ? undefined : obj(b.upsert, `[upsert] of ${where}`),
+    doc_as_upsert: b.doc_as_upsert === true,
+  };
 }
 
 /** `if_seq_no` / `if_primary_term` of a write, checked. */

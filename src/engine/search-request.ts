@@ -59,7 +59,7 @@ const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size'
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
-export const MAX_RESULT_WINDOW = 10_000;
+const MAX_RESULT_WINDOW = 10_000;
 
 function bad(reason: string): never {
   throw new EngineError('parsing_exception', reason);
@@ -102,7 +102,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
   };
 }
 
-export function intParam(v: unknown, name: string, dflt: number): number {
+function intParam(v: unknown, name: string, dflt: number): number {
   if (v === undefined) return dflt;
   if (!Number.isInteger(v) || (v as number) < 0) bad(`[${name}] must be a non-negative integer`);
   return v as number;
@@ -119,7 +119,7 @@ function trackTotalHits(v: unknown): number {
 const SORT_OPTIONS = new Set(['order', 'unmapped_type', 'missing']);
 
 /** `sort`: a field name, `{ field: order }`, `{ field: { order, missing, unmapped_type } }`, or a list of them. */
-export function parseSort(v: unknown): SortSpec {
+function parseSort(v: unknown): SortSpec {
   if (v === undefined) return NO_SORT;
   return (Array.isArray(v) ? v : [v]).map((s): SortSpec[number] => {
     if (typeof s === 'string') {

@@ -33,7 +33,7 @@ describe('bulk request parsing', () => {
     ['an empty routing', [{ index: { routing: '' } }, {}], '[routing]'],
     ['a misspelt update key', [{ update: { _id: 'a' } }, { dco: {} }], 'unknown key [dco]'],
     ['an update without doc or upsert', [{ update: { _id: 'a' } }, { doc_as_upsert: true }], 'needs [doc] or [upsert]'],
-    ['an update doc that is an array', [{ update: { _id: 'a' } }, { doc: [1] }], '[doc] must be an object'],
+    ['an update doc that is an array', [{ update: { _id: 'a' } }, { doc: [1] }], '[doc] of the update of bulk line 1 must be a JSON object'],
     ['a doc_as_upsert that is a string', [{ update: { _id: 'a' } }, { doc: {}, doc_as_upsert: 'yes' }], 'doc_as_upsert'],
     ['a missing document line', [{ index: { _id: 'a' } }], 'document object'],
     ['an unknown action', [{ upsert: { _id: 'a' } }, {}], 'expected one of'],
