@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
-import type { Segment, TermPostings } from '../../src/engine/segment.ts';
+import { postingsOf, type PostingsView, type Segment, type TermPostings } from '../../src/engine/segment.ts';
 import { Bm25TermScorer } from '../../src/engine/similarity.ts';
 import { releaseWordnetCache, wordnet, type WordnetDoc } from './corpus.ts';
 import { makeQueries, type BenchQuery } from './engine-queries.ts';
@@ -105,19 +105,11 @@ console.log(table(['stage', 'ms', 'of total', 'GC ms', 'docs/s'], stages));
 docs = undefined;
 const seg = engine.searchableSegments()[0]!;
 const fi = seg.field('gloss')!;
-let typedArrays = 0;
-let payload = 0;
-let onHeapArrays = 0;
+// Every term's postings live in the field's shared arrays (TermPostings holds offsets).
 let postingsCount = 0;
-for (const p of fi.terms.values()) {
-  postingsCount += p.docs.length;
-  for (const a of [p.docs, p.freqs, p.posStarts, p.positions]) {
-    if (!a) continue;
-    typedArrays++;
-    payload += a.byteLength;
-    if (a.byteLength <= 64) onHeapArrays++;
-  }
-}
+for (const p of fi.terms.values()) postingsCount += p.df;
+const sharedArrays = [fi.docs, fi.freqs, fi.posStarts, fi.positions, fi.impacts, fi.topDocs].filter((a) => a !== undefined);
+const payload = sharedArrays.reduce((sum, a) => sum + a.byteLength, 0);
 const mem: string[][] = [];
 let last = heap();
 const total = last - hb;
@@ -135,7 +127,10 @@ drop('locations (id → {segment, doc} Map)', () => eng.locations.clear());
 drop('_source objects and their text', () => (segi.sources = []));
 drop('doc ids (seq_no, primary term and version are typed-array columns, in the rest)', () => (segi.ids = []));
 // Cleared, not replaced: the lazily sorted dictionary's getter holds the same Map.
-drop(`postings: ${fmtRate(fi.terms.size)} terms, ${fmtRate(typedArrays)} typed arrays`, () => fim.terms.clear());
+drop(`postings: ${fmtRate(fi.terms.size)} terms (offsets each) in ${sharedArrays.length} shared arrays`, () => {
+  fim.terms.clear();
+  for (const k of ['docs', 'freqs', 'posStarts', 'positions', 'impacts', 'topDocs']) (fim as Record<string, unknown>)[k] = undefined;
+});
 drop('everything else (norms, live docs, engine)', () => {
   eng.segments = [];
   engine = undefined as unknown as ShardEngine;
@@ -144,8 +139,7 @@ mem.push(['total retained', fmtRate(total / N), '100%']);
 console.log(`\nRetained memory by component (V8 heap + ArrayBuffers), bytes per doc\n`);
 console.log(table(['component', 'B/doc', 'share'], mem));
 console.log(
-  `\npostings: ${fmtRate(postingsCount)} (doc, term) pairs; typed-array payload ${fmtRate(payload / N)} B/doc; ` +
-    `${fmtRate(onHeapArrays)} of ${fmtRate(typedArrays)} typed arrays are ≤ 64 bytes (4 per term: docs, freqs, posStarts, positions)`,
+  `\npostings: ${fmtRate(postingsCount)} (doc, term) pairs; shared arrays (docs, freqs, position starts, positions, impacts, top docs) ${fmtRate(payload / N)} B/doc`,
 );
 
 // ---- 3. queries ---------------------------------------------------------------------------------
@@ -192,7 +186,7 @@ const STRATA = ['df [1,10)', 'df [10,100)', 'df [100,1000)', 'df ≥ 1000'];
 for (let s = 0; s < 4; s++) {
   const qs = queries.single.filter((_, i) => i % 4 === s);
   const t = timeEach(qs, (q) => search({ match: { gloss: { query: q.text, operator: 'or' } } }));
-  const dfs = qs.map((q) => field.terms.get(q.terms[0]!)?.docs.length ?? 0);
+  const dfs = qs.map((q) => field.terms.get(q.terms[0]!)?.df ?? 0);
   rows.push([`single term, ${STRATA[s]} (median df ${fmtRate(median(dfs))})`, us(median(t))]);
 }
 console.log(`\nQuery anatomy (p50 over the bench's queries, 3 rounds after a 1 s warm-up)\n`);
@@ -202,11 +196,11 @@ console.log(table(['what', 'p50'], rows));
 // the rarest term and skips ahead (galloping) in the others, with the engine's own advance().
 function referenceAnd(q: BenchQuery): { total: number; top: { doc: number; score: number }[] } {
   const terms = [...new Set(q.terms)];
-  const ps: TermPostings[] = [];
+  const ps: PostingsView[] = [];
   for (const t of terms) {
     const p = field.terms.get(t);
     if (!p) return { total: 0, top: [] };
-    ps.push(p);
+    ps.push(postingsOf(field, p));
   }
   const scorers = terms.map((t, i) => new Bm25TermScorer(1, ps[i]!.docs.length, st.docCount, st.sum));
   const order = ps.map((_, i) => i).sort((a, b) => ps[a]!.docs.length - ps[b]!.docs.length);

@@ -1,8 +1,10 @@
-import { IMPACT_BLOCK, TOP_DOCS_K, type Segment, type TermPostings } from './segment.ts';
+import { IMPACT_BLOCK, postingsOf, TOP_DOCS_K, type FieldIndex, type Segment, type TermPostings } from './segment.ts';
 import { Bm25TermScorer, K1 } from './similarity.ts';
 
 /** One scored term of a disjunction in one segment. */
 export interface PruningTerm {
+  /** The field's index in the segment, whose arrays the postings point into. */
+  field: FieldIndex;
   postings: TermPostings;
   scorer: Bm25TermScorer;
   norms: Uint8Array | undefined;
@@ -144,7 +146,9 @@ export class MaxScoreCollector {
     let acc = 0;
     for (let i = 0; i < n; i++) prefix[i] = acc += ub[i]!;
     const cursor: number[] = new Array<number>(n).fill(0);
-    const docsOf = terms.map((t) => t.postings.docs);
+    const views = terms.map((t) => postingsOf(t.field, t.postings));
+    const docsOf = views.map((v) => v.docs);
+    const freqsOf = views.map((v) => v.freqs);
     let firstEssential = 0;
     const updateEssential = () => {
       if (this.total < this.countUpTo || this.size < this.k) return void (firstEssential = 0);
@@ -176,7 +180,7 @@ export class MaxScoreCollector {
       for (let i = firstEssential; i < n; i++) {
         const c = cursor[i]!;
         if (c < docsOf[i]!.length && docsOf[i]![c] === doc) {
-          const s = termScore(terms[i]!, c, doc);
+          const s = termScore(terms[i]!, freqsOf[i]![c]!, doc);
           contrib[i] = s;
           score += s;
           cursor[i] = c + 1;
@@ -192,7 +196,7 @@ export class MaxScoreCollector {
         const c = advance(docsOf[i]!, cursor[i]!, doc);
         cursor[i] = c;
         if (c < docsOf[i]!.length && docsOf[i]![c] === doc) {
-          const s = termScore(terms[i]!, c, doc);
+          const s = termScore(terms[i]!, freqsOf[i]![c]!, doc);
           contrib[i] = s;
           score += s;
         }
@@ -210,8 +214,8 @@ export class MaxScoreCollector {
    * One term. The total is the number of live postings, counted without scoring. The top k:
    *
    * - k <= TOP_DOCS_K, no deleted doc in the segment: only the term's top docs
-   *   (TermPostings.topDocs) can rank, so only they are scored.
-   * - Otherwise, with block-max impacts (TermPostings.impacts): every block gets an upper bound,
+   *   (TermPostings.topStart) can rank, so only they are scored.
+   * - Otherwise, with block-max impacts (TermPostings.impactBase): every block gets an upper bound,
    *   its best competitive pair's score; blocks are scored best bound first, a few of them, so that
    *   the k-th score rises fast, then in doc order; a block whose bound is below the k-th score is
    *   skipped, as its docs cannot enter the top k.
@@ -220,15 +224,15 @@ export class MaxScoreCollector {
    * The hits are exactly those of scoring everything, and the total is exact.
    */
   collectTerm(seg: number, segment: Segment, t: PruningTerm): void {
-    const docs = t.postings.docs;
-    const n = docs.length;
+    const p = t.postings;
+    const n = p.df;
     const live = segment.hasDeletions ? segment.liveDocs : undefined;
-    this.total += live ? countLive(docs, live) : n;
+    this.total += live ? countLive(t.field.docs, p.start, p.start + n, live) : n;
     if (this.k === 0) return;
-    const top = t.postings.topDocs;
-    if (top !== undefined && live === undefined && this.k <= TOP_DOCS_K && topDocsRank(t.scorer)) return this.scoreTopDocs(seg, t, top);
-    const impacts = t.postings.impacts;
-    if (!impacts) return this.scoreRange(seg, t, live, 0, n);
+    if (p.topStart >= 0 && live === undefined && this.k <= TOP_DOCS_K && topDocsRank(t.scorer)) return this.scoreTopDocs(seg, t, p.topStart, p.topEnd);
+    if (p.impactBase < 0) return this.scoreRange(seg, t, live, 0, n);
+    const impacts = t.field.impacts;
+    const base = p.impactBase;
     const blocks = Math.ceil(n / IMPACT_BLOCK);
     const bounds = scratchBounds(blocks);
     const w = t.scorer.weight;
@@ -236,7 +240,7 @@ export class MaxScoreCollector {
     const hasNorms = t.norms !== undefined;
     for (let b = 0; b < blocks; b++) {
       let best = 0;
-      for (let j = impacts[b]!; j < impacts[b + 1]!; j += 2) {
+      for (let j = base + impacts[base + b]!; j < base + impacts[base + b + 1]!; j += 2) {
         const f = impacts[j]!;
         const s = hasNorms ? (w * f) / (f + lf[impacts[j + 1]!]!) : (w * f) / (f + K1);
         if (s > best) best = s;
@@ -269,21 +273,23 @@ export class MaxScoreCollector {
    * When the scores confirm that order and nothing is kept yet (one segment, or the first with
    * the term), the first k are the top k, stored as they are; otherwise each is offered.
    */
-  private scoreTopDocs(seg: number, t: PruningTerm, top: Int32Array): void {
+  private scoreTopDocs(seg: number, t: PruningTerm, from: number, to: number): void {
+    // The term's pairs, counted from `from` (the field's topDocs array holds every term's).
+    const top = t.field.topDocs;
     const norms = t.norms;
     const w = t.scorer.weight;
     const lf = t.scorer.lengthFactors;
-    const m = top.length >> 1;
+    const m = (to - from) >> 1;
     const scores = scratchScores(m);
     let ordered = true;
     for (let j = 0; j < m; j++) {
-      const doc = top[2 * j]!;
-      const packed = top[2 * j + 1]!; // freq · 256 + norm byte
+      const doc = top[from + 2 * j]!;
+      const packed = top[from + 2 * j + 1]!; // freq · 256 + norm byte
       const f = packed >> 8;
       const score = norms !== undefined ? (w * f) / (f + lf[packed & 255]!) : (w * f) / (f + K1);
       scores[j] = score;
       // Rank order: a lower score, or an equal one and a later doc.
-      if (j > 0 && !(score < scores[j - 1]! || (score === scores[j - 1] && doc > top[2 * j - 2]!))) ordered = false;
+      if (j > 0 && !(score < scores[j - 1]! || (score === scores[j - 1] && doc > top[from + 2 * j - 2]!))) ordered = false;
     }
     if (ordered && this.size === 0) {
       const n = Math.min(this.k, m);
@@ -293,24 +299,25 @@ export class MaxScoreCollector {
       for (let i = 0; i < n; i++) {
         const j = n - 1 - i;
         hs[i] = scores[j]!;
-        hk[i] = docKey(seg, top[2 * j]!);
+        hk[i] = docKey(seg, top[from + 2 * j]!);
       }
       this.size = n;
       this.ascending = true;
       if (n === this.k) this.theta = hs[0]!;
       return;
     }
-    for (let j = 0; j < m; j++) if (scores[j]! >= this.theta) this.offer(seg, top[2 * j]!, scores[j]!);
+    for (let j = 0; j < m; j++) if (scores[j]! >= this.theta) this.offer(seg, top[from + 2 * j]!, scores[j]!);
   }
 
   /** Score postings [lo, hi) of one term and offer those that can enter the top k. */
   private scoreRange(seg: number, t: PruningTerm, live: Uint8Array | undefined, lo: number, hi: number): void {
-    const { docs, freqs } = t.postings;
+    const { docs, freqs } = t.field;
+    const start = t.postings.start;
     const norms = t.norms;
     const w = t.scorer.weight;
     const lf = t.scorer.lengthFactors;
     let theta = this.theta;
-    for (let i = lo; i < hi; i++) {
+    for (let i = start + lo; i < start + hi; i++) {
       const doc = docs[i]!;
       if (live !== undefined && live[doc] === 0) continue;
       const f = freqs[i]!;
@@ -424,7 +431,7 @@ function scratchBounds(n: number): Float64Array {
 }
 
 /**
- * Whether TermPostings.topDocs hold the top k under this scorer. They assume that a doc with a
+ * Whether a term's top docs hold the top k under this scorer. They assume that a doc with a
  * freq >= and a norm <= another's, one of them strictly, scores strictly higher. In real numbers
  * it does, by a relative margin of at least c / (f · (f' + c)) for freqs f < f' < 2^20 (length
  * factor c >= k1 · (1 − b) = 0.3): 2.7e-13; between two norms at one freq, at least
@@ -436,14 +443,13 @@ function topDocsRank(scorer: Bm25TermScorer): boolean {
   return scorer.weight > 1e-100 && scorer.weight < 1e100 && scorer.avgdl < 2 ** 20;
 }
 
-function countLive(docs: Int32Array, live: Uint8Array): number {
+function countLive(docs: Int32Array, from: number, to: number, live: Uint8Array): number {
   let c = 0;
-  for (let i = 0; i < docs.length; i++) c += live[docs[i]!]!;
+  for (let i = from; i < to; i++) c += live[docs[i]!]!;
   return c;
 }
 
-function termScore(t: PruningTerm, i: number, doc: number): number {
-  const freq = t.postings.freqs[i]!;
+function termScore(t: PruningTerm, freq: number, doc: number): number {
   return t.norms ? t.scorer.score(freq, t.norms[doc]!) : (t.scorer.weight * freq) / (freq + K1);
 }
 

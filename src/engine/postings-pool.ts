@@ -87,38 +87,67 @@ export class PostingsPool {
     return this.ids.entries();
   }
 
-  /** A term's postings as the typed arrays a sealed segment keeps. */
+  /** Postings (doc, freq) pairs and positions over every term: the sizes of a sealed field's arrays. */
+  totals(): { postings: number; positions: number } {
+    let postings = 0;
+    let ints = 0;
+    for (let id = 0; id < this.ids.size; id++) {
+      postings += this.docCounts[id]!;
+      ints += this.length[id]!;
+    }
+    return { postings, positions: this.withPositions ? ints - 2 * postings : 0 };
+  }
+
+  /** The number of docs with the term. */
+  docCount(id: number): number {
+    return this.docCounts[id]!;
+  }
+
+  /** A term's postings in typed arrays of their own. */
   read(id: number): BuiltPostings {
     const n = this.docCounts[id]!;
+    const out: BuiltPostings = { docs: new Int32Array(n), freqs: new Int32Array(n) };
+    if (this.withPositions) {
+      out.posStarts = new Int32Array(n + 1);
+      out.positions = new Int32Array(this.length[id]! - 2 * n);
+    }
+    this.readInto(id, out, 0, 0, 0);
+    return out;
+  }
+
+  /**
+   * A term's postings written into a sealed field's shared arrays: its docs and freqs from
+   * `at`, its n + 1 position starts from `posStartAt`, holding offsets into `positions` from
+   * `positionAt` on.
+   */
+  readInto(id: number, out: BuiltPostings, at: number, posStartAt: number, positionAt: number): void {
+    const { docs, freqs, posStarts, positions } = out;
     const total = this.length[id]!;
-    const docs = new Int32Array(n);
-    const freqs = new Int32Array(n);
-    const posStarts = this.withPositions ? new Int32Array(n + 1) : undefined;
-    const positions = this.withPositions ? new Int32Array(total - 2 * n) : undefined;
+    if (posStarts) posStarts[posStartAt] = positionAt;
     // Walk the slice chain: at the last int of a slice, jump to the next slice's address.
     const blocks = this.blocks;
-    let at = this.start[id]!;
-    let end = at + SLICE_SIZES[0] - 1;
+    let from = this.start[id]!;
+    let end = from + SLICE_SIZES[0] - 1;
     let level = 0;
-    let p = 0;
+    let p = positionAt;
     let i = 0;
     let field = 0; // 0: doc, 1: freq, 2: positions left of the current doc
     let left = 0;
     for (let k = 0; k < total; k++) {
-      if (at === end) {
-        at = blocks[end >>> BLOCK_SHIFT]![end & BLOCK_MASK]!;
+      if (from === end) {
+        from = blocks[end >>> BLOCK_SHIFT]![end & BLOCK_MASK]!;
         if (level < LAST_LEVEL) level++;
-        end = at + SLICE_SIZES[level]! - 1;
+        end = from + SLICE_SIZES[level]! - 1;
       }
-      const v = blocks[at >>> BLOCK_SHIFT]![at & BLOCK_MASK]!;
-      at++;
+      const v = blocks[from >>> BLOCK_SHIFT]![from & BLOCK_MASK]!;
+      from++;
       if (field === 0) {
-        docs[i] = v;
+        docs[at + i] = v;
         field = 1;
       } else if (field === 1) {
-        freqs[i] = v;
+        freqs[at + i] = v;
         if (posStarts) {
-          posStarts[i + 1] = posStarts[i]! + v;
+          posStarts[posStartAt + i + 1] = posStarts[posStartAt + i]! + v;
           left = v;
           field = 2;
         } else {
@@ -133,7 +162,6 @@ export class PostingsPool {
         }
       }
     }
-    return posStarts ? { docs, freqs, posStarts, positions } : { docs, freqs };
   }
 
   private write(id: number, value: number): void {

@@ -1,5 +1,5 @@
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
-import type { Segment, TermPostings } from './segment.ts';
+import { postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
 import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
 import { EngineError, type Analyzer } from './types.ts';
@@ -436,7 +436,7 @@ function conjunction(ctx: ExecContext, field: string, terms: string[], boost: nu
   if (!fi) return EMPTY;
   const postings = terms.map((t) => fi.terms.get(t));
   if (postings.some((p) => !p)) return EMPTY;
-  const ps = postings as TermPostings[];
+  const ps = (postings as TermPostings[]).map((p) => postingsOf(fi, p));
   const st = ctx.stats.field(field);
   const scorers = terms.map((t) => new Bm25TermScorer(boost, ctx.stats.docFreq(field, t), st.docCount, st.sumTotalTermFreq));
   const lead = ps.reduce((best, p, i) => (p.docs.length < ps[best]!.docs.length ? i : best), 0);
@@ -484,14 +484,15 @@ export function resolveMsm(spec: string | number | undefined, optional: number, 
 
 function textTerm(ctx: ExecContext, field: string, term: string, boost: number): DocSet {
   const fi = ctx.segment.field(field);
-  const p = fi?.terms.get(term);
-  if (!fi || !p) return EMPTY;
+  const entry = fi?.terms.get(term);
+  if (!fi || !entry) return EMPTY;
+  const p = postingsOf(fi, entry);
   const st = ctx.stats.field(field);
   const scorer = new Bm25TermScorer(boost, ctx.stats.docFreq(field, term), st.docCount, st.sumTotalTermFreq);
   return scorePostings(ctx.segment, p, (i, doc) => (fi.norms ? scorer.score(p.freqs[i]!, fi.norms[doc]!) : (scorer.weight * p.freqs[i]!) / (p.freqs[i]! + K1)));
 }
 
-function scorePostings(segment: Segment, p: TermPostings, score: (i: number, doc: number) => number): DocSet {
+function scorePostings(segment: Segment, p: PostingsView, score: (i: number, doc: number) => number): DocSet {
   const docs = new Int32Array(p.docs.length);
   const scores = new Float64Array(p.docs.length);
   let n = 0;
@@ -559,8 +560,8 @@ function phraseQuery(ctx: ExecContext, field: string, terms: { term: string; pos
   const fi = ctx.segment.field(field);
   if (!fi) return EMPTY;
   const postings = terms.map((t) => fi.terms.get(t.term));
-  if (postings.some((p) => !p || !p.positions)) return EMPTY;
-  const ps = postings as Required<TermPostings>[];
+  if (postings.some((p) => !p || p.posBase < 0)) return EMPTY;
+  const ps = (postings as TermPostings[]).map((p) => postingsOf(fi, p) as Required<PostingsView>);
   const st = ctx.stats.field(field);
   // Lucene's phrase weight: the sum of the terms' idfs.
   let idfSum = 0;
@@ -598,7 +599,7 @@ function phraseQuery(ctx: ExecContext, field: string, terms: { term: string; pos
 }
 
 /** Exact phrases count 1 each; sloppy matches count 1/(distance + 1), as Lucene's sloppy freq. */
-function phraseFreq(ps: Required<TermPostings>[], idx: number[], terms: { position: number }[], slop: number): number {
+function phraseFreq(ps: Required<PostingsView>[], idx: number[], terms: { position: number }[], slop: number): number {
   // Each term's positions in this doc: sorted, so membership is a binary search, not a Set.
   const lists = ps.map((p, k) => p.positions.subarray(p.posStarts[idx[k]!]!, p.posStarts[idx[k]! + 1]!));
   let freq = 0;
@@ -685,7 +686,7 @@ function termsMatching(ctx: ExecContext, field: string, pred: (t: string) => boo
   const fi = ctx.segment.field(field);
   if (!fi) return new Int32Array(0);
   const lists: Int32Array[] = [];
-  for (const t of termsWithPrefix(fi.sortedTerms, prefix)) if (pred(t)) lists.push(fi.terms.get(t)!.docs);
+  for (const t of termsWithPrefix(fi.sortedTerms, prefix)) if (pred(t)) lists.push(postingsOf(fi, fi.terms.get(t)!).docs);
   return union(lists).filter((d) => ctx.segment.isLive(d));
 }
 

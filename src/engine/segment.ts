@@ -3,42 +3,63 @@ import { IntBlockPool, PostingsPool, type BuiltPostings } from './postings-pool.
 import { encodeNorm, K1, lengthCache } from './similarity.ts';
 import type { Analyzer, Column, KeywordColumn, NumericColumn, SegmentColumns } from './types.ts';
 
-/** Postings of one term in one segment: ascending doc ids, their frequencies and positions. */
+/**
+ * One term's postings in one segment, as offsets into its field's shared arrays (FieldIndex):
+ * no typed array of its own. A typed array costs V8 some 70–150 bytes besides its data, and a
+ * WordNet segment has 56k terms with four or more arrays each, most of them a few ints long: the
+ * per-array overhead was twice the postings themselves. postingsOf() gives views for code that
+ * walks whole lists.
+ */
 export interface TermPostings {
-  readonly docs: Int32Array;
-  readonly freqs: Int32Array;
-  /** positions of docs[i] are positions[posStarts[i] .. posStarts[i+1]) (text fields only). */
-  readonly posStarts?: Int32Array;
-  readonly positions?: Int32Array;
+  /** Docs with the term: its postings are docs[start .. start + df) and freqs[start .. start + df). */
+  readonly df: number;
+  readonly start: number;
   /**
-   * Block-max impacts, when the term has more than IMPACT_BLOCK docs: the postings split into
-   * blocks of IMPACT_BLOCK docs (block b holds docs[b * IMPACT_BLOCK .. (b + 1) * IMPACT_BLOCK)),
-   * and per block its competitive (freq, norm) pairs, the Pareto frontier: every posting of the
-   * block has a pair with freq >= its freq and norm <= its norm. BM25 grows with freq and shrinks
-   * with length, so the best score among a block's pairs bounds every score in the block, whatever
-   * the shard's statistics. One flat array (one object per term): with B blocks,
-   * `impacts[b]` (b = 0..B) is where block b's pairs start, and a pair is two ints, freq then
-   * norm byte (0 for fields without norms). WordNet blocks have 2.2 pairs on average.
+   * Text fields: the positions of its i-th posting are positions[posStarts[posBase + i] ..
+   * posStarts[posBase + i + 1]); a term has df + 1 position starts. -1 without positions.
    */
-  readonly impacts?: Int32Array;
+  readonly posBase: number;
+  /**
+   * Block-max impacts at impacts[impactBase ..], when the term has more than IMPACT_BLOCK docs
+   * (else -1): the postings split into blocks of IMPACT_BLOCK docs (block b holds postings
+   * b · IMPACT_BLOCK .. (b + 1) · IMPACT_BLOCK), and per block its competitive (freq, norm) pairs,
+   * the Pareto frontier: every posting of the block has a pair with freq >= its freq and norm <=
+   * its norm. BM25 grows with freq and shrinks with length, so the best score among a block's
+   * pairs bounds every score in the block, whatever the shard's statistics. With B blocks,
+   * `impacts[impactBase + b]` (b = 0..B) is where block b's pairs start, relative to impactBase,
+   * and a pair is two ints, freq then norm byte (0 for fields without norms). WordNet blocks have
+   * 2.2 pairs on average.
+   */
+  readonly impactBase: number;
   /**
    * The docs that can rank in a top TOP_DOCS_K for this term alone, when the term has more than
-   * TOP_DOCS_MIN_DF docs: pairs (doc, freq · 256 + norm byte), the norm 0 without norms (scoring
-   * them reads no norms array: ten-odd random reads fewer per query). A doc is left out when at
-   * least TOP_DOCS_K docs rank above it under any BM25 statistics: those with freq >= its freq and a norm <= its norm, one of
+   * TOP_DOCS_MIN_DF docs: topDocs[topStart .. topEnd), pairs (doc, freq · 256 + norm byte), the
+   * norm 0 without norms (scoring them reads no norms array: ten-odd random reads fewer per
+   * query); topStart -1 when there are none. A doc is left out when at least TOP_DOCS_K docs rank
+   * above it under any BM25 statistics: those with freq >= its freq and a norm <= its norm, one of
    * them strictly (a strictly higher score), or the same (freq, norm) and a lower doc id (the
    * tie-break). So in a segment without deletions, the top k (k <= TOP_DOCS_K) of a one-term query
-   * is among these docs (WordNet: 13 per term on average). They are in rank order under the
-   * segment's own statistics (score descending, then doc ascending), which is usually the order
-   * under the shard's too: a query checks it and then needs no sorting. Not built when a freq
-   * reaches 2^20 (the strict-score argument holds below it; see maxscore.ts).
+   * is among these docs. They are in rank order under the segment's own statistics (score
+   * descending, then doc ascending), which is usually the order under the shard's too: a query
+   * checks it and then needs no sorting. Not built when a freq reaches 2^20 (the strict-score
+   * argument holds below it; see maxscore.ts).
    */
-  readonly topDocs?: Int32Array;
+  readonly topStart: number;
+  readonly topEnd: number;
 }
 
-/** Postings per impact block (see TermPostings.impacts). */
+/** A term's postings as arrays of their own: views into its field's arrays (postingsOf). */
+export interface PostingsView {
+  readonly docs: Int32Array;
+  readonly freqs: Int32Array;
+  /** Text fields: positions of docs[i] are positions[posStarts[i] .. posStarts[i + 1]) (the field's whole positions array). */
+  readonly posStarts?: Int32Array;
+  readonly positions?: Int32Array;
+}
+
+/** Postings per impact block (see TermPostings.impactBase). */
 export const IMPACT_BLOCK = 64;
-/** The k that TermPostings.topDocs serves, and the doc frequency above which a term has them. */
+/** The k that top docs serve, and the doc frequency above which a term has them. */
 export const TOP_DOCS_K = 10;
 export const TOP_DOCS_MIN_DF = 10;
 
@@ -52,6 +73,21 @@ export interface FieldIndex {
   readonly sumTotalTermFreq: number;
   /** Lucene-encoded field length per doc (text fields); undefined for keyword fields. */
   readonly norms?: Uint8Array;
+  /** Every term's postings, term after term (TermPostings holds where). */
+  readonly docs: Int32Array;
+  readonly freqs: Int32Array;
+  readonly posStarts?: Int32Array;
+  readonly positions?: Int32Array;
+  readonly impacts: Int32Array;
+  readonly topDocs: Int32Array;
+}
+
+/** A term's postings as views (allocates up to three: for code that walks whole lists, not for one-term top k). */
+export function postingsOf(fi: FieldIndex, p: TermPostings): PostingsView {
+  const docs = fi.docs.subarray(p.start, p.start + p.df);
+  const freqs = fi.freqs.subarray(p.start, p.start + p.df);
+  if (p.posBase < 0) return { docs, freqs };
+  return { docs, freqs, posStarts: fi.posStarts!.subarray(p.posBase, p.posBase + p.df + 1), positions: fi.positions };
 }
 
 export interface DocMeta {
@@ -224,21 +260,7 @@ export class SegmentBuilder {
         norms = new Uint8Array(maxDoc);
         for (const [doc, len] of fb.lengths) norms[doc] = encodeNorm(len);
       }
-      const terms = new Map<string, TermPostings>();
-      const avgdl = fb.docCount > 0 ? fb.sumTotalTermFreq / fb.docCount : 1;
-      for (const [term, id] of fb.terms.terms()) terms.set(term, sealPostings(fb.terms.read(id), norms, avgdl));
-      // Sorted on first use (prefix, wildcard, fuzzy, term ranges): most segments of a write-heavy
-      // index are merged away before any such query, and sorting is a tenth of a refresh.
-      let sorted: string[] | undefined;
-      fields.set(path, {
-        terms,
-        get sortedTerms() {
-          return (sorted ??= [...terms.keys()].sort());
-        },
-        docCount: fb.docCount,
-        sumTotalTermFreq: fb.sumTotalTermFreq,
-        norms,
-      });
+      fields.set(path, sealField(fb, norms));
     }
     const columns = new Map<string, Column>();
     for (const [path, values] of this.numericValues) columns.set(path, numericColumn(maxDoc, values));
@@ -288,15 +310,86 @@ function setValues<T>(map: Map<string, Map<number, T[]>>, path: string, doc: num
   m.set(doc, values);
 }
 
-function sealPostings(p: BuiltPostings, norms: Uint8Array | undefined, avgdl: number): TermPostings {
-  const { docs, freqs, posStarts, positions } = p;
-  if (docs.length <= TOP_DOCS_MIN_DF) return posStarts ? { docs, freqs, posStarts, positions } : { docs, freqs };
-  const impacts = docs.length > IMPACT_BLOCK ? blockImpacts(docs, freqs, norms) : undefined;
-  return { docs, freqs, posStarts, positions, impacts, topDocs: topDocs(docs, freqs, norms, avgdl) };
+/** A field's postings, sealed: every term's into shared arrays, with top docs and impacts where due. */
+function sealField(fb: FieldBuilder, norms: Uint8Array | undefined): FieldIndex {
+  const pool = fb.terms;
+  const { postings, positions: positionCount } = pool.totals();
+  const shared: BuiltPostings = { docs: new Int32Array(postings), freqs: new Int32Array(postings) };
+  if (pool.withPositions) {
+    shared.posStarts = new Int32Array(postings + pool.size);
+    shared.positions = new Int32Array(positionCount);
+  }
+  const avgdl = fb.docCount > 0 ? fb.sumTotalTermFreq / fb.docCount : 1;
+  const terms = new Map<string, TermPostings>();
+  const impacts: Int32Array[] = [];
+  const tops: Int32Array[] = [];
+  let impactLength = 0;
+  let topLength = 0;
+  let at = 0;
+  let posBase = 0;
+  let positionAt = 0;
+  for (const [term, id] of pool.terms()) {
+    const df = pool.docCount(id);
+    pool.readInto(id, shared, at, posBase, positionAt);
+    let impactBase = -1;
+    let topStart = -1;
+    let topEnd = -1;
+    if (df > TOP_DOCS_MIN_DF) {
+      const docs = shared.docs.subarray(at, at + df);
+      const freqs = shared.freqs.subarray(at, at + df);
+      if (df > IMPACT_BLOCK) {
+        const im = blockImpacts(docs, freqs, norms);
+        impactBase = impactLength;
+        impacts.push(im);
+        impactLength += im.length;
+      }
+      const top = topDocs(docs, freqs, norms, avgdl);
+      if (top) {
+        topStart = topLength;
+        topEnd = topLength + top.length;
+        tops.push(top);
+        topLength = topEnd;
+      }
+    }
+    terms.set(term, { df, start: at, posBase: pool.withPositions ? posBase : -1, impactBase, topStart, topEnd });
+    if (shared.posStarts) {
+      positionAt = shared.posStarts[posBase + df]!;
+      posBase += df + 1;
+    }
+    at += df;
+  }
+  // Sorted on first use (prefix, wildcard, fuzzy, term ranges): most segments of a write-heavy
+  // index are merged away before any such query, and sorting is a tenth of a refresh.
+  let sorted: string[] | undefined;
+  return {
+    terms,
+    get sortedTerms() {
+      return (sorted ??= [...terms.keys()].sort());
+    },
+    docCount: fb.docCount,
+    sumTotalTermFreq: fb.sumTotalTermFreq,
+    norms,
+    docs: shared.docs,
+    freqs: shared.freqs,
+    posStarts: shared.posStarts,
+    positions: shared.positions,
+    impacts: concat(impacts, impactLength),
+    topDocs: concat(tops, topLength),
+  };
+}
+
+function concat(parts: Int32Array[], length: number): Int32Array {
+  const out = new Int32Array(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**
- * TermPostings.impacts: per block of IMPACT_BLOCK postings, its Pareto frontier of (freq, norm):
+ * A term's block-max impacts (TermPostings.impactBase): per block of IMPACT_BLOCK postings, its Pareto frontier of (freq, norm):
  * for each norm byte in ascending order (norm bytes order lengths), the block's highest freq at
  * that norm, kept only if it beats every shorter norm's. Norm bytes are 0..255, so a block is
  * bucketed in one small scratch table.
@@ -335,7 +428,7 @@ export function blockImpacts(docs: Int32Array, freqs: Int32Array, norms: Uint8Ar
 const keyTable = new Int32Array(256 * 256);
 
 /**
- * TermPostings.topDocs. Docs are grouped by (freq, norm); the groups, sorted by freq descending
+ * A term's top docs (TermPostings.topStart). Docs are grouped by (freq, norm); the groups, sorted by freq descending
  * then norm ascending, come after every group that dominates them. A group's dominators are the
  * docs of earlier groups with a norm <= its own; a group keeps its first TOP_DOCS_K − dominators
  * docs (in doc order, the tie-break), if any. Then they are put in rank order for `avgdl`.

@@ -9,7 +9,7 @@ import { makeHighlighter, type Highlighter } from './highlight.ts';
 import { execute, keepOnly, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
-import { Segment, SegmentBuilder, type DocMeta, type TermPostings } from './segment.ts';
+import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
 import { ShardStore } from './store.ts';
 import { LocalCheckpointTracker } from './checkpoint.ts';
 import { Translog, type TranslogOp } from './translog.ts';
@@ -826,7 +826,7 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
     const present: PruningTerm[] = [];
     terms.forEach((t, i) => {
       const postings = fi.terms.get(t);
-      if (postings) present.push({ postings, scorer: scorers[i]!, norms: fi.norms });
+      if (postings) present.push({ field: fi, postings, scorer: scorers[i]!, norms: fi.norms });
     });
     collector.collectSegment(seg, segment, present);
   }
@@ -845,7 +845,7 @@ function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field
   // The segment and postings, when one segment alone has the term (no second dictionary lookup).
   let onlySeg = -1;
   let only: TermPostings | undefined;
-  let onlyNorms: Uint8Array | undefined;
+  let onlyField: FieldIndex | undefined;
   for (let seg = 0; seg < segments.length; seg++) {
     const fi = segments[seg]!.field(field);
     if (!fi) continue;
@@ -853,23 +853,23 @@ function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field
     sumTotalTermFreq += fi.sumTotalTermFreq;
     const postings = fi.terms.get(term);
     if (postings) {
-      docFreq += postings.docs.length;
+      docFreq += postings.df;
       holders++;
       onlySeg = seg;
       only = postings;
-      onlyNorms = fi.norms;
+      onlyField = fi;
     }
   }
   if (docFreq === 0) return;
   const scorer = new Bm25TermScorer(boost, docFreq, docCount, sumTotalTermFreq);
-  if (holders === 1) return collector.collectTerm(onlySeg, segments[onlySeg]!, { postings: only!, scorer, norms: onlyNorms });
+  if (holders === 1) return collector.collectTerm(onlySeg, segments[onlySeg]!, { field: onlyField!, postings: only!, scorer, norms: onlyField!.norms });
   let collected = false;
   for (let seg = 0; seg < segments.length; seg++) {
     const fi = segments[seg]!.field(field);
     const postings = fi?.terms.get(term);
     if (!postings) continue;
     if (collected && pastDeadline(collector, deadline)) return;
-    collector.collectTerm(seg, segments[seg]!, { postings, scorer, norms: fi!.norms });
+    collector.collectTerm(seg, segments[seg]!, { field: fi!, postings, scorer, norms: fi!.norms });
     collected = true;
   }
 }
@@ -958,7 +958,7 @@ function shardStats(segments: Segment[]): ShardStats {
     },
     docFreq(field, term) {
       let n = 0;
-      for (const seg of segments) n += seg.field(field)?.terms.get(term)?.docs.length ?? 0;
+      for (const seg of segments) n += seg.field(field)?.terms.get(term)?.df ?? 0;
       return n;
     },
   };
