@@ -58,7 +58,6 @@ export interface GetResult {
 
 type Location = { segment: Segment | SegmentBuilder; doc: number };
 
-
 /** An operation as a primary hands it to its replicas (and recovery hands it to a new copy). */
 export type ReplicaOp =
   | { op: 'index'; id: string; source: Record<string, unknown>; seqNo: number; primaryTerm: number; version: number }
@@ -720,7 +719,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   let timedOut = false;
   let docBase = 0;
   for (let seg = 0; seg < segments.length; seg++) {
-    if (seg > 0 && deadline !== Infinity && performance.now() >= deadline) {
+    if (seg > 0 && timeIsUp(deadline)) {
       timedOut = true;
       break;
     }
@@ -874,9 +873,14 @@ function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field
   }
 }
 
-/** The request's timeout has passed: the collection stops, marked timed out. */
+/** The request's timeout has passed (a search checks between segments). */
+function timeIsUp(deadline: number): boolean {
+  return deadline !== Infinity && performance.now() >= deadline;
+}
+
+/** timeIsUp, and if so the collection stops, marked timed out. */
 function pastDeadline(collector: MaxScoreCollector, deadline: number): boolean {
-  if (deadline === Infinity || performance.now() < deadline) return false;
+  if (!timeIsUp(deadline)) return false;
   collector.timedOut = true;
   return true;
 }
