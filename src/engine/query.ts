@@ -157,29 +157,22 @@ export function parseQuery(json: unknown): Query {
       // Optional keys only when given: a one-term search reads this object, and a smaller one is quicker to make.
       if (body.minimum_should_match !== undefined) q.msm = msmOf(body.minimum_should_match);
       if (body.fuzziness !== undefined) q.fuzziness = fuzzinessOf(body.fuzziness);
-      if (body.analyzer !== undefined) q.analyzer = analyzerName(body.analyzer, type);
+      if (body.analyzer !== undefined) q.analyzer = analyzerOf(body, type);
       return q;
     }
     case 'match_phrase': {
       const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match_phrase);
-      if (typeof body.query !== 'string') throw parsing('[match_phrase] query must be a string');
-      const slop = body.slop ?? 0;
-      if (!Number.isInteger(slop) || (slop as number) < 0) throw parsing('[match_phrase] slop must be a non-negative integer');
-      return { kind: 'match_phrase', field, query: body.query, slop: slop as number, boost: boostOf(body), analyzer: body.analyzer === undefined ? undefined : analyzerName(body.analyzer, type) };
+      return { kind: 'match_phrase', field, query: queryText(body, type), slop: slopOf(body.slop, type), boost: boostOf(body), analyzer: analyzerOf(body, type) };
     }
     case 'match_phrase_prefix': {
       const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match_phrase_prefix);
-      if (typeof body.query !== 'string') throw parsing('[match_phrase_prefix] query must be a string');
-      const slop = body.slop ?? 0;
-      if (!Number.isInteger(slop) || (slop as number) < 0) throw parsing('[match_phrase_prefix] slop must be a non-negative integer');
       const maxExpansions = body.max_expansions ?? 50;
       if (!Number.isInteger(maxExpansions) || (maxExpansions as number) < 1 || (maxExpansions as number) > 10_000) throw parsing('[match_phrase_prefix] max_expansions must be an integer from 1 to 10000');
-      return { kind: type, field, query: body.query, slop: slop as number, maxExpansions: maxExpansions as number, boost: boostOf(body), analyzer: body.analyzer === undefined ? undefined : analyzerName(body.analyzer, type) };
+      return { kind: type, field, query: queryText(body, type), slop: slopOf(body.slop, type), maxExpansions: maxExpansions as number, boost: boostOf(body), analyzer: analyzerOf(body, type) };
     }
     case 'match_bool_prefix': {
       const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match_bool_prefix);
-      if (typeof body.query !== 'string') throw parsing('[match_bool_prefix] query must be a string');
-      return { kind: type, field, query: body.query, operator: operatorOf(body.operator, type), boost: boostOf(body), analyzer: body.analyzer === undefined ? undefined : analyzerName(body.analyzer, type) };
+      return { kind: type, field, query: queryText(body, type), operator: operatorOf(body.operator, type), boost: boostOf(body), analyzer: analyzerOf(body, type) };
     }
     case 'multi_match': {
       const b = obj(v, type);
@@ -243,9 +236,24 @@ function tieBreakerOf(v: unknown, what: string): number {
   return v;
 }
 
-function analyzerName(v: unknown, what: string): string {
+/** The `analyzer` option of a full-text query, when given. */
+function analyzerOf(body: Record<string, unknown>, what: string): string | undefined {
+  const v = body.analyzer;
+  if (v === undefined) return undefined;
   if (typeof v !== 'string' || v === '') throw parsing(`[${what}] analyzer must be a name`);
   return v;
+}
+
+/** The text of a phrase or prefix query. */
+function queryText(body: Record<string, unknown>, what: string): string {
+  if (typeof body.query !== 'string') throw parsing(`[${what}] query must be a string`);
+  return body.query;
+}
+
+function slopOf(v: unknown, what: string): number {
+  if (v === undefined) return 0;
+  if (!Number.isInteger(v) || (v as number) < 0) throw parsing(`[${what}] slop must be a non-negative integer`);
+  return v as number;
 }
 
 /**
