@@ -358,6 +358,7 @@ export class Coordinator {
       const hit: Record<string, unknown> = { _index: ok[p.shardIdx]!.t.index, _id: p.hit._id, _score: p.hit._score };
       if (f?._source !== undefined) hit._source = f._source;
       if (p.hit.sort !== undefined) hit.sort = p.hit.sort;
+      if (p.hit.matched_queries !== undefined) hit.matched_queries = p.hit.matched_queries;
       if (f?.highlight !== undefined) hit.highlight = f.highlight;
       return hit;
     });

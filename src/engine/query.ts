@@ -4,8 +4,10 @@ import { advance } from './maxscore.ts';
 import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
 import { EngineError, type Analyzer } from './types.ts';
 
-/** The parsed query tree (Elasticsearch's query DSL, normalised). */
-export type Query =
+/** The parsed query tree (Elasticsearch's query DSL, normalised); `name`: its `_name` (hits list the named queries they match). */
+export type Query = QueryNode & { name?: string };
+
+type QueryNode =
   | { kind: 'match_all'; boost: number }
   | { kind: 'match_none' }
   | { kind: 'term'; field: string; value: string | number | boolean; boost: number }
@@ -55,7 +57,8 @@ function onlyKeys(o: Record<string, unknown>, allowed: ReadonlySet<string>, what
   for (const k in o) if (!allowed.has(k)) throw parsing(`[${what}] query does not support [${k}]`);
 }
 
-const keys = (...names: string[]): ReadonlySet<string> => new Set(names);
+// Every query takes `_name` too.
+const keys = (...names: string[]): ReadonlySet<string> => new Set([...names, '_name']);
 /** The options each query type accepts (Elasticsearch's names; what Shoal implements). */
 const OPTIONS = {
   match_all: keys('boost'),
@@ -98,6 +101,40 @@ export function parseQuery(json: unknown): Query {
   }
   if (type === undefined) throw parsing('a query must have exactly one type, got none');
   const v = o[type];
+  const q = parseTyped(type, v);
+  const name = nameOf(type, v);
+  if (name !== undefined) q.name = name;
+  return q;
+}
+
+/** Queries whose options sit under the field: `{ match: { title: { query, _name } } }`. */
+const FIELD_QUERIES = new Set(['term', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix']);
+
+/** A query's `_name`, among its options or (for a one-field query) its field's options. */
+function nameOf(type: string, v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  let name = (v as Record<string, unknown>)._name;
+  if (name === undefined && FIELD_QUERIES.has(type)) {
+    for (const k in v) {
+      const body = (v as Record<string, unknown>)[k];
+      if (typeof body === 'object' && body !== null && !Array.isArray(body)) name = (body as Record<string, unknown>)._name;
+    }
+  }
+  if (name === undefined) return undefined;
+  if (typeof name !== 'string' || name === '') throw parsing('[_name] must be a non-empty string');
+  return name;
+}
+
+/** The named queries of a tree, outermost first (a hit lists those it matches as `matched_queries`). */
+export function namedQueries(q: Query, out: Query[] = []): Query[] {
+  if (q.name !== undefined) out.push(q);
+  if (q.kind === 'bool') for (const c of [...q.must, ...q.should, ...q.filter, ...q.mustNot]) namedQueries(c, out);
+  else if (q.kind === 'dis_max') for (const c of q.queries) namedQueries(c, out);
+  else if (q.kind === 'constant_score') namedQueries(q.filter, out);
+  return out;
+}
+
+function parseTyped(type: string, v: unknown): Query {
   switch (type) {
     case 'match_all': {
       const b = obj(v ?? {}, type);
@@ -117,7 +154,7 @@ export function parseQuery(json: unknown): Query {
       const b = obj(v, type);
       let field: string | undefined;
       for (const k in b) {
-        if (k === 'boost') continue;
+        if (k === 'boost' || k === '_name') continue;
         if (field !== undefined) throw parsing(`[terms] query does not support multiple fields, found [${field}] and [${k}]`);
         field = k;
       }
@@ -220,7 +257,7 @@ export function parseQuery(json: unknown): Query {
   }
 }
 
-const NO_OPTIONS: ReadonlySet<string> = new Set();
+const NO_OPTIONS: ReadonlySet<string> = keys();
 
 function operatorOf(v: unknown, what: string): 'or' | 'and' {
   if (v === undefined || v === 'or') return 'or';
@@ -644,7 +681,8 @@ function lowerBound(list: Int32Array, x: number): number {
   return lo;
 }
 
-function contains(list: Int32Array, x: number): boolean {
+/** Whether a sorted list holds x (binary search). */
+export function contains(list: Int32Array, x: number): boolean {
   const i = lowerBound(list, x);
   return i < list.length && list[i] === x;
 }

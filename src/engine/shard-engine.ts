@@ -6,7 +6,7 @@ import { AnalyzerRegistry } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
-import { execute, keepOnly, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
@@ -643,6 +643,8 @@ export interface SearchHit {
   _source?: Record<string, unknown>;
   sort?: unknown[];
   highlight?: Record<string, string[]>;
+  /** The `_name`s of the query's named parts that the hit matches. */
+  matched_queries?: string[];
 }
 
 export interface SearchResponse {
@@ -725,13 +727,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     }
     const segment = segments[seg]!;
     if (seg > 0) docBase += segments[seg - 1]!.maxDoc;
-    const ctx: ExecContext = {
-      segment,
-      stats,
-      mappings: engine.mappings,
-      analyzer: (f, name) => engine.analyzerFor(f, name),
-      textFields: () => textFieldsOf(engine),
-    };
+    const ctx = execContext(engine, segment, stats);
     let matches = execute(query, ctx);
     if (req.minScore !== undefined) matches = withMinScore(matches, req.minScore);
     if (req.aggs !== undefined) perSegmentMatches.push({ columns: segment, docs: matches.docs, scores: Float32Array.from(matches.scores) });
@@ -756,10 +752,13 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   } else top.sort(compare);
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
+  const matchedQueries = namedQueriesMatcher(engine, segments, stats, query);
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
     if (addresses) hit._address = docKey(c.seg, c.doc);
+    const matched = matchedQueries?.(c.seg, c.doc);
+    if (matched && matched.length > 0) hit.matched_queries = matched;
     const source = segment.source(c.doc);
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
@@ -793,6 +792,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
  * query has another shape and the general path must run.
  */
 function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: number, limit: number, deadline: number): MaxScoreCollector | undefined {
+  if (q.name !== undefined) return undefined; // matched_queries: the general path
   let field: string;
   let terms: string[];
   if (q.kind === 'match') {
@@ -965,6 +965,28 @@ function shardStats(segments: Segment[]): ShardStats {
       for (const seg of segments) n += seg.field(field)?.terms.get(term)?.df ?? 0;
       return n;
     },
+  };
+}
+
+function execContext(engine: ShardEngine, segment: Segment, stats: ShardStats): ExecContext {
+  return { segment, stats, mappings: engine.mappings, analyzer: (f, name) => engine.analyzerFor(f, name), textFields: () => textFieldsOf(engine) };
+}
+
+/**
+ * The `_name`s of the query's named parts that a hit matches (its `matched_queries`), or
+ * undefined when nothing is named. Each named query runs once per segment with a hit in it.
+ */
+function namedQueriesMatcher(engine: ShardEngine, segments: Segment[], stats: ShardStats, query: Query): ((seg: number, doc: number) => string[]) | undefined {
+  const named = namedQueries(query);
+  if (named.length === 0) return undefined;
+  const matches = new Map<number, Int32Array[]>();
+  return (seg, doc) => {
+    let perQuery = matches.get(seg);
+    if (!perQuery) {
+      const ctx = execContext(engine, segments[seg]!, stats);
+      matches.set(seg, (perQuery = named.map((q) => execute(q, ctx).docs)));
+    }
+    return named.filter((_, i) => contains(perQuery[i]!, doc)).map((q) => q.name!);
   };
 }
 

@@ -95,6 +95,9 @@ describe('data plane in one process over a real nats-server', () => {
     const byScore = await api({ op: 'search', index: 'books', body: { query: { match: { title: 'quick' } }, sort: ['_score'] } });
     expect(byScore.hits.hits.map((h: Any) => [h._id, h._score])).toEqual(found.hits.hits.map((h: Any) => [h._id, h._score]));
     expect(byScore.hits.max_score).toBe(found.hits.max_score);
+    // Named queries: each hit says which it matched, through the query phase of every shard.
+    const named = await api({ op: 'search', index: 'books', body: { query: { bool: { should: [{ match: { title: { query: 'quick', _name: 'quick' } } }, { range: { year: { gte: 2005, _name: 'recent' } } }] } } } });
+    expect(Object.fromEntries(named.hits.hits.map((h: Any) => [h._id, h.matched_queries]))).toEqual({ b1: ['quick'], b2: ['quick', 'recent'] });
     expect(await api({ op: 'count', index: 'books' })).toMatchObject({ count: 2 });
     const mget = await api({ op: 'doc.mget', index: 'books', body: { ids: ['b1', 'missing'] } });
     expect(mget.docs.map((d: Any) => d.found)).toEqual([true, false]);

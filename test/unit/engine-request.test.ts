@@ -47,7 +47,8 @@ const BAD: [string, unknown, string, string][] = [
   ['a tie_breaker above 1', { query: { dis_max: { queries: [{ match_all: {} }], tie_breaker: 2 } } }, 'parsing_exception', 'tie_breaker'],
   ['an unknown query_string option', { query: { query_string: { query: 'fox', x: 1 } } }, 'parsing_exception', '[x]'],
   ['a bad default_operator', { query: { query_string: { query: 'fox', default_operator: 'xor' } } }, 'parsing_exception', 'operator'],
-  ['a named query (_name is not supported)', { query: { match: { title: { query: 'fox', _name: 'q1' } } } }, 'parsing_exception', '[_name]'],
+  ['a _name that is not a string', { query: { match: { title: { query: 'fox', _name: 1 } } } }, 'parsing_exception', '[_name]'],
+  ['a _name beside the field', { query: { match: { title: 'fox', _name: 'q' } } }, 'parsing_exception', 'multiple fields'],
   ['terms values that are objects', { query: { terms: { tag: [{}] } } }, 'parsing_exception', 'values'],
   ['a fuzziness of many edits', { query: { match: { title: { query: 'fox', fuzziness: 'lots' } } } }, 'parsing_exception', 'fuzziness'],
   ['fuzziness 3', { query: { match: { title: { query: 'fox', fuzziness: 3 } } } }, 'parsing_exception', 'fuzziness'],
@@ -225,6 +226,32 @@ describe('search requests: options', () => {
     expect(hit.highlight).toEqual({ t: ['<em>quick</em> <em>brownie</em> recipe'] });
     expect(rejection(() => e.search({ query: { match_phrase_prefix: { t: { query: 'x', max_expansions: 0 } } } }))).toMatchObject({ type: 'parsing_exception' });
     expect(rejection(() => e.search({ query: { match_bool_prefix: { t: { query: 'x', fuzziness: 1 } } } }))).toMatchObject({ type: 'parsing_exception' });
+  });
+
+  it('lists the named queries each hit matches (matched_queries), at any depth', () => {
+    const e = engine();
+    const r = e.search({
+      query: {
+        bool: {
+          should: [
+            { match: { title: { query: 'fox', _name: 'fox' } } },
+            { term: { tag: { value: 'b', _name: 'tag b' } } },
+            { constant_score: { filter: { range: { n: { gte: 2, _name: 'n ≥ 2' } } } } },
+          ],
+          _name: 'any',
+        },
+      },
+      sort: ['_doc'],
+    });
+    expect(r.hits.hits.map((h) => [h._id, h.matched_queries])).toEqual([
+      ['1', ['any', 'fox', 'n ≥ 2']],
+      ['2', ['any', 'tag b']],
+      ['3', ['any', 'fox', 'n ≥ 2']],
+    ]);
+    // One named leaf: no pruned shortcut loses it; an unnamed search carries none.
+    expect(e.search({ query: { match: { title: { query: 'lazy', _name: 'lazy' } } } }).hits.hits.map((h) => h.matched_queries)).toEqual([['lazy']]);
+    expect(e.search({ query: { match: { title: 'lazy' } } }).hits.hits[0]).not.toHaveProperty('matched_queries');
+    expect(e.search({ query: { terms: { tag: ['a'], _name: 't' } } }).hits.hits[0]!.matched_queries).toEqual(['t']);
   });
 
   it('applies fuzziness AUTO:low,high by term length', () => {
