@@ -92,7 +92,13 @@ function list(v: unknown): unknown[] {
 const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'constant_score', 'dis_max', 'query_string', 'simple_query_string'];
 
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
-export function parseQuery(json: unknown): Query {
+/** How deep compound queries (bool, dis_max, constant_score) may nest: Elasticsearch's indices.query.bool.max_nested_depth. */
+export const MAX_QUERY_DEPTH = 30;
+/** Values a terms query may hold: Elasticsearch's index.max_terms_count. */
+export const MAX_TERMS_COUNT = 65_536;
+
+export function parseQuery(json: unknown, depth = 0): Query {
+  if (depth > MAX_QUERY_DEPTH) throw new EngineError('illegal_argument_exception', `the query nests deeper than ${MAX_QUERY_DEPTH} levels (indices.query.bool.max_nested_depth)`);
   const o = obj(json, 'query');
   let type: string | undefined;
   for (const k in o) {
@@ -101,7 +107,7 @@ export function parseQuery(json: unknown): Query {
   }
   if (type === undefined) throw parsing('a query must have exactly one type, got none');
   const v = o[type];
-  const q = parseTyped(type, v);
+  const q = parseTyped(type, v, depth);
   const name = nameOf(type, v);
   if (name !== undefined) q.name = name;
   return q;
@@ -134,7 +140,8 @@ export function namedQueries(q: Query, out: Query[] = []): Query[] {
   return out;
 }
 
-function parseTyped(type: string, v: unknown): Query {
+function parseTyped(type: string, v: unknown, depth: number): Query {
+  const child = (c: unknown) => parseQuery(c, depth + 1);
   switch (type) {
     case 'match_all': {
       const b = obj(v ?? {}, type);
@@ -161,6 +168,7 @@ function parseTyped(type: string, v: unknown): Query {
       const values = field === undefined ? undefined : b[field];
       if (field === undefined || !Array.isArray(values)) throw parsing('[terms] needs one field with an array of values');
       if (!values.every((x) => typeof x === 'string' || typeof x === 'number' || typeof x === 'boolean')) throw parsing('[terms] values must be strings, numbers or booleans');
+      if (values.length > MAX_TERMS_COUNT) throw new EngineError('illegal_argument_exception', `The number of terms [${values.length}] used in the Terms Query request has exceeded the allowed maximum of [${MAX_TERMS_COUNT}] (index.max_terms_count)`);
       return { kind: 'terms', field, values: values as (string | number | boolean)[], boost: boostOf(b) };
     }
     case 'ids': {
@@ -230,21 +238,21 @@ function parseTyped(type: string, v: unknown): Query {
       const b = obj(v, type);
       for (const k in b) if (!OPTIONS.bool.has(k)) throw parsing(`[bool] does not support [${k}]`);
       return {
-        kind: 'bool', must: list(b.must).map(parseQuery), should: list(b.should).map(parseQuery), filter: list(b.filter).map(parseQuery),
-        mustNot: list(b.must_not).map(parseQuery), msm: b.minimum_should_match === undefined ? undefined : msmOf(b.minimum_should_match), boost: boostOf(b),
+        kind: 'bool', must: list(b.must).map(child), should: list(b.should).map(child), filter: list(b.filter).map(child),
+        mustNot: list(b.must_not).map(child), msm: b.minimum_should_match === undefined ? undefined : msmOf(b.minimum_should_match), boost: boostOf(b),
       };
     }
     case 'constant_score': {
       const b = obj(v, type);
       onlyKeys(b, OPTIONS.constant_score, type);
       if (b.filter === undefined) throw parsing('[constant_score] requires a [filter]');
-      return { kind: 'constant_score', filter: parseQuery(b.filter), boost: boostOf(b) };
+      return { kind: 'constant_score', filter: child(b.filter), boost: boostOf(b) };
     }
     case 'dis_max': {
       const b = obj(v, type);
       onlyKeys(b, OPTIONS.dis_max, type);
       if (!Array.isArray(b.queries) || b.queries.length === 0) throw parsing('[dis_max] requires [queries]: a non-empty array of queries');
-      return { kind: 'dis_max', queries: b.queries.map(parseQuery), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
+      return { kind: 'dis_max', queries: b.queries.map(child), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
     }
     case 'query_string':
     case 'simple_query_string': {

@@ -5,6 +5,7 @@
  * option a user misspells must not be silently ignored.
  */
 import type { MappingRegistry } from './mapping.ts';
+import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
 import { parseQuery, type Query } from './query.ts';
 import { timeValueMs } from './time-value.ts';
@@ -69,7 +70,6 @@ export function parseSearchRequest(request: unknown): SearchRequest {
   if (typeof request !== 'object' || request === null || Array.isArray(request)) bad('a search request must be an object');
   const r = request as Record<string, unknown>;
   for (const k in r) if (!SEARCH_KEYS.has(k)) bad(`unknown key [${k}] in the search request`);
-  if (r.aggs !== undefined && r.aggregations !== undefined) bad('[aggs] and [aggregations] are the same; give one');
   const query = r.query === undefined ? MATCH_ALL : parseQuery(r.query);
   const from = intParam(r.from, 'from', 0);
   const size = intParam(r.size, 'size', 10);
@@ -94,7 +94,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     byScore,
     searchAfter,
     limit: trackTotalHits(r.track_total_hits),
-    aggs: r.aggs ?? r.aggregations,
+    aggs: aggsOfRequest(r),
     partialAggs: r.partial_aggs === undefined ? false : typeof r.partial_aggs === 'boolean' ? r.partial_aggs : bad('[partial_aggs] must be a boolean'),
     highlight: r.highlight === undefined ? undefined : parseHighlight(r.highlight),
     source: parseSourceFilter(r._source),

@@ -27,6 +27,12 @@ function rejection(fn: () => unknown): { type: string; reason: string } | undefi
   }
 }
 
+function nest(levels: number, wrap: (inner: unknown) => unknown, leaf: unknown): unknown {
+  let q = leaf;
+  for (let i = 0; i < levels; i++) q = wrap(q);
+  return q;
+}
+
 /** Requests Elasticsearch rejects, the error type, and a part of the reason that names the problem. */
 const BAD: [string, unknown, string, string][] = [
   ['a misspelt match option', { query: { match: { title: { query: 'fox', operatr: 'and' } } } }, 'parsing_exception', '[operatr]'],
@@ -74,6 +80,10 @@ const BAD: [string, unknown, string, string][] = [
   ['highlight tags that are no list', { highlight: { fields: { title: {} }, pre_tags: '<b>' } }, 'parsing_exception', 'pre_tags'],
   ['highlight without fields', { highlight: {} }, 'parsing_exception', 'highlight'],
   ['aggs and aggregations both', { aggs: {}, aggregations: {} }, 'parsing_exception', '[aggs] and [aggregations]'],
+  ['a query nested 31 deep', { query: nest(31, (q) => ({ bool: { must: [q] } }), { match_all: {} }) }, 'illegal_argument_exception', 'max_nested_depth'],
+  ['a query nested 20,000 deep (no stack overflow)', { query: nest(20_000, (q) => ({ constant_score: { filter: q } }), { match_all: {} }) }, 'illegal_argument_exception', 'max_nested_depth'],
+  ['aggregations nested 20,000 deep', { aggs: { a: nest(20_000, (a) => ({ terms: { field: 'tag' }, aggs: { a } }), { terms: { field: 'tag' } }) } }, 'illegal_argument_exception', 'nest deeper than 30'],
+  ['a terms query of 65,537 values', { query: { terms: { tag: Array.from({ length: 65_537 }, (_, i) => `t${i}`) } } }, 'illegal_argument_exception', 'max_terms_count'],
 ];
 
 describe('search requests: bad input', () => {
@@ -89,6 +99,7 @@ describe('search requests: bad input', () => {
 
   it('parses what Elasticsearch accepts', () => {
     const ok: unknown[] = [
+      { query: nest(30, (q) => ({ bool: { must: [q] } }), { match_all: {} }), aggs: { a: nest(30, (a) => ({ terms: { field: 'tag' }, aggs: { a } }), { terms: { field: 'tag' } }) } },
       { query: { match: { title: { query: 'fox', operator: 'AND', fuzziness: 'AUTO', minimum_should_match: '75%', analyzer: 'standard', boost: 2 } } } },
       { query: { match: { title: { query: 'fox', fuzziness: 'AUTO:2,4', minimum_should_match: -1 } } } },
       { query: { bool: { should: [{ match_all: {} }], minimum_should_match: '-25%' } } },

@@ -84,8 +84,11 @@ export function aggsOfRequest(body: unknown): unknown {
  */
 export function parseAggs(request: unknown, options: ParseOptions = {}): AggNode[] {
   if (request === undefined || request === null) return [];
-  return parseLevel(request, options, undefined);
+  return parseLevel(request, options, undefined, 0);
 }
+
+/** How deep sub-aggregations may nest. */
+export const MAX_AGGS_DEPTH = 30;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -108,7 +111,8 @@ function jsonType(v: unknown): string {
   }
 }
 
-function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefined): AggNode[] {
+function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefined, depth: number): AggNode[] {
+  if (depth > MAX_AGGS_DEPTH) throw illegal(`aggregations nest deeper than ${MAX_AGGS_DEPTH} levels (under [${parent}])`);
   if (!isObject(aggs)) {
     throw parsing(
       `Expected [START_OBJECT] for aggregations${parent ? ` under [${parent}]` : ''}, but got [${jsonType(aggs)}]`,
@@ -152,7 +156,7 @@ function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefine
     if (!isObject(params)) {
       throw parsing(`[${t}] expected [START_OBJECT] in aggregation [${name}], but got [${jsonType(params)}]`);
     }
-    const children = subs === undefined ? [] : parseLevel(subs, opts, name);
+    const children = subs === undefined ? [] : parseLevel(subs, opts, name, depth + 1);
     if (children.length > 0 && !BUCKET_TYPES.has(t)) {
       throw parsing(`Aggregator [${name}] of type [${t}] cannot accept sub-aggregations`);
     }
