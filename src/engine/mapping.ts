@@ -30,6 +30,12 @@ export interface ParsedField {
   numbers: number[];
 }
 
+/** Elasticsearch's index.mapping.depth.limit and index.mapping.total_fields.limit defaults. */
+export const MAPPING_DEPTH_LIMIT = 20;
+export const TOTAL_FIELDS_LIMIT = 1000;
+/** JSON levels a document may nest (objects and arrays), so that parsing one cannot exhaust the stack. */
+const MAX_DOCUMENT_NESTING = 100;
+
 const DATE_DETECT = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
 /**
@@ -93,7 +99,8 @@ export class MappingRegistry {
   parse(source: Record<string, unknown>): ParsedField[] {
     const added = new Map<string, FieldMapping>();
     const byPath = new Map<string, ParsedField>();
-    for (const k in source) this.visit(k, source[k], added, byPath);
+    for (const k in source) this.visit(k, source[k], added, byPath, 1, 0);
+    if (added.size > 0) this.checkTotalFields(added);
     // The document is valid: only now do dynamic fields join the mapping.
     for (const [path, m] of added) this.addField(path, m);
     return [...byPath.values()];
@@ -103,8 +110,10 @@ export class MappingRegistry {
    * Whether a document has a field this mapping does not know (a cheap walk over its keys, for
    * the hot path: only then is `dynamicUpdate` worth running).
    */
-  hasUnmapped(source: Record<string, unknown>, prefix = ''): boolean {
+  hasUnmapped(source: Record<string, unknown>, prefix = '', nesting = 0): boolean {
     if (this.dynamic !== true) return false;
+    // Too deep to walk: let dynamicUpdate refuse it.
+    if (nesting > MAX_DOCUMENT_NESTING) return true;
     for (const k in source) {
       const path = prefix ? `${prefix}.${k}` : k;
       const v = source[k];
@@ -113,7 +122,7 @@ export class MappingRegistry {
       if (first === undefined) continue;
       if (typeof first === 'object') {
         const objects = (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'object' && x !== null);
-        if (objects.some((x) => this.hasUnmapped(x as Record<string, unknown>, path))) return true;
+        if (objects.some((x) => this.hasUnmapped(x as Record<string, unknown>, path, nesting + 1))) return true;
       } else if (!this.fields.has(path)) return true;
     }
     return false;
@@ -126,8 +135,9 @@ export class MappingRegistry {
   dynamicUpdate(source: Record<string, unknown>): Mappings | undefined {
     const added = new Map<string, FieldMapping>();
     const byPath = new Map<string, ParsedField>();
-    for (const k in source) this.visit(k, source[k], added, byPath);
+    for (const k in source) this.visit(k, source[k], added, byPath, 1, 0);
     if (added.size === 0) return undefined;
+    this.checkTotalFields(added);
     const delta = new MappingRegistry();
     for (const [path, m] of added) delta.addField(path, m);
     return { properties: delta.toJSON().properties };
@@ -149,19 +159,26 @@ export class MappingRegistry {
   }
 
   // Methods rather than closures: parse() runs once per document on the indexing hot path.
-  private visit(prefix: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>): void {
+  /**
+   * `depth`: the field's depth in objects (1 at the root); `nesting`: JSON levels (objects and
+   * arrays) above the value, bounded so that no document can exhaust the stack.
+   */
+  private visit(prefix: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>, depth: number, nesting: number): void {
+    if (nesting > MAX_DOCUMENT_NESTING) throw new EngineError('mapper_parsing_exception', `the document nests deeper than ${MAX_DOCUMENT_NESTING} levels at [${prefix}]`);
     if (value === null || value === undefined) return;
     if (Array.isArray(value)) {
-      for (const v of value) this.visit(prefix, v, added, byPath);
+      for (const v of value) this.visit(prefix, v, added, byPath, depth, nesting + 1);
       return;
     }
     if (typeof value === 'object') {
       const existing = this.fields.get(prefix) ?? added.get(prefix);
       if (existing) throw conflict(prefix, existing.type, 'object');
       const obj = value as Record<string, unknown>;
+      // Only where new fields get mapped: with dynamic false an unmapped subtree is only kept in _source.
+      if (this.dynamic === true && depth + 1 > MAPPING_DEPTH_LIMIT) throw new EngineError('illegal_argument_exception', `Limit of mapping depth [${MAPPING_DEPTH_LIMIT}] has been exceeded due to object field [${prefix}]`);
       for (const k in obj) {
         if (k === '' || (k.includes('.') && k.split('.').some((p) => p === ''))) throw new EngineError('mapper_parsing_exception', `field name [${k}] is not valid`);
-        this.visit(prefix ? `${prefix}.${k}` : k, obj[k], added, byPath);
+        this.visit(prefix ? `${prefix}.${k}` : k, obj[k], added, byPath, depth + 1, nesting + 1);
       }
       return;
     }
@@ -177,6 +194,21 @@ export class MappingRegistry {
     }
     convert(prefix, mapping, value, parsedField(byPath, prefix, mapping));
     if (mapping.fields) for (const sub in mapping.fields) convert(`${prefix}.${sub}`, mapping.fields[sub]!, value, parsedField(byPath, `${prefix}.${sub}`, mapping.fields[sub]!));
+  }
+
+  /** Elasticsearch's index.mapping.total_fields.limit: fields, their multi-fields and objects, with what a document would add. */
+  private checkTotalFields(added: Map<string, FieldMapping>): void {
+    let total = this.fields.size + this.objects.size;
+    const newObjects = new Set<string>();
+    for (const [path, m] of added) {
+      total += 1 + Object.keys(m.fields ?? {}).length;
+      for (let at = path.indexOf('.'); at > 0; at = path.indexOf('.', at + 1)) {
+        const parent = path.slice(0, at);
+        if (!this.objects.has(parent)) newObjects.add(parent);
+      }
+    }
+    total += newObjects.size;
+    if (total > TOTAL_FIELDS_LIMIT) throw new EngineError('illegal_argument_exception', `Limit of total fields [${TOTAL_FIELDS_LIMIT}] has been exceeded while adding new fields [${added.size}]`);
   }
 
   private addProperties(prefix: string, props: Record<string, unknown>): void {

@@ -97,6 +97,35 @@ describe('documents, mappings and versions', () => {
   });
 });
 
+describe('mapping limits', () => {
+  const nested = (levels: number) => {
+    let d: Record<string, unknown> = { x: 1 };
+    for (let i = 1; i < levels; i++) d = { o: d };
+    return d;
+  };
+
+  it('refuses a document whose fields nest deeper than 20 objects, or that would map more than 1,000 fields, and indexes nothing of it', () => {
+    const e = new ShardEngine();
+    expect(() => e.index('ok', nested(20))).not.toThrow(); // x at depth 20
+    expect(errorType(() => e.index('deep', nested(21)))).toBe('illegal_argument_exception');
+    expect(errorType(() => e.index('deeper', nested(20_000)))).toBe('illegal_argument_exception'); // no stack overflow
+    const wide = (n: number, prefix: string) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, i]));
+    const before = e.mappings.paths().length;
+    expect(errorType(() => e.index('wide', wide(1000, 'f')))).toBe('illegal_argument_exception');
+    expect(e.mappings.paths().length).toBe(before);
+    expect(() => e.index('fits', wide(900, 'g'))).not.toThrow();
+    e.refresh();
+    expect(e.search({ query: { ids: { values: ['deep', 'deeper', 'wide'] } } }).hits.total.value).toBe(0);
+    // dynamic false: unmapped parts are only kept, at any depth up to the nesting bound.
+    const kept = new ShardEngine({ mappings: { dynamic: false, properties: {} } });
+    expect(() => kept.index('1', nested(50))).not.toThrow();
+    expect(errorType(() => kept.index('2', nested(200)))).toBe('mapper_parsing_exception');
+    let arrays: unknown = 1;
+    for (let i = 0; i < 20_000; i++) arrays = [arrays];
+    expect(errorType(() => kept.index('3', { a: arrays }))).toBe('mapper_parsing_exception');
+  });
+});
+
 describe('mapping definitions', () => {
   const mappingError = (mappings: unknown, settings?: unknown) => {
     try {
