@@ -59,6 +59,7 @@ export class MappingRegistry {
       throw new EngineError('mapper_parsing_exception', `dynamic must be true, false or "strict"`);
     }
     this.addProperties('', mappings.properties ?? {});
+    if (this.fields.size + this.objects.size > TOTAL_FIELDS_LIMIT) throw totalFieldsExceeded(this.fields.size + this.objects.size);
   }
 
   field(path: string): FieldMapping | undefined {
@@ -154,6 +155,11 @@ export class MappingRegistry {
     for (const path of o.objects) {
       if (this.fields.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${this.fields.get(path)!.type}] to [object]`);
     }
+    let adds = 0;
+    for (const path of o.objects) if (!this.objects.has(path)) adds++;
+    for (const path of o.fields.keys()) if (!this.fields.has(path)) adds++;
+    // Checked here too, where the master merges what shards propose: two shards' documents could pass it together.
+    if (this.fields.size + this.objects.size + adds > TOTAL_FIELDS_LIMIT) throw totalFieldsExceeded(adds);
     for (const path of o.objects) this.objects.add(path);
     for (const [path, m] of o.fields) if (!this.fields.has(path)) this.fields.set(path, m);
   }
@@ -208,7 +214,7 @@ export class MappingRegistry {
       }
     }
     total += newObjects.size;
-    if (total > TOTAL_FIELDS_LIMIT) throw new EngineError('illegal_argument_exception', `Limit of total fields [${TOTAL_FIELDS_LIMIT}] has been exceeded while adding new fields [${added.size}]`);
+    if (total > TOTAL_FIELDS_LIMIT) throw totalFieldsExceeded(added.size);
   }
 
   private addProperties(prefix: string, props: Record<string, unknown>): void {
@@ -303,6 +309,10 @@ function dynamicMapping(value: unknown): FieldMapping {
     default:
       throw new EngineError('mapper_parsing_exception', `cannot map a value of type ${typeof value}`);
   }
+}
+
+function totalFieldsExceeded(adding: number): EngineError {
+  return new EngineError('illegal_argument_exception', `Limit of total fields [${TOTAL_FIELDS_LIMIT}] has been exceeded while adding new fields [${adding}]`);
 }
 
 function conflict(path: string, mapped: string, got: string): EngineError {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MappingRegistry } from '../../src/engine/mapping.ts';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
 import { decodeNorm, encodeNorm } from '../../src/engine/similarity.ts';
 import { EngineError } from '../../src/engine/types.ts';
@@ -116,6 +117,12 @@ describe('mapping limits', () => {
     expect(() => e.index('fits', wide(900, 'g'))).not.toThrow();
     e.refresh();
     expect(e.search({ query: { ids: { values: ['deep', 'deeper', 'wide'] } } }).hits.total.value).toBe(0);
+    // Where mappings merge (the master, for what shards propose) and in explicit mappings too.
+    const master = new MappingRegistry({ properties: Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`a${i}`, { type: 'long' }])) });
+    expect(errorType(() => master.merge({ properties: Object.fromEntries(Array.from({ length: 401 }, (_, i) => [`b${i}`, { type: 'long' }])) }))).toBe('illegal_argument_exception');
+    expect(master.paths()).toHaveLength(600);
+    expect(() => master.merge({ properties: Object.fromEntries(Array.from({ length: 400 }, (_, i) => [`b${i}`, { type: 'long' }])) })).not.toThrow();
+    expect(errorType(() => new ShardEngine({ mappings: { properties: Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`f${i}`, { type: 'long' }])) } }))).toBe('illegal_argument_exception');
     // dynamic false: unmapped parts are only kept, at any depth up to the nesting bound.
     const kept = new ShardEngine({ mappings: { dynamic: false, properties: {} } });
     expect(() => kept.index('1', nested(50))).not.toThrow();
