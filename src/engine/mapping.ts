@@ -1,4 +1,4 @@
-import { EngineError } from './types.ts';
+import { EngineError, isPlainObject } from './types.ts';
 
 export type FieldType = 'text' | 'keyword' | 'long' | 'double' | 'date' | 'boolean';
 
@@ -50,10 +50,10 @@ export class MappingRegistry {
   readonly dynamic: boolean | 'strict';
 
   constructor(mappings: Mappings = {}) {
-    if (typeof mappings !== 'object' || mappings === null || Array.isArray(mappings)) throw new EngineError('mapper_parsing_exception', 'mappings must be an object');
+    if (!isPlainObject(mappings as unknown)) throw new EngineError('mapper_parsing_exception', 'mappings must be an object');
     const unsupported = Object.keys(mappings).filter((k) => k !== 'dynamic' && k !== 'properties');
     if (unsupported.length > 0) throw new EngineError('mapper_parsing_exception', `Root mapping definition has unsupported parameters: [${unsupported.join(', ')}] (supported: dynamic, properties)`);
-    if (mappings.properties !== undefined && (typeof mappings.properties !== 'object' || mappings.properties === null || Array.isArray(mappings.properties))) throw new EngineError('mapper_parsing_exception', '[properties] must be an object');
+    if (mappings.properties !== undefined && !isPlainObject(mappings.properties)) throw new EngineError('mapper_parsing_exception', '[properties] must be an object');
     this.dynamic = mappings.dynamic ?? true;
     if (mappings.dynamic !== undefined && ![true, false, 'strict'].includes(mappings.dynamic)) {
       throw new EngineError('mapper_parsing_exception', `dynamic must be true, false or "strict"`);
@@ -224,7 +224,7 @@ export class MappingRegistry {
       const d = def as Record<string, unknown>;
       if (d.properties !== undefined || d.type === 'object') {
         for (const k in d) if (k !== 'type' && k !== 'properties') throw unknownParameter(k, path, 'object');
-        if (d.properties !== undefined && (typeof d.properties !== 'object' || d.properties === null || Array.isArray(d.properties))) throw new EngineError('mapper_parsing_exception', `[properties] of [${path}] must be an object`);
+        if (d.properties !== undefined && !isPlainObject(d.properties)) throw new EngineError('mapper_parsing_exception', `[properties] of [${path}] must be an object`);
         this.objects.add(path);
         this.addProperties(path, (d.properties ?? {}) as Record<string, unknown>);
         continue;
@@ -260,7 +260,7 @@ function unknownParameter(k: string, path: string, type: string): EngineError {
 }
 
 function validateFieldMapping(path: string, def: unknown): FieldMapping {
-  if (typeof def !== 'object' || def === null || Array.isArray(def)) throw new EngineError('mapper_parsing_exception', `mapping for [${path}] must be an object`);
+  if (!isPlainObject(def)) throw new EngineError('mapper_parsing_exception', `mapping for [${path}] must be an object`);
   const d = def as Record<string, unknown>;
   const type = (ALIASES[d.type as string] ?? d.type) as FieldType;
   if (!TYPES.includes(type)) throw new EngineError('mapper_parsing_exception', `no handler for type [${String(d.type)}] declared on field [${path}]`);
@@ -280,7 +280,7 @@ function validateFieldMapping(path: string, def: unknown): FieldMapping {
     m.ignore_above = d.ignore_above as number;
   }
   if (d.fields !== undefined) {
-    if (typeof d.fields !== 'object' || d.fields === null || Array.isArray(d.fields)) throw new EngineError('mapper_parsing_exception', `[fields] of [${path}] must be an object`);
+    if (!isPlainObject(d.fields)) throw new EngineError('mapper_parsing_exception', `[fields] of [${path}] must be an object`);
     m.fields = {};
     for (const [sub, sd] of Object.entries(d.fields as Record<string, unknown>)) {
       const sm = validateFieldMapping(`${path}.${sub}`, sd);

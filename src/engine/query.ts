@@ -2,7 +2,7 @@ import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts
 import { postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
 import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
-import { EngineError, type Analyzer } from './types.ts';
+import { EngineError, isPlainObject, type Analyzer } from './types.ts';
 
 /** The parsed query tree (Elasticsearch's query DSL, normalised); `name`: its `_name` (hits list the named queries they match). */
 export type Query = QueryNode & { name?: string };
@@ -29,7 +29,7 @@ type QueryNode =
 const parsing = (reason: string) => new EngineError('parsing_exception', reason);
 
 function obj(v: unknown, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw parsing(`[${what}] must be an object`);
+  if (!isPlainObject(v)) throw parsing(`[${what}] must be an object`);
   return v as Record<string, unknown>;
 }
 
@@ -47,7 +47,7 @@ function fieldAndBody(v: unknown, what: string, valueKey: string, allowed: Reado
   }
   if (field === undefined) throw parsing(`[${what}] query must name a field`);
   const body = o[field];
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return [field, { [valueKey]: body }];
+  if (!isPlainObject(body)) return [field, { [valueKey]: body }];
   onlyKeys(body as Record<string, unknown>, allowed, what);
   return [field, body as Record<string, unknown>];
 }
@@ -118,12 +118,12 @@ const FIELD_QUERIES = new Set(['term', 'range', 'prefix', 'wildcard', 'match', '
 
 /** A query's `_name`, among its options or (for a one-field query) its field's options. */
 function nameOf(type: string, v: unknown): string | undefined {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  if (!isPlainObject(v)) return undefined;
   let name = (v as Record<string, unknown>)._name;
   if (name === undefined && FIELD_QUERIES.has(type)) {
     for (const k in v) {
       const body = (v as Record<string, unknown>)[k];
-      if (typeof body === 'object' && body !== null && !Array.isArray(body)) name = (body as Record<string, unknown>)._name;
+      if (isPlainObject(body)) name = body._name;
     }
   }
   if (name === undefined) return undefined;

@@ -9,7 +9,7 @@ import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
 import { parseQuery, type Query } from './query.ts';
 import { timeValueMs } from './time-value.ts';
-import { EngineError } from './types.ts';
+import { EngineError, isPlainObject } from './types.ts';
 
 /**
  * Sort keys, in order. `unmappedType`: a field no mapping has sorts as if every value were missing.
@@ -67,7 +67,7 @@ function bad(reason: string): never {
 }
 
 export function parseSearchRequest(request: unknown): SearchRequest {
-  if (typeof request !== 'object' || request === null || Array.isArray(request)) bad('a search request must be an object');
+  if (!isPlainObject(request)) bad('a search request must be an object');
   const r = request as Record<string, unknown>;
   for (const k in r) if (!SEARCH_KEYS.has(k)) bad(`unknown key [${k}] in the search request`);
   const query = r.query === undefined ? MATCH_ALL : parseQuery(r.query);
@@ -126,7 +126,7 @@ function parseSort(v: unknown): SortSpec {
       if (s === '') bad('a sort field name must not be empty');
       return { field: s, order: s === '_score' ? 'desc' : 'asc' };
     }
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) bad('sort must be a field name or { field: order }');
+    if (!isPlainObject(s)) bad('sort must be a field name or { field: order }');
     const entries = Object.entries(s as Record<string, unknown>);
     if (entries.length !== 1) bad(`a sort key names exactly one field, got [${entries.map(([k]) => k).join(', ')}]`);
     const [field, spec] = entries[0]!;
@@ -134,7 +134,7 @@ function parseSort(v: unknown): SortSpec {
     let unmappedType: string | undefined;
     let missing: SortSpec[number]['missing'];
     if (typeof spec === 'string') order = spec;
-    else if (typeof spec === 'object' && spec !== null && !Array.isArray(spec)) {
+    else if (isPlainObject(spec)) {
       const o = spec as Record<string, unknown>;
       for (const k in o) if (!SORT_OPTIONS.has(k)) bad(`[sort] option [${k}] of [${field}] is not supported (supported: order, missing, unmapped_type)`);
       if (o.missing !== undefined) {
@@ -222,7 +222,7 @@ export function parseHighlight(v: unknown): HighlightField[] {
   const specs: [string, unknown][] = [];
   if (Array.isArray(top.fields)) {
     for (const f of top.fields) {
-      const entries = typeof f === 'object' && f !== null && !Array.isArray(f) ? Object.entries(f) : [];
+      const entries = isPlainObject(f) ? Object.entries(f) : [];
       if (entries.length !== 1) bad('[highlight] fields as a list holds one-field objects such as { "title": {} }');
       specs.push(entries[0]!);
     }
@@ -241,7 +241,7 @@ export function parseHighlight(v: unknown): HighlightField[] {
 }
 
 function options(v: unknown, allowed: ReadonlySet<string> | null, what: string): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(`[${what}] must be an object`);
+  if (!isPlainObject(v)) bad(`[${what}] must be an object`);
   const o = v as Record<string, unknown>;
   if (allowed) for (const k in o) if (!allowed.has(k)) bad(`[${what}] does not support [${k}] (supported: ${[...allowed].join(', ')})`);
   return o;

@@ -13,7 +13,7 @@ import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostin
 import { ShardStore } from './store.ts';
 import { LocalCheckpointTracker } from './checkpoint.ts';
 import { Translog, type TranslogOp } from './translog.ts';
-import { EngineError, type Analyzer, type Column } from './types.ts';
+import { EngineError, isPlainObject, type Analyzer, type Column } from './types.ts';
 
 export interface EngineOptions {
   mappings?: Mappings;
@@ -174,7 +174,7 @@ export class ShardEngine {
   }
 
   index(id: string | undefined, source: unknown, opts: WriteOptions = {}): WriteResult {
-    if (typeof source !== 'object' || source === null || Array.isArray(source)) {
+    if (!isPlainObject(source)) {
       throw new EngineError('mapper_parsing_exception', 'the document must be a JSON object');
     }
     const docId = id ?? randomBytes(15).toString('base64url');

@@ -63,3 +63,8 @@ export class EngineError extends Error {
     return { type: this.type, reason: this.message };
   }
 }
+
+/** A JSON object (not null, not an array): what request bodies, mappings and definitions must be. */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

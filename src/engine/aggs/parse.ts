@@ -5,7 +5,7 @@
  * `illegal_argument_exception`.
  */
 
-import { EngineError } from '../types.ts';
+import { EngineError, isPlainObject } from '../types.ts';
 import {
   makeDateFormatter,
   parseCalendarInterval,
@@ -69,7 +69,7 @@ const TEXT_TYPES = new Set(['text', 'match_only_text', 'annotated_text', 'search
 
 /** Picks the aggregations object out of a search request body (`aggs` or `aggregations`). */
 export function aggsOfRequest(body: unknown): unknown {
-  if (!isObject(body)) return undefined;
+  if (!isPlainObject(body)) return undefined;
   const a = body['aggs'];
   const b = body['aggregations'];
   if (a !== undefined && b !== undefined) {
@@ -90,9 +90,6 @@ export function parseAggs(request: unknown, options: ParseOptions = {}): AggNode
 /** How deep sub-aggregations may nest. */
 export const MAX_AGGS_DEPTH = 30;
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function jsonType(v: unknown): string {
   if (v === null) return 'VALUE_NULL';
@@ -113,7 +110,7 @@ function jsonType(v: unknown): string {
 
 function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefined, depth: number): AggNode[] {
   if (depth > MAX_AGGS_DEPTH) throw illegal(`aggregations nest deeper than ${MAX_AGGS_DEPTH} levels (under [${parent}])`);
-  if (!isObject(aggs)) {
+  if (!isPlainObject(aggs)) {
     throw parsing(
       `Expected [START_OBJECT] for aggregations${parent ? ` under [${parent}]` : ''}, but got [${jsonType(aggs)}]`,
     );
@@ -126,7 +123,7 @@ function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefine
         `Invalid aggregation name [${name}]. Aggregation names can contain any character except '[', ']', and '>'`,
       );
     }
-    if (!isObject(def)) {
+    if (!isPlainObject(def)) {
       throw parsing(`Expected [START_OBJECT] under [${name}], but got a [${jsonType(def)}] in [${name}]`);
     }
     let type: string | undefined;
@@ -138,7 +135,7 @@ function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefine
         if (subs !== undefined) throw parsing(`Found two sub aggregation definitions under [${name}]`);
         subs = v;
       } else if (k === 'meta') {
-        if (!isObject(v)) throw parsing(`[meta] of aggregation [${name}] must be an object`);
+        if (!isPlainObject(v)) throw parsing(`[meta] of aggregation [${name}] must be an object`);
         meta = v;
       } else {
         if (type !== undefined) {
@@ -153,7 +150,7 @@ function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefine
       throw parsing(`Unknown aggregation type [${type}] for aggregation [${name}]`);
     }
     const t = type as AggType;
-    if (!isObject(params)) {
+    if (!isPlainObject(params)) {
       throw parsing(`[${t}] expected [START_OBJECT] in aggregation [${name}], but got [${jsonType(params)}]`);
     }
     const children = subs === undefined ? [] : parseLevel(subs, opts, name, depth + 1);
@@ -283,7 +280,7 @@ function parseOrder(v: unknown, p: Params, subs: readonly AggNode[], keyAliases:
   if (items.length === 0) throw illegal(`[order] must not be empty in aggregation [${p.name}]`);
   const out: BucketOrder[] = [];
   for (const item of items) {
-    if (!isObject(item) || Object.keys(item).length !== 1) {
+    if (!isPlainObject(item) || Object.keys(item).length !== 1) {
       throw parsing(`[order] of aggregation [${p.name}] must be an object with one key (or an array of them)`);
     }
     const [path, dirRaw] = Object.entries(item)[0]!;
@@ -370,7 +367,7 @@ function parseTermFilter(v: unknown, p: Params, key: string): TermFilter | undef
     }
     return { kind: 'set', values };
   }
-  if (isObject(v)) throw illegal(`[${key}] partitions are not supported (aggregation [${p.name}])`);
+  if (isPlainObject(v)) throw illegal(`[${key}] partitions are not supported (aggregation [${p.name}])`);
   throw parsing(`[${key}] of aggregation [${p.name}] must be a regular expression or an array of values`);
 }
 
@@ -461,7 +458,7 @@ function parseNode(
       const fmt = (v: number | undefined): string =>
         v === undefined ? '*' : isDate ? keyFormat.format(v) : javaDouble(v);
       const ranges: RangeSpec[] = raw.map((r) => {
-        if (!isObject(r)) throw parsing(`[ranges] of aggregation [${name}] must hold objects`);
+        if (!isPlainObject(r)) throw parsing(`[ranges] of aggregation [${name}] must hold objects`);
         for (const k of Object.keys(r)) {
           if (k !== 'from' && k !== 'to' && k !== 'key') throw parsing(`[range] unknown field [${k}] in aggregation [${name}]`);
         }
@@ -582,7 +579,7 @@ function parseNode(
       const p = new Params(type, name, obj, ['filters', 'other_bucket', 'other_bucket_key', 'keyed']);
       const raw = obj['filters'];
       const compile = (q: unknown, key: string): unknown => {
-        if (!isObject(q)) throw parsing(`filter [${key}] of aggregation [${name}] must be a query object`);
+        if (!isPlainObject(q)) throw parsing(`filter [${key}] of aggregation [${name}] must be a query object`);
         return opts.parseFilter ? opts.parseFilter(q) : q;
       };
       let filters: { key: string; query: unknown }[];
@@ -591,7 +588,7 @@ function parseNode(
         filters = raw.map((q, i) => ({ key: String(i), query: compile(q, String(i)) }));
         keyed = false;
         if (p.bool('keyed', false)) throw illegal(`[keyed] needs named filters in aggregation [${name}]`);
-      } else if (isObject(raw)) {
+      } else if (isPlainObject(raw)) {
         filters = Object.keys(raw)
           .sort()
           .map((key) => ({ key, query: compile(raw[key], key) }));
@@ -707,10 +704,10 @@ function parseSort(v: unknown, name: string, opts: ParseOptions): SortSpec[] {
   };
   for (const item of items) {
     if (typeof item === 'string') out.push(fieldSpec(item, {}));
-    else if (isObject(item) && Object.keys(item).length === 1) {
+    else if (isPlainObject(item) && Object.keys(item).length === 1) {
       const [field, spec] = Object.entries(item)[0]!;
       if (typeof spec === 'string') out.push(fieldSpec(field, { order: spec }));
-      else if (isObject(spec)) out.push(fieldSpec(field, spec));
+      else if (isPlainObject(spec)) out.push(fieldSpec(field, spec));
       else throw parsing(`[sort] of [${field}] must be a direction or an object in top_hits aggregation [${name}]`);
     } else throw parsing(`[sort] of top_hits aggregation [${name}] must be a field name, an object or an array of them`);
   }
@@ -724,7 +721,7 @@ function parseExtendedBounds(
   toValue: (key: 'min' | 'max', v: unknown) => number,
 ): { min: number | undefined; max: number | undefined } | undefined {
   if (eb === undefined) return undefined;
-  if (!isObject(eb)) throw parsing(`[extended_bounds] of aggregation [${name}] must be an object`);
+  if (!isPlainObject(eb)) throw parsing(`[extended_bounds] of aggregation [${name}] must be an object`);
   for (const k of Object.keys(eb)) {
     if (k !== 'min' && k !== 'max') throw parsing(`[extended_bounds] unknown field [${k}]`);
   }

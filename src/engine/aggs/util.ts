@@ -3,7 +3,7 @@
  * partitioning and intersection (the columnar inner loops), and `_source` filtering.
  */
 
-import { EngineError } from '../types.ts';
+import { EngineError, isPlainObject } from '../types.ts';
 import type { SegmentColumns } from '../types.ts';
 
 /** A bucket key: a term (keyword fields) or a number (numeric fields, histogram keys, dates). */
@@ -248,9 +248,6 @@ export interface SourceFilter {
   readonly excludes: readonly string[];
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** Could a pattern match some path strictly below `path`? */
 function mayMatchBelow(pattern: string, path: string): boolean {

@@ -4,7 +4,7 @@
  * a per-index registry.
  */
 import type { Analyzer, Token } from '../types.ts';
-import { EngineError } from '../types.ts';
+import { EngineError, isPlainObject } from '../types.ts';
 import {
   createTokenFilter,
   lowercaseFilter,
@@ -108,9 +108,6 @@ interface Resolvers {
   tokenizer(ref: unknown, analyzer: string): Tokenizer;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function maxTokenLength(v: unknown, label: string): number {
   if (v === undefined || v === null) return DEFAULT_MAX_TOKEN_LENGTH;
@@ -141,7 +138,7 @@ const ANALYZER_SETTINGS: Record<string, readonly string[]> = {
 
 function build(definition: unknown, name: string, resolve: Resolvers): Analyzer {
   const label = `analyzer [${name}]`;
-  if (!isRecord(definition)) throw illegal(`${label} must be an object`);
+  if (!isPlainObject(definition)) throw illegal(`${label} must be an object`);
   const def = definition;
   let type = def.type;
   if (type === undefined && def.tokenizer !== undefined) type = 'custom';
@@ -194,13 +191,13 @@ function build(definition: unknown, name: string, resolve: Resolvers): Analyzer 
 function contextResolvers(context: AnalysisContext | undefined): Resolvers {
   const namedFilters = context?.filter ?? {};
   const namedTokenizers = context?.tokenizer ?? {};
-  if (!isRecord(namedFilters)) throw illegal('[analysis.filter] must be an object');
-  if (!isRecord(namedTokenizers)) throw illegal('[analysis.tokenizer] must be an object');
+  if (!isPlainObject(namedFilters)) throw illegal('[analysis.filter] must be an object');
+  if (!isPlainObject(namedTokenizers)) throw illegal('[analysis.tokenizer] must be an object');
   const filters = new Map<string, TokenFilter>();
   const tokenizers = new Map<string, Tokenizer>();
   return {
     filter(ref, analyzer) {
-      if (isRecord(ref)) return createTokenFilter(ref); // inline (anonymous) definition
+      if (isPlainObject(ref)) return createTokenFilter(ref); // inline (anonymous) definition
       if (typeof ref !== 'string') throw illegal(`[filter] of analyzer [${analyzer}] must contain names or objects`);
       let f = filters.get(ref);
       if (f) return f;
@@ -216,7 +213,7 @@ function contextResolvers(context: AnalysisContext | undefined): Resolvers {
       return f;
     },
     tokenizer(ref, analyzer) {
-      if (isRecord(ref)) return createTokenizer(ref);
+      if (isPlainObject(ref)) return createTokenizer(ref);
       if (typeof ref !== 'string') throw illegal(`[tokenizer] of analyzer [${analyzer}] must be a name or an object`);
       let t = tokenizers.get(ref);
       if (t) return t;
@@ -268,18 +265,18 @@ export class AnalyzerRegistry {
 
   constructor(settings?: AnalysisSettings) {
     if (settings === undefined || settings === null) return;
-    if (!isRecord(settings)) throw illegal('index settings must be an object');
+    if (!isPlainObject(settings)) throw illegal('index settings must be an object');
     const s = settings as AnalysisSettings;
-    const analysis: unknown = s.analysis ?? (isRecord(s.index) ? s.index.analysis : undefined);
+    const analysis: unknown = s.analysis ?? (isPlainObject(s.index) ? s.index.analysis : undefined);
     if (analysis === undefined) return;
-    if (!isRecord(analysis)) throw illegal('[analysis] settings must be an object');
+    if (!isPlainObject(analysis)) throw illegal('[analysis] settings must be an object');
     for (const k in analysis) if (k !== 'analyzer' && k !== 'filter' && k !== 'tokenizer') throw illegal(`unknown setting [index.analysis.${k}] (supported: analyzer, filter, tokenizer)`);
     const analyzers = analysis.analyzer ?? {};
-    if (!isRecord(analyzers)) throw illegal('[analysis.analyzer] must be an object');
+    if (!isPlainObject(analyzers)) throw illegal('[analysis.analyzer] must be an object');
     const filterDefs = analysis.filter ?? {};
     const tokenizerDefs = analysis.tokenizer ?? {};
-    if (!isRecord(filterDefs)) throw illegal('[analysis.filter] must be an object');
-    if (!isRecord(tokenizerDefs)) throw illegal('[analysis.tokenizer] must be an object');
+    if (!isPlainObject(filterDefs)) throw illegal('[analysis.filter] must be an object');
+    if (!isPlainObject(tokenizerDefs)) throw illegal('[analysis.tokenizer] must be an object');
     const resolve = contextResolvers({ filter: filterDefs, tokenizer: tokenizerDefs });
     // Validate every named filter and tokenizer, used or not (as ES does at index creation).
     for (const name of Object.keys(filterDefs)) resolve.filter(name, '_settings_');

@@ -6,7 +6,7 @@
  */
 import { stemmer } from 'stemmer';
 import type { Token } from '../types.ts';
-import { EngineError } from '../types.ts';
+import { EngineError, isPlainObject } from '../types.ts';
 
 export type TokenFilter = (tokens: Token[]) => Token[];
 
@@ -456,7 +456,7 @@ export function createTokenFilter(definition: unknown, name?: string): TokenFilt
     return f;
   }
   const label = `filter [${name ?? '_anonymous_'}]`;
-  if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
+  if (!isPlainObject(definition)) {
     throw illegal(`${label} must be a name or an object`);
   }
   const def = definition as Record<string, unknown>;

@@ -8,7 +8,7 @@
  * No per-character allocation: the only allocations are the token objects and their term strings.
  */
 import type { Token } from '../types.ts';
-import { EngineError } from '../types.ts';
+import { EngineError, isPlainObject } from '../types.ts';
 
 /** A tokenizer: text → tokens (positions 0, 1, 2, … ; offsets are UTF-16 indexes into text). */
 export type Tokenizer = (text: string) => Token[];
@@ -435,7 +435,7 @@ export function createTokenizer(definition: unknown, name?: string): Tokenizer {
     if (!t) throw new EngineError('illegal_argument_exception', `failed to find tokenizer under name [${definition}]`);
     return t;
   }
-  if (typeof definition !== 'object' || definition === null || Array.isArray(definition)) {
+  if (!isPlainObject(definition)) {
     throw new EngineError('illegal_argument_exception', `tokenizer [${name ?? '_anonymous_'}] must be a name or an object`);
   }
   const def = definition as Record<string, unknown>;
