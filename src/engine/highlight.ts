@@ -25,6 +25,9 @@ interface Fragment {
  */
 export function makeHighlighter(spec: HighlightField[], terms: ReadonlyMap<string, { has(term: string): boolean }>, textFields: readonly string[], analyzerFor: (field: string) => Analyzer): Highlighter {
   const fields = spec.flatMap((f) => (f.field === '*' ? textFields.map((field) => ({ ...f, field })) : [f]));
+  // Resolved once per field, on first use (a field the query does not touch never needs one).
+  const analyzers = new Map<string, Analyzer>();
+  const analyzerOf = (field: string) => analyzers.get(field) ?? analyzers.set(field, analyzerFor(field)).get(field)!;
   return (source) => {
     const out: Record<string, string[]> = {};
     for (const f of fields) {
@@ -33,13 +36,13 @@ export function makeHighlighter(spec: HighlightField[], terms: ReadonlyMap<strin
       const texts = valuesAt(source, f.field);
       const candidates: Fragment[] = [];
       texts.forEach((text, value) => {
-        const tokens = analyzerFor(f.field).analyze(text).filter((t) => wanted.has(t.term));
+        const tokens = analyzerOf(f.field).analyze(text).filter((t) => wanted.has(t.term));
         if (tokens.length === 0) return;
         if (f.numberOfFragments === Infinity || text.length <= f.fragmentSize) candidates.push(fragment(value, 0, text.length, tokens));
         else candidates.push(...fragmentsOf(text, value, tokens, f.fragmentSize));
       });
       if (candidates.length === 0) continue;
-      const best = [...candidates].sort((a, b) => b.distinct - a.distinct || b.tokens.length - a.tokens.length || a.value - b.value || a.start - b.start).slice(0, f.numberOfFragments);
+      const best = candidates.sort((a, b) => b.distinct - a.distinct || b.tokens.length - a.tokens.length || a.value - b.value || a.start - b.start).slice(0, f.numberOfFragments);
       best.sort((a, b) => a.value - b.value || a.start - b.start);
       out[f.field] = best.map((fr) => render(texts[fr.value]!, fr, f.preTag, f.postTag));
     }
