@@ -3,7 +3,7 @@ import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
-import { aggsOfRequest, reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
+import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import type { Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
@@ -280,8 +280,7 @@ export class Coordinator {
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const targets = this.searchTargets(indices, false);
     const { from: _f, size: _s, _source, highlight, ...rest } = request;
-    const aggsJson = wrapEngine(() => aggsOfRequest(request));
-    const hasAggs = aggsJson !== undefined;
+    const hasAggs = parsed.aggs !== undefined;
     const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
     // The fetch phase reads the winners from the readers their query phase ran on (point in time).
     const fetchNeeded = size > 0 && (_source !== false || highlight !== undefined);
@@ -384,7 +383,7 @@ export class Coordinator {
         }
         return r.partial_aggregations;
       });
-      response.aggregations = wrapEngine(() => reduceShardAggs(aggsJson, partials));
+      response.aggregations = wrapEngine(() => reduceShardAggs(parsed.aggs, partials));
     }
     return response;
   }
