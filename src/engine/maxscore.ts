@@ -7,7 +7,6 @@ export interface PruningTerm {
   field: FieldIndex;
   postings: TermPostings;
   scorer: Bm25TermScorer;
-  norms: Uint8Array | undefined;
 }
 
 export interface TopHit {
@@ -237,7 +236,7 @@ export class MaxScoreCollector {
     const bounds = scratchBounds(blocks);
     const w = t.scorer.weight;
     const lf = t.scorer.lengthFactors;
-    const hasNorms = t.norms !== undefined;
+    const hasNorms = t.field.norms !== undefined;
     for (let b = 0; b < blocks; b++) {
       let best = 0;
       for (let j = base + impacts[base + b]!; j < base + impacts[base + b + 1]!; j += 2) {
@@ -276,7 +275,7 @@ export class MaxScoreCollector {
   private scoreTopDocs(seg: number, t: PruningTerm, from: number, to: number): void {
     // The term's pairs, counted from `from` (the field's topDocs array holds every term's).
     const top = t.field.topDocs;
-    const norms = t.norms;
+    const norms = t.field.norms;
     const w = t.scorer.weight;
     const lf = t.scorer.lengthFactors;
     const m = (to - from) >> 1;
@@ -313,7 +312,7 @@ export class MaxScoreCollector {
   private scoreRange(seg: number, t: PruningTerm, live: Uint8Array | undefined, lo: number, hi: number): void {
     const { docs, freqs } = t.field;
     const start = t.postings.start;
-    const norms = t.norms;
+    const norms = t.field.norms;
     const w = t.scorer.weight;
     const lf = t.scorer.lengthFactors;
     let theta = this.theta;
@@ -450,7 +449,8 @@ function countLive(docs: Int32Array, from: number, to: number, live: Uint8Array)
 }
 
 function termScore(t: PruningTerm, freq: number, doc: number): number {
-  return t.norms ? t.scorer.score(freq, t.norms[doc]!) : (t.scorer.weight * freq) / (freq + K1);
+  const norms = t.field.norms;
+  return norms ? t.scorer.score(freq, norms[doc]!) : (t.scorer.weight * freq) / (freq + K1);
 }
 
 /** First index at or after `from` whose doc is >= target (galloping, then binary search). */

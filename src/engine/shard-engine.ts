@@ -825,7 +825,7 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
     const present: PruningTerm[] = [];
     terms.forEach((t, i) => {
       const postings = fi.terms.get(t);
-      if (postings) present.push({ field: fi, postings, scorer: scorers[i]!, norms: fi.norms });
+      if (postings) present.push({ field: fi, postings, scorer: scorers[i]! });
     });
     collector.collectSegment(seg, segment, present);
   }
@@ -861,14 +861,14 @@ function collectOneTerm(collector: MaxScoreCollector, segments: Segment[], field
   }
   if (docFreq === 0) return;
   const scorer = new Bm25TermScorer(boost, docFreq, docCount, sumTotalTermFreq);
-  if (holders === 1) return collector.collectTerm(onlySeg, segments[onlySeg]!, { field: onlyField!, postings: only!, scorer, norms: onlyField!.norms });
+  if (holders === 1) return collector.collectTerm(onlySeg, segments[onlySeg]!, { field: onlyField!, postings: only!, scorer });
   let collected = false;
   for (let seg = 0; seg < segments.length; seg++) {
     const fi = segments[seg]!.field(field);
     const postings = fi?.terms.get(term);
     if (!postings) continue;
     if (collected && pastDeadline(collector, deadline)) return;
-    collector.collectTerm(seg, segments[seg]!, { field: fi!, postings, scorer, norms: fi!.norms });
+    collector.collectTerm(seg, segments[seg]!, { field: fi!, postings, scorer });
     collected = true;
   }
 }
