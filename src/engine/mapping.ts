@@ -325,40 +325,43 @@ function convert(path: string, m: FieldMapping, value: unknown, into: ParsedFiel
     into.strings.push(value); // the common case, first
     return;
   }
-  const fail = (why: string) => new EngineError('mapper_parsing_exception', `failed to parse field [${path}] of type [${m.type}]: ${why}`);
   switch (m.type) {
     case 'text':
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw fail(`unexpected ${typeof value}`);
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw conversionError(path, m, `unexpected ${typeof value}`);
       into.strings.push(String(value));
       return;
     case 'keyword': {
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw fail(`unexpected ${typeof value}`);
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw conversionError(path, m, `unexpected ${typeof value}`);
       const s = String(value);
       if (m.ignore_above === undefined || s.length <= m.ignore_above) into.strings.push(s);
       return;
     }
     case 'long': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isFinite(n)) throw fail(`[${String(value)}] is not a number`);
-      if (!Number.isSafeInteger(Math.trunc(n))) throw fail(`[${String(value)}] is out of range for a long`);
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw conversionError(path, m, `[${String(value)}] is not a number`);
+      if (!Number.isSafeInteger(Math.trunc(n))) throw conversionError(path, m, `[${String(value)}] is out of range for a long`);
       into.numbers.push(Math.trunc(n));
       return;
     }
     case 'double': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isFinite(n)) throw fail(`[${String(value)}] is not a number`);
+      if (typeof n !== 'number' || !Number.isFinite(n)) throw conversionError(path, m, `[${String(value)}] is not a number`);
       into.numbers.push(n);
       return;
     }
     case 'boolean':
       if (value === true || value === 'true') into.numbers.push(1);
       else if (value === false || value === 'false' || value === '') into.numbers.push(0);
-      else throw fail(`[${String(value)}] is not a boolean`);
+      else throw conversionError(path, m, `[${String(value)}] is not a boolean`);
       return;
     case 'date':
-      into.numbers.push(parseDate(value, m.format, fail));
+      into.numbers.push(parseDate(value, m.format, (why) => conversionError(path, m, why)));
       return;
   }
+}
+
+function conversionError(path: string, m: FieldMapping, why: string): EngineError {
+  return new EngineError('mapper_parsing_exception', `failed to parse field [${path}] of type [${m.type}]: ${why}`);
 }
 
 /** Dates as epoch milliseconds; formats: strict_date_optional_time (ISO 8601), epoch_millis, epoch_second. */

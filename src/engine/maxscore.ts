@@ -121,6 +121,19 @@ export class MaxScoreCollector {
     return this.hScore[i]!;
   }
 
+  /**
+   * The first term that can still bring a doc into the top k: terms before it, even all together
+   * (prefix[i], the sum of their max scores), cannot beat the k-th score.
+   */
+  private firstEssential(prefix: readonly number[]): number {
+    if (this.total < this.countUpTo || this.size < this.k) return 0;
+    // With k = 0 nothing can enter: once counting is done, every term is non-essential.
+    const theta = this.k === 0 ? Infinity : this.theta;
+    let i = 0;
+    while (i < prefix.length && prefix[i]! <= theta) i++;
+    return i;
+  }
+
   /** Best first (finishes the collection). */
   results(): TopHit[] {
     this.finish();
@@ -148,16 +161,7 @@ export class MaxScoreCollector {
     const views = terms.map((t) => postingsOf(t.field, t.postings));
     const docsOf = views.map((v) => v.docs);
     const freqsOf = views.map((v) => v.freqs);
-    let firstEssential = 0;
-    const updateEssential = () => {
-      if (this.total < this.countUpTo || this.size < this.k) return void (firstEssential = 0);
-      // With k = 0 nothing can enter: once counting is done, every term is non-essential.
-      const theta = this.k === 0 ? Infinity : this.theta;
-      let i = 0;
-      while (i < n && prefix[i]! <= theta) i++;
-      firstEssential = i;
-    };
-    updateEssential();
+    let firstEssential = this.firstEssential(prefix);
     for (;;) {
       if (firstEssential >= n) {
         // Even all terms together cannot beat the k-th score: nothing left in this segment.
@@ -205,7 +209,7 @@ export class MaxScoreCollector {
       let exact = 0;
       for (let orig = 0; orig < n; orig++) exact += contrib[rankOf[orig]!]!;
       this.offer(seg, doc, exact);
-      updateEssential();
+      firstEssential = this.firstEssential(prefix);
     }
   }
 

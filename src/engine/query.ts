@@ -140,8 +140,14 @@ export function namedQueries(q: Query, out: Query[] = []): Query[] {
   return out;
 }
 
+/** The sub-queries of a compound query, one level deeper. */
+function subQueries(v: unknown, depth: number): Query[] {
+  return list(v).map((c) => parseQuery(c, depth + 1));
+}
+
+// No closures are made per call on the search path: tsx (esbuild keepNames) names each one with an
+// Object.defineProperty call, which costs more than a whole one-term query's parse.
 function parseTyped(type: string, v: unknown, depth: number): Query {
-  const child = (c: unknown) => parseQuery(c, depth + 1);
   switch (type) {
     case 'match_all': {
       const b = obj(v ?? {}, type);
@@ -238,21 +244,21 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
       const b = obj(v, type);
       for (const k in b) if (!OPTIONS.bool.has(k)) throw parsing(`[bool] does not support [${k}]`);
       return {
-        kind: 'bool', must: list(b.must).map(child), should: list(b.should).map(child), filter: list(b.filter).map(child),
-        mustNot: list(b.must_not).map(child), msm: b.minimum_should_match === undefined ? undefined : msmOf(b.minimum_should_match), boost: boostOf(b),
+        kind: 'bool', must: subQueries(b.must, depth), should: subQueries(b.should, depth), filter: subQueries(b.filter, depth),
+        mustNot: subQueries(b.must_not, depth), msm: b.minimum_should_match === undefined ? undefined : msmOf(b.minimum_should_match), boost: boostOf(b),
       };
     }
     case 'constant_score': {
       const b = obj(v, type);
       onlyKeys(b, OPTIONS.constant_score, type);
       if (b.filter === undefined) throw parsing('[constant_score] requires a [filter]');
-      return { kind: 'constant_score', filter: child(b.filter), boost: boostOf(b) };
+      return { kind: 'constant_score', filter: parseQuery(b.filter, depth + 1), boost: boostOf(b) };
     }
     case 'dis_max': {
       const b = obj(v, type);
       onlyKeys(b, OPTIONS.dis_max, type);
       if (!Array.isArray(b.queries) || b.queries.length === 0) throw parsing('[dis_max] requires [queries]: a non-empty array of queries');
-      return { kind: 'dis_max', queries: b.queries.map(child), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
+      return { kind: 'dis_max', queries: subQueries(b.queries, depth), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
     }
     case 'query_string':
     case 'simple_query_string': {
@@ -717,13 +723,11 @@ function rangeDocs(ctx: ExecContext, q: Extract<Query, { kind: 'range' }>): Int3
   const m = ctx.mappings.field(q.field);
   if (!m) return new Int32Array(0);
   if (m.type === 'text' || m.type === 'keyword') {
-    const s = (v: unknown) => (v === undefined ? undefined : String(v));
-    const [gt, gte, lt, lte] = [s(q.gt), s(q.gte), s(q.lt), s(q.lte)];
+    const [gt, gte, lt, lte] = [q.gt, q.gte, q.lt, q.lte].map((v) => (v === undefined ? undefined : String(v)));
     return termsMatching(ctx, q.field, (t) => (gt === undefined || t > gt) && (gte === undefined || t >= gte) && (lt === undefined || t < lt) && (lte === undefined || t <= lte));
   }
   const fm = q.format ? { ...m, format: q.format } : m;
-  const n = (v: unknown) => (v === undefined ? undefined : toNumber(fm, v));
-  const [gt, gte, lt, lte] = [n(q.gt), n(q.gte), n(q.lt), n(q.lte)];
+  const [gt, gte, lt, lte] = [q.gt, q.gte, q.lt, q.lte].map((v) => (v === undefined ? undefined : toNumber(fm, v)));
   return numericMatching(ctx, q.field, (v) => (gt === undefined || v > gt) && (gte === undefined || v >= gte) && (lt === undefined || v < lt) && (lte === undefined || v <= lte));
 }
 
@@ -989,37 +993,28 @@ export class FieldTerms {
 }
 
 export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappings' | 'textFields'>, out = new Map<string, FieldTerms>()): Map<string, FieldTerms> {
-  const of = (field: string) => {
-    let s = out.get(field);
-    if (!s) out.set(field, (s = new FieldTerms()));
-    return s;
-  };
-  const add = (field: string, terms: string[]) => {
-    const s = of(field);
-    for (const t of terms) s.terms.add(t);
-  };
   switch (q.kind) {
     case 'prefix':
-      of(q.field).prefixes.push(q.value);
+      fieldTermsOf(out, q.field).prefixes.push(q.value);
       break;
     case 'match_phrase_prefix':
     case 'match_bool_prefix': {
       if (ctx.mappings.field(q.field)?.type !== 'text') break;
       const terms = ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => t.term);
       if (terms.length === 0) break;
-      add(q.field, terms.slice(0, -1));
-      of(q.field).prefixes.push(terms.at(-1)!);
+      addTerms(out, q.field, terms.slice(0, -1));
+      fieldTermsOf(out, q.field).prefixes.push(terms.at(-1)!);
       break;
     }
     case 'match':
     case 'match_phrase':
-      if (ctx.mappings.field(q.field)?.type === 'text') add(q.field, ctx.analyzer(q.field).analyze(q.query).map((t) => t.term));
+      if (ctx.mappings.field(q.field)?.type === 'text') addTerms(out, q.field, ctx.analyzer(q.field).analyze(q.query).map((t) => t.term));
       break;
     case 'multi_match':
       for (const f of q.fields) for (const field of f.field === '*' ? ctx.textFields() : [f.field]) queryTerms({ kind: 'match', field, query: q.query, operator: 'or', boost: 1 }, ctx, out);
       break;
     case 'term':
-      add(q.field, [String(q.value)]);
+      addTerms(out, q.field, [String(q.value)]);
       break;
     case 'bool':
       for (const c of [...q.must, ...q.should, ...q.filter]) queryTerms(c, ctx, out);
@@ -1032,4 +1027,15 @@ export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappin
       break;
   }
   return out;
+}
+
+function fieldTermsOf(out: Map<string, FieldTerms>, field: string): FieldTerms {
+  let s = out.get(field);
+  if (!s) out.set(field, (s = new FieldTerms()));
+  return s;
+}
+
+function addTerms(out: Map<string, FieldTerms>, field: string, terms: string[]): void {
+  const s = fieldTermsOf(out, field);
+  for (const t of terms) s.terms.add(t);
 }

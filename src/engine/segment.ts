@@ -438,25 +438,23 @@ export function topDocs(docs: Int32Array, freqs: Int32Array, norms: Uint8Array |
   let maxFreq = 0;
   for (let i = 0; i < n; i++) if (freqs[i]! > maxFreq) maxFreq = freqs[i]!;
   if (maxFreq >= 2 ** 20) return undefined;
-  const keyOf = (i: number) => freqs[i]! * 256 + (norms ? norms[docs[i]!]! : 0);
   // Counts per key: the scratch table when every key fits, else a Map.
   const small = maxFreq < 256;
   const big = small ? undefined : new Map<number, number>();
   const keys: number[] = [];
   for (let i = 0; i < n; i++) {
-    const key = keyOf(i);
+    const key = groupKey(docs, freqs, norms, i);
     const c = small ? keyTable[key]! : (big!.get(key) ?? 0);
     if (c === 0) keys.push(key);
     if (small) keyTable[key] = c + 1;
     else big!.set(key, c + 1);
   }
-  const count = (key: number) => (small ? keyTable[key]! : big!.get(key)!);
   keys.sort((a, b) => (b >> 8) - (a >> 8) || (a & 255) - (b & 255));
   const quota = new Int32Array(keys.length);
   for (let g = 0; g < keys.length; g++) {
     const norm = keys[g]! & 255;
     let dominators = 0;
-    for (let j = 0; j < g && dominators < TOP_DOCS_K; j++) if ((keys[j]! & 255) <= norm) dominators += count(keys[j]!);
+    for (let j = 0; j < g && dominators < TOP_DOCS_K; j++) if ((keys[j]! & 255) <= norm) dominators += small ? keyTable[keys[j]!]! : big!.get(keys[j]!)!;
     quota[g] = Math.max(0, TOP_DOCS_K - dominators);
   }
   // From here the table holds quotas.
@@ -466,7 +464,7 @@ export function topDocs(docs: Int32Array, freqs: Int32Array, norms: Uint8Array |
   }
   const picked: number[] = [];
   for (let i = 0; i < n; i++) {
-    const key = keyOf(i);
+    const key = groupKey(docs, freqs, norms, i);
     const q = small ? keyTable[key]! : big!.get(key)!;
     if (q === 0) continue;
     picked.push(i);
@@ -476,14 +474,26 @@ export function topDocs(docs: Int32Array, freqs: Int32Array, norms: Uint8Array |
   if (small) for (const key of keys) keyTable[key] = 0;
   // Rank order, computed as a query computes scores (any positive weight keeps it, up to rounding).
   const lf = lengthCache(avgdl);
-  const score = (i: number) => freqs[i]! / (freqs[i]! + (norms ? lf[norms[docs[i]!]!]! : K1));
-  picked.sort((a, b) => score(b) - score(a) || a - b);
+  picked.sort((a, b) => rankScore(docs, freqs, norms, lf, b) - rankScore(docs, freqs, norms, lf, a) || a - b);
   const out = new Int32Array(picked.length * 2);
-  picked.forEach((i, j) => {
+  for (let j = 0; j < picked.length; j++) {
+    const i = picked[j]!;
     out[2 * j] = docs[i]!;
-    out[2 * j + 1] = freqs[i]! * 256 + (norms ? norms[docs[i]!]! : 0);
-  });
+    out[2 * j + 1] = groupKey(docs, freqs, norms, i);
+  }
   return out;
+}
+
+// (Module functions, not closures in topDocs: it runs once per term at refresh, and under tsx each
+// closure made per call costs an Object.defineProperty naming it.)
+/** A posting's (freq, norm) group: freq · 256 + norm. */
+function groupKey(docs: Int32Array, freqs: Int32Array, norms: Uint8Array | undefined, i: number): number {
+  return freqs[i]! * 256 + (norms ? norms[docs[i]!]! : 0);
+}
+
+/** A posting's BM25 tf factor: its rank among the term's postings for any positive weight. */
+function rankScore(docs: Int32Array, freqs: Int32Array, norms: Uint8Array | undefined, lf: Float64Array, i: number): number {
+  return freqs[i]! / (freqs[i]! + (norms ? lf[norms[docs[i]!]!]! : K1));
 }
 
 function numericColumn(maxDoc: number, values: Map<number, number[]>): NumericColumn {

@@ -717,7 +717,6 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   let maxScore = -Infinity;
   const perSegmentMatches: { columns: Segment; docs: Int32Array; scores: Float32Array }[] = [];
   const effectiveSort: SortSpec = byScore ? [{ field: '_score', order: 'desc' }] : sort;
-  const compare = (a: Candidate, b: Candidate) => compareCandidates(a, b, effectiveSort);
   let timedOut = false;
   let docBase = 0;
   for (let seg = 0; seg < segments.length; seg++) {
@@ -743,13 +742,13 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       const score = scores[i]!;
       const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort) };
       if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
-      pushTop(top, c, k, compare);
+      pushTop(top, c, k, effectiveSort);
     }
   }
   if (ranked) {
     ranked.finish();
     for (let i = 0; i < ranked.hitCount; i++) top.push({ seg: ranked.hitSeg(i), doc: ranked.hitDoc(i), score: ranked.hitScore(i), sortValues: NO_VALUES });
-  } else top.sort(compare);
+  } else top.sort((a, b) => compareCandidates(a, b, effectiveSort));
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query);
@@ -779,7 +778,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   };
   if (req.aggs !== undefined) {
     const { fieldType, types } = recordingFieldType((f) => engine.mappings.field(f)?.type);
-    const { nodes, partial } = runAggs(engine, req.aggs, fieldType, perSegmentMatches, stats, textFieldsOf(engine));
+    const { nodes, partial } = runAggs(engine, req.aggs, fieldType, perSegmentMatches, stats);
     if (req.partialAggs) response.partial_aggregations = { partials: partial, field_types: types() };
     else response.aggregations = reduceAggs(nodes, [partial]);
   }
@@ -885,14 +884,16 @@ function pastDeadline(collector: MaxScoreCollector, deadline: number): boolean {
   return true;
 }
 
-function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => string | undefined, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, textFields: string[]) {
+function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => string | undefined, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats) {
   const nodes = parseAggs(json, { fieldType });
   const segments = matches.map((m) => m.columns);
-  const resolveFilter = (q: unknown, segmentIndex: number): Int32Array => {
-    const segment = segments[segmentIndex]!;
-    return execute(parseQuery(q), { segment, stats, mappings: engine.mappings, analyzer: (f, n) => engine.analyzerFor(f, n), textFields: () => textFields }).docs;
-  };
-  return { nodes, partial: collectAggs(nodes, matches, { resolveFilter, index: engine.indexName }) };
+  const partial = collectAggs(nodes, matches, {
+    index: engine.indexName,
+    resolveFilter(q: unknown, segmentIndex: number): Int32Array {
+      return execute(parseQuery(q), execContext(engine, segments[segmentIndex]!, stats)).docs;
+    },
+  });
+  return { nodes, partial };
 }
 
 /**
@@ -920,17 +921,17 @@ function compareCandidates(a: Candidate, b: Candidate, sort: SortSpec): number {
 }
 
 /** Keep the k best candidates (a binary max-heap on "worst first" would do; k is small). */
-function pushTop(top: Candidate[], c: Candidate, k: number, compare: (a: Candidate, b: Candidate) => number): void {
+function pushTop(top: Candidate[], c: Candidate, k: number, sort: SortSpec): void {
   if (k === 0) return;
   if (top.length < k) {
     top.push(c);
-    if (top.length === k) top.sort(compare);
+    if (top.length === k) top.sort((a, b) => compareCandidates(a, b, sort));
     return;
   }
-  if (compare(c, top[k - 1]!) >= 0) return;
+  if (compareCandidates(c, top[k - 1]!, sort) >= 0) return;
   // Insert in order, drop the worst.
   let i = k - 1;
-  while (i > 0 && compare(c, top[i - 1]!) < 0) {
+  while (i > 0 && compareCandidates(c, top[i - 1]!, sort) < 0) {
     top[i] = top[i - 1]!;
     i--;
   }
@@ -969,7 +970,19 @@ function shardStats(segments: Segment[]): ShardStats {
 }
 
 function execContext(engine: ShardEngine, segment: Segment, stats: ShardStats): ExecContext {
-  return { segment, stats, mappings: engine.mappings, analyzer: (f, name) => engine.analyzerFor(f, name), textFields: () => textFieldsOf(engine) };
+  // Methods, not arrow-function properties: tsx (esbuild keepNames) names each arrow property made
+  // per call with an Object.defineProperty, and this runs per segment of every search.
+  return {
+    segment,
+    stats,
+    mappings: engine.mappings,
+    analyzer(f, name) {
+      return engine.analyzerFor(f, name);
+    },
+    textFields() {
+      return textFieldsOf(engine);
+    },
+  };
 }
 
 /**
@@ -993,6 +1006,14 @@ function namedQueriesMatcher(engine: ShardEngine, segments: Segment[], stats: Sh
 /** The highlighter of a search: the query's terms per field (highlight.ts). */
 function highlighterFor(engine: ShardEngine, query: Query, spec: HighlightField[]): Highlighter {
   const textFields = textFieldsOf(engine);
-  const terms = queryTerms(query, { analyzer: (f, n) => engine.analyzerFor(f, n), mappings: engine.mappings, textFields: () => textFields });
+  const terms = queryTerms(query, {
+    mappings: engine.mappings,
+    analyzer(f, n) {
+      return engine.analyzerFor(f, n);
+    },
+    textFields() {
+      return textFields;
+    },
+  });
   return makeHighlighter(spec, terms, textFields, (field) => engine.analyzerFor(field));
 }

@@ -618,8 +618,8 @@ export class ActorSystem implements RefBinding, SystemCore {
     return new Promise<T>((resolve, reject) => {
       const cell = this.cells.get(ref.path);
       if (!cell) return reject(new NoSuchActorError(`no actor ${ref.path} on node ${this.nodeId}`));
-      const onTimeout = () => new AskTimeoutError(`no reply from ${ref.id} within ${timeoutMs} ms`);
-      const replier = new LocalReplier(this.clock, resolve as (v: unknown) => void, reject, timeoutMs, onTimeout);
+      // (An argument, not a named const: tsx names every closure bound to a name with a defineProperty call.)
+      const replier = new LocalReplier(this.clock, resolve as (v: unknown) => void, reject, timeoutMs, () => new AskTimeoutError(`no reply from ${ref.id} within ${timeoutMs} ms`));
       cell.enqueue({ message, sender, reply: replier });
     });
   }
@@ -642,8 +642,12 @@ export class ActorSystem implements RefBinding, SystemCore {
       return new Promise<T>((resolve, reject) =>
         this.handleSys(req, {
           done: false,
-          ok: (v) => resolve(v as T),
-          error: (e) => reject(e instanceof Error ? e : errorFromBody(e)),
+          ok(v) {
+            resolve(v as T);
+          },
+          error(e) {
+            reject(e instanceof Error ? e : errorFromBody(e));
+          },
         }),
       );
     }
