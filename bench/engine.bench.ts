@@ -29,6 +29,12 @@
  *              JIT, measuring warm-up rather than steady state), then up to --rounds timed passes (the first always, each
  *              further one if it fits in --budget seconds: a slow engine gets one pass of every
  *              query); p50 and p99 (nearest rank) over every timed execution.
+ *   duels      the runs are a minute or more apart and this VM's speed drifts by 1.5× over
+ *              seconds (the same single-term loop: 0.8 µs, then 1.3 µs for seconds on end), so
+ *              the query ratios come from query duels: Shoal and the best library of each class
+ *              (by the runs) each load the index in a process of their own and take turns,
+ *              --query-duels rounds, order alternating; a turn re-warms for 5 ms untimed (the
+ *              process sat idle while the other ran), then times passes for 25 ms.
  *
  * Output: progress on stderr, a table on stdout; with --json the last stdout line is one JSON
  * object: docs, index_ratio_vs_minisearch (Shoal docs/s ÷ MiniSearch docs/s; target ≥ 1.5; the
@@ -38,7 +44,9 @@
  * speed drifts over such spans; index_ratio_duels lists them),
  * heap_ratio_vs_minisearch (Shoal bytes/doc ÷ MiniSearch bytes/doc; target ≤ 1.0),
  * query_p50_ratio { single, or, and, phrase } (Shoal's p50 ÷ the best p50 among the libraries
- * that support the class; null when none does; target ≤ 1.0), query_p50_best (which library),
+ * that support the class, both from the class's query duel; null when none does; target ≤ 1.0),
+ * query_p50_best (which library), query_p50_ratio_runs (the same from the engines' own runs),
+ * query_duels (per class: rounds, both sides' p50/p99/mean, ratio),
  * query_p50_ratio_vs_bm25_libraries (context: the same against MiniSearch, Orama and Lunr only,
  * which rank by BM25 and count every match as Shoal does; FlexSearch ranks by term position and
  * returns its first ids unscored), engines (every figure). --check exits 1 when a ratio misses its target.
@@ -53,10 +61,11 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { releaseWordnetCache, wordnet, type WordnetDoc } from './lib/corpus.ts';
-import { BM25_LIBRARIES, createAdapter, ENGINES, LIBRARIES, type EngineName } from './lib/engine-adapters.ts';
-import { makeQueries, QUERY_CLASSES, type QueryClass, type QuerySets } from './lib/engine-queries.ts';
+import { BM25_LIBRARIES, createAdapter, ENGINES, LIBRARIES, type EngineAdapter, type EngineName } from './lib/engine-adapters.ts';
+import { makeQueries, QUERY_CLASSES, type BenchQuery, type QueryClass, type QuerySets } from './lib/engine-queries.ts';
 import { positive } from './lib/options.ts';
 import { fmtRate, median, round, table } from './lib/stats.ts';
 
@@ -73,6 +82,11 @@ const USAGE = `usage: npm run bench:engine -- [options]
   --index-duels N    Shoal/MiniSearch builds back to back, in fresh processes, order alternating;
                      index_ratio_vs_minisearch is the median of their ratios (default 5; 0: the
                      ratio of the engines' own medians instead)
+  --query-duels N    rounds of each query duel: after the engines' runs, Shoal and the best
+                     library of a class (by those runs) are both loaded, each in its own process,
+                     and time passes over the class's queries in turn, order alternating;
+                     query_p50_ratio comes from these interleaved passes (default 30; 0: from
+                     the engines' own runs instead)
   --budget S         seconds per engine and class: warm-up stops after S/2 s (having run at least
                      20 queries), and a timed pass after the first runs only if it fits (default 5)
   --warmup S         warm-up: passes over the class's queries until S seconds have gone by (at
@@ -95,6 +109,7 @@ function parseOptions() {
       budget: { type: 'string' },
       'index-rounds': { type: 'string' },
       'index-duels': { type: 'string' },
+      'query-duels': { type: 'string' },
       warmup: { type: 'string' },
       seed: { type: 'string' },
       engines: { type: 'string' },
@@ -108,6 +123,7 @@ function parseOptions() {
       worker: { type: 'string' },
       'queries-file': { type: 'string' },
       'index-only': { type: 'boolean', default: false },
+      serve: { type: 'boolean', default: false },
     },
     strict: true,
     allowPositionals: false,
@@ -129,6 +145,7 @@ function parseOptions() {
     warmupMs: positive('warmup', values.warmup, 1) * 1000,
     indexRounds: positive('index-rounds', values['index-rounds'], 3, true),
     indexDuels: values['index-duels'] === '0' ? 0 : positive('index-duels', values['index-duels'], 5, true),
+    queryDuels: values['query-duels'] === '0' ? 0 : positive('query-duels', values['query-duels'], 30, true),
     seed: values.seed === undefined ? 1 : Number.parseInt(values.seed, 10),
     engines: values.engines ? engineList(values.engines, '--engines') : [...ENGINES],
     oramaExact: values['orama-exact'],
@@ -139,6 +156,7 @@ function parseOptions() {
     worker: values.worker as EngineName | undefined,
     queriesFile: values['queries-file'],
     indexOnly: values['index-only'],
+    serve: values.serve,
   };
 }
 
@@ -227,8 +245,91 @@ async function runIndexOnly(opts: Options, engine: EngineName): Promise<void> {
   process.stdout.write(`${JSON.stringify({ engine, index_docs_per_s: Math.round((docs.length * 1000) / ms) })}\n`);
 }
 
+/**
+ * Warm-up: whole passes over the class's queries until --warmup seconds have gone by (at least
+ * one pass), cut short after --budget/2 seconds (having run at least 20 queries). Returns the
+ * number of queries run.
+ */
+async function warmUp(adapter: EngineAdapter, cls: QueryClass, qs: readonly BenchQuery[], opts: Options): Promise<number> {
+  const warmStart = now();
+  let warmed = 0;
+  for (let pass = 0; pass === 0 || now() - warmStart < opts.warmupMs; pass++) {
+    for (const q of qs) {
+      const r = adapter.search(cls, q);
+      if (r instanceof Promise) await r;
+      if (++warmed >= 20 && now() - warmStart > opts.budgetMs / 2) return warmed;
+    }
+  }
+  return warmed;
+}
+
+/** One timed pass over the class's queries: each query's latency (ms), and the matches reported. */
+async function timedPass(adapter: EngineAdapter, cls: QueryClass, qs: readonly BenchQuery[]): Promise<{ samples: number[]; matches: number }> {
+  const samples: number[] = [];
+  let matches = 0;
+  for (const q of qs) {
+    const t = now();
+    let r = adapter.search(cls, q);
+    if (r instanceof Promise) r = await r;
+    samples.push(now() - t);
+    matches += r;
+  }
+  return { samples, matches };
+}
+
+/** p50, p99 (nearest rank) and mean of latency samples, in ms. */
+function latency(samples: number[]): { p50_ms: number; p99_ms: number; mean_ms: number; executions: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const total = sorted.reduce((s, x) => s + x, 0);
+  return { p50_ms: round(percentile(sorted, 0.5), 5), p99_ms: round(percentile(sorted, 0.99), 5), mean_ms: round(total / sorted.length, 5), executions: sorted.length };
+}
+
+/**
+ * One turn of a query duel: the process has been idle while the other side ran, so its caches
+ * and the core are cold; queries run untimed for DUEL_REWARM_MS (at most one pass), then timed
+ * passes until DUEL_TURN_MS have gone by (at least one).
+ */
+async function duelTurn(adapter: EngineAdapter, cls: QueryClass, qs: readonly BenchQuery[]): Promise<number[]> {
+  const t0 = now();
+  for (const q of qs) {
+    const r = adapter.search(cls, q);
+    if (r instanceof Promise) await r;
+    if (now() - t0 >= DUEL_REWARM_MS) break;
+  }
+  const samples: number[] = [];
+  const t1 = now();
+  do samples.push(...(await timedPass(adapter, cls, qs)).samples);
+  while (now() - t1 < DUEL_TURN_MS);
+  return samples;
+}
+
+const DUEL_REWARM_MS = 5;
+const DUEL_TURN_MS = 25;
+
+/**
+ * A query-duel side: builds the index, prints {"ready":true}, then answers one JSON line per
+ * command line on stdin: {"op":"warm","cls"} → {"warmed"}; {"op":"pass","cls"} → {"samples"};
+ * (duelTurn) {"op":"quit"} (or stdin closing) ends it.
+ */
+async function runServe(opts: Options, engine: EngineName): Promise<void> {
+  if (!opts.queriesFile) throw new Error('--serve needs --queries-file');
+  const adapter = await createAdapter(engine, { oramaExact: opts.oramaExact });
+  const queries = JSON.parse(readFileSync(opts.queriesFile, 'utf8')) as QuerySets;
+  await adapter.build(wordnet(opts.limit));
+  releaseWordnetCache();
+  const reply = (v: unknown) => process.stdout.write(`${JSON.stringify(v)}\n`);
+  reply({ ready: true });
+  for await (const line of createInterface({ input: process.stdin })) {
+    const cmd = JSON.parse(line) as { op: 'warm' | 'pass' | 'quit'; cls: QueryClass };
+    if (cmd.op === 'quit') break;
+    if (cmd.op === 'warm') reply({ warmed: await warmUp(adapter, cmd.cls, queries[cmd.cls], opts) });
+    else reply({ samples: await duelTurn(adapter, cmd.cls, queries[cmd.cls]) });
+  }
+}
+
 async function runWorker(opts: Options, engine: EngineName): Promise<void> {
   if (opts.indexOnly) return runIndexOnly(opts, engine);
+  if (opts.serve) return runServe(opts, engine);
   if (!opts.queriesFile) throw new Error('--worker needs --queries-file');
   const adapter = await createAdapter(engine, { oramaExact: opts.oramaExact });
   const queries = JSON.parse(readFileSync(opts.queriesFile, 'utf8')) as QuerySets;
@@ -287,17 +388,7 @@ async function runWorker(opts: Options, engine: EngineName): Promise<void> {
   for (const cls of QUERY_CLASSES) {
     if (!adapter.supports[cls]) continue;
     const qs = queries[cls];
-    // Warm-up: whole passes over the class's queries until --warmup seconds have gone by (at
-    // least one pass), cut short after --budget/2 seconds (having run at least 20 queries).
-    const warmStart = now();
-    let warmed = 0;
-    warm: for (let pass = 0; pass === 0 || now() - warmStart < opts.warmupMs; pass++) {
-      for (const q of qs) {
-        const r = adapter.search(cls, q);
-        if (r instanceof Promise) await r;
-        if (++warmed >= 20 && now() - warmStart > opts.budgetMs / 2) break warm;
-      }
-    }
+    const warmed = await warmUp(adapter, cls, qs, opts);
     const samples: number[] = [];
     let matches = 0;
     let passes = 0;
@@ -307,26 +398,12 @@ async function runWorker(opts: Options, engine: EngineName): Promise<void> {
       const elapsed = now() - timedStart;
       if (round > 0 && elapsed + elapsed / round > opts.budgetMs) break;
       passes++;
-      for (const q of qs) {
-        const t = now();
-        let r = adapter.search(cls, q);
-        if (r instanceof Promise) r = await r;
-        samples.push(now() - t);
-        if (round === 0) matches += r;
-      }
+      const pass = await timedPass(adapter, cls, qs);
+      samples.push(...pass.samples);
+      if (round === 0) matches = pass.matches;
     }
     await prof?.stop(`query-${cls}`);
-    const total = samples.reduce((s, x) => s + x, 0);
-    samples.sort((a, b) => a - b);
-    const c: ClassResult = {
-      p50_ms: round(percentile(samples, 0.5), 5),
-      p99_ms: round(percentile(samples, 0.99), 5),
-      mean_ms: round(total / samples.length, 5),
-      executions: samples.length,
-      passes,
-      warmup_queries: warmed,
-      mean_matches: round(matches / qs.length, 1),
-    };
+    const c: ClassResult = { ...latency(samples), passes, warmup_queries: warmed, mean_matches: round(matches / qs.length, 1) };
     result.queries[cls] = c;
     log(`[${engine}] ${cls.padEnd(6)} p50 ${fmtMs(c.p50_ms)} ms  p99 ${fmtMs(c.p99_ms)} ms  (${fmtRate(c.mean_matches)} matches/query; ${passes} pass${passes > 1 ? 'es' : ''})`);
   }
@@ -363,13 +440,109 @@ function spawnWorker<T>(opts: Options, engine: EngineName, extra: string[]): Pro
   });
 }
 
+/** A --serve worker: one engine's index in its own process, timing passes on request. */
+class ServeWorker {
+  private readonly lines: AsyncIterator<string>;
+
+  private constructor(
+    readonly engine: EngineName,
+    private readonly child: ReturnType<typeof spawn>,
+  ) {
+    this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  }
+
+  static async start(opts: Options, engine: EngineName, queriesFile: string): Promise<ServeWorker> {
+    const args = ['--expose-gc', '--import', 'tsx', SCRIPT, '--worker', engine, '--serve', '--queries-file', queriesFile];
+    args.push('--budget', String(opts.budgetMs / 1000), '--warmup', String(opts.warmupMs / 1000));
+    if (opts.limit !== undefined) args.push('--limit', String(opts.limit));
+    if (opts.oramaExact) args.push('--orama-exact');
+    const w = new ServeWorker(engine, spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
+    await w.next();
+    return w;
+  }
+
+  async request<T>(cmd: { op: 'warm' | 'pass'; cls: QueryClass }): Promise<T> {
+    this.child.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    return this.next<T>();
+  }
+
+  close(): void {
+    this.child.stdin!.end(`${JSON.stringify({ op: 'quit' })}\n`);
+  }
+
+  private async next<T>(): Promise<T> {
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error(`${this.engine} duel worker exited`);
+    return JSON.parse(value) as T;
+  }
+}
+
+interface QueryDuel {
+  vs: EngineName;
+  rounds: number;
+  shoal: ReturnType<typeof latency>;
+  library: ReturnType<typeof latency>;
+  ratio: number;
+}
+
+/**
+ * Query duels, one pair of processes per library: Shoal and `library` both hold the index and
+ * time passes over each class's queries in turn (order alternating), so that this VM's speed,
+ * which drifts by 1.5× over seconds, weighs on both alike. A round after the first runs only if
+ * it fits in --budget seconds.
+ */
+async function queryDuels(opts: Options, library: EngineName, classes: QueryClass[], queriesFile: string): Promise<Map<QueryClass, QueryDuel>> {
+  const out = new Map<QueryClass, QueryDuel>();
+  const sides = [await ServeWorker.start(opts, 'shoal', queriesFile), await ServeWorker.start(opts, library, queriesFile)];
+  try {
+    for (const cls of classes) {
+      for (const side of sides) await side.request({ op: 'warm', cls });
+      const samples: number[][] = [[], []];
+      const started = now();
+      let rounds = 0;
+      for (let r = 0; r < opts.queryDuels; r++) {
+        const elapsed = now() - started;
+        if (r > 0 && elapsed + elapsed / r > opts.budgetMs) break;
+        for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) samples[i]!.push(...(await sides[i]!.request<{ samples: number[] }>({ op: 'pass', cls })).samples);
+        rounds++;
+      }
+      const [shoal, lib] = samples.map(latency) as [ReturnType<typeof latency>, ReturnType<typeof latency>];
+      const duel = { vs: library, rounds, shoal, library: lib, ratio: round(shoal.p50_ms / lib.p50_ms, 3) };
+      out.set(cls, duel);
+      log(`[bench] query duel ${cls}: shoal p50 ${fmtMs(shoal.p50_ms)} ms, ${library} ${fmtMs(lib.p50_ms)} ms, ratio ${duel.ratio.toFixed(2)} (${rounds} rounds)`);
+    }
+  } finally {
+    for (const side of sides) side.close();
+  }
+  return out;
+}
+
 function fmtMs(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return 'n/a';
-  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x >= 0.01 ? x.toFixed(3) : x.toFixed(4);
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x >= 1 ? x.toFixed(2) : x >= 0.01 ? x.toFixed(3) : x.toPrecision(2);
 }
 
 function fmtRatio(x: number | null): string {
   return x === null ? 'n/a' : x.toFixed(2);
+}
+
+/** Per class: the library among `libs` with the best p50 in the engines' runs, and Shoal's p50 ÷ its. */
+function runRatios(results: ReadonlyMap<EngineName, EngineResult>, libs: readonly EngineName[]) {
+  const ratio = {} as Record<QueryClass, number | null>;
+  const bestOf = {} as Record<QueryClass, EngineName | null>;
+  const shoal = results.get('shoal');
+  for (const cls of QUERY_CLASSES) {
+    let best: EngineResult | undefined;
+    for (const lib of libs) {
+      const r = results.get(lib);
+      const c = r?.queries[cls];
+      if (r && c && (!best || c.p50_ms < best.queries[cls]!.p50_ms)) best = r;
+    }
+    const s = shoal?.queries[cls];
+    bestOf[cls] = best?.engine ?? null;
+    ratio[cls] = s && best ? round(s.p50_ms / best.queries[cls]!.p50_ms, 3) : null;
+  }
+  return { ratio, bestOf };
 }
 
 async function runParent(opts: Options): Promise<void> {
@@ -384,11 +557,21 @@ async function runParent(opts: Options): Promise<void> {
   log(`[bench] ${fmtRate(docs)} docs; e.g. single "${queries.single[3]!.text}", or "${queries.or[0]!.text}", and "${queries.and[0]!.text}", phrase "${queries.phrase[0]!.text}"`);
 
   const results = new Map<EngineName, EngineResult>();
+  const queryDuelResults = new Map<QueryClass, QueryDuel>();
   try {
     for (const engine of opts.engines) {
       const t = now();
       results.set(engine, await runChild(opts, engine, queriesFile));
       log(`[${engine}] ${((now() - t) / 1000).toFixed(1)} s`);
+    }
+    // The duels pit Shoal against the best library of each class in the runs.
+    if (results.has('shoal') && opts.queryDuels > 0) {
+      const { bestOf } = runRatios(results, LIBRARIES);
+      for (const lib of new Set(Object.values(bestOf))) {
+        if (lib === null) continue;
+        const classes = QUERY_CLASSES.filter((c) => bestOf[c] === lib);
+        for (const [cls, duel] of await queryDuels(opts, lib, classes, queriesFile)) queryDuelResults.set(cls, duel);
+      }
     }
   } finally {
     rmSync(queriesFile, { force: true });
@@ -410,28 +593,14 @@ async function runParent(opts: Options): Promise<void> {
   }
 
   // ---- ratios
+  const duelRatio = (cls: QueryClass) => queryDuelResults.get(cls)?.ratio;
   const indexRatio = shoal && mini ? round(duels.length > 0 ? median(duels) : shoal.index_docs_per_s / mini.index_docs_per_s, 3) : null;
   const heapRatio = shoal && mini ? round(shoal.heap_bytes_per_doc / mini.heap_bytes_per_doc, 3) : null;
-  const ratios = (libs: readonly EngineName[]) => {
-    const ratio = {} as Record<QueryClass, number | null>;
-    const bestOf = {} as Record<QueryClass, EngineName | null>;
-    for (const cls of QUERY_CLASSES) {
-      let best: EngineResult | undefined;
-      for (const lib of libs) {
-        const r = results.get(lib);
-        const c = r?.queries[cls];
-        if (r && c && (!best || c.p50_ms < best.queries[cls]!.p50_ms)) best = r;
-      }
-      const s = shoal?.queries[cls];
-      bestOf[cls] = best?.engine ?? null;
-      ratio[cls] = s && best ? round(s.p50_ms / best.queries[cls]!.p50_ms, 3) : null;
-    }
-    return { ratio, bestOf };
-  };
-  const { ratio: queryRatio, bestOf: queryBest } = ratios(LIBRARIES);
+  const { ratio: queryRatioRuns, bestOf: queryBest } = runRatios(results, LIBRARIES);
+  const queryRatio = Object.fromEntries(QUERY_CLASSES.map((c) => [c, duelRatio(c) ?? queryRatioRuns[c]])) as Record<QueryClass, number | null>;
   // Context only: the libraries that rank by BM25 and count every match, as Shoal does
   // (FlexSearch ranks by term position and returns its first `limit` ids without scoring).
-  const bm25 = ratios(BM25_LIBRARIES);
+  const bm25 = runRatios(results, BM25_LIBRARIES);
 
   // ---- table
   const header = ['engine', 'index docs/s', 'heap B/doc', 'w/o text'];
@@ -452,8 +621,10 @@ async function runParent(opts: Options): Promise<void> {
   console.log(`index ratio vs MiniSearch  ${fmtRatio(indexRatio)}  (target ≥ ${TARGETS.index})${verdict(indexRatio, (x) => x >= TARGETS.index)}`);
   console.log(`heap ratio vs MiniSearch   ${fmtRatio(heapRatio)}  (target ≤ ${TARGETS.heap})${verdict(heapRatio, (x) => x <= TARGETS.heap)}`);
   for (const cls of QUERY_CLASSES) {
+    const duel = queryDuelResults.get(cls);
     const vs = queryBest[cls] ? `vs ${queryBest[cls]}` : 'no library supports it';
-    console.log(`query p50 ratio ${cls.padEnd(7)}    ${fmtRatio(queryRatio[cls])}  (target ≤ ${TARGETS.query}; ${vs})${verdict(queryRatio[cls], (x) => x <= TARGETS.query)}`);
+    const how = duel ? `; duel of ${duel.rounds} rounds: ${fmtMs(duel.shoal.p50_ms)} vs ${fmtMs(duel.library.p50_ms)} ms; in the runs ${fmtRatio(queryRatioRuns[cls])}` : '';
+    console.log(`query p50 ratio ${cls.padEnd(7)}    ${fmtRatio(queryRatio[cls])}  (target ≤ ${TARGETS.query}; ${vs}${how})${verdict(queryRatio[cls], (x) => x <= TARGETS.query)}`);
   }
   const bm25Line = QUERY_CLASSES.map((c) => `${c} ${fmtRatio(bm25.ratio[c])}${bm25.bestOf[c] ? ` (${bm25.bestOf[c]})` : ''}`).join(', ');
   console.log(`context, p50 ratio vs the best BM25-ranking library (${BM25_LIBRARIES.join(', ')}): ${bm25Line}`);
@@ -468,6 +639,8 @@ async function runParent(opts: Options): Promise<void> {
         heap_ratio_vs_minisearch: heapRatio,
         query_p50_ratio: queryRatio,
         query_p50_best: queryBest,
+        query_p50_ratio_runs: queryRatioRuns,
+        query_duels: Object.fromEntries(queryDuelResults),
         query_p50_ratio_vs_bm25_libraries: bm25.ratio,
         query_p50_best_bm25_library: bm25.bestOf,
         targets: { index_ratio_min: TARGETS.index, heap_ratio_max: TARGETS.heap, query_p50_ratio_max: TARGETS.query },
@@ -477,6 +650,7 @@ async function runParent(opts: Options): Promise<void> {
         warmup_s: opts.warmupMs / 1000,
         index_rounds: opts.indexRounds,
         index_duels: opts.indexDuels,
+        query_duel_rounds: opts.queryDuels,
         seed: opts.seed,
         orama_exact: opts.oramaExact,
         node: process.version,
