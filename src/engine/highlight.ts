@@ -21,9 +21,16 @@ interface Fragment {
 
 /**
  * `terms`: what the query looks for per field (query.ts `queryTerms`: terms and prefixes);
- * `textFields`: what `*` expands to.
+ * `textFields`: what `*` expands to; `sourcePathOf`: where a field's text is in `_source` (a
+ * multi-field such as `title.english` highlights its parent's text, analysed its own way).
  */
-export function makeHighlighter(spec: HighlightField[], terms: ReadonlyMap<string, { has(term: string): boolean }>, textFields: readonly string[], analyzerFor: (field: string) => Analyzer): Highlighter {
+export function makeHighlighter(
+  spec: HighlightField[],
+  terms: ReadonlyMap<string, { has(term: string): boolean }>,
+  textFields: readonly string[],
+  analyzerFor: (field: string) => Analyzer,
+  sourcePathOf: (field: string) => string = (field) => field,
+): Highlighter {
   const fields = spec.flatMap((f) => (f.field === '*' ? textFields.map((field) => ({ ...f, field })) : [f]));
   // Resolved once per field, on first use (a field the query does not touch never needs one).
   const analyzers = new Map<string, Analyzer>();
@@ -33,7 +40,7 @@ export function makeHighlighter(spec: HighlightField[], terms: ReadonlyMap<strin
     for (const f of fields) {
       const wanted = terms.get(f.field);
       if (!wanted) continue;
-      const texts = valuesAt(source, f.field);
+      const texts = valuesAt(source, sourcePathOf(f.field));
       const candidates: Fragment[] = [];
       texts.forEach((text, value) => {
         const tokens = analyzerOf(f.field).analyze(text).filter((t) => wanted.has(t.term));

@@ -70,6 +70,14 @@ export class MappingRegistry {
     return [...this.fields.keys()];
   }
 
+  /** Where a field's values sit in `_source`: a multi-field (`title.english`) reads its parent's. */
+  sourcePath(path: string): string {
+    const dot = path.lastIndexOf('.');
+    if (dot < 0) return path;
+    const parent = path.slice(0, dot);
+    return this.fields.get(parent)?.fields?.[path.slice(dot + 1)] ? parent : path;
+  }
+
   /** Every analyzer a field names (`analyzer`, `search_analyzer`), with the field. */
   analyzerReferences(): { path: string; analyzer: string }[] {
     const out: { path: string; analyzer: string }[] = [];
@@ -84,11 +92,9 @@ export class MappingRegistry {
   toJSON(): Mappings {
     const root: Record<string, any> = {};
     for (const [path, m] of this.fields) {
-      const parts = path.split('.');
       // A multi-field lives inside its parent's `fields`.
-      const parentPath = parts.slice(0, -1).join('.');
-      const parent = this.fields.get(parentPath);
-      if (parent?.fields?.[parts.at(-1)!]) continue;
+      if (this.sourcePath(path) !== path) continue;
+      const parts = path.split('.');
       let node = root;
       for (const p of parts.slice(0, -1)) node = (node[p] ??= { properties: {} }).properties;
       node[parts.at(-1)!] = m;

@@ -1015,5 +1015,5 @@ function highlighterFor(engine: ShardEngine, query: Query, spec: HighlightField[
       return textFields;
     },
   });
-  return makeHighlighter(spec, terms, textFields, (field) => engine.analyzerFor(field));
+  return makeHighlighter(spec, terms, textFields, (field) => engine.analyzerFor(field), (field) => engine.mappings.sourcePath(field));
 }

@@ -172,6 +172,18 @@ describe('search requests: options', () => {
     expect(e.search({ query: q, highlight: { fields: { '*': {} } } }).hits.hits[0]!.highlight).toEqual({ title: ['<em>brown</em> fox'] });
   });
 
+  it('highlights a multi-field from its parent text, analysed the sub-field way', () => {
+    const e = new ShardEngine({ mappings: { properties: { title: { type: 'text', fields: { english: { type: 'text', analyzer: 'english' } } } } } });
+    e.index('1', { title: 'Running foxes ran' });
+    e.refresh();
+    // "runs" stems to "run": it matches "Running" only under the english analyzer.
+    const res = e.search({ query: { match: { 'title.english': 'runs' } }, highlight: { fields: { 'title.english': {}, title: {} } } });
+    expect(res.hits.hits[0]!.highlight).toEqual({ 'title.english': ['<em>Running</em> foxes ran'] });
+    expect(e.search({ query: { match: { 'title.english': 'fox' } }, highlight: { fields: { '*': {} } } }).hits.hits[0]!.highlight).toEqual({ 'title.english': ['Running <em>foxes</em> ran'] });
+    expect(e.mappings.sourcePath('title.english')).toBe('title');
+    expect(e.mappings.sourcePath('title.keyword')).toBe('title.keyword'); // no such multi-field here
+  });
+
   it('cuts long values into fragments around the matches, on word boundaries, the best ones in text order', () => {
     const filler = (word: string, n: number) => Array.from({ length: n }, (_, i) => `${word}${i}`).join(' ');
     // "brown" early, "brown fox" late, 40 filler words (~8 chars each) between and around.
