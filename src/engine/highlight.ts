@@ -29,7 +29,7 @@ export function makeHighlighter(
   terms: ReadonlyMap<string, { has(term: string): boolean }>,
   textFields: readonly string[],
   analyzerFor: (field: string) => Analyzer,
-  sourcePathOf: (field: string) => string = (field) => field,
+  sourcePathOf: (field: string) => string,
 ): Highlighter {
   const fields = spec.flatMap((f) => (f.field === '*' ? textFields.map((field) => ({ ...f, field })) : [f]));
   // Resolved once per field, on first use (a field the query does not touch never needs one).
