@@ -308,8 +308,8 @@ const DUEL_TURN_MS = 25;
 
 /**
  * A query-duel side: builds the index, prints {"ready":true}, then answers one JSON line per
- * command line on stdin: {"op":"warm","cls"} → {"warmed"}; {"op":"pass","cls"} → {"samples"};
- * (duelTurn) {"op":"quit"} (or stdin closing) ends it.
+ * command line on stdin: {"op":"warm","cls"} → {"warmed"}; {"op":"pass","cls"} → {"samples"} of
+ * one duelTurn; {"op":"quit"} (or stdin closing) ends it.
  */
 async function runServe(opts: Options, engine: EngineName): Promise<void> {
   if (!opts.queriesFile) throw new Error('--serve needs --queries-file');
@@ -418,10 +418,16 @@ function runChild(opts: Options, engine: EngineName, queriesFile: string): Promi
   return spawnWorker<EngineResult>(opts, engine, args);
 }
 
-function spawnWorker<T>(opts: Options, engine: EngineName, extra: string[]): Promise<T> {
+/** Node's arguments for a worker process of one engine: this script with --worker, `extra`, and the corpus options. */
+function workerArgs(opts: Options, engine: EngineName, extra: string[]): string[] {
   const args = ['--expose-gc', '--import', 'tsx', SCRIPT, '--worker', engine, ...extra];
   if (opts.limit !== undefined) args.push('--limit', String(opts.limit));
   if (opts.oramaExact) args.push('--orama-exact');
+  return args;
+}
+
+function spawnWorker<T>(opts: Options, engine: EngineName, extra: string[]): Promise<T> {
+  const args = workerArgs(opts, engine, extra);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -452,10 +458,7 @@ class ServeWorker {
   }
 
   static async start(opts: Options, engine: EngineName, queriesFile: string): Promise<ServeWorker> {
-    const args = ['--expose-gc', '--import', 'tsx', SCRIPT, '--worker', engine, '--serve', '--queries-file', queriesFile];
-    args.push('--budget', String(opts.budgetMs / 1000), '--warmup', String(opts.warmupMs / 1000));
-    if (opts.limit !== undefined) args.push('--limit', String(opts.limit));
-    if (opts.oramaExact) args.push('--orama-exact');
+    const args = workerArgs(opts, engine, ['--serve', '--queries-file', queriesFile, '--budget', String(opts.budgetMs / 1000), '--warmup', String(opts.warmupMs / 1000)]);
     const w = new ServeWorker(engine, spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
     await w.next();
     return w;
