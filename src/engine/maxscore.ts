@@ -283,6 +283,9 @@ export class MaxScoreCollector {
     const w = t.scorer.weight;
     const lf = t.scorer.lengthFactors;
     const m = (to - from) >> 1;
+    // Ranked under these very statistics (the shard is this one segment), or without norms (the
+    // order is freq's alone): the order needs no check and only the first k are scored.
+    if (this.size === 0 && (norms === undefined || t.scorer.avgdl === t.field.topDocsAvgdl)) return this.keepRanked(seg, top, from, Math.min(this.k, m), w, norms === undefined ? undefined : lf);
     const scores = scratchScores(m);
     let ordered = true;
     for (let j = 0; j < m; j++) {
@@ -304,12 +307,34 @@ export class MaxScoreCollector {
         hs[i] = scores[j]!;
         hk[i] = docKey(seg, top[from + 2 * j]!);
       }
-      this.size = n;
-      this.ascending = true;
-      if (n === this.k) this.theta = hs[0]!;
+      this.keptAscending(n);
       return;
     }
     for (let j = 0; j < m; j++) if (scores[j]! >= this.theta) this.offer(seg, top[from + 2 * j]!, scores[j]!);
+  }
+
+  /**
+   * Keep the first n of a term's top-doc pairs (in rank order), scored: the collector is empty.
+   * `lf` undefined: the field has no norms.
+   */
+  private keepRanked(seg: number, top: Int32Array, from: number, n: number, w: number, lf: Float64Array | undefined): void {
+    const hs = this.hScore;
+    const hk = this.hKey;
+    const base = seg * SEG_STRIDE;
+    for (let i = 0; i < n; i++) {
+      const at = from + 2 * (n - 1 - i);
+      const f = top[at + 1]! >> 8;
+      hs[i] = lf !== undefined ? (w * f) / (f + lf[top[at + 1]! & 255]!) : (w * f) / (f + K1);
+      hk[i] = base + top[at]!;
+    }
+    this.keptAscending(n);
+  }
+
+  /** The heap holds n hits in ascending rank (the worst first, a valid min-heap). */
+  private keptAscending(n: number): void {
+    this.size = n;
+    this.ascending = true;
+    if (n === this.k) this.theta = this.hScore[0]!;
   }
 
   /** Score postings [lo, hi) of one term and offer those that can enter the top k. */

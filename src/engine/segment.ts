@@ -80,6 +80,8 @@ export interface FieldIndex {
   readonly positions?: Int32Array;
   readonly impacts: Int32Array;
   readonly topDocs: Int32Array;
+  /** The average field length the top docs are ranked under (this segment's own). */
+  readonly topDocsAvgdl: number;
 }
 
 /** A term's postings as views (allocates up to three: for code that walks whole lists, not for one-term top k). */
@@ -375,6 +377,7 @@ function sealField(fb: FieldBuilder, norms: Uint8Array | undefined): FieldIndex 
     positions: shared.positions,
     impacts: concat(impacts, impactLength),
     topDocs: concat(tops, topLength),
+    topDocsAvgdl: avgdl,
   };
 }
 
