@@ -1,3 +1,4 @@
+import { resolveDate } from './date-math.ts';
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
 import { postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
@@ -402,6 +403,8 @@ export interface ExecContext {
   analyzer(field: string, name?: string): Analyzer;
   /** Fields a `*` in query_string or multi_match expands to. */
   textFields(): string[];
+  /** The search's current time (epoch ms): what `now` in date math stands for. */
+  now: number;
 }
 
 export function execute(q: Query, ctx: ExecContext): DocSet {
@@ -727,8 +730,17 @@ function rangeDocs(ctx: ExecContext, q: Extract<Query, { kind: 'range' }>): Int3
     return termsMatching(ctx, q.field, (t) => (gt === undefined || t > gt) && (gte === undefined || t >= gte) && (lt === undefined || t < lt) && (lte === undefined || t <= lte));
   }
   const fm = q.format ? { ...m, format: q.format } : m;
-  const [gt, gte, lt, lte] = [q.gt, q.gte, q.lt, q.lte].map((v) => (v === undefined ? undefined : toNumber(fm, v)));
+  // Date math rounds gt and lte up, gte and lt down (date-math.ts).
+  const gt = rangeBound(fm, q.gt, true, ctx.now);
+  const gte = rangeBound(fm, q.gte, false, ctx.now);
+  const lt = rangeBound(fm, q.lt, false, ctx.now);
+  const lte = rangeBound(fm, q.lte, true, ctx.now);
   return numericMatching(ctx, q.field, (v) => (gt === undefined || v > gt) && (gte === undefined || v >= gte) && (lt === undefined || v < lt) && (lte === undefined || v <= lte));
+}
+
+function rangeBound(m: FieldMapping, v: unknown, roundUp: boolean, now: number): number | undefined {
+  if (v === undefined) return undefined;
+  return m.type === 'date' ? resolveDate(v, m.format, roundUp, now) : toNumber(m, v);
 }
 
 function existsDocs(ctx: ExecContext, field: string): Int32Array {

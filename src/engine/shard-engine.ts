@@ -710,6 +710,8 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: Sea
 function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardStats, req: SearchRequest, started: number, deadline: number, addresses: boolean): SearchResponse {
   const { query, from, size, sort, byScore, searchAfter, limit } = req;
   const k = from + size;
+  // One `now` for the whole search (date math), as Elasticsearch fixes it per request.
+  const now = Date.now();
   // Ranked by score (no search_after): the top k in a heap of parallel arrays, no object per match.
   const ranked = byScore && searchAfter === undefined ? engine.prunedCollector.reset(k, Infinity) : undefined;
   const top: Candidate[] = [];
@@ -726,7 +728,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     }
     const segment = segments[seg]!;
     if (seg > 0) docBase += segments[seg - 1]!.maxDoc;
-    const ctx = execContext(engine, segment, stats);
+    const ctx = execContext(engine, segment, stats, now);
     let matches = execute(query, ctx);
     if (req.minScore !== undefined) matches = withMinScore(matches, req.minScore);
     if (req.aggs !== undefined) perSegmentMatches.push({ columns: segment, docs: matches.docs, scores: Float32Array.from(matches.scores) });
@@ -751,7 +753,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   } else top.sort((a, b) => compareCandidates(a, b, effectiveSort));
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
-  const matchedQueries = namedQueriesMatcher(engine, segments, stats, query);
+  const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
@@ -778,7 +780,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   };
   if (req.aggs !== undefined) {
     const { fieldType, types } = recordingFieldType((f) => engine.mappings.field(f)?.type);
-    const { nodes, partial } = runAggs(engine, req.aggs, fieldType, perSegmentMatches, stats);
+    const { nodes, partial } = runAggs(engine, req.aggs, fieldType, perSegmentMatches, stats, now);
     if (req.partialAggs) response.partial_aggregations = { partials: partial, field_types: types() };
     else response.aggregations = reduceAggs(nodes, [partial]);
   }
@@ -884,13 +886,13 @@ function pastDeadline(collector: MaxScoreCollector, deadline: number): boolean {
   return true;
 }
 
-function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => string | undefined, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats) {
+function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => string | undefined, matches: { columns: Segment; docs: Int32Array; scores: Float32Array }[], stats: ShardStats, now: number) {
   const nodes = parseAggs(json, { fieldType });
   const segments = matches.map((m) => m.columns);
   const partial = collectAggs(nodes, matches, {
     index: engine.indexName,
     resolveFilter(q: unknown, segmentIndex: number): Int32Array {
-      return execute(parseQuery(q), execContext(engine, segments[segmentIndex]!, stats)).docs;
+      return execute(parseQuery(q), execContext(engine, segments[segmentIndex]!, stats, now)).docs;
     },
   });
   return { nodes, partial };
@@ -969,13 +971,14 @@ function shardStats(segments: Segment[]): ShardStats {
   };
 }
 
-function execContext(engine: ShardEngine, segment: Segment, stats: ShardStats): ExecContext {
+function execContext(engine: ShardEngine, segment: Segment, stats: ShardStats, now: number): ExecContext {
   // Methods, not arrow-function properties: tsx (esbuild keepNames) names each arrow property made
   // per call with an Object.defineProperty, and this runs per segment of every search.
   return {
     segment,
     stats,
     mappings: engine.mappings,
+    now,
     analyzer(f, name) {
       return engine.analyzerFor(f, name);
     },
@@ -989,14 +992,14 @@ function execContext(engine: ShardEngine, segment: Segment, stats: ShardStats): 
  * The `_name`s of the query's named parts that a hit matches (its `matched_queries`), or
  * undefined when nothing is named. Each named query runs once per segment with a hit in it.
  */
-function namedQueriesMatcher(engine: ShardEngine, segments: Segment[], stats: ShardStats, query: Query): ((seg: number, doc: number) => string[]) | undefined {
+function namedQueriesMatcher(engine: ShardEngine, segments: Segment[], stats: ShardStats, query: Query, now: number): ((seg: number, doc: number) => string[]) | undefined {
   const named = namedQueries(query);
   if (named.length === 0) return undefined;
   const matches = new Map<number, Int32Array[]>();
   return (seg, doc) => {
     let perQuery = matches.get(seg);
     if (!perQuery) {
-      const ctx = execContext(engine, segments[seg]!, stats);
+      const ctx = execContext(engine, segments[seg]!, stats, now);
       matches.set(seg, (perQuery = named.map((q) => execute(q, ctx).docs)));
     }
     return named.filter((_, i) => contains(perQuery[i]!, doc)).map((q) => q.name!);

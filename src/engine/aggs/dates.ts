@@ -4,6 +4,7 @@
  * (`strict_date_optional_time` by default, a few named formats, and java-time style patterns).
  */
 
+import { resolveDate } from '../date-math.ts';
 import { illegal } from './util.ts';
 
 export const MS_SECOND = 1000;
@@ -232,6 +233,7 @@ export function parseDateValue(v: unknown, what: string): number {
   if (typeof v === 'string') {
     const s = v.trim();
     if (/^-?\d+(\.\d+)?$/.test(s)) return Number(s);
+    if (s.startsWith('now') || s.includes('||')) return resolveDate(s, undefined, false, Date.now());
     if (/^\d{4}(-\d{2}(-\d{2})?)?([T ]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?$/.test(s)) {
       let iso = s.replace(' ', 'T');
       // A date-only or local time without zone is UTC in Elasticsearch.
