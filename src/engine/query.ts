@@ -1,4 +1,5 @@
 import { resolveDate } from './date-math.ts';
+import { executeFunctionScore, parseFunctionScore, type FunctionScoreQuery } from './function-score.ts';
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
 import { postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
@@ -25,7 +26,8 @@ type QueryNode =
   | { kind: 'multi_match'; fields: { field: string; boost: number }[]; query: string; type: 'best_fields' | 'most_fields'; operator: 'or' | 'and'; tieBreaker: number; boost: number }
   | { kind: 'bool'; must: Query[]; should: Query[]; filter: Query[]; mustNot: Query[]; msm?: string | number; boost: number }
   | { kind: 'constant_score'; filter: Query; boost: number }
-  | { kind: 'dis_max'; queries: Query[]; tieBreaker: number; boost: number };
+  | { kind: 'dis_max'; queries: Query[]; tieBreaker: number; boost: number }
+  | FunctionScoreQuery;
 
 const parsing = (reason: string) => new EngineError('parsing_exception', reason);
 
@@ -90,7 +92,7 @@ function list(v: unknown): unknown[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'constant_score', 'dis_max', 'query_string', 'simple_query_string'];
+const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'constant_score', 'dis_max', 'function_score', 'query_string', 'simple_query_string'];
 
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
 /** How deep compound queries (bool, dis_max, constant_score) may nest: Elasticsearch's indices.query.bool.max_nested_depth. */
@@ -138,6 +140,7 @@ export function namedQueries(q: Query, out: Query[] = []): Query[] {
   if (q.kind === 'bool') for (const c of [...q.must, ...q.should, ...q.filter, ...q.mustNot]) namedQueries(c, out);
   else if (q.kind === 'dis_max') for (const c of q.queries) namedQueries(c, out);
   else if (q.kind === 'constant_score') namedQueries(q.filter, out);
+  else if (q.kind === 'function_score') for (const c of [q.query, ...q.functions.flatMap((f) => (f.filter ? [f.filter] : []))]) namedQueries(c, out);
   return out;
 }
 
@@ -260,6 +263,10 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
       onlyKeys(b, OPTIONS.dis_max, type);
       if (!Array.isArray(b.queries) || b.queries.length === 0) throw parsing('[dis_max] requires [queries]: a non-empty array of queries');
       return { kind: 'dis_max', queries: subQueries(b.queries, depth), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
+    }
+    case 'function_score': {
+      const b = obj(v, type);
+      return parseFunctionScore(b, boostOf(b), (json) => parseQuery(json, depth + 1));
     }
     case 'query_string':
     case 'simple_query_string': {
@@ -449,6 +456,8 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
       return scale(disMax(q.queries.map((c) => execute(c, ctx)), q.tieBreaker), q.boost);
     case 'constant_score':
       return constant(execute(q.filter, ctx).docs, q.boost);
+    case 'function_score':
+      return executeFunctionScore(q, ctx, execute);
     case 'bool':
       return boolQuery(ctx, q);
   }
@@ -1036,6 +1045,9 @@ export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappin
       break;
     case 'constant_score':
       queryTerms(q.filter, ctx, out);
+      break;
+    case 'function_score':
+      queryTerms(q.query, ctx, out);
       break;
   }
   return out;
