@@ -35,6 +35,10 @@
  *              (by the runs) each load the index in a process of their own and take turns,
  *              --query-duels rounds, order alternating; a turn re-warms for 5 ms untimed (the
  *              process sat idle while the other ran), then times passes for 25 ms.
+ *   floor      one more single-term duel against the same library: the single-term floor
+ *              (lib/engine-floor.ts), the least work any search with Shoal's semantics does
+ *              (analyse, look up, BM25-score the top docs, build ten hits and `took`), written
+ *              straight over the engine's index with no request parsing and no generality.
  *
  * Output: progress on stderr, a table on stdout; with --json the last stdout line is one JSON
  * object: docs, index_ratio_vs_minisearch (Shoal docs/s ÷ MiniSearch docs/s; target ≥ 1.5; the
@@ -46,7 +50,8 @@
  * query_p50_ratio { single, or, and, phrase } (Shoal's p50 ÷ the best p50 among the libraries
  * that support the class, both from the class's query duel; null when none does; target ≤ 1.0),
  * query_p50_best (which library), query_p50_ratio_runs (the same from the engines' own runs),
- * query_duels (per class: rounds, both sides' p50/p99/mean, ratio),
+ * query_duels (per class: rounds, both sides' p50/p99/mean, ratio), single_floor_duel (the floor's
+ * duel, in the same shape: `shoal` is the floor's side; null without query duels),
  * query_p50_ratio_vs_bm25_libraries (context: the same against MiniSearch, Orama and Lunr only,
  * which rank by BM25 and count every match as Shoal does; FlexSearch ranks by term position and
  * returns its first ids unscored), engines (every figure). --check exits 1 when a ratio misses its target.
@@ -64,7 +69,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { releaseWordnetCache, wordnet, type WordnetDoc } from './lib/corpus.ts';
-import { BM25_LIBRARIES, createAdapter, ENGINES, LIBRARIES, type EngineAdapter, type EngineName } from './lib/engine-adapters.ts';
+import { BM25_LIBRARIES, createAdapter, ENGINES, LIBRARIES, type AdapterName, type EngineAdapter, type EngineName } from './lib/engine-adapters.ts';
 import { makeQueries, QUERY_CLASSES, type BenchQuery, type QueryClass, type QuerySets } from './lib/engine-queries.ts';
 import { positive } from './lib/options.ts';
 import { fmtRate, median, round, table } from './lib/stats.ts';
@@ -153,7 +158,7 @@ function parseOptions() {
     profEngines: engineList(values['prof-engines'], '--prof-engines'),
     json: values.json,
     check: values.check,
-    worker: values.worker as EngineName | undefined,
+    worker: values.worker as AdapterName | undefined,
     queriesFile: values['queries-file'],
     indexOnly: values['index-only'],
     serve: values.serve,
@@ -311,7 +316,7 @@ const DUEL_TURN_MS = 25;
  * command line on stdin: {"op":"warm","cls"} → {"warmed"}; {"op":"pass","cls"} → {"samples"} of
  * one duelTurn; {"op":"quit"} (or stdin closing) ends it.
  */
-async function runServe(opts: Options, engine: EngineName): Promise<void> {
+async function runServe(opts: Options, engine: AdapterName): Promise<void> {
   if (!opts.queriesFile) throw new Error('--serve needs --queries-file');
   const adapter = await createAdapter(engine, { oramaExact: opts.oramaExact });
   const queries = JSON.parse(readFileSync(opts.queriesFile, 'utf8')) as QuerySets;
@@ -327,9 +332,10 @@ async function runServe(opts: Options, engine: EngineName): Promise<void> {
   }
 }
 
-async function runWorker(opts: Options, engine: EngineName): Promise<void> {
-  if (opts.indexOnly) return runIndexOnly(opts, engine);
+async function runWorker(opts: Options, engine: AdapterName): Promise<void> {
   if (opts.serve) return runServe(opts, engine);
+  if (engine === 'shoal-floor') throw new Error('--worker shoal-floor only serves duels (--serve)');
+  if (opts.indexOnly) return runIndexOnly(opts, engine);
   if (!opts.queriesFile) throw new Error('--worker needs --queries-file');
   const adapter = await createAdapter(engine, { oramaExact: opts.oramaExact });
   const queries = JSON.parse(readFileSync(opts.queriesFile, 'utf8')) as QuerySets;
@@ -419,7 +425,7 @@ function runChild(opts: Options, engine: EngineName, queriesFile: string): Promi
 }
 
 /** Node's arguments for a worker process of one engine: this script with --worker, `extra`, and the corpus options. */
-function workerArgs(opts: Options, engine: EngineName, extra: string[]): string[] {
+function workerArgs(opts: Options, engine: AdapterName, extra: string[]): string[] {
   const args = ['--expose-gc', '--import', 'tsx', SCRIPT, '--worker', engine, ...extra];
   if (opts.limit !== undefined) args.push('--limit', String(opts.limit));
   if (opts.oramaExact) args.push('--orama-exact');
@@ -451,13 +457,13 @@ class ServeWorker {
   private readonly lines: AsyncIterator<string>;
 
   private constructor(
-    readonly engine: EngineName,
+    readonly engine: AdapterName,
     private readonly child: ReturnType<typeof spawn>,
   ) {
     this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   }
 
-  static async start(opts: Options, engine: EngineName, queriesFile: string): Promise<ServeWorker> {
+  static async start(opts: Options, engine: AdapterName, queriesFile: string): Promise<ServeWorker> {
     const args = workerArgs(opts, engine, ['--serve', '--queries-file', queriesFile, '--budget', String(opts.budgetMs / 1000), '--warmup', String(opts.warmupMs / 1000)]);
     const w = new ServeWorker(engine, spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] }));
     await w.next();
@@ -494,9 +500,9 @@ interface QueryDuel {
  * which drifts by 1.5× over seconds, weighs on both alike. A round after the first runs only if
  * it fits in --budget seconds.
  */
-async function queryDuels(opts: Options, library: EngineName, classes: QueryClass[], queriesFile: string): Promise<Map<QueryClass, QueryDuel>> {
+async function queryDuels(opts: Options, library: EngineName, classes: QueryClass[], queriesFile: string, challenger: AdapterName = 'shoal'): Promise<Map<QueryClass, QueryDuel>> {
   const out = new Map<QueryClass, QueryDuel>();
-  const sides = [await ServeWorker.start(opts, 'shoal', queriesFile), await ServeWorker.start(opts, library, queriesFile)];
+  const sides = [await ServeWorker.start(opts, challenger, queriesFile), await ServeWorker.start(opts, library, queriesFile)];
   try {
     for (const cls of classes) {
       for (const side of sides) await side.request({ op: 'warm', cls });
@@ -512,7 +518,7 @@ async function queryDuels(opts: Options, library: EngineName, classes: QueryClas
       const [shoal, lib] = samples.map(latency) as [ReturnType<typeof latency>, ReturnType<typeof latency>];
       const duel = { vs: library, rounds, shoal, library: lib, ratio: round(shoal.p50_ms / lib.p50_ms, 3) };
       out.set(cls, duel);
-      log(`[bench] query duel ${cls}: shoal p50 ${fmtMs(shoal.p50_ms)} ms, ${library} ${fmtMs(lib.p50_ms)} ms, ratio ${duel.ratio.toFixed(2)} (${rounds} rounds)`);
+      log(`[bench] query duel ${cls}: ${challenger} p50 ${fmtMs(shoal.p50_ms)} ms, ${library} ${fmtMs(lib.p50_ms)} ms, ratio ${duel.ratio.toFixed(2)} (${rounds} rounds)`);
     }
   } finally {
     for (const side of sides) side.close();
@@ -561,6 +567,8 @@ async function runParent(opts: Options): Promise<void> {
 
   const results = new Map<EngineName, EngineResult>();
   const queryDuelResults = new Map<QueryClass, QueryDuel>();
+  // The single-term floor (lib/engine-floor.ts) against the same library.
+  let floorDuel: QueryDuel | undefined;
   try {
     for (const engine of opts.engines) {
       const t = now();
@@ -575,6 +583,7 @@ async function runParent(opts: Options): Promise<void> {
         const classes = QUERY_CLASSES.filter((c) => bestOf[c] === lib);
         for (const [cls, duel] of await queryDuels(opts, lib, classes, queriesFile)) queryDuelResults.set(cls, duel);
       }
+      if (bestOf.single !== null) floorDuel = (await queryDuels(opts, bestOf.single, ['single'], queriesFile, 'shoal-floor')).get('single');
     }
   } finally {
     rmSync(queriesFile, { force: true });
@@ -629,6 +638,11 @@ async function runParent(opts: Options): Promise<void> {
     const how = duel ? `; duel of ${duel.rounds} rounds: ${fmtMs(duel.shoal.p50_ms)} vs ${fmtMs(duel.library.p50_ms)} ms; in the runs ${fmtRatio(queryRatioRuns[cls])}` : '';
     console.log(`query p50 ratio ${cls.padEnd(7)}    ${fmtRatio(queryRatio[cls])}  (target ≤ ${TARGETS.query}; ${vs}${how})${verdict(queryRatio[cls], (x) => x <= TARGETS.query)}`);
   }
+  if (floorDuel) {
+    const engineDuel = queryDuelResults.get('single');
+    const overFloor = engineDuel ? `; Shoal's engine in its duel ${fmtMs(engineDuel.shoal.p50_ms)} ms, ${fmtRatio(round(engineDuel.shoal.p50_ms / floorDuel.shoal.p50_ms, 3))}× the floor` : '';
+    console.log(`single-term floor vs ${floorDuel.vs}   ${fmtRatio(floorDuel.ratio)}  (analyse, look up, score the top docs, build hits and took, nothing else: ${fmtMs(floorDuel.shoal.p50_ms)} vs ${fmtMs(floorDuel.library.p50_ms)} ms${overFloor})`);
+  }
   const bm25Line = QUERY_CLASSES.map((c) => `${c} ${fmtRatio(bm25.ratio[c])}${bm25.bestOf[c] ? ` (${bm25.bestOf[c]})` : ''}`).join(', ');
   console.log(`context, p50 ratio vs the best BM25-ranking library (${BM25_LIBRARIES.join(', ')}): ${bm25Line}`);
   log(`[bench] done in ${((now() - started) / 1000).toFixed(1)} s`);
@@ -644,6 +658,7 @@ async function runParent(opts: Options): Promise<void> {
         query_p50_best: queryBest,
         query_p50_ratio_runs: queryRatioRuns,
         query_duels: Object.fromEntries(queryDuelResults),
+        single_floor_duel: floorDuel ?? null,
         query_p50_ratio_vs_bm25_libraries: bm25.ratio,
         query_p50_best_bm25_library: bm25.bestOf,
         targets: { index_ratio_min: TARGETS.index, heap_ratio_max: TARGETS.heap, query_p50_ratio_max: TARGETS.query },
@@ -673,7 +688,7 @@ async function runParent(opts: Options): Promise<void> {
 
 const opts = parseOptions();
 if (opts.worker) {
-  if (!(ENGINES as readonly string[]).includes(opts.worker)) throw new Error(`--worker: unknown engine '${opts.worker}'`);
+  if (!(ENGINES as readonly string[]).includes(opts.worker) && opts.worker !== 'shoal-floor') throw new Error(`--worker: unknown engine '${opts.worker}'`);
   await runWorker(opts, opts.worker);
 } else {
   await runParent(opts);

@@ -29,12 +29,14 @@ import type { BenchQuery, QueryClass } from './engine-queries.ts';
 
 export const ENGINES = ['shoal', 'minisearch', 'flexsearch', 'orama', 'lunr'] as const;
 export type EngineName = (typeof ENGINES)[number];
+/** What a bench worker can run: an engine, or the single-term floor (engine-floor.ts). */
+export type AdapterName = EngineName | 'shoal-floor';
 export const LIBRARIES: readonly EngineName[] = ['minisearch', 'flexsearch', 'orama', 'lunr'];
 /** The libraries that score by BM25 (MiniSearch: BM25+) and report every match, as Shoal does. */
 export const BM25_LIBRARIES: readonly EngineName[] = ['minisearch', 'orama', 'lunr'];
 
 export interface EngineAdapter {
-  readonly name: EngineName;
+  readonly name: AdapterName;
   readonly supports: Readonly<Record<QueryClass, boolean>>;
   /** Index every doc (Shoal: then one refresh). May keep no reference to `docs` itself. */
   build(docs: readonly WordnetDoc[]): void | Promise<void>;
@@ -54,10 +56,12 @@ const TOTAL_CAP = 10_000;
 const ALL = { single: true, or: true, and: true, phrase: true } as const;
 const NO_PHRASE = { single: true, or: true, and: true, phrase: false } as const;
 
-export async function createAdapter(name: EngineName, opts: AdapterOptions = {}): Promise<EngineAdapter> {
+export async function createAdapter(name: AdapterName, opts: AdapterOptions = {}): Promise<EngineAdapter> {
   switch (name) {
     case 'shoal':
       return shoal();
+    case 'shoal-floor':
+      return (await import('./engine-floor.ts')).floorAdapter();
     case 'minisearch':
       return minisearch();
     case 'flexsearch':
