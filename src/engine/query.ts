@@ -1,4 +1,5 @@
 import { resolveDate } from './date-math.ts';
+import { fuzzinessOf, fuzzyExpansions, fuzzyOptionsOf, type FuzzyOptions } from './fuzzy.ts';
 import { executeFunctionScore, parseFunctionScore, type FunctionScoreQuery } from './function-score.ts';
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
 import { postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
@@ -19,7 +20,9 @@ type QueryNode =
   | { kind: 'range'; field: string; gt?: unknown; gte?: unknown; lt?: unknown; lte?: unknown; format?: string; boost: number }
   | { kind: 'prefix'; field: string; value: string; boost: number }
   | { kind: 'wildcard'; field: string; value: string; boost: number }
-  | { kind: 'match'; field: string; query: string; operator: 'or' | 'and'; msm?: string | number; fuzziness?: Fuzziness; analyzer?: string; boost: number }
+  | { kind: 'match'; field: string; query: string; operator: 'or' | 'and'; msm?: string | number; fuzzy?: FuzzyOptions; analyzer?: string; boost: number }
+  | { kind: 'fuzzy'; field: string; value: string; fuzzy: FuzzyOptions; boost: number }
+  | { kind: 'boosting'; positive: Query; negative: Query; negativeBoost: number; boost: number }
   | { kind: 'match_phrase'; field: string; query: string; slop: number; analyzer?: string; boost: number }
   | { kind: 'match_phrase_prefix'; field: string; query: string; slop: number; maxExpansions: number; analyzer?: string; boost: number }
   | { kind: 'match_bool_prefix'; field: string; query: string; operator: 'or' | 'and'; analyzer?: string; boost: number }
@@ -71,7 +74,9 @@ const OPTIONS = {
   range: keys('gt', 'gte', 'lt', 'lte', 'format', 'boost'),
   prefix: keys('value', 'boost'),
   wildcard: keys('value', 'wildcard', 'boost'),
-  match: keys('query', 'operator', 'minimum_should_match', 'fuzziness', 'analyzer', 'boost'),
+  match: keys('query', 'operator', 'minimum_should_match', 'fuzziness', 'prefix_length', 'max_expansions', 'fuzzy_transpositions', 'analyzer', 'boost'),
+  fuzzy: keys('value', 'fuzziness', 'prefix_length', 'max_expansions', 'transpositions', 'boost'),
+  boosting: keys('positive', 'negative', 'negative_boost', 'boost'),
   match_phrase: keys('query', 'slop', 'analyzer', 'boost'),
   match_phrase_prefix: keys('query', 'slop', 'max_expansions', 'analyzer', 'boost'),
   match_bool_prefix: keys('query', 'operator', 'analyzer', 'boost'),
@@ -92,7 +97,7 @@ function list(v: unknown): unknown[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'constant_score', 'dis_max', 'function_score', 'query_string', 'simple_query_string'];
+const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'boosting', 'constant_score', 'dis_max', 'function_score', 'fuzzy', 'query_string', 'simple_query_string'];
 
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
 /** How deep compound queries (bool, dis_max, constant_score) may nest: Elasticsearch's indices.query.bool.max_nested_depth. */
@@ -140,6 +145,7 @@ export function namedQueries(q: Query, out: Query[] = []): Query[] {
   if (q.kind === 'bool') for (const c of [...q.must, ...q.should, ...q.filter, ...q.mustNot]) namedQueries(c, out);
   else if (q.kind === 'dis_max') for (const c of q.queries) namedQueries(c, out);
   else if (q.kind === 'constant_score') namedQueries(q.filter, out);
+  else if (q.kind === 'boosting') for (const c of [q.positive, q.negative]) namedQueries(c, out);
   else if (q.kind === 'function_score') for (const c of [q.query, ...q.functions.flatMap((f) => (f.filter ? [f.filter] : []))]) namedQueries(c, out);
   return out;
 }
@@ -211,7 +217,8 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
       const q: Extract<Query, { kind: 'match' }> = { kind: 'match', field, query: String(body.query), operator: operatorOf(body.operator, type), boost: boostOf(body) };
       // Optional keys only when given: a one-term search reads this object, and a smaller one is quicker to make.
       if (body.minimum_should_match !== undefined) q.msm = msmOf(body.minimum_should_match);
-      if (body.fuzziness !== undefined) q.fuzziness = fuzzinessOf(body.fuzziness);
+      if (body.fuzziness !== undefined) q.fuzzy = fuzzyOptionsOf(body, fuzzinessOf(body.fuzziness), 'fuzzy_transpositions');
+      else if (body.prefix_length !== undefined || body.max_expansions !== undefined || body.fuzzy_transpositions !== undefined) throw parsing('[match] prefix_length, max_expansions and fuzzy_transpositions need [fuzziness]');
       if (body.analyzer !== undefined) q.analyzer = analyzerOf(body, type);
       return q;
     }
@@ -263,6 +270,18 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
       onlyKeys(b, OPTIONS.dis_max, type);
       if (!Array.isArray(b.queries) || b.queries.length === 0) throw parsing('[dis_max] requires [queries]: a non-empty array of queries');
       return { kind: 'dis_max', queries: subQueries(b.queries, depth), tieBreaker: tieBreakerOf(b.tie_breaker, type), boost: boostOf(b) };
+    }
+    case 'fuzzy': {
+      const [field, body] = fieldAndBody(v, type, 'value', OPTIONS.fuzzy);
+      if (typeof body.value !== 'string' && typeof body.value !== 'number') throw parsing('[fuzzy] value must be a string');
+      return { kind: 'fuzzy', field, value: String(body.value), fuzzy: fuzzyOptionsOf(body, fuzzinessOf(body.fuzziness ?? 'AUTO'), 'transpositions'), boost: boostOf(body) };
+    }
+    case 'boosting': {
+      const b = obj(v, type);
+      onlyKeys(b, OPTIONS.boosting, type);
+      if (b.positive === undefined || b.negative === undefined) throw parsing('[boosting] requires [positive] and [negative]');
+      if (typeof b.negative_boost !== 'number' || !(b.negative_boost >= 0)) throw parsing('[boosting] requires [negative_boost]: a non-negative number');
+      return { kind: 'boosting', positive: parseQuery(b.positive, depth + 1), negative: parseQuery(b.negative, depth + 1), negativeBoost: b.negative_boost, boost: boostOf(b) };
     }
     case 'function_score': {
       const b = obj(v, type);
@@ -322,27 +341,6 @@ function slopOf(v: unknown, what: string): number {
 function msmOf(v: unknown): string | number {
   if (typeof v === 'number' ? Number.isInteger(v) : typeof v === 'string' && /^\s*-?\d+(\.\d+)?%?\s*$/.test(v) && (v.includes('%') || Number.isInteger(Number(v)))) return v as string | number;
   throw parsing(`[minimum_should_match] [${String(v)}] must be an integer or a percentage such as "75%" or "-1"`);
-}
-
-/** Edits a fuzzy term allows: a fixed 0–2, or AUTO:low,high (by term length). */
-export type Fuzziness = number | { low: number; high: number };
-
-function fuzzinessOf(v: unknown): Fuzziness {
-  if (v === 0 || v === 1 || v === 2) return v;
-  if (typeof v === 'string') {
-    const s = v.trim().toUpperCase();
-    if (s === '0' || s === '1' || s === '2') return Number(s);
-    if (s === 'AUTO') return { low: 3, high: 6 };
-    const m = /^AUTO:(\d+),(\d+)$/.exec(s);
-    if (m && Number(m[1]) <= Number(m[2])) return { low: Number(m[1]), high: Number(m[2]) };
-  }
-  throw parsing(`[fuzziness] [${String(v)}] must be 0, 1, 2, "AUTO" or "AUTO:low,high"`);
-}
-
-/** The edits allowed for a term of this length. */
-export function maxEdits(f: Fuzziness, termLength: number): number {
-  if (typeof f === 'number') return f;
-  return termLength < f.low ? 0 : termLength < f.high ? 1 : 2;
 }
 
 /**
@@ -458,6 +456,10 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
       return constant(execute(q.filter, ctx).docs, q.boost);
     case 'function_score':
       return executeFunctionScore(q, ctx, execute);
+    case 'fuzzy':
+      return fuzzyQuery(ctx, q);
+    case 'boosting':
+      return boostingQuery(ctx, q);
     case 'bool':
       return boolQuery(ctx, q);
   }
@@ -496,8 +498,8 @@ function matchQuery(ctx: ExecContext, q: Extract<Query, { kind: 'match' }>): Doc
   if (terms.length === 0) return EMPTY;
   const msm = q.operator === 'and' ? terms.length : resolveMsm(q.msm, terms.length, 1);
   // Every term required: walk the rarest term's postings and skip ahead in the others.
-  if (msm === terms.length && terms.length > 1 && q.fuzziness === undefined) return conjunction(ctx, q.field, terms, q.boost);
-  const clauses = terms.map((t) => (q.fuzziness !== undefined ? fuzzyTerm(ctx, q.field, t, q.fuzziness, q.boost) : textTerm(ctx, q.field, t, q.boost)));
+  if (msm === terms.length && terms.length > 1 && q.fuzzy === undefined) return conjunction(ctx, q.field, terms, q.boost);
+  const clauses = terms.map((t) => (q.fuzzy !== undefined ? fuzzyTerm(ctx, q.field, t, q.fuzzy, q.boost) : textTerm(ctx, q.field, t, q.boost)));
   return sumUnion(clauses, msm);
 }
 
@@ -593,36 +595,33 @@ function toNumber(m: FieldMapping, v: unknown): number {
   return n;
 }
 
-function fuzzyTerm(ctx: ExecContext, field: string, term: string, fuzziness: Fuzziness, boost: number): DocSet {
-  const max = maxEdits(fuzziness, term.length);
+function fuzzyTerm(ctx: ExecContext, field: string, term: string, fuzzy: FuzzyOptions, boost: number): DocSet {
   const fi = ctx.segment.field(field);
   if (!fi) return EMPTY;
-  const matches = fi.sortedTerms.filter((t) => Math.abs(t.length - term.length) <= max && editDistance(t, term, max) <= max);
+  const matches = fuzzyExpansions(fi.sortedTerms, term, fuzzy);
   // Each expansion scores as its own term; a doc keeps its best (as Lucene's fuzzy rewrite roughly does).
   return disMax(matches.map((t) => textTerm(ctx, field, t, boost)), 0);
 }
 
-/**
- * Edit distance with transpositions counted as one edit (optimal string alignment), as Lucene's
- * fuzzy queries do by default; stops early once it exceeds max.
- */
-export function editDistance(a: string, b: string, max: number): number {
-  let prevPrev: number[] = [];
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      let d = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, prevPrev[j - 2]! + 1);
-      cur[j] = d;
-      best = Math.min(best, d);
-    }
-    if (best > max) return max + 1;
-    prevPrev = prev;
-    prev = cur;
+/** A fuzzy term query: the value as it is (not analysed), on a text or keyword field's terms. */
+function fuzzyQuery(ctx: ExecContext, q: Extract<Query, { kind: 'fuzzy' }>): DocSet {
+  const type = ctx.mappings.field(q.field)?.type;
+  if (type === undefined) return EMPTY;
+  if (type !== 'text' && type !== 'keyword') throw new EngineError('query_shard_exception', `Can only use fuzzy queries on keyword and text fields - not on [${q.field}] which is of type [${type}]`);
+  return fuzzyTerm(ctx, q.field, q.value, q.fuzzy, q.boost);
+}
+
+/** `positive`'s matches; those that also match `negative` score `negative_boost` times as much. */
+function boostingQuery(ctx: ExecContext, q: Extract<Query, { kind: 'boosting' }>): DocSet {
+  const { docs, scores } = execute(q.positive, ctx);
+  const negative = execute(q.negative, ctx).docs;
+  const out = new Float64Array(scores.length);
+  let j = 0;
+  for (let i = 0; i < docs.length; i++) {
+    while (j < negative.length && negative[j]! < docs[i]!) j++;
+    out[i] = scores[i]! * q.boost * (j < negative.length && negative[j] === docs[i] ? q.negativeBoost : 1);
   }
-  return prev[b.length]!;
+  return { docs, scores: out };
 }
 
 function phraseQuery(ctx: ExecContext, field: string, terms: { term: string; position: number }[], slop: number, boost: number): DocSet {
@@ -1048,6 +1047,9 @@ export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappin
       break;
     case 'function_score':
       queryTerms(q.query, ctx, out);
+      break;
+    case 'boosting':
+      queryTerms(q.positive, ctx, out);
       break;
   }
   return out;

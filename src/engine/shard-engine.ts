@@ -797,7 +797,7 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
   let field: string;
   let terms: string[];
   if (q.kind === 'match') {
-    if (q.fuzziness !== undefined || engine.mappings.field(q.field)?.type !== 'text') return undefined;
+    if (q.fuzzy !== undefined || engine.mappings.field(q.field)?.type !== 'text') return undefined;
     const tokens = engine.analyzerFor(q.field, q.analyzer).analyze(q.query);
     terms = tokens.length === 1 ? [tokens[0]!.term] : [...new Set(tokens.map((t) => t.term))];
     if (terms.length === 0) return undefined;
