@@ -317,7 +317,8 @@ export class Coordinator {
     const all: Ranked[] = [];
     ok.forEach(({ r }, shardIdx) => r.hits.hits.forEach((hit, rank) => all.push({ hit, shardIdx, rank })));
     all.sort((a, b) => (sorted ? compareSortValues(a.hit.sort ?? [], b.hit.sort ?? [], parsed.sort) : (b.hit._score ?? 0) - (a.hit._score ?? 0)) || a.shardIdx - b.shardIdx || a.rank - b.rank);
-    const page = all.slice(from, from + size);
+    // Collapsed shard hits collapse again: the first (best) hit of each value wins.
+    const page = (parsed.collapse === undefined ? all : collapseMerged(all, parsed.collapse)).slice(from, from + size);
     // Fetch phase: the winners' sources (and highlights) from the copies that scored them.
     const byShard = new Map<number, Ranked[]>();
     for (const p of page) byShard.set(p.shardIdx, [...(byShard.get(p.shardIdx) ?? []), p]);
@@ -358,6 +359,7 @@ export class Coordinator {
       if (f?._source !== undefined) hit._source = f._source;
       if (p.hit.sort !== undefined) hit.sort = p.hit.sort;
       if (p.hit.matched_queries !== undefined) hit.matched_queries = p.hit.matched_queries;
+      if (p.hit.fields !== undefined) hit.fields = p.hit.fields;
       if (f?.highlight !== undefined) hit.highlight = f.highlight;
       return hit;
     });
@@ -745,4 +747,15 @@ export function conditions(p: { if_seq_no?: unknown; if_primary_term?: unknown }
     out.if_primary_term = p.if_primary_term as number;
   }
   return out;
+}
+
+/** Ranked hits of collapsed shard results: the best hit of each collapse value, in order. */
+function collapseMerged<T extends { hit: SearchHit }>(ranked: T[], field: string): T[] {
+  const seen = new Set<unknown>();
+  return ranked.filter((r) => {
+    const value = r.hit.fields?.[field]?.[0] ?? null;
+    if (seen.has(value)) return false;
+    seen.add(value);
+    return true;
+  });
 }

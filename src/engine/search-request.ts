@@ -7,6 +7,7 @@
 import type { MappingRegistry } from './mapping.ts';
 import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
+import { parseCollapse } from './collapse.ts';
 import { parseQuery, type Query } from './query.ts';
 import { timeValueMs } from './time-value.ts';
 import { EngineError, isPlainObject } from './types.ts';
@@ -54,9 +55,11 @@ export interface SearchRequest {
   source: SourceFilter | undefined;
   /** Stop collecting after this long (checked between segments) and answer `timed_out: true`. */
   timeoutMs: number | undefined;
+  /** `collapse.field`: one hit per value of it (collapse.ts). */
+  collapse: string | undefined;
 }
 
-const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -84,6 +87,8 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     searchAfter = r.search_after;
   }
   if (r.min_score !== undefined && (typeof r.min_score !== 'number' || !Number.isFinite(r.min_score))) bad('[min_score] must be a number');
+  const collapse = r.collapse === undefined ? undefined : parseCollapse(r.collapse);
+  if (collapse !== undefined && searchAfter !== undefined) throw new EngineError('illegal_argument_exception', 'cannot use [collapse] in conjunction with [search_after]');
   return {
     query,
     postFilter: r.post_filter === undefined ? undefined : parseQuery(r.post_filter),
@@ -99,6 +104,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     highlight: r.highlight === undefined ? undefined : parseHighlight(r.highlight),
     source: parseSourceFilter(r._source),
     timeoutMs: r.timeout === undefined ? undefined : parseTimeout(r.timeout),
+    collapse,
   };
 }
 

@@ -7,6 +7,7 @@ import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
@@ -645,6 +646,8 @@ export interface SearchHit {
   highlight?: Record<string, string[]>;
   /** The `_name`s of the query's named parts that the hit matches. */
   matched_queries?: string[];
+  /** With `collapse`: the hit's value of the collapse field. */
+  fields?: Record<string, unknown[]>;
 }
 
 export interface SearchResponse {
@@ -664,6 +667,8 @@ interface Candidate {
   doc: number;
   score: number;
   sortValues: unknown[];
+  /** Its collapse value, when the request collapses. */
+  group?: string | number | null;
 }
 const NO_VALUES: unknown[] = [];
 
@@ -671,9 +676,10 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
   const started = performance.now();
   const req = parseSearchRequest(request);
   if (req.sort.length > 0) checkSortFields(req.sort, engine.mappings);
+  if (req.collapse !== undefined) checkCollapseField(req.collapse, engine.mappings);
   // Checked between segments: at least one segment is always searched.
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
-  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined) {
+  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
     if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
   }
@@ -713,12 +719,13 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   // One `now` for the whole search (date math), as Elasticsearch fixes it per request.
   const now = Date.now();
   // Ranked by score (no search_after): the top k in a heap of parallel arrays, no object per match.
-  const ranked = byScore && searchAfter === undefined ? engine.prunedCollector.reset(k, Infinity) : undefined;
+  const ranked = byScore && searchAfter === undefined && req.collapse === undefined ? engine.prunedCollector.reset(k, Infinity) : undefined;
   const top: Candidate[] = [];
   let total = 0;
   let maxScore = -Infinity;
   const perSegmentMatches: { columns: Segment; docs: Int32Array; scores: Float32Array }[] = [];
   const effectiveSort: SortSpec = byScore ? [{ field: '_score', order: 'desc' }] : sort;
+  const collapsing = req.collapse === undefined ? undefined : new CollapsingCollector<Candidate>((a, b) => compareCandidates(a, b, effectiveSort));
   let timedOut = false;
   let docBase = 0;
   for (let seg = 0; seg < segments.length; seg++) {
@@ -740,17 +747,22 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       ranked.collectScored(seg, docs, scores);
       continue;
     }
+    const groupColumn = req.collapse === undefined ? undefined : segment.column(req.collapse);
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i]!;
       const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort) };
       if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
-      pushTop(top, c, k, effectiveSort);
+      if (collapsing) {
+        c.group = collapseValue(groupColumn, req.collapse!, c.doc);
+        collapsing.offer(c.group, c);
+      } else pushTop(top, c, k, effectiveSort);
     }
   }
   if (ranked) {
     ranked.finish();
     for (let i = 0; i < ranked.hitCount; i++) top.push({ seg: ranked.hitSeg(i), doc: ranked.hitDoc(i), score: ranked.hitScore(i), sortValues: NO_VALUES });
-  } else top.sort((a, b) => compareCandidates(a, b, effectiveSort));
+  } else if (collapsing) top.push(...collapsing.ranked().slice(0, k));
+  else top.sort((a, b) => compareCandidates(a, b, effectiveSort));
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);
@@ -763,6 +775,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     const source = segment.source(c.doc);
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
+    if (c.group !== undefined) hit.fields = { [req.collapse!]: [c.group] };
     if (highlighter) {
       const h = highlighter(source);
       if (Object.keys(h).length > 0) hit.highlight = h;

@@ -164,7 +164,7 @@ describe('data plane in one process over a real nats-server', () => {
     expect(await api({ op: 'count', index: 'books' })).toMatchObject({ count: 2 });
   });
 
-  it('reduces aggregations across shards: terms, avg, cardinality and date_histogram equal the totals', async () => {
+  it('reduces aggregations across shards (terms, avg, cardinality, date_histogram, top_hits) and collapses hits across shards', async () => {
     await api({ op: 'index.create', index: 'sales', settings: { number_of_shards: 3, number_of_replicas: 0 }, mappings: { properties: { tag: { type: 'keyword' }, price: { type: 'double' }, user: { type: 'keyword' }, ts: { type: 'date' } } } });
     try {
       expect(await api({ op: 'cluster.health', index: 'sales', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green', timed_out: false });
@@ -227,6 +227,16 @@ describe('data plane in one process over a real nats-server', () => {
       const hits = cheapest.aggregations.cheap.hits.hits as Any[];
       expect(hits.map((h) => h._source.price)).toEqual([...docs.map((d) => d.price)].sort((a, b) => a - b).slice(0, 3));
       for (const h of hits) expect(h._index).toBe('sales');
+      // collapse across shards: the best (cheapest) doc of each tag, ranked, paged.
+      const collapsed = await api({ op: 'search', index: 'sales', body: { from: 2, size: 5, sort: [{ price: 'asc' }, { user: 'asc' }], collapse: { field: 'tag' }, _source: ['price'] } });
+      const bestOfTag = new Map<string, { price: number; user: string }>();
+      for (const d of docs) {
+        const kept = bestOfTag.get(d.tag);
+        if (!kept || d.price < kept.price || (d.price === kept.price && d.user < kept.user)) bestOfTag.set(d.tag, d);
+      }
+      const groups = [...bestOfTag].sort((a, b) => a[1].price - b[1].price || (a[1].user < b[1].user ? -1 : 1));
+      expect(collapsed.hits.hits.map((h: Any) => [h.fields.tag[0], h._source.price])).toEqual(groups.slice(2, 7).map(([tag, d]) => [tag, d.price]));
+      expect(collapsed.hits.total.value).toBe(240);
       // A client cannot ask for the shards' unreduced state.
       await expect(api({ op: 'search', index: 'sales', body: { size: 0, aggs: { users: { cardinality: { field: 'user' } } }, partial_aggs: true } })).rejects.toMatchObject({ status: 400 });
     } finally {
