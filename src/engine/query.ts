@@ -253,7 +253,7 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
     }
     case 'bool': {
       const b = obj(v, type);
-      for (const k in b) if (!OPTIONS.bool.has(k)) throw parsing(`[bool] does not support [${k}]`);
+      onlyKeys(b, OPTIONS.bool, type);
       return {
         kind: 'bool', must: subQueries(b.must, depth), should: subQueries(b.should, depth), filter: subQueries(b.filter, depth),
         mustNot: subQueries(b.must_not, depth), msm: b.minimum_should_match === undefined ? undefined : msmOf(b.minimum_should_match), boost: boostOf(b),
