@@ -360,6 +360,7 @@ export class Coordinator {
       if (p.hit.sort !== undefined) hit.sort = p.hit.sort;
       if (p.hit.matched_queries !== undefined) hit.matched_queries = p.hit.matched_queries;
       if (p.hit.fields !== undefined) hit.fields = p.hit.fields;
+      if (p.hit._explanation !== undefined) hit._explanation = p.hit._explanation;
       if (f?.highlight !== undefined) hit.highlight = f.highlight;
       return hit;
     });

@@ -226,6 +226,18 @@ export function executeFunctionScore(q: FunctionScoreQuery, ctx: ExecContext, ru
   return { docs: docs.slice(0, m), scores: scores.slice(0, m) };
 }
 
+/** For explain: the value of each function the doc matches (its filter, if any), weight included. */
+export function explainFunctions(q: FunctionScoreQuery, ctx: ExecContext, doc: number, run: (q: Query, ctx: ExecContext) => DocSet): { value: number; description: string }[] {
+  const out: { value: number; description: string }[] = [];
+  for (const f of q.functions) {
+    if (f.filter !== undefined && !run(f.filter, ctx).docs.includes(doc)) continue;
+    const what = f.fn.type === 'weight' ? 'weight' : f.fn.type === 'random_score' ? `random_score(seed ${f.fn.seed})` : `${f.fn.type}(${f.fn.field})`;
+    out.push({ value: leafFunction(f, ctx).score(doc), description: `${what}${f.weight !== undefined && f.fn.type !== 'weight' ? ` × weight ${f.weight}` : ''}${f.filter ? ', its filter matched' : ''}` });
+  }
+  if (out.length === 0) out.push({ value: 1, description: 'no function matched: the factor is 1' });
+  return out;
+}
+
 /** The functions a doc matches, combined by score_mode; 1 when it matches none. */
 function combineFunctions(mode: ScoreMode, leaves: LeafFunction[], weights: number[], matched: Uint8Array, doc: number): number {
   let factor = 1;

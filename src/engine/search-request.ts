@@ -57,9 +57,11 @@ export interface SearchRequest {
   timeoutMs: number | undefined;
   /** `collapse.field`: one hit per value of it (collapse.ts). */
   collapse: string | undefined;
+  /** Each hit carries `_explanation` (explain.ts). */
+  explain: boolean;
 }
 
-const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -105,6 +107,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     source: parseSourceFilter(r._source),
     timeoutMs: r.timeout === undefined ? undefined : parseTimeout(r.timeout),
     collapse,
+    explain: r.explain === undefined ? false : typeof r.explain === 'boolean' ? r.explain : bad('[explain] must be a boolean'),
   };
 }
 

@@ -7,6 +7,7 @@ import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
+import { Explainer, type Explanation } from './explain.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
@@ -648,6 +649,8 @@ export interface SearchHit {
   matched_queries?: string[];
   /** With `collapse`: the hit's value of the collapse field. */
   fields?: Record<string, unknown[]>;
+  /** With `explain`: how its score was computed. */
+  _explanation?: Explanation;
 }
 
 export interface SearchResponse {
@@ -679,7 +682,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
   if (req.collapse !== undefined) checkCollapseField(req.collapse, engine.mappings);
   // Checked between segments: at least one segment is always searched.
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
-  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined) {
+  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
     if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
   }
@@ -766,6 +769,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);
+  const explainers = new Map<number, Explainer>();
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
     const hit: SearchHit = { _id: segment.id(c.doc), _score: byScore ? c.score : null };
@@ -776,6 +780,11 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
     if (c.group !== undefined) hit.fields = { [req.collapse!]: [c.group] };
+    if (req.explain) {
+      let explainer = explainers.get(c.seg);
+      if (!explainer) explainers.set(c.seg, (explainer = new Explainer(execContext(engine, segment, stats, now), execute)));
+      hit._explanation = explainer.explain(query, c.doc);
+    }
     if (highlighter) {
       const h = highlighter(source);
       if (Object.keys(h).length > 0) hit.highlight = h;

@@ -112,6 +112,10 @@ describe('data plane in one process over a real nats-server', () => {
       expect(h.highlight.title[0]).toContain('<em>quick</em>');
       expect(h).not.toHaveProperty('_address');
     }
+    // explain: each hit says how it scored, the value being its score.
+    const explained = await api({ op: 'search', index: 'books', body: { query: { match: { title: 'quick' } }, explain: true } });
+    expect(explained.hits.hits.length).toBe(2);
+    for (const h of explained.hits.hits) expect(h._explanation.value).toBe(h._score);
     // No fetch phase, no reader: size 0, and _source false without highlights.
     await api({ op: 'search', index: 'books', body: { size: 0, query: { match_all: {} } } });
     expect((await api({ op: 'search', index: 'books', body: { _source: false } })).hits.hits[0]).not.toHaveProperty('_source');
