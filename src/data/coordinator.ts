@@ -7,6 +7,7 @@ import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import type { Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
+import { mergeSuggestions } from '../engine/suggest.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
@@ -378,6 +379,9 @@ export class Coordinator {
       _shards: { total: targets.length, successful: ok.length, skipped: 0, failed: targets.length - ok.length, ...(failures.length > 0 ? { failures } : {}) },
       hits: { total: { value: total, relation }, max_score: sorted ? null : maxScore, hits },
     };
+    if (parsed.suggest !== undefined) {
+      response.suggest = Object.fromEntries(parsed.suggest.map((spec) => [spec.name, mergeSuggestions(ok.map(({ r }) => r.suggest?.[spec.name] ?? []), spec)]));
+    }
     if (hasAggs && ok.length > 0) {
       // The reduce phase: merge every shard's partial state, then render (one shard renders as it would alone).
       const partials: ShardAggsResult[] = ok.map(({ t, r }) => {

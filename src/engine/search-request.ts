@@ -8,6 +8,7 @@ import type { MappingRegistry } from './mapping.ts';
 import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
 import { parseCollapse } from './collapse.ts';
+import { parseSuggest, type TermSuggestSpec } from './suggest.ts';
 import { parseQuery, type Query } from './query.ts';
 import { timeValueMs } from './time-value.ts';
 import { EngineError, isPlainObject } from './types.ts';
@@ -59,9 +60,11 @@ export interface SearchRequest {
   collapse: string | undefined;
   /** Each hit carries `_explanation` (explain.ts). */
   explain: boolean;
+  /** Term suggesters (suggest.ts). */
+  suggest: TermSuggestSpec[] | undefined;
 }
 
-const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -108,6 +111,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     timeoutMs: r.timeout === undefined ? undefined : parseTimeout(r.timeout),
     collapse,
     explain: r.explain === undefined ? false : typeof r.explain === 'boolean' ? r.explain : bad('[explain] must be a boolean'),
+    suggest: r.suggest === undefined ? undefined : parseSuggest(r.suggest),
   };
 }
 

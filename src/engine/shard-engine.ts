@@ -8,6 +8,7 @@ import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './m
 import { makeHighlighter, type Highlighter } from './highlight.ts';
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Explainer, type Explanation } from './explain.ts';
+import { suggestTerms, type SuggestEntry } from './suggest.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
@@ -658,6 +659,7 @@ export interface SearchResponse {
   timed_out: boolean;
   hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHit[] };
   aggregations?: Record<string, unknown>;
+  suggest?: Record<string, SuggestEntry[]>;
   /**
    * Instead of `aggregations` when the request says `partial_aggs: true` (a shard request of a
    * distributed search): mergeable state for the coordinating node's `reduceShardAggs`.
@@ -682,7 +684,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
   if (req.collapse !== undefined) checkCollapseField(req.collapse, engine.mappings);
   // Checked between segments: at least one segment is always searched.
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
-  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain) {
+  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain && req.suggest === undefined) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
     if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
   }
@@ -800,6 +802,10 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       hits,
     },
   };
+  if (req.suggest !== undefined) {
+    response.suggest = {};
+    for (const spec of req.suggest) response.suggest[spec.name] = suggestTerms(spec, segments, stats, engine.analyzerFor(spec.field, spec.analyzer));
+  }
   if (req.aggs !== undefined) {
     const { fieldType, types } = recordingFieldType((f) => engine.mappings.field(f)?.type);
     const { nodes, partial } = runAggs(engine, req.aggs, fieldType, perSegmentMatches, stats, now);

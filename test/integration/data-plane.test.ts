@@ -116,6 +116,10 @@ describe('data plane in one process over a real nats-server', () => {
     const explained = await api({ op: 'search', index: 'books', body: { query: { match: { title: 'quick' } }, explain: true } });
     expect(explained.hits.hits.length).toBe(2);
     for (const h of explained.hits.hits) expect(h._explanation.value).toBe(h._score);
+    // Term suggestions merge across shards: a term's frequency is the sum of the shards'. It is
+    // Lucene's docFreq, which counts b1's version before its update until a merge drops it: 3.
+    const suggested = await api({ op: 'search', index: 'books', body: { size: 0, suggest: { fix: { text: 'quikc', term: { field: 'title' } } } } });
+    expect(suggested.suggest.fix).toEqual([{ text: 'quikc', offset: 0, length: 5, options: [{ text: 'quick', score: 0.8, freq: 3 }] }]);
     // No fetch phase, no reader: size 0, and _source false without highlights.
     await api({ op: 'search', index: 'books', body: { size: 0, query: { match_all: {} } } });
     expect((await api({ op: 'search', index: 'books', body: { _source: false } })).hits.hits[0]).not.toHaveProperty('_source');

@@ -1,0 +1,174 @@
+/**
+ * The term suggester (`suggest: { <name>: { text, term: { field, ... } } }`), as Elasticsearch's
+ * does it with Lucene's DirectSpellChecker: the text is analysed with the field's search
+ * analyzer, and for each token the dictionary's terms within `max_edits` of it (its first
+ * `prefix_length` characters kept) are offered, scored `1 − edits / min(token length, term
+ * length)`, with their document frequency. `suggest_mode` `missing` (the default) corrects only
+ * tokens the index does not have, `popular` offers only terms more frequent than the token,
+ * `always` offers any. Across shards the options of one token merge by text: frequencies add up,
+ * the best score stays.
+ */
+import { editDistance } from './fuzzy.ts';
+import type { ShardStats } from './query.ts';
+import type { Segment } from './segment.ts';
+import { EngineError, isPlainObject, type Analyzer } from './types.ts';
+
+export interface TermSuggestSpec {
+  name: string;
+  text: string;
+  field: string;
+  analyzer: string | undefined;
+  size: number;
+  mode: 'missing' | 'popular' | 'always';
+  sort: 'score' | 'frequency';
+  maxEdits: number;
+  prefixLength: number;
+  minWordLength: number;
+  /** Below 1: a fraction of the docs with the field. */
+  minDocFreq: number;
+  maxTermFreq: number;
+}
+
+export interface SuggestOption {
+  text: string;
+  score: number;
+  freq: number;
+}
+
+export interface SuggestEntry {
+  text: string;
+  offset: number;
+  length: number;
+  options: SuggestOption[];
+}
+
+const TERM_KEYS = new Set(['field', 'analyzer', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'string_distance']);
+
+function bad(reason: string): never {
+  throw new EngineError('parsing_exception', reason);
+}
+
+function intIn(v: unknown, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) bad(`[${name}] must be an integer from ${min} to ${max}`);
+  return v as number;
+}
+
+function frequency(v: unknown, name: string, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) bad(`[${name}] must be a non-negative number`);
+  return v;
+}
+
+/** The `suggest` section of a search request: term suggesters by name (a global `text` allowed). */
+export function parseSuggest(v: unknown): TermSuggestSpec[] {
+  if (!isPlainObject(v)) bad('[suggest] must be an object');
+  const globalText = v.text;
+  if (globalText !== undefined && typeof globalText !== 'string') bad('[suggest] [text] must be a string');
+  const specs: TermSuggestSpec[] = [];
+  for (const name in v) {
+    if (name === 'text') continue;
+    const s = v[name];
+    if (!isPlainObject(s)) bad(`suggestion [${name}] must be an object`);
+    for (const k in s) {
+      if (k === 'text' || k === 'term') continue;
+      bad(k === 'phrase' || k === 'completion' ? `suggestion [${name}]: the [${k}] suggester is not supported` : `suggestion [${name}] does not support [${k}]`);
+    }
+    const text = s.text ?? globalText;
+    if (typeof text !== 'string') bad(`suggestion [${name}] requires [text]`);
+    if (!isPlainObject(s.term)) bad(`suggestion [${name}] requires a [term] suggester`);
+    const t = s.term;
+    for (const k in t) if (!TERM_KEYS.has(k)) bad(`[term] suggester does not support [${k}]`);
+    if (typeof t.field !== 'string' || t.field === '') bad(`suggestion [${name}] requires a [field]`);
+    if (t.analyzer !== undefined && typeof t.analyzer !== 'string') bad('[analyzer] must be a name');
+    if (t.string_distance !== undefined && t.string_distance !== 'internal') bad('[string_distance]: only [internal] is supported');
+    const mode = t.suggest_mode ?? 'missing';
+    if (mode !== 'missing' && mode !== 'popular' && mode !== 'always') bad('[suggest_mode] must be missing, popular or always');
+    const sort = t.sort ?? 'score';
+    if (sort !== 'score' && sort !== 'frequency') bad('[sort] must be score or frequency');
+    specs.push({
+      name,
+      text,
+      field: t.field,
+      analyzer: t.analyzer as string | undefined,
+      size: intIn(t.size, 'size', 5, 1, 10_000),
+      mode,
+      sort,
+      maxEdits: intIn(t.max_edits, 'max_edits', 2, 1, 2),
+      prefixLength: intIn(t.prefix_length, 'prefix_length', 1, 0, 1000),
+      minWordLength: intIn(t.min_word_length, 'min_word_length', 4, 1, 1000),
+      minDocFreq: frequency(t.min_doc_freq, 'min_doc_freq', 0),
+      maxTermFreq: frequency(t.max_term_freq, 'max_term_freq', 0.01),
+    });
+  }
+  return specs;
+}
+
+/** One shard's suggestions for one spec. */
+export function suggestTerms(spec: TermSuggestSpec, segments: readonly Segment[], stats: ShardStats, analyzer: Analyzer): SuggestEntry[] {
+  const docCount = stats.field(spec.field).docCount;
+  const threshold = (v: number) => (v < 1 ? v * docCount : v);
+  return analyzer.analyze(spec.text).map((token) => {
+    const entry: SuggestEntry = { text: spec.text.slice(token.startOffset, token.endOffset), offset: token.startOffset, length: token.endOffset - token.startOffset, options: [] };
+    const term = token.term;
+    const own = stats.docFreq(spec.field, term);
+    if (term.length < spec.minWordLength || (spec.mode === 'missing' && own > 0) || (own > 0 && own > threshold(spec.maxTermFreq))) return entry;
+    const edits = new Map<string, number>();
+    const prefix = term.slice(0, spec.prefixLength);
+    for (const segment of segments) {
+      const fi = segment.field(spec.field);
+      if (!fi) continue;
+      const sorted = fi.sortedTerms;
+      for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
+        const t = sorted[i]!;
+        if (t === term || edits.has(t) || Math.abs(t.length - term.length) > spec.maxEdits) continue;
+        const d = editDistance(t, term, spec.maxEdits);
+        if (d <= spec.maxEdits) edits.set(t, d);
+      }
+    }
+    for (const [text, d] of edits) {
+      const freq = stats.docFreq(spec.field, text);
+      if (freq === 0 || freq < threshold(spec.minDocFreq) || (spec.mode === 'popular' && freq <= own)) continue;
+      entry.options.push({ text, score: 1 - d / Math.min(term.length, text.length), freq });
+    }
+    entry.options = rankOptions(entry.options, spec);
+    return entry;
+  });
+}
+
+/** Best first by the spec's sort, ties by the other key, then by text; the first `size`. */
+export function rankOptions(options: SuggestOption[], spec: Pick<TermSuggestSpec, 'sort' | 'size'>): SuggestOption[] {
+  const byScore = spec.sort === 'score';
+  return options
+    .sort((a, b) => (byScore ? b.score - a.score || b.freq - a.freq : b.freq - a.freq || b.score - a.score) || (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
+    .slice(0, spec.size);
+}
+
+/** The coordinating node's merge of shards' suggestions for one spec: per token, options by text. */
+export function mergeSuggestions(perShard: SuggestEntry[][], spec: Pick<TermSuggestSpec, 'sort' | 'size'>): SuggestEntry[] {
+  // Every shard analyses the same text the same way: any shard's entries give the tokens.
+  const first = perShard.find((entries) => entries.length > 0);
+  if (!first) return [];
+  return first.map((entry, i) => {
+    const byText = new Map<string, SuggestOption>();
+    for (const shard of perShard) {
+      for (const o of shard[i]?.options ?? []) {
+        const kept = byText.get(o.text);
+        if (kept) byText.set(o.text, { text: o.text, score: Math.max(kept.score, o.score), freq: kept.freq + o.freq });
+        else byText.set(o.text, { ...o });
+      }
+    }
+    return { ...entry, options: rankOptions([...byText.values()], spec) };
+  });
+}
+
+function lowerBound(sorted: readonly string[], prefix: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < prefix) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -1,0 +1,90 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ShardEngine } from '../../src/engine/shard-engine.ts';
+
+/** Optimal string alignment distance. */
+function osa(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+describe('term suggester', () => {
+  it('corrects what the index lacks, with edit-distance scores and frequencies', () => {
+    const e = new ShardEngine({ mappings: { properties: { body: { type: 'text' } } } });
+    e.index('1', { body: 'trying out elasticsearch' });
+    e.index('2', { body: 'trying again' });
+    e.index('3', { body: 'string theory' });
+    e.refresh();
+    const res = e.search({ size: 0, suggest: { text: 'tring out elasticsaerch', fix: { term: { field: 'body' } } } });
+    expect(res.suggest!.fix).toEqual([
+      // (Not "string": its first letter differs, and prefix_length is 1.)
+      { text: 'tring', offset: 0, length: 5, options: [{ text: 'trying', score: 0.8, freq: 2 }] },
+      { text: 'out', offset: 6, length: 3, options: [] },
+      { text: 'elasticsaerch', offset: 10, length: 13, options: [{ text: 'elasticsearch', score: 1 - 1 / 13, freq: 1 }] },
+    ]);
+    const always = e.search({ size: 0, suggest: { s: { text: 'strying', term: { field: 'body', suggest_mode: 'always', prefix_length: 0, sort: 'frequency' } } } });
+    expect(always.suggest!.s[0]!.options).toEqual([{ text: 'trying', score: 1 - 1 / 6, freq: 2 }, { text: 'string', score: 1 - 1 / 6, freq: 1 }]);
+  });
+
+  it('offers exactly what a naive scan of the dictionary offers, over several segments', () => {
+    const W = ['abcd', 'abdc', 'abce', 'abcde', 'bacd', 'abc', 'abcdd', 'xbcd', 'acbd'];
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fc.constantFrom(...W), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 40 }),
+        fc.constantFrom(...W, 'abzd', 'zzzz'),
+        fc.constantFrom('missing', 'popular', 'always'),
+        fc.constantFrom('score', 'frequency'),
+        fc.constantFrom(1, 2),
+        fc.constantFrom(0, 1, 2),
+        fc.constantFrom(0, 2),
+        fc.constantFrom(0, 5),
+        (docs, text, mode, sort, maxEdits, prefixLength, minDocFreq, refreshEvery) => {
+          const e = new ShardEngine({ maxSegments: 100, mappings: { properties: { body: { type: 'text' } } } });
+          docs.forEach((words, i) => {
+            e.index(String(i), { body: words.join(' ') });
+            if (refreshEvery > 0 && i % refreshEvery === refreshEvery - 1) e.refresh();
+          });
+          e.refresh();
+          const df = new Map<string, number>();
+          for (const words of docs) for (const w of new Set(words)) df.set(w, (df.get(w) ?? 0) + 1);
+          const own = df.get(text) ?? 0;
+          // max_term_freq 1 (absolute): a token in more than one doc is never corrected.
+          // Tokens under min_word_length (4) are never corrected either.
+          const skip = text.length < 4 || (mode === 'missing' && own > 0) || own > 1;
+          const want = skip
+            ? []
+            : [...df]
+                .filter(([t, f]) => t !== text && t.startsWith(text.slice(0, prefixLength)) && osa(t, text) <= maxEdits && f >= minDocFreq && (mode !== 'popular' || f > own))
+                .map(([t, f]) => ({ text: t, score: 1 - osa(t, text) / Math.min(t.length, text.length), freq: f }))
+                .sort((a, b) => (sort === 'score' ? b.score - a.score || b.freq - a.freq : b.freq - a.freq || b.score - a.score) || (a.text < b.text ? -1 : 1))
+                .slice(0, 3);
+          const res = e.search({ size: 0, suggest: { s: { text, term: { field: 'body', suggest_mode: mode, sort, max_edits: maxEdits, prefix_length: prefixLength, min_doc_freq: minDocFreq, max_term_freq: 1, size: 3 } } } });
+          expect(res.suggest!.s).toEqual([{ text, offset: 0, length: text.length, options: want }]);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses malformed suggesters with a parsing_exception', () => {
+    const e = new ShardEngine();
+    for (const suggest of [
+      'x',
+      { s: { text: 'x', phrase: { field: 'body' } } },
+      { s: { term: { field: 'body' } } },
+      { s: { text: 'x', term: {} } },
+      { s: { text: 'x', term: { field: 'body', max_edits: 3 } } },
+      { s: { text: 'x', term: { field: 'body', suggest_mode: 'sometimes' } } },
+      { s: { text: 'x', term: { field: 'body', colour: 'red' } } },
+      { s: { text: 'x', term: { field: 'body', string_distance: 'ngram' } } },
+    ]) {
+      expect(() => e.search({ suggest }), JSON.stringify(suggest)).toThrow(expect.objectContaining({ type: 'parsing_exception' }));
+    }
+  });
+});
