@@ -29,7 +29,7 @@ describe('term suggester', () => {
       { text: 'elasticsaerch', offset: 10, length: 13, options: [{ text: 'elasticsearch', score: 1 - 1 / 13, freq: 1 }] },
     ]);
     const always = e.search({ size: 0, suggest: { s: { text: 'strying', term: { field: 'body', suggest_mode: 'always', prefix_length: 0, sort: 'frequency' } } } });
-    expect(always.suggest!.s[0]!.options).toEqual([{ text: 'trying', score: 1 - 1 / 6, freq: 2 }, { text: 'string', score: 1 - 1 / 6, freq: 1 }]);
+    expect(always.suggest!.s![0]!.options).toEqual([{ text: 'trying', score: 1 - 1 / 6, freq: 2 }, { text: 'string', score: 1 - 1 / 6, freq: 1 }]);
   });
 
   it('offers exactly what a naive scan of the dictionary offers, over several segments', () => {

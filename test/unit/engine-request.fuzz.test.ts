@@ -1,0 +1,100 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ShardEngine } from '../../src/engine/shard-engine.ts';
+import { EngineError } from '../../src/engine/types.ts';
+
+// Search requests built from the DSL's own names with values that are often wrong: every one must
+// either answer or fail with a structured EngineError (a type and a reason), never anything else.
+
+const odd = fc.constantFrom<unknown>(undefined, null, NaN, Infinity, -1, 0, 1, 2.5, 1e308, '', 'x', 'a b', 'now-1d/d', 'now-1q', '2024-01-01||+1M', '10d', 'AUTO', true, [], {}, [1, 'a'], { a: 1 });
+const value = fc.oneof(odd, fc.jsonValue({ maxDepth: 2 }));
+const field = fc.constantFrom('body', 'tag', 'n', 'at', 'nope', 'body.keyword', '', '*');
+const OPTION_KEYS = [
+  'query', 'operator', 'boost', 'value', 'values', 'fuzziness', 'prefix_length', 'max_expansions', 'transpositions', 'fuzzy_transpositions',
+  'minimum_should_match', 'analyzer', 'slop', 'gt', 'gte', 'lt', 'lte', 'format', 'field', 'fields', '_name', 'origin', 'scale', 'offset',
+  'decay', 'factor', 'modifier', 'missing', 'seed', 'type', 'tie_breaker', 'default_operator', 'bogus',
+];
+const options = fc.dictionary(fc.constantFrom(...OPTION_KEYS), value, { maxKeys: 4 });
+const LEAVES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'fuzzy', 'query_string', 'simple_query_string', 'nope'];
+const leaf = fc.tuple(fc.constantFrom(...LEAVES), fc.oneof(value, options, fc.dictionary(field, fc.oneof(value, options), { maxKeys: 2 }))).map(([t, body]) => ({ [t]: body }));
+
+// Shapes that get past the outer checks, so that the inner ones are reached too.
+const oneField = (body: fc.Arbitrary<unknown>) => fc.tuple(field, body).map(([f, b]) => ({ [f]: b }));
+const decay = oneField(fc.dictionary(fc.constantFrom('origin', 'scale', 'offset', 'decay'), value, { maxKeys: 3 }));
+const fieldValueFactor = fc.dictionary(fc.constantFrom('field', 'factor', 'modifier', 'missing'), fc.oneof(value, field), { maxKeys: 3 });
+const randomScore = fc.dictionary(fc.constantFrom('seed', 'field'), fc.oneof(value, field), { maxKeys: 2 });
+const scoreFunction = fc.oneof(
+  fc.record({ gauss: decay }),
+  fc.record({ exp: decay, weight: value }, { requiredKeys: ['exp'] }),
+  fc.record({ linear: decay, multi_value_mode: value }, { requiredKeys: ['linear'] }),
+  fc.record({ field_value_factor: fieldValueFactor }),
+  fc.record({ random_score: randomScore, weight: value }, { requiredKeys: ['random_score'] }),
+  fc.record({ weight: value }),
+);
+
+const query: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
+  q: fc.oneof({ depthSize: 'small' }, leaf, leaf, tie('compound'), value),
+  compound: fc.oneof(
+    fc.record({ bool: fc.dictionary(fc.constantFrom('must', 'should', 'filter', 'must_not', 'minimum_should_match', 'boost', 'bogus'), fc.oneof(tie('q'), fc.array(tie('q'), { maxLength: 2 }), value), { maxKeys: 3 }) }),
+    fc.record({ dis_max: fc.dictionary(fc.constantFrom('queries', 'tie_breaker', 'boost'), fc.oneof(fc.array(tie('q'), { maxLength: 2 }), value), { maxKeys: 2 }) }),
+    fc.record({ constant_score: fc.dictionary(fc.constantFrom('filter', 'boost'), fc.oneof(tie('q'), value), { maxKeys: 2 }) }),
+    fc.record({ boosting: fc.dictionary(fc.constantFrom('positive', 'negative', 'negative_boost'), fc.oneof(tie('q'), value), { maxKeys: 3 }) }),
+    fc.record({ function_score: fc.record({ query: tie('q'), functions: fc.array(fc.record({ filter: tie('q') }, { requiredKeys: [] }).chain((f) => scoreFunction.map((g) => ({ ...f, ...g }))), { maxLength: 3 }), score_mode: value, boost_mode: value }, { requiredKeys: [] }) }),
+    fc.record({
+      function_score: fc.dictionary(
+        fc.constantFrom('query', 'functions', 'score_mode', 'boost_mode', 'max_boost', 'min_score', 'weight', 'field_value_factor', 'gauss', 'exp', 'linear', 'random_score'),
+        fc.oneof(tie('q'), value, options, fc.dictionary(field, options, { maxKeys: 1 }), fc.array(fc.dictionary(fc.constantFrom('filter', 'weight', 'gauss', 'field_value_factor', 'random_score'), fc.oneof(tie('q'), value, options, fc.dictionary(field, options, { maxKeys: 1 })), { maxKeys: 2 }), { maxLength: 2 })),
+        { maxKeys: 3 },
+      ),
+    }),
+  ),
+})).q;
+
+const suggest = fc.dictionary(fc.constantFrom('s', 'text'), fc.oneof(value, fc.record({ text: value, term: fc.dictionary(fc.constantFrom('field', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'analyzer'), fc.oneof(value, field), { maxKeys: 3 }) }, { requiredKeys: [] })), { maxKeys: 2 });
+const request = fc.oneof(
+  fc.record({ query, explain: fc.boolean(), collapse: fc.record({ field }), suggest, sort: fc.array(fc.oneof(field, oneField(value)), { maxLength: 2 }), size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
+  fc.dictionary(
+  fc.constantFrom('query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'highlight', 'timeout', 'collapse', 'explain', 'suggest', 'bogus'),
+  fc.oneof(query, value, fc.record({ field }), fc.dictionary(fc.constantFrom('s', 'text'), fc.oneof(value, fc.record({ text: value, term: options })), { maxKeys: 2 })),
+  { maxKeys: 5 },
+  ),
+);
+
+/** As a decoded JSON or msgpack body has them: ordinary objects (fast-check makes some without a prototype). */
+function ordinary(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(ordinary);
+  if (typeof v !== 'object' || v === null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = ordinary(x);
+  return out;
+}
+
+describe('search requests, fuzzed', () => {
+  const e = new ShardEngine({ mappings: { properties: { body: { type: 'text', fields: { keyword: { type: 'keyword' } } }, tag: { type: 'keyword' }, n: { type: 'long' }, at: { type: 'date' } } } });
+  for (let i = 0; i < 30; i++) e.index(String(i), { body: ['a b', 'b c', 'a c d', 'x'][i % 4], tag: ['p', 'q'][i % 2], n: i % 7, at: 1_700_000_000_000 + i * 86_400_000 });
+  e.refresh();
+
+  it('answers, or fails with a structured error, whatever the request', () => {
+    let answered = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.oneof(request, value).map(ordinary), (body) => {
+        try {
+          const res = e.search(body);
+          expect(Array.isArray(res.hits.hits)).toBe(true);
+          answered++;
+        } catch (err) {
+          if (!(err instanceof EngineError)) throw new Error(`not a structured error for ${JSON.stringify(body)}: ${String(err)}`);
+          expect(err.type).toMatch(/^[a-z_]+$/);
+          expect(err.reason.length).toBeGreaterThan(0);
+          refused++;
+        }
+      }),
+      { numRuns: 3_000 },
+    );
+    // Both outcomes happen: the generator reaches past the parser.
+    expect(answered).toBeGreaterThan(100);
+    expect(refused).toBeGreaterThan(100);
+    expect(e.search({ query: { match_all: {} }, size: 0, track_total_hits: true }).hits.total.value).toBe(30);
+  });
+});
