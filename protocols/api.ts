@@ -22,6 +22,8 @@ export const API_SERVICE_VERSION = '1.0.0';
 export const DEFAULT_MAX_PAYLOAD_BYTES = 10 * 1024 * 1024;
 /** Elasticsearch's index.max_result_window. */
 export const MAX_RESULT_WINDOW = 10_000;
+/** Searches one msearch request may hold (each runs on every shard it names). */
+export const MAX_MSEARCH = 100;
 export const MAX_ID_BYTES = 512;
 export const MAX_TIMEOUT_MS = 600_000;
 /** Nesting limit of any request body (documents included). */
@@ -137,6 +139,11 @@ export interface SearchRequest {
   body?: SearchBody;
   timeout_ms?: number;
 }
+/** Many searches in one request (Elasticsearch's _msearch): each its own index expression and body. */
+export interface MsearchRequest {
+  searches: { index?: IndexExpr; body?: SearchBody }[];
+  timeout_ms?: number;
+}
 export interface CountRequest {
   index?: IndexExpr;
   body?: { query?: Record<string, unknown> };
@@ -211,6 +218,11 @@ export interface SearchHitResponse<T = Document> {
   _source?: T;
   sort?: unknown[];
   highlight?: Record<string, string[]>;
+  matched_queries?: string[];
+  /** With `collapse`: the hit's collapse value. */
+  fields?: Record<string, unknown[]>;
+  /** With `explain: true`: { value, description, details } all the way down. */
+  _explanation?: { value: number; description: string; details: unknown[] };
 }
 export interface SearchResponse<T = Document> {
   took: number;
@@ -218,6 +230,12 @@ export interface SearchResponse<T = Document> {
   _shards: ShardsInfo;
   hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHitResponse<T>[] };
   aggregations?: Record<string, unknown>;
+  suggest?: Record<string, { text: string; offset: number; length: number; options: { text: string; score: number; freq: number }[] }[]>;
+}
+/** One answer per search, in order: its response, or the error it failed with. */
+export interface MsearchResponse<T = Document> {
+  took: number;
+  responses: (SearchResponse<T> | { error: { type: string; reason: string }; status: number })[];
 }
 export interface CountResponse {
   count: number;
@@ -290,6 +308,7 @@ export interface ApiOps {
   'doc.mget': { request: DocMgetRequest; response: MgetResponse };
   'doc.bulk': { request: DocBulkRequest; response: BulkResponse };
   search: { request: SearchRequest; response: SearchResponse };
+  msearch: { request: MsearchRequest; response: MsearchResponse };
   count: { request: CountRequest; response: CountResponse };
   'cluster.health': { request: ClusterHealthRequest; response: ClusterHealthResponse };
   'cluster.state': { request: EmptyRequest; response: ClusterState };
@@ -377,6 +396,7 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
     summary: 'many index/create/update/delete actions in one request',
   },
   search: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: [], idempotent: true, summary: 'query then fetch over every shard' },
+  msearch: { fields: { searches: 'array', timeout_ms: 'timeout' }, required: ['searches'], idempotent: true, summary: 'many searches in one request, each answered or failed on its own' },
   count: { fields: { index: 'indexExpr', body: 'object' }, required: [], idempotent: true, summary: 'count matching documents' },
   'cluster.health': {
     fields: { index: 'indexExpr', wait_for_status: { enum: ['green', 'yellow', 'red'] }, timeout_ms: 'timeout' },
@@ -522,6 +542,18 @@ function checkOpSpecific(op: ApiOp, r: Record<string, unknown>): void {
     if (b.doc !== undefined && !isPlainObject(b.doc)) throw invalid('[body.doc] in a [doc.update] request must be an object');
     if (b.upsert !== undefined && !isPlainObject(b.upsert)) throw invalid('[body.upsert] in a [doc.update] request must be an object');
     if (b.doc_as_upsert !== undefined && typeof b.doc_as_upsert !== 'boolean') throw invalid('[body.doc_as_upsert] in a [doc.update] request must be a boolean');
+  }
+  if (op === 'msearch') {
+    const searches = r.searches as unknown[];
+    if (searches.length === 0) throw invalid('an [msearch] request needs at least one search in [searches]');
+    if (searches.length > MAX_MSEARCH) throw invalid(`an [msearch] request holds at most ${MAX_MSEARCH} searches`);
+    searches.forEach((s, i) => {
+      if (!isPlainObject(s)) throw invalid(`[searches][${i}] must be an object: {index, body}`);
+      for (const [k, v] of Object.entries(s)) {
+        if (k !== 'index' && k !== 'body') throw invalid(`unknown field [searches][${i}].${k} in an [msearch] request; known: index, body`);
+        if (v !== undefined && v !== null) checkField(op, `searches[${i}].${k}`, k === 'index' ? 'indexExpr' : 'object', v);
+      }
+    });
   }
   if (op === 'count' && r.body !== undefined) {
     for (const k of Object.keys(r.body as object)) if (k !== 'query') throw invalid(`unknown field [body.${k}] in a [count] request; known: query`);

@@ -40,6 +40,8 @@ import {
   type ClusterHealthRequest,
   type ClusterHealthResponse,
   type CountRequest,
+  type MsearchRequest,
+  type MsearchResponse,
   type DocBulkRequest,
   type DocCreateRequest,
   type DocDeleteRequest,
@@ -219,6 +221,10 @@ export class ShoalClient {
 
   search<T = Document>(p: SearchRequest = {}, o?: RequestOptions): Promise<SearchResponse<T>> {
     return this.request('search', p, o) as Promise<SearchResponse<T>>;
+  }
+  /** Many searches in one round trip: one response (or error) per search, in order. */
+  msearch<T = Document>(p: MsearchRequest, o?: RequestOptions): Promise<MsearchResponse<T>> {
+    return this.request('msearch', p, o) as Promise<MsearchResponse<T>>;
   }
   count(p: CountRequest = {}, o?: RequestOptions) {
     return this.request('count', p, o);

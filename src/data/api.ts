@@ -51,6 +51,20 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
     }
     case 'search':
       return coord.search(p.index, p.body, { timeoutMs: num(p.timeout_ms) });
+    case 'msearch': {
+      const started = performance.now();
+      const searches = p.searches as { index?: unknown; body?: unknown }[];
+      // Concurrently; each answers or fails on its own, as in Elasticsearch.
+      const responses = await Promise.all(
+        searches.map((s) =>
+          coord.search(s.index, s.body ?? {}, { timeoutMs: num(p.timeout_ms) }).catch((err: unknown) => {
+            const { type, reason, status } = apiErrorBody(err);
+            return { error: { type, reason }, status };
+          }),
+        ),
+      );
+      return { took: Math.round(performance.now() - started), responses };
+    }
     case 'count':
       return coord.count(p.index, p.body);
     case 'cluster.health':

@@ -116,6 +116,11 @@ describe('data plane in one process over a real nats-server', () => {
     const explained = await api({ op: 'search', index: 'books', body: { query: { match: { title: 'quick' } }, explain: true } });
     expect(explained.hits.hits.length).toBe(2);
     for (const h of explained.hits.hits) expect(h._explanation.value).toBe(h._score);
+    // msearch: each search answers or fails on its own, in order.
+    const multi = await api({ op: 'msearch', searches: [{ index: 'books', body: { query: { match: { title: 'quick' } } } }, { index: 'nope' }, { index: 'books', body: { query: { bogus: {} } } }] });
+    expect(multi.responses[0].hits.total.value).toBe(2);
+    expect(multi.responses[1]).toMatchObject({ status: 404, error: { type: 'index_not_found_exception' } });
+    expect(multi.responses[2]).toMatchObject({ status: 400, error: { type: 'parsing_exception' } });
     // Term suggestions merge across shards: a term's frequency is the sum of the shards'. It is
     // Lucene's docFreq, which counts b1's version before its update until a merge drops it: 3.
     const suggested = await api({ op: 'search', index: 'books', body: { size: 0, suggest: { fix: { text: 'quikc', term: { field: 'title' } } } } });

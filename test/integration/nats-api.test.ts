@@ -81,6 +81,8 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(found.hits.hits.map((h: Any) => h._id)).toEqual(['b1']);
     expect(found._shards).toMatchObject({ total: 2, successful: 2 });
     expect(await ok('count', { index: 'books', body: { query: { range: { year: { gte: 2000 } } } } })).toMatchObject({ count: 2 });
+    const multi = await ok('msearch', { searches: [{ index: 'books', body: { query: { match: { title: 'quick' } } } }, { index: 'books', body: { size: 0 } }] });
+    expect(multi.responses.map((r: Any) => r.hits.total.value)).toEqual([1, 2]);
     expect(await ok('doc.delete', { index: 'books', id: 'b3', refresh: true })).toMatchObject({ result: 'deleted' });
     expect((await ok('count', { index: 'books' })).count).toBe(1);
     expect((await ok('cat.nodes')).map((n: Any) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
@@ -159,6 +161,10 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expectError(await c.raw('doc.create', { index: 'errs', id: 'e1', document: { n: 2 } }), 'version_conflict_engine_exception', 409);
     expectError(await c.raw('doc.index', { index: 'errs', id: 'e1', document: { n: 3 }, if_seq_no: 99, if_primary_term: 1 }), 'version_conflict_engine_exception', 409);
     expectError(await c.raw('search', { index: 'errs', body: { query: { no_such_query: {} } } }), expect.any(String) as never, 400);
+    expectError(await c.raw('msearch', { searches: [] }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('msearch', { searches: [{ index: 'errs', size: 1 }] }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('msearch', { searches: [{ index: 'errs', body: 'match_all' }] }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('msearch', { searches: Array.from({ length: 101 }, () => ({ index: 'errs' })) }), 'illegal_argument_exception', 400);
     // msgpack errors come back in msgpack.
     const mp = await c.raw('doc.get', { index: 'errs', id: 42 }, { encoding: 'msgpack' });
     expect(mp.contentType).toBe('application/msgpack');
