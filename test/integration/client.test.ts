@@ -49,6 +49,9 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect(res.hits.hits.map((h) => h._source!.title)).toEqual(['Alien', 'Blade Runner', 'Aliens']);
     expect(res.hits.total).toEqual({ value: 3, relation: 'eq' });
     expect((await client.count({ index: 'films' })).count).toBe(3);
+    const multi = await client.msearch<{ title: string }>({ searches: [{ index: 'films', body: { query: { match: { title: 'alien' } } } }, { index: 'nope' }] });
+    expect((multi.responses[0] as { hits: { hits: { _source?: { title: string } }[] } }).hits.hits.map((h) => h._source!.title)).toEqual(['Alien']);
+    expect(multi.responses[1]).toMatchObject({ status: 404, error: { type: 'index_not_found_exception' } });
     expect(await client.delete({ index: 'films', id: 'f3', refresh: true })).toMatchObject({ result: 'deleted' });
     expect((await client.count({ index: 'films' })).count).toBe(2);
     expect((await client.cat.nodes()).map((n) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
