@@ -105,6 +105,24 @@ export interface DocDeleteRequest extends WriteParams, Conditions {
   id: string;
   routing?: string;
 }
+/** Delete every document a query matches (Elasticsearch's _delete_by_query). */
+export interface DocDeleteByQueryRequest {
+  index: IndexExpr;
+  body?: { query?: Record<string, unknown>; max_docs?: number };
+  /** abort (default): stop at the first version conflict; proceed: count it and go on. */
+  conflicts?: 'abort' | 'proceed';
+  timeout_ms?: number;
+}
+export interface DeleteByQueryResponse {
+  took: number;
+  timed_out: boolean;
+  total: number;
+  deleted: number;
+  batches: number;
+  version_conflicts: number;
+  noops: number;
+  failures: { index: string; id?: string; shard?: number; status: number; cause: { type: string; reason: string } }[];
+}
 export interface DocUpdateRequest extends WriteParams, Conditions {
   index: string;
   id: string;
@@ -307,6 +325,7 @@ export interface ApiOps {
   'doc.update': { request: DocUpdateRequest; response: WriteResponse };
   'doc.mget': { request: DocMgetRequest; response: MgetResponse };
   'doc.bulk': { request: DocBulkRequest; response: BulkResponse };
+  'doc.delete_by_query': { request: DocDeleteByQueryRequest; response: DeleteByQueryResponse };
   search: { request: SearchRequest; response: SearchResponse };
   msearch: { request: MsearchRequest; response: MsearchResponse };
   count: { request: CountRequest; response: CountResponse };
@@ -394,6 +413,12 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
     required: ['operations'],
     idempotent: (r) => bulkIsIdempotent(r.operations),
     summary: 'many index/create/update/delete actions in one request',
+  },
+  'doc.delete_by_query': {
+    fields: { index: 'indexExpr', body: 'object', conflicts: { enum: ['abort', 'proceed'] }, timeout_ms: 'timeout' },
+    required: ['index'],
+    idempotent: false,
+    summary: 'delete every document a query matches, each on the condition that it has not changed',
   },
   search: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: [], idempotent: true, summary: 'query then fetch over every shard' },
   msearch: { fields: { searches: 'array', timeout_ms: 'timeout' }, required: ['searches'], idempotent: true, summary: 'many searches in one request, each answered or failed on its own' },

@@ -41,6 +41,7 @@ import {
   type ClusterHealthResponse,
   type CountRequest,
   type MsearchRequest,
+  type DocDeleteByQueryRequest,
   type MsearchResponse,
   type DocBulkRequest,
   type DocCreateRequest,
@@ -215,6 +216,11 @@ export class ShoalClient {
   /** One bulk request (Elasticsearch's lines as objects). For many documents see `helpers.bulk`. */
   bulk(p: DocBulkRequest, o?: RequestOptions) {
     return this.request('doc.bulk', p, o);
+  }
+
+  /** Delete every document a query matches, each on the condition that it has not changed. */
+  deleteByQuery(p: DocDeleteByQueryRequest, o?: RequestOptions) {
+    return this.request('doc.delete_by_query', p, o);
   }
 
   // ---- search ---------------------------------------------------------------------------------

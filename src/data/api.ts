@@ -49,6 +49,8 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
         items: results.map((r) => ({ [r.action]: { _index: r.index, ...r.result } })),
       };
     }
+    case 'doc.delete_by_query':
+      return coord.deleteByQuery(p.index, p.body, { conflicts: p.conflicts, timeoutMs: num(p.timeout_ms) });
     case 'search':
       return coord.search(p.index, p.body, { timeoutMs: num(p.timeout_ms) });
     case 'msearch': {

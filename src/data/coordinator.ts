@@ -35,6 +35,8 @@ export interface BulkItem {
   doc_as_upsert?: boolean;
   if_seq_no?: number;
   if_primary_term?: number;
+  /** Coordinator-internal: the shard, when known (a hit's), instead of hashing routing or id. */
+  shard?: number;
 }
 
 export interface WriteOpts {
@@ -44,6 +46,8 @@ export interface WriteOpts {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** Documents delete_by_query takes from a shard per batch (Elasticsearch's scroll size). */
+const DELETE_BY_QUERY_BATCH = 1000;
 const AUTO_CREATE_SETTINGS = { number_of_shards: 1, number_of_replicas: 1 };
 
 /**
@@ -157,11 +161,11 @@ export class Coordinator {
       }
       // Ids are made here, so a retried write cannot create a second document.
       const id = item.id ?? randomBytes(15).toString('base64url');
-      const shard = shardFor(item.routing ?? id, meta.settings.number_of_shards);
+      const shard = item.shard ?? shardFor(item.routing ?? id, meta.settings.number_of_shards);
       const key = `${item.index}\u0000${shard}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { index: item.index, shard, items: [], slots: [] }));
-      const { index: _i, routing: _r, ...rest } = item;
+      const { index: _i, routing: _r, shard: _s, ...rest } = item;
       g.items.push({ ...rest, id });
       g.slots.push(slot);
     });
@@ -362,6 +366,9 @@ export class Coordinator {
       if (p.hit.matched_queries !== undefined) hit.matched_queries = p.hit.matched_queries;
       if (p.hit.fields !== undefined) hit.fields = p.hit.fields;
       if (p.hit._explanation !== undefined) hit._explanation = p.hit._explanation;
+      if (p.hit._seq_no !== undefined) hit._seq_no = p.hit._seq_no;
+      if (p.hit._primary_term !== undefined) hit._primary_term = p.hit._primary_term;
+      if (p.hit._version !== undefined) hit._version = p.hit._version;
       if (f?.highlight !== undefined) hit.highlight = f.highlight;
       return hit;
     });
@@ -393,6 +400,62 @@ export class Coordinator {
       response.aggregations = wrapEngine(() => reduceShardAggs(parsed.aggs, partials));
     }
     return response;
+  }
+
+  /**
+   * Delete every document a query matches (Elasticsearch's _delete_by_query): in batches, each
+   * shard's next matches with their seq_no and primary term, deleted on that very shard on the
+   * condition that they have not changed since (a doc updated meanwhile is a version conflict,
+   * not a lost update). `conflicts: abort` (the default) stops at the first conflict and reports
+   * it; `proceed` counts it and goes on. `max_docs` bounds the deletions.
+   */
+  async deleteByQuery(indexExpr: unknown, body: unknown, params: { conflicts?: unknown; timeoutMs?: number } = {}) {
+    const started = performance.now();
+    const b = obj(body ?? {}, 'delete_by_query body');
+    for (const k of Object.keys(b)) if (k !== 'query' && k !== 'max_docs') throw badRequest(`unknown key [${k}] in the delete_by_query request; known: query, max_docs`);
+    const query = b.query ?? { match_all: {} };
+    wrapEngine(() => parseSearchRequest({ query }));
+    if (b.max_docs !== undefined && !(Number.isSafeInteger(b.max_docs) && (b.max_docs as number) > 0)) throw badRequest('[max_docs] must be a positive integer');
+    const maxDocs = (b.max_docs as number | undefined) ?? Infinity;
+    if (params.conflicts !== undefined && params.conflicts !== 'abort' && params.conflicts !== 'proceed') throw badRequest('[conflicts] must be abort or proceed');
+    const proceed = params.conflicts === 'proceed';
+    const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const indices = this.resolveIndices(indexExpr);
+    let deleted = 0;
+    let conflicts = 0;
+    let batches = 0;
+    const failures: { index: string; id?: string; shard?: number; status: number; cause: { type: string; reason: string } }[] = [];
+    // Docs that conflicted are left out of later batches (else they would match again).
+    const conflicted = new Map<string, string[]>();
+    for (const t of this.searchTargets(indices, false)) {
+      const key = `${t.index}\u0000${t.shard}`;
+      while (deleted < maxDocs && failures.length === 0) {
+        if (!t.copy) {
+          failures.push({ index: t.index, shard: t.shard, status: 503, cause: { type: 'no_shard_available_action_exception', reason: 'no started copy' } });
+          break;
+        }
+        const skip = conflicted.get(key);
+        const q = skip ? { bool: { must: [query], must_not: [{ ids: { values: skip } }] } } : query;
+        const size = Math.min(DELETE_BY_QUERY_BATCH, maxDocs - deleted);
+        const { r } = await this.searchWithRetry(t, { query: q, size, sort: ['_doc'], _source: false, seq_no_primary_term: true, track_total_hits: false }, timeoutMs);
+        const hits = r.hits.hits;
+        if (hits.length === 0) break;
+        batches++;
+        const items: BulkItem[] = hits.map((h) => ({ action: 'delete', index: t.index, id: h._id, shard: t.shard, if_seq_no: h._seq_no, if_primary_term: h._primary_term }));
+        // Refreshed, so that the next batch does not find these again.
+        const results = await this.bulk(items, { refresh: true, timeoutMs });
+        results.forEach(({ result }, i) => {
+          if (!('error' in result)) deleted++;
+          else if (result.status === 409 || result.status === 404) {
+            conflicts++;
+            conflicted.set(key, [...(conflicted.get(key) ?? []), items[i]!.id!]);
+            if (!proceed) failures.push({ index: t.index, id: items[i]!.id, status: 409, cause: result.error });
+          } else failures.push({ index: t.index, id: items[i]!.id, status: result.status, cause: result.error });
+        });
+      }
+      if (failures.length > 0) break;
+    }
+    return { took: Math.round(performance.now() - started), timed_out: false, total: deleted + conflicts, deleted, batches, version_conflicts: conflicts, noops: 0, failures };
   }
 
   async count(indexExpr: unknown, body: unknown = {}) {

@@ -62,9 +62,12 @@ export interface SearchRequest {
   explain: boolean;
   /** Term suggesters (suggest.ts). */
   suggest: TermSuggestSpec[] | undefined;
+  /** Hits carry `_seq_no` and `_primary_term` (for conditional writes), and `_version`. */
+  seqNoPrimaryTerm: boolean;
+  version: boolean;
 }
 
-const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest', 'seq_no_primary_term', 'version']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -110,9 +113,17 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     source: parseSourceFilter(r._source),
     timeoutMs: r.timeout === undefined ? undefined : parseTimeout(r.timeout),
     collapse,
-    explain: r.explain === undefined ? false : typeof r.explain === 'boolean' ? r.explain : bad('[explain] must be a boolean'),
+    explain: flag(r.explain, 'explain'),
+    seqNoPrimaryTerm: flag(r.seq_no_primary_term, 'seq_no_primary_term'),
+    version: flag(r.version, 'version'),
     suggest: r.suggest === undefined ? undefined : parseSuggest(r.suggest),
   };
+}
+
+function flag(v: unknown, name: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') bad(`[${name}] must be a boolean`);
+  return v;
 }
 
 function intParam(v: unknown, name: string, dflt: number): number {

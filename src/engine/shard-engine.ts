@@ -652,6 +652,20 @@ export interface SearchHit {
   fields?: Record<string, unknown[]>;
   /** With `explain`: how its score was computed. */
   _explanation?: Explanation;
+  /** With `seq_no_primary_term` (what a conditional write needs), and with `version`. */
+  _seq_no?: number;
+  _primary_term?: number;
+  _version?: number;
+}
+
+/** `seq_no_primary_term` and `version`: the hit's write metadata. */
+function addMeta(hit: SearchHit, segment: Segment, doc: number, req: SearchRequest): void {
+  const meta = segment.meta(doc);
+  if (req.seqNoPrimaryTerm) {
+    hit._seq_no = meta.seqNo;
+    hit._primary_term = meta.primaryTerm;
+  }
+  if (req.version) hit._version = meta.version;
 }
 
 export interface SearchResponse {
@@ -703,6 +717,7 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: Sea
     const hit: SearchHit = { _id: segment.id(doc), _score: pruned.hitScore(i) };
     if (addresses) hit._address = pruned.hitKey(i);
     if (sourceFilter) hit._source = sourceFilter(segment.source(doc));
+    if (req.seqNoPrimaryTerm || req.version) addMeta(hit, segment, doc, req);
     hits.push(hit);
   }
   return {
@@ -782,6 +797,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
     if (c.group !== undefined) hit.fields = { [req.collapse!]: [c.group] };
+    if (req.seqNoPrimaryTerm || req.version) addMeta(hit, segment, c.doc, req);
     if (req.explain) {
       let explainer = explainers.get(c.seg);
       if (!explainer) explainers.set(c.seg, (explainer = new Explainer(execContext(engine, segment, stats, now), execute)));

@@ -257,6 +257,34 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('deletes by query, batch by batch, on every shard, and honours max_docs', async () => {
+    await api({ op: 'index.create', index: 'dbq', settings: { number_of_shards: 3, number_of_replicas: 1 }, mappings: { properties: { kind: { type: 'keyword' }, n: { type: 'long' } } } });
+    try {
+      expect(await api({ op: 'cluster.health', index: 'dbq', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      const docs = Array.from({ length: 3000 }, (_, i) => ({ kind: i % 2 === 1 ? 'odd' : 'even', n: i }));
+      expect((await api({ op: 'doc.bulk', index: 'dbq', refresh: true, operations: docs.flatMap((d, i) => [{ index: { _id: `d${i}` } }, d]) })).errors).toBe(false);
+      const odd = await api({ op: 'doc.delete_by_query', index: 'dbq', body: { query: { term: { kind: 'odd' } } } });
+      expect(odd).toMatchObject({ total: 1500, deleted: 1500, version_conflicts: 0, failures: [] });
+      // About 500 odd docs per shard, 1000 per batch: one batch per shard.
+      expect(odd.batches).toBe(3);
+      const left = await api({ op: 'search', index: 'dbq', body: { size: 0, track_total_hits: true, aggs: { kinds: { terms: { field: 'kind' } } } } });
+      expect(left.hits.total.value).toBe(1500);
+      expect(left.aggregations.kinds.buckets).toEqual([{ key: 'even', doc_count: 1500 }]);
+      const some = await api({ op: 'doc.delete_by_query', index: 'dbq', body: { query: { range: { n: { lt: 1000 } } }, max_docs: 120 } });
+      expect(some).toMatchObject({ deleted: 120, failures: [] });
+      expect((await api({ op: 'count', index: 'dbq' })).count).toBe(1380);
+      // Nothing matches: nothing deleted, no batch.
+      expect(await api({ op: 'doc.delete_by_query', index: 'dbq', body: { query: { term: { kind: 'odd' } } } })).toMatchObject({ total: 0, deleted: 0, batches: 0 });
+      await expect(api({ op: 'doc.delete_by_query', index: 'dbq', body: { query: { nope: {} } } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'doc.delete_by_query', index: 'dbq', body: { size: 3 } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'doc.delete_by_query', index: 'dbq', body: { max_docs: 0 } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'doc.delete_by_query', index: 'dbq', conflicts: 'maybe' })).rejects.toMatchObject({ status: 400 });
+      expect((await api({ op: 'count', index: 'dbq' })).count).toBe(1380);
+    } finally {
+      await api({ op: 'index.delete', index: 'dbq' });
+    }
+  });
+
   it('promotes a replica when a node holding primaries dies, and loses no acknowledged write', async () => {
     const acked: string[] = [];
     for (let i = 0; i < 30; i++) acked.push((await api({ op: 'doc.index', index: 'books', id: `k${i}`, document: { title: `doc ${i}` } }))._id);

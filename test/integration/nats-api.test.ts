@@ -84,6 +84,8 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     const multi = await ok('msearch', { searches: [{ index: 'books', body: { query: { match: { title: 'quick' } } } }, { index: 'books', body: { size: 0 } }] });
     expect(multi.responses.map((r: Any) => r.hits.total.value)).toEqual([1, 2]);
     expect(await ok('doc.delete', { index: 'books', id: 'b3', refresh: true })).toMatchObject({ result: 'deleted' });
+    await ok('doc.index', { index: 'books', id: 'b9', document: { title: 'to be deleted' }, refresh: true });
+    expect(await ok('doc.delete_by_query', { index: 'books', body: { query: { match: { title: 'deleted' } } }, conflicts: 'proceed' })).toMatchObject({ deleted: 1, version_conflicts: 0 });
     expect((await ok('count', { index: 'books' })).count).toBe(1);
     expect((await ok('cat.nodes')).map((n: Any) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
     expect(await ok('cat.indices')).toEqual([expect.objectContaining({ index: 'books', pri: 2, rep: 1 })]);
@@ -161,6 +163,8 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expectError(await c.raw('doc.create', { index: 'errs', id: 'e1', document: { n: 2 } }), 'version_conflict_engine_exception', 409);
     expectError(await c.raw('doc.index', { index: 'errs', id: 'e1', document: { n: 3 }, if_seq_no: 99, if_primary_term: 1 }), 'version_conflict_engine_exception', 409);
     expectError(await c.raw('search', { index: 'errs', body: { query: { no_such_query: {} } } }), expect.any(String) as never, 400);
+    expectError(await c.raw('doc.delete_by_query', { body: { query: { match_all: {} } } }), 'action_request_validation_exception', 400);
+    expectError(await c.raw('doc.delete_by_query', { index: 'errs', conflicts: 'maybe' }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [] }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [{ index: 'errs', size: 1 }] }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [{ index: 'errs', body: 'match_all' }] }), 'illegal_argument_exception', 400);
