@@ -7,6 +7,7 @@
  */
 import type { DocSet, ExecContext, Query } from './query.ts';
 import { explainFunctions } from './function-score.ts';
+import { advance } from './maxscore.ts';
 import { postingsOf } from './segment.ts';
 import { B, Bm25TermScorer, decodeNorm, idf, K1 } from './similarity.ts';
 
@@ -164,12 +165,6 @@ function describe(q: Query): string {
 
 /** Index of doc in an ascending array, or -1. */
 function indexOf(docs: Int32Array, doc: number): number {
-  let lo = 0;
-  let hi = docs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (docs[mid]! < doc) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo < docs.length && docs[lo] === doc ? lo : -1;
+  const i = advance(docs, 0, doc);
+  return i < docs.length && docs[i] === doc ? i : -1;
 }

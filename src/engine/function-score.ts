@@ -10,6 +10,7 @@
  * max, min). Docs scoring below `min_score` are left out; then `boost` applies.
  */
 import type { DocSet, ExecContext, Query } from './query.ts';
+import { fmix, hashNumber, hashString } from './aggs/hll.ts';
 import { resolveDate } from './date-math.ts';
 import { timeValueMs } from './time-value.ts';
 import { EngineError, isPlainObject, type NumericColumn } from './types.ts';
@@ -151,7 +152,7 @@ function parseSpec(type: (typeof FUNCTION_TYPES)[number], v: unknown): ScoreFunc
       if (o.field !== undefined && (typeof o.field !== 'string' || o.field === '')) throw parsing('[random_score] [field] must be a field name');
       if (o.seed !== undefined && !Number.isInteger(o.seed) && typeof o.seed !== 'string') throw parsing('[random_score] [seed] must be an integer or a string');
       // Without a seed, scores differ from request to request (as Elasticsearch's do).
-      const seed = o.seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : typeof o.seed === 'string' ? hashString(o.seed, 0) : (o.seed as number) | 0;
+      const seed = o.seed === undefined ? (Math.random() * 2 ** 32) >>> 0 : typeof o.seed === 'string' ? seeded(hashString(o.seed), 0) : (o.seed as number) | 0;
       return { type, seed, field: o.field as string | undefined };
     }
     default:
@@ -450,36 +451,18 @@ class RandomScore implements LeafFunction {
 
   score(doc: number): number {
     let h: number;
-    if (this.field === undefined || this.field === '_id') h = hashString(this.ctx.segment.id(doc), this.seed);
+    if (this.field === undefined || this.field === '_id') h = seeded(hashString(this.ctx.segment.id(doc)), this.seed);
     else {
       const col = this.col;
       const has = col !== undefined && col.offsets[doc + 1]! > col.offsets[doc]!;
-      h = hashNumber(has ? col.values[col.offsets[doc]!]! : 0, this.seed);
+      h = seeded(hashNumber(has ? col.values[col.offsets[doc]!]! : 0), this.seed);
     }
     // 24 bits, as Elasticsearch's RandomScoreFunction keeps.
     return ((h >>> 8) / 2 ** 24) * this.weight;
   }
 }
 
-/** murmur3's 32-bit finalizer: every input bit affects every output bit. */
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-function hashString(s: string, seed: number): number {
-  let h = seed ^ 0x9e3779b9;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return mix32(h ^ s.length);
-}
-
-const f64 = new Float64Array(1);
-const u32 = new Uint32Array(f64.buffer);
-function hashNumber(v: number, seed: number): number {
-  f64[0] = v;
-  return mix32(mix32(u32[0]! ^ seed) ^ u32[1]!);
+/** A value's 53-bit murmur3 hash (the one cardinality uses), mixed with the seed, as 32 bits. */
+function seeded(hash: number, seed: number): number {
+  return fmix((hash % 2 ** 32) ^ seed) >>> 0;
 }

@@ -4,6 +4,7 @@
  * characters) of a term, the first `prefixLength` characters unchanged, at most `maxExpansions`
  * of them (fewest edits first, then in term order).
  */
+import { firstTermAtOrAfter } from './segment.ts';
 import { EngineError } from './types.ts';
 
 /** Edits a fuzzy term allows: a fixed 0–2, or AUTO:low,high (by term length). */
@@ -63,7 +64,8 @@ export function fuzzyExpansions(sortedTerms: readonly string[], term: string, op
   const prefix = term.slice(0, opts.prefixLength);
   const rest = term.slice(prefix.length);
   const found: { term: string; edits: number }[] = [];
-  for (const t of termsFrom(sortedTerms, prefix)) {
+  for (let i = firstTermAtOrAfter(sortedTerms, prefix); i < sortedTerms.length; i++) {
+    const t = sortedTerms[i]!;
     if (!t.startsWith(prefix)) break;
     const tail = t.slice(prefix.length);
     if (Math.abs(tail.length - rest.length) > max) continue;
@@ -80,18 +82,6 @@ function byEditsThenTerm(a: { term: string; edits: number }, b: { term: string; 
 
 function termOf(x: { term: string }): string {
   return x.term;
-}
-
-/** The dictionary from the first term >= prefix on (a binary search). */
-function* termsFrom(sorted: readonly string[], prefix: string): Generator<string> {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < prefix) lo = mid + 1;
-    else hi = mid;
-  }
-  for (let i = lo; i < sorted.length; i++) yield sorted[i]!;
 }
 
 /**

@@ -2,7 +2,7 @@ import { resolveDate } from './date-math.ts';
 import { fuzzinessOf, fuzzyExpansions, fuzzyOptionsOf, type FuzzyOptions } from './fuzzy.ts';
 import { executeFunctionScore, parseFunctionScore, type FunctionScoreQuery } from './function-score.ts';
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
-import { postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
+import { firstTermAtOrAfter, postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
 import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
 import { EngineError, isPlainObject, type Analyzer } from './types.ts';
@@ -771,15 +771,8 @@ function termsMatching(ctx: ExecContext, field: string, pred: (t: string) => boo
 /** The sorted dictionary's terms that start with `prefix`, in order, at most `max`: a binary search, then a scan of the range only. */
 export function termsWithPrefix(sorted: readonly string[], prefix: string, max = Infinity): string[] {
   if (prefix === '') return max >= sorted.length ? (sorted as string[]) : sorted.slice(0, max);
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < prefix) lo = mid + 1;
-    else hi = mid;
-  }
   const out: string[] = [];
-  for (let i = lo; i < sorted.length && out.length < max && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
+  for (let i = firstTermAtOrAfter(sorted, prefix); i < sorted.length && out.length < max && sorted[i]!.startsWith(prefix); i++) out.push(sorted[i]!);
   return out;
 }
 

@@ -84,6 +84,18 @@ export interface FieldIndex {
   readonly topDocsAvgdl: number;
 }
 
+/** The index of the first term >= key in a sorted dictionary (its length when there is none). */
+export function firstTermAtOrAfter(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** A term's postings as views (allocates up to three: for code that walks whole lists, not for one-term top k). */
 export function postingsOf(fi: FieldIndex, p: TermPostings): PostingsView {
   const docs = fi.docs.subarray(p.start, p.start + p.df);

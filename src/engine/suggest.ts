@@ -10,7 +10,7 @@
  */
 import { editDistance } from './fuzzy.ts';
 import type { ShardStats } from './query.ts';
-import type { Segment } from './segment.ts';
+import { firstTermAtOrAfter, type Segment } from './segment.ts';
 import { EngineError, isPlainObject, type Analyzer } from './types.ts';
 
 export interface TermSuggestSpec {
@@ -119,7 +119,7 @@ export function suggestTerms(spec: TermSuggestSpec, segments: readonly Segment[]
       const fi = segment.field(spec.field);
       if (!fi) continue;
       const sorted = fi.sortedTerms;
-      for (let i = lowerBound(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
+      for (let i = firstTermAtOrAfter(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
         const t = sorted[i]!;
         if (t === term || edits.has(t) || Math.abs(t.length - term.length) > spec.maxEdits) continue;
         const d = editDistance(t, term, spec.maxEdits);
@@ -160,15 +160,4 @@ export function mergeSuggestions(perShard: SuggestEntry[][], spec: Pick<TermSugg
     }
     return { ...entry, options: rankOptions([...byText.values()], spec) };
   });
-}
-
-function lowerBound(sorted: readonly string[], prefix: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (sorted[mid]! < prefix) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }

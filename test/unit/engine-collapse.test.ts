@@ -1,14 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
+import { thrownType } from '../support/thrown.ts';
 
 function errorType(e: ShardEngine, request: unknown): string {
-  try {
-    e.search(request);
-  } catch (x) {
-    return (x as { type: string }).type;
-  }
-  return 'none';
+  return thrownType(() => e.search(request));
 }
 
 describe('collapse', () => {

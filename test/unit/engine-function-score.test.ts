@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
+import { thrownType } from '../support/thrown.ts';
 
 type Doc = { body: string; tag: string; n?: number | number[] };
 
@@ -195,14 +196,7 @@ describe('function_score', () => {
 
   it('refuses malformed requests with a structured error, and a field value it cannot use', () => {
     const e = engineOf([{ body: 'a', tag: 'x' }, { body: 'a', tag: 'y', n: -5 }]);
-    const err = (query: unknown) => {
-      try {
-        e.search({ query });
-      } catch (x) {
-        return (x as { type: string }).type;
-      }
-      return 'none';
-    };
+    const err = (query: unknown) => thrownType(() => e.search({ query }));
     expect(err({ function_score: { functions: [], weight: 2 } })).toBe('parsing_exception');
     expect(err({ function_score: { functions: [{}] } })).toBe('parsing_exception');
     expect(err({ function_score: { functions: [{ weight: 1, gauss: { n: { origin: 0, scale: 1 } }, exp: { n: { origin: 0, scale: 1 } } }] } })).toBe('parsing_exception');

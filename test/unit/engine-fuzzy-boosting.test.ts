@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fuzzyExpansions } from '../../src/engine/fuzzy.ts';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
+import { thrownType } from '../support/thrown.ts';
 
 /** Optimal string alignment distance, the whole table (no early exit). */
 function osa(a: string, b: string, transpositions: boolean): number {
@@ -20,12 +21,7 @@ function ids(e: ShardEngine, query: unknown): string[] {
 }
 
 function errorType(e: ShardEngine, query: unknown): string {
-  try {
-    e.search({ query });
-  } catch (x) {
-    return (x as { type: string }).type;
-  }
-  return 'none';
+  return thrownType(() => e.search({ query }));
 }
 
 describe('fuzzy expansion', () => {
