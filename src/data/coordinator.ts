@@ -425,17 +425,15 @@ export class Coordinator {
     let conflicts = 0;
     let batches = 0;
     const failures: { index: string; id?: string; shard?: number; status: number; cause: { type: string; reason: string } }[] = [];
-    // Docs that conflicted are left out of later batches (else they would match again).
-    const conflicted = new Map<string, string[]>();
     for (const t of this.searchTargets(indices, false)) {
-      const key = `${t.index}\u0000${t.shard}`;
+      // This shard's docs that conflicted: left out of its later batches (else they would match again).
+      const conflicted: string[] = [];
       while (deleted < maxDocs && failures.length === 0) {
         if (!t.copy) {
           failures.push({ index: t.index, shard: t.shard, status: 503, cause: { type: 'no_shard_available_action_exception', reason: 'no started copy' } });
           break;
         }
-        const skip = conflicted.get(key);
-        const q = skip ? { bool: { must: [query], must_not: [{ ids: { values: skip } }] } } : query;
+        const q = conflicted.length > 0 ? { bool: { must: [query], must_not: [{ ids: { values: conflicted } }] } } : query;
         const size = Math.min(DELETE_BY_QUERY_BATCH, maxDocs - deleted);
         const { r } = await this.searchWithRetry(t, { query: q, size, sort: ['_doc'], _source: false, seq_no_primary_term: true, track_total_hits: false }, timeoutMs);
         const hits = r.hits.hits;
@@ -448,7 +446,7 @@ export class Coordinator {
           if (!('error' in result)) deleted++;
           else if (result.status === 409 || result.status === 404) {
             conflicts++;
-            conflicted.set(key, [...(conflicted.get(key) ?? []), items[i]!.id!]);
+            conflicted.push(items[i]!.id!);
             if (!proceed) failures.push({ index: t.index, id: items[i]!.id, status: 409, cause: result.error });
           } else failures.push({ index: t.index, id: items[i]!.id, status: result.status, cause: result.error });
         });
