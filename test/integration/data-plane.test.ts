@@ -285,6 +285,45 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('never loses an acknowledged update to delete_by_query: a doc changed between its search and its delete is a conflict', async () => {
+    await api({ op: 'index.create', index: 'dbq2', settings: { number_of_shards: 2, number_of_replicas: 1 }, mappings: { properties: { kind: { type: 'keyword' } } } });
+    try {
+      expect(await api({ op: 'cluster.health', index: 'dbq2', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      const N = 4000;
+      const ops = Array.from({ length: N }, (_, i) => [{ index: { _id: `d${i}` } }, { kind: 'odd' }]).flat();
+      expect((await api({ op: 'doc.bulk', index: 'dbq2', refresh: true, operations: ops })).errors).toBe(false);
+      // While delete_by_query removes every odd doc, six other clients turn docs even, one by one.
+      let done = false;
+      const acknowledged: string[] = [];
+      const updater = async (first: number) => {
+        for (let i = first; i >= 0 && !done; i -= 6 * 5) {
+          try {
+            await api({ op: 'doc.update', index: 'dbq2', id: `d${i}`, body: { doc: { kind: 'even' } } });
+            acknowledged.push(`d${i}`);
+          } catch (err) {
+            // Deleted before the update reached it: not acknowledged, nothing to keep.
+            expect(err).toMatchObject({ type: 'document_missing_exception' });
+          }
+        }
+      };
+      const updaters = Promise.all(Array.from({ length: 6 }, (_, u) => updater(N - 1 - u * 5)));
+      const res = await api({ op: 'doc.delete_by_query', index: 'dbq2', body: { query: { term: { kind: 'odd' } } }, conflicts: 'proceed' });
+      done = true;
+      await updaters;
+      await api({ op: 'index.refresh', index: 'dbq2' });
+      console.log(`[data-plane] delete_by_query under concurrent updates: ${res.deleted} deleted, ${res.version_conflicts} conflicts, ${acknowledged.length} updates acknowledged`);
+      expect(res.failures).toEqual([]);
+      // Every acknowledged update survives (it came before the delete, or made the delete conflict).
+      const kept = await api({ op: 'doc.mget', index: 'dbq2', body: { ids: acknowledged } });
+      for (const d of kept.docs) expect(d).toMatchObject({ found: true, _source: { kind: 'even' } });
+      // No odd doc is left, and every doc is accounted for.
+      expect((await api({ op: 'count', index: 'dbq2', body: { query: { term: { kind: 'odd' } } } })).count).toBe(0);
+      expect((await api({ op: 'count', index: 'dbq2' })).count).toBe(N - res.deleted);
+    } finally {
+      await api({ op: 'index.delete', index: 'dbq2' });
+    }
+  });
+
   it('promotes a replica when a node holding primaries dies, and loses no acknowledged write', async () => {
     const acked: string[] = [];
     for (let i = 0; i < 30; i++) acked.push((await api({ op: 'doc.index', index: 'books', id: `k${i}`, document: { title: `doc ${i}` } }))._id);
