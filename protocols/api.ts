@@ -75,6 +75,16 @@ export interface IndexCreateRequest {
 export interface IndexNameRequest {
   index: string;
 }
+/** Alias adds and removes, applied together (an atomic swap). */
+export interface IndexUpdateAliasesRequest {
+  actions: ({ add: { index: string; alias: string; is_write_index?: boolean } } | { remove: { index: string; alias: string } })[];
+}
+export interface CatAlias {
+  alias: string;
+  index: string;
+  /** Where writes through the alias go (its only index, or its write index). */
+  is_write_index: boolean;
+}
 export interface IndexSetReplicasRequest {
   index: string;
   number_of_replicas: number;
@@ -318,6 +328,7 @@ export interface ApiOps {
   'index.close': { request: IndexNameRequest; response: Acknowledged };
   'index.refresh': { request: IndexRefreshRequest; response: { _shards: ShardsInfo } };
   'index.set_replicas': { request: IndexSetReplicasRequest; response: Acknowledged };
+  'index.update_aliases': { request: IndexUpdateAliasesRequest; response: Acknowledged };
   'doc.index': { request: DocIndexRequest; response: WriteResponse };
   'doc.create': { request: DocCreateRequest; response: WriteResponse };
   'doc.get': { request: DocGetRequest; response: GetResponse };
@@ -334,6 +345,7 @@ export interface ApiOps {
   'cat.nodes': { request: EmptyRequest; response: CatNode[] };
   'cat.indices': { request: EmptyRequest; response: CatIndex[] };
   'cat.shards': { request: EmptyRequest; response: CatShard[] };
+  'cat.aliases': { request: EmptyRequest; response: CatAlias[] };
   'shard.stats': { request: ShardStatsRequest; response: ShardStat[] };
 }
 export type ApiOp = keyof ApiOps;
@@ -382,6 +394,7 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.close': { fields: { index: 'index' }, required: ['index'], idempotent: true, summary: 'close an index (no reads or writes)' },
   'index.refresh': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'make recent writes searchable' },
   'index.set_replicas': { fields: { index: 'index', number_of_replicas: 'replicas' }, required: ['index', 'number_of_replicas'], idempotent: true, summary: 'change the number of replicas' },
+  'index.update_aliases': { fields: { actions: 'array' }, required: ['actions'], idempotent: true, summary: 'add and remove aliases in one atomic change' },
   'doc.index': {
     fields: { index: 'index', id: 'id', document: 'object', routing: 'string', op_type: { enum: ['index', 'create'] }, ...COND, ...WRITE },
     required: ['index', 'document'],
@@ -433,6 +446,7 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'cat.nodes': { fields: {}, required: [], idempotent: true, summary: 'the nodes, their roles and shard counts' },
   'cat.indices': { fields: {}, required: [], idempotent: true, summary: 'the indices, health, shards and replicas' },
   'cat.shards': { fields: {}, required: [], idempotent: true, summary: 'every shard copy and where it is' },
+  'cat.aliases': { fields: {}, required: [], idempotent: true, summary: 'every alias and the indices it stands for' },
   'shard.stats': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'per-copy doc counts and checkpoints' },
 };
 

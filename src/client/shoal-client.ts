@@ -41,6 +41,8 @@ import {
   type ClusterHealthResponse,
   type CountRequest,
   type MsearchRequest,
+  type IndexUpdateAliasesRequest,
+  type CatAlias,
   type DocDeleteByQueryRequest,
   type MsearchResponse,
   type DocBulkRequest,
@@ -245,6 +247,8 @@ export class ShoalClient {
     close: (p: { index: string }, o?: RequestOptions) => this.request('index.close', p, o),
     refresh: (p: { index?: IndexExpr } = {}, o?: RequestOptions) => this.request('index.refresh', p, o),
     setReplicas: (p: { index: string; number_of_replicas: number }, o?: RequestOptions) => this.request('index.set_replicas', p, o),
+    /** Add and remove aliases in one atomic change (swap an alias to a reindexed index). */
+    updateAliases: (p: IndexUpdateAliasesRequest, o?: RequestOptions) => this.request('index.update_aliases', p, o),
     /** Per-copy doc counts, checkpoints and replication group. */
     shardStats: (p: ShardStatsRequest = {}, o?: RequestOptions) => this.request('shard.stats', p, o),
   };
@@ -258,6 +262,7 @@ export class ShoalClient {
     nodes: (o?: RequestOptions): Promise<CatNode[]> => this.request('cat.nodes', {}, o),
     indices: (o?: RequestOptions): Promise<CatIndex[]> => this.request('cat.indices', {}, o),
     shards: (o?: RequestOptions): Promise<CatShard[]> => this.request('cat.shards', {}, o),
+    aliases: (o?: RequestOptions): Promise<CatAlias[]> => this.request('cat.aliases', {}, o),
   };
 
   readonly helpers = {

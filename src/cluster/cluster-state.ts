@@ -1,6 +1,7 @@
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import type { RaftStateMachine } from '../raft/peer-state.ts';
 import type { Entry } from '../raft/types.ts';
+import { applyAliasActions, dropIndex, isAliasActions, type AliasAction, type Aliases } from './aliases.ts';
 import { allocate, failCopy, startCopy } from './allocation.ts';
 import type { IndexMeta, IndexSettings, ShardTable } from './metadata.ts';
 
@@ -28,6 +29,8 @@ export interface ClusterState {
   routing: Record<string, ShardTable[]>;
   /** Cluster settings: `awareness` is the node attribute copies are spread over. */
   settings: { awareness?: string };
+  /** Index aliases (aliases.ts); absent in states from before they existed. */
+  aliases?: Aliases;
   /** Allocation ids are `a<version>.<n>`: unique and the same on every master. */
 }
 
@@ -44,7 +47,9 @@ export type ClusterCommand =
   | { op: 'shard_started'; index: string; shard: number; allocationId: string; at?: number }
   | { op: 'shard_failed'; index: string; shard: number; allocationId: string; reason: string; primaryTerm?: number; at?: number }
   | { op: 'reroute'; at: number }
-  | { op: 'cluster_settings'; awareness?: string | null; at?: number };
+  | { op: 'cluster_settings'; awareness?: string | null; at?: number }
+  /** Alias adds and removes, applied together as one change. */
+  | { op: 'update_aliases'; actions: AliasAction[]; at?: number };
 
 export const EMPTY_CLUSTER_STATE: ClusterState = { version: 0, master: null, nodes: {}, indices: {}, routing: {}, settings: {} };
 
@@ -101,7 +106,8 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
       delete indices[cmd.name];
       const routing = { ...state.routing };
       delete routing[cmd.name];
-      return { ...state, indices, routing };
+      const aliases = state.aliases && dropIndex(state.aliases, cmd.name);
+      return aliases === undefined ? { ...state, indices, routing } : { ...state, indices, routing, aliases };
     }
     case 'set_replicas': {
       const meta = state.indices[cmd.name];
@@ -134,6 +140,11 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
       const awareness = cmd.awareness || undefined; // null, undefined and '' all mean none
       if (awareness === state.settings.awareness) return state;
       return { ...state, settings: awareness ? { awareness } : {} };
+    }
+    case 'update_aliases': {
+      const before = state.aliases ?? {};
+      const aliases = applyAliasActions(before, (name) => state.indices[name] !== undefined, cmd.actions);
+      return JSON.stringify(aliases) === JSON.stringify(before) ? state : { ...state, aliases };
     }
   }
 }
@@ -185,6 +196,8 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return typeof c.at === 'number';
     case 'cluster_settings':
       return (c.awareness === undefined || c.awareness === null || typeof c.awareness === 'string') && optNumber(c.at);
+    case 'update_aliases':
+      return isAliasActions(c.actions) && optNumber(c.at);
     default:
       return false;
   }

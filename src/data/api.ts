@@ -21,6 +21,8 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.deleteIndex(p.index);
     case 'index.set_replicas':
       return coord.setReplicas(p.index, p.number_of_replicas);
+    case 'index.update_aliases':
+      return coord.updateAliases(p.actions);
     case 'index.open':
       return coord.openClose(p.index, 'open_index');
     case 'index.close':
@@ -83,6 +85,8 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.catIndices();
     case 'cat.shards':
       return coord.catShards();
+    case 'cat.aliases':
+      return coord.catAliases();
     case 'shard.stats':
       return coord.shardStats(p.index);
     default:

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
+import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
 import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
@@ -70,6 +71,7 @@ export class Coordinator {
   async createIndex(name: unknown, body: { settings?: unknown; mappings?: unknown } = {}, opts: { timeoutMs?: number; waitForActiveShards?: number | 'all' } = {}) {
     const index = wrap(() => validateIndexName(name));
     if (this.state.indices[index]) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
+    if (this.state.aliases?.[index]) throw new ApiError('invalid_index_name_exception', `Invalid index name [${index}], an alias with the same name already exists`, 400);
     if (body.mappings !== undefined && (typeof body.mappings !== 'object' || body.mappings === null || Array.isArray(body.mappings))) throw badRequest('mappings must be an object');
     const settings = wrap(() => parseIndexSettings(body.settings));
     // Every node would fail to create the shards of a bad definition: refuse it here.
@@ -137,7 +139,8 @@ export class Coordinator {
     const [result] = await this.bulk([item], opts);
     const r = result!.result;
     if ('error' in r) throw new ApiError(r.error.type, r.error.reason, r.status);
-    return { _index: item.index, ...r };
+    // The concrete index (a write through an alias names the alias).
+    return { _index: result!.index, ...r };
   }
 
   /** Mixed actions; every item gets its own result (or error) in order. */
@@ -146,10 +149,24 @@ export class Coordinator {
     const refresh = refreshMode(opts.refresh);
     const out: { index: string; action: WriteAction; result: ItemResult }[] = new Array(items.length);
     const groups = new Map<string, { index: string; shard: number; items: WriteItem[]; slots: number[] }>();
+    // A write through an alias goes to its write index (an alias that has none fails the item).
+    const aliasError = new Map<number, string>();
+    items = items.map((item, slot) => {
+      const alias = this.state.aliases?.[item.index];
+      if (!alias) return item;
+      const target = writeIndexOf(alias);
+      if ('error' in target) aliasError.set(slot, `alias [${item.index}] has ${target.error}`);
+      return 'index' in target ? { ...item, index: target.index } : item;
+    });
     for (const name of new Set(items.map((i) => i.index))) {
-      if (!this.state.indices[name] && items.some((i) => i.index === name && i.action !== 'delete')) await this.autoCreate(name, timeoutMs);
+      if (!this.state.indices[name] && !this.state.aliases?.[name] && items.some((i) => i.index === name && i.action !== 'delete')) await this.autoCreate(name, timeoutMs);
     }
     items.forEach((item, slot) => {
+      const badAlias = aliasError.get(slot);
+      if (badAlias !== undefined) {
+        out[slot] = { index: item.index, action: item.action, result: { _id: item.id ?? '', status: 400, error: { type: 'illegal_argument_exception', reason: badAlias } } };
+        return;
+      }
       const meta = this.state.indices[item.index];
       if (!meta) {
         out[slot] = { index: item.index, action: item.action, result: { _id: item.id ?? '', status: 404, error: { type: 'index_not_found_exception', reason: `no such index [${item.index}]` } } };
@@ -225,7 +242,7 @@ export class Coordinator {
   }
 
   async get(index: unknown, id: unknown, params: { routing?: unknown } = {}) {
-    const name = this.existing(index);
+    const name = this.concrete(index);
     const docId = str(id, 'id');
     const meta = this.state.indices[name]!;
     const shard = shardFor(optStr(params.routing, 'routing') ?? docId, meta.settings.number_of_shards);
@@ -614,8 +631,52 @@ export class Coordinator {
 
   private existing(name: unknown): string {
     const index = str(name, 'index');
-    if (!this.state.indices[index]) throw indexNotFound(index);
+    if (!this.state.indices[index]) {
+      if (this.state.aliases?.[index]) throw badRequest(`the expression [${index}] is an alias: name the concrete index instead`);
+      throw indexNotFound(index);
+    }
     return index;
+  }
+
+  /** An index name, or an alias with one index or a write index. */
+  private concrete(name: unknown): string {
+    const alias = this.state.aliases?.[str(name, 'index')];
+    if (!alias) return this.existing(name);
+    const target = writeIndexOf(alias);
+    if ('error' in target) throw badRequest(`alias [${String(name)}] has ${target.error}`);
+    return target.index;
+  }
+
+  /**
+   * Apply alias actions (`{add: {index, alias, is_write_index}}`, `{remove: {index, alias}}`) as
+   * one change: all of them, or none when one is invalid.
+   */
+  async updateAliases(actions: unknown) {
+    if (!Array.isArray(actions) || actions.length === 0) throw badRequest('[actions] must be a non-empty array');
+    const checked: AliasAction[] = actions.map((a, i) => {
+      const keys = typeof a === 'object' && a !== null && !Array.isArray(a) ? Object.keys(a) : [];
+      if (keys.length !== 1 || (keys[0] !== 'add' && keys[0] !== 'remove')) throw badRequest(`[actions][${i}] must be {add: {...}} or {remove: {...}}`);
+      const kind = keys[0] as 'add' | 'remove';
+      const body = obj((a as Record<string, unknown>)[kind], `actions[${i}].${kind}`);
+      for (const k of Object.keys(body)) if (k !== 'index' && k !== 'alias' && !(kind === 'add' && k === 'is_write_index')) throw badRequest(`unknown key [${k}] in [actions][${i}].${kind}`);
+      const index = this.existing(body.index);
+      const alias = wrap(() => validateIndexName(body.alias));
+      if (this.state.indices[alias]) throw new ApiError('invalid_alias_name_exception', `an index exists with the same name as the alias [${alias}]`, 400);
+      if (kind === 'remove') {
+        if (!this.state.aliases?.[alias]?.indices.includes(index)) throw new ApiError('aliases_not_found_exception', `alias [${alias}] is not on index [${index}]`, 404);
+        return { remove: { index, alias } };
+      }
+      if (body.is_write_index !== undefined && typeof body.is_write_index !== 'boolean') throw badRequest('[is_write_index] must be a boolean');
+      return { add: { index, alias, ...(body.is_write_index === undefined ? {} : { is_write_index: body.is_write_index as boolean }) } };
+    });
+    const res = await this.host.propose({ op: 'update_aliases', actions: checked, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    return { acknowledged: true };
+  }
+
+  /** Every alias and index pair. */
+  catAliases() {
+    return Object.entries(this.state.aliases ?? {}).flatMap(([alias, meta]) => meta.indices.map((index) => ({ alias, index, is_write_index: meta.indices.length === 1 || meta.writeIndex === index })));
   }
 
   private async autoCreate(index: string, timeoutMs: number): Promise<void> {
@@ -675,8 +736,9 @@ export class Coordinator {
   }
 
   /**
-   * Index names an expression means (names, `*` patterns, `_all`). Patterns skip closed indices;
-   * a closed index named explicitly is an `index_closed_exception`, as in Elasticsearch.
+   * Index names an expression means (names, aliases, `*` patterns over index names, `_all`).
+   * Patterns and aliases skip closed indices; a closed index named explicitly is an
+   * `index_closed_exception`, as in Elasticsearch.
    */
   resolveIndices(expr: unknown): string[] {
     const raw = Array.isArray(expr) ? expr : typeof expr === 'string' ? expr.split(',') : undefined;
@@ -690,7 +752,8 @@ export class Coordinator {
       else if (p.includes('*')) {
         const re = new RegExp(`^${p.split('*').map(escapeRe).join('.*')}$`);
         names.filter((n) => re.test(n) && isOpen(n)).forEach((n) => out.add(n));
-      } else if (!this.state.indices[p]) throw indexNotFound(p);
+      } else if (this.state.aliases?.[p]) this.state.aliases[p].indices.filter(isOpen).forEach((n) => out.add(n));
+      else if (!this.state.indices[p]) throw indexNotFound(p);
       else if (!isOpen(p)) throw new ApiError('index_closed_exception', `closed index [${p}]`, 400);
       else out.add(p);
     }

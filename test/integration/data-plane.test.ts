@@ -324,6 +324,47 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('searches and writes through aliases, swaps an alias atomically, and drops a deleted index from it', async () => {
+    for (const index of ['logs-1', 'logs-2']) {
+      await api({ op: 'index.create', index, settings: { number_of_shards: 2, number_of_replicas: 0 } });
+      await api({ op: 'doc.index', index, id: `${index}-a`, document: { msg: `first of ${index}` }, refresh: true });
+    }
+    try {
+      const ids = async (index: string) => (await api({ op: 'search', index, body: { query: { match_all: {} } } })).hits.hits.map((h: Any) => `${h._index}/${h._id}`).sort();
+      expect(await api({ op: 'index.update_aliases', actions: [{ add: { index: 'logs-1', alias: 'logs' } }] })).toEqual({ acknowledged: true });
+      expect(await ids('logs')).toEqual(['logs-1/logs-1-a']);
+      // One index: writes and gets through the alias go to it.
+      expect(await api({ op: 'doc.index', index: 'logs', id: 'via-alias', document: { msg: 'x' }, refresh: true })).toMatchObject({ _index: 'logs-1', result: 'created' });
+      expect(await api({ op: 'doc.get', index: 'logs', id: 'via-alias' })).toMatchObject({ _index: 'logs-1', found: true });
+      // The swap is one change: the alias goes from logs-1 to logs-2.
+      await api({ op: 'index.update_aliases', actions: [{ remove: { index: 'logs-1', alias: 'logs' } }, { add: { index: 'logs-2', alias: 'logs' } }] });
+      expect(await ids('logs')).toEqual(['logs-2/logs-2-a']);
+      // Two indices: searches see both; writes need a write index.
+      await api({ op: 'index.update_aliases', actions: [{ add: { index: 'logs-1', alias: 'logs' } }] });
+      expect(await ids('logs')).toEqual(['logs-1/logs-1-a', 'logs-1/via-alias', 'logs-2/logs-2-a']);
+      await expect(api({ op: 'doc.index', index: 'logs', id: 'nowhere', document: { msg: 'x' } })).rejects.toMatchObject({ status: 400, type: 'illegal_argument_exception' });
+      await api({ op: 'index.update_aliases', actions: [{ add: { index: 'logs-2', alias: 'logs', is_write_index: true } }] });
+      expect(await api({ op: 'doc.index', index: 'logs', id: 'to-write-index', document: { msg: 'y' } })).toMatchObject({ _index: 'logs-2' });
+      expect(await api({ op: 'cat.aliases' })).toEqual([
+        { alias: 'logs', index: 'logs-1', is_write_index: false },
+        { alias: 'logs', index: 'logs-2', is_write_index: true },
+      ]);
+      // Names stay apart, and a bad action changes nothing.
+      await expect(api({ op: 'index.create', index: 'logs' })).rejects.toMatchObject({ status: 400, type: 'invalid_index_name_exception' });
+      await expect(api({ op: 'index.update_aliases', actions: [{ add: { index: 'logs-1', alias: 'logs-2' } }] })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'index.update_aliases', actions: [{ add: { index: 'logs-1', alias: 'other' } }, { remove: { index: 'logs-1', alias: 'nope' } }] })).rejects.toMatchObject({ status: 404 });
+      await expect(api({ op: 'index.update_aliases', actions: [{ add: { index: 'missing', alias: 'other' } }] })).rejects.toMatchObject({ status: 404 });
+      await expect(api({ op: 'index.delete', index: 'logs' })).rejects.toMatchObject({ status: 400 });
+      expect((await api({ op: 'cat.aliases' })).map((a: Any) => a.alias)).toEqual(['logs', 'logs']);
+      // Deleting an index takes it out of the alias.
+      await api({ op: 'index.delete', index: 'logs-2' });
+      expect(await api({ op: 'cat.aliases' })).toEqual([{ alias: 'logs', index: 'logs-1', is_write_index: true }]);
+      expect(await ids('logs')).toEqual(['logs-1/logs-1-a', 'logs-1/via-alias']);
+    } finally {
+      for (const index of ['logs-1', 'logs-2']) await api({ op: 'index.delete', index }).catch(() => undefined);
+    }
+  });
+
   it('promotes a replica when a node holding primaries dies, and loses no acknowledged write', async () => {
     const acked: string[] = [];
     for (let i = 0; i < 30; i++) acked.push((await api({ op: 'doc.index', index: 'books', id: `k${i}`, document: { title: `doc ${i}` } }))._id);

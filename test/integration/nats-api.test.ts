@@ -89,6 +89,8 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect((await ok('count', { index: 'books' })).count).toBe(1);
     expect((await ok('cat.nodes')).map((n: Any) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
     expect(await ok('cat.indices')).toEqual([expect.objectContaining({ index: 'books', pri: 2, rep: 1 })]);
+    expect(await ok('index.update_aliases', { actions: [{ add: { index: 'books', alias: 'library' } }] })).toEqual({ acknowledged: true });
+    expect(await ok('cat.aliases')).toEqual([{ alias: 'library', index: 'books', is_write_index: true }]);
     expect((await ok('cat.shards')).filter((s: Any) => s.index === 'books')).toHaveLength(4);
     const state = await ok('cluster.state');
     expect(Object.keys(state.indices)).toEqual(['books']);
