@@ -1,4 +1,5 @@
 import { resolveDate } from './date-math.ts';
+import { luceneRegExp, regexpOperators } from './regexp.ts';
 import { fuzzinessOf, fuzzyExpansions, fuzzyOptionsOf, type FuzzyOptions } from './fuzzy.ts';
 import { executeFunctionScore, parseFunctionScore, type FunctionScoreQuery } from './function-score.ts';
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
@@ -20,6 +21,8 @@ type QueryNode =
   | { kind: 'range'; field: string; gt?: unknown; gte?: unknown; lt?: unknown; lte?: unknown; format?: string; boost: number }
   | { kind: 'prefix'; field: string; value: string; boost: number }
   | { kind: 'wildcard'; field: string; value: string; boost: number }
+  /** Compiled at parse time (regexp.ts): a bad pattern fails before any shard runs it. */
+  | { kind: 'regexp'; field: string; value: string; re: RegExp; prefix: string; boost: number }
   | { kind: 'match'; field: string; query: string; operator: 'or' | 'and'; msm?: string | number; fuzzy?: FuzzyOptions; analyzer?: string; boost: number }
   | { kind: 'fuzzy'; field: string; value: string; fuzzy: FuzzyOptions; boost: number }
   | { kind: 'boosting'; positive: Query; negative: Query; negativeBoost: number; boost: number }
@@ -74,6 +77,7 @@ const OPTIONS = {
   range: keys('gt', 'gte', 'lt', 'lte', 'format', 'boost'),
   prefix: keys('value', 'boost'),
   wildcard: keys('value', 'wildcard', 'boost'),
+  regexp: keys('value', 'flags', 'case_insensitive', 'max_determinized_states', 'boost'),
   match: keys('query', 'operator', 'minimum_should_match', 'fuzziness', 'prefix_length', 'max_expansions', 'fuzzy_transpositions', 'analyzer', 'boost'),
   fuzzy: keys('value', 'fuzziness', 'prefix_length', 'max_expansions', 'transpositions', 'boost'),
   boosting: keys('positive', 'negative', 'negative_boost', 'boost'),
@@ -97,7 +101,7 @@ function list(v: unknown): unknown[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'boosting', 'constant_score', 'dis_max', 'function_score', 'fuzzy', 'query_string', 'simple_query_string'];
+const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'regexp', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'boosting', 'constant_score', 'dis_max', 'function_score', 'fuzzy', 'query_string', 'simple_query_string'];
 
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
 /** How deep compound queries (bool, dis_max, constant_score) may nest: Elasticsearch's indices.query.bool.max_nested_depth. */
@@ -210,6 +214,14 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
       const value = body.value ?? body.wildcard;
       if (typeof value !== 'string') throw parsing(`[${type}] value must be a string`);
       return { kind: type, field, value, boost: boostOf(body) };
+    }
+    case 'regexp': {
+      const [field, body] = fieldAndBody(v, type, 'value', OPTIONS.regexp);
+      if (typeof body.value !== 'string') throw parsing('[regexp] value must be a string');
+      if (body.case_insensitive !== undefined && typeof body.case_insensitive !== 'boolean') throw parsing('[regexp] case_insensitive must be a boolean');
+      if (body.max_determinized_states !== undefined && !(Number.isInteger(body.max_determinized_states) && (body.max_determinized_states as number) > 0)) throw parsing('[regexp] max_determinized_states must be a positive integer');
+      const { re, prefix } = luceneRegExp(body.value, regexpOperators(body.flags), body.case_insensitive === true);
+      return { kind: 'regexp', field, value: body.value, re, prefix, boost: boostOf(body) };
     }
     case 'match': {
       const [field, body] = fieldAndBody(v, type, 'query', OPTIONS.match);
@@ -437,6 +449,8 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
       // The literal part before the first wildcard narrows the dictionary scan.
       return constant(termsMatching(ctx, q.field, (t) => re.test(t), q.value.slice(0, q.value.search(/[*?]|$/))), q.boost);
     }
+    case 'regexp':
+      return constant(termsMatching(ctx, q.field, (t) => q.re.test(t), q.prefix), q.boost);
     case 'match_phrase_prefix':
       return phrasePrefixQuery(ctx, q);
     case 'match_bool_prefix':

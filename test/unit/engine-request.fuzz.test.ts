@@ -12,10 +12,10 @@ const field = fc.constantFrom('body', 'tag', 'n', 'at', 'nope', 'body.keyword', 
 const OPTION_KEYS = [
   'query', 'operator', 'boost', 'value', 'values', 'fuzziness', 'prefix_length', 'max_expansions', 'transpositions', 'fuzzy_transpositions',
   'minimum_should_match', 'analyzer', 'slop', 'gt', 'gte', 'lt', 'lte', 'format', 'field', 'fields', '_name', 'origin', 'scale', 'offset',
-  'decay', 'factor', 'modifier', 'missing', 'seed', 'type', 'tie_breaker', 'default_operator', 'bogus',
+  'decay', 'factor', 'modifier', 'missing', 'seed', 'type', 'tie_breaker', 'default_operator', 'flags', 'case_insensitive', 'bogus',
 ];
 const options = fc.dictionary(fc.constantFrom(...OPTION_KEYS), value, { maxKeys: 4 });
-const LEAVES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'fuzzy', 'query_string', 'simple_query_string', 'nope'];
+const LEAVES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'regexp', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'fuzzy', 'query_string', 'simple_query_string', 'nope'];
 const leaf = fc.tuple(fc.constantFrom(...LEAVES), fc.oneof(value, options, fc.dictionary(field, fc.oneof(value, options), { maxKeys: 2 }))).map(([t, body]) => ({ [t]: body }));
 
 // Shapes that get past the outer checks, so that the inner ones are reached too.
