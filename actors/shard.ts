@@ -32,7 +32,8 @@ export type ShardEvent =
   | { type: 'shard.recovery_chunk'; sessionId: string; offset: number }
   | { type: 'shard.recovery_done'; sessionId: string; allocationId: string; localCheckpoint: number }
   | { type: 'shard.get'; id: string }
-  | { type: 'shard.search'; request: unknown; keepReader?: boolean }
+  | { type: 'shard.search'; request: unknown; keepReader?: boolean; pitId?: string; keepAliveMs?: number }
+  | { type: 'shard.open_pit'; keepAliveMs: number }
   | { type: 'shard.fetch'; readerId: string; addresses: unknown; _source?: unknown; highlight?: unknown; query?: unknown }
   | { type: 'shard.free_reader'; readerId: string }
   | { type: 'shard.refresh' }
@@ -149,7 +150,10 @@ export const shardMachine = setup({
       if (event.type === 'shard.get') settle(c.shoal.deferReply(), () => c.copy.get(event.id));
     },
     search: ({ context: c, event }) => {
-      if (event.type === 'shard.search') settle(c.shoal.deferReply(), () => c.copy.search(event.request, event.keepReader === true));
+      if (event.type === 'shard.search') settle(c.shoal.deferReply(), () => c.copy.search(event.request, event.keepReader === true, event.pitId === undefined ? undefined : String(event.pitId), typeof event.keepAliveMs === 'number' ? event.keepAliveMs : undefined));
+    },
+    openPit: ({ context: c, event }) => {
+      if (event.type === 'shard.open_pit') settle(c.shoal.deferReply(), () => c.copy.openPit(Number(event.keepAliveMs)));
     },
     fetch: ({ context: c, event }) => {
       if (event.type === 'shard.fetch') settle(c.shoal.deferReply(), () => c.copy.fetch(String(event.readerId), event.addresses, event));
@@ -198,6 +202,7 @@ export const shardMachine = setup({
     'shard.write': { actions: 'notReady' },
     'shard.get': { actions: 'notReady' },
     'shard.search': { actions: 'notReady' },
+    'shard.open_pit': { actions: 'notReady' },
     // A reader outlives role changes (it is this copy's own view): any copy fetches and frees.
     'shard.fetch': { actions: 'fetch' },
     'shard.free_reader': { actions: 'freeReader' },
@@ -241,6 +246,7 @@ export const shardMachine = setup({
             'shard.recovery_done': { actions: 'recoveryDone' },
             'shard.get': { actions: 'get' },
             'shard.search': { actions: 'search' },
+            'shard.open_pit': { actions: 'openPit' },
           },
         },
         replica: {
@@ -251,6 +257,7 @@ export const shardMachine = setup({
             'shard.write': { actions: 'notPrimary' },
             'shard.get': { actions: 'get' },
             'shard.search': { actions: 'search' },
+            'shard.open_pit': { actions: 'openPit' },
           },
           states: {
             active: {

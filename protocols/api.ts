@@ -75,6 +75,15 @@ export interface IndexCreateRequest {
 export interface IndexNameRequest {
   index: string;
 }
+/** Open a point in time on one copy of every shard of the indices. */
+export interface PitOpenRequest {
+  index: IndexExpr;
+  /** How long the point in time may go without a search: a time value such as "5m". */
+  keep_alive: string;
+}
+export interface PitCloseRequest {
+  id: string;
+}
 /** Alias adds and removes, applied together (an atomic swap). */
 export interface IndexUpdateAliasesRequest {
   actions: ({ add: { index: string; alias: string; is_write_index?: boolean } } | { remove: { index: string; alias: string } })[];
@@ -160,6 +169,8 @@ export interface SearchBody {
   aggs?: Record<string, unknown>;
   aggregations?: Record<string, unknown>;
   highlight?: Record<string, unknown>;
+  /** Search a point in time (then the request names no index). */
+  pit?: { id: string; keep_alive?: string };
   [key: string]: unknown;
 }
 export interface SearchRequest {
@@ -259,6 +270,8 @@ export interface SearchResponse<T = Document> {
   hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHitResponse<T>[] };
   aggregations?: Record<string, unknown>;
   suggest?: Record<string, { text: string; offset: number; length: number; options: { text: string; score: number; freq: number }[] }[]>;
+  /** The point in time searched, if any. */
+  pit_id?: string;
 }
 /** One answer per search, in order: its response, or the error it failed with. */
 export interface MsearchResponse<T = Document> {
@@ -339,6 +352,8 @@ export interface ApiOps {
   'doc.delete_by_query': { request: DocDeleteByQueryRequest; response: DeleteByQueryResponse };
   search: { request: SearchRequest; response: SearchResponse };
   msearch: { request: MsearchRequest; response: MsearchResponse };
+  'pit.open': { request: PitOpenRequest; response: { id: string } };
+  'pit.close': { request: PitCloseRequest; response: { succeeded: boolean; num_freed: number } };
   count: { request: CountRequest; response: CountResponse };
   'cluster.health': { request: ClusterHealthRequest; response: ClusterHealthResponse };
   'cluster.state': { request: EmptyRequest; response: ClusterState };
@@ -359,6 +374,7 @@ type FieldType =
   | 'indexExpr' // string or non-empty list of strings
   | 'id' // string, 1..512 bytes
   | 'string' // non-empty string up to 512 bytes
+  | 'token' // an opaque id the server made (a point in time's): non-empty string up to 64 KiB
   | 'object' // a map (user payload: not looked into beyond the JSON-value check)
   | 'array'
   | 'boolean'
@@ -435,6 +451,8 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   },
   search: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: [], idempotent: true, summary: 'query then fetch over every shard' },
   msearch: { fields: { searches: 'array', timeout_ms: 'timeout' }, required: ['searches'], idempotent: true, summary: 'many searches in one request, each answered or failed on its own' },
+  'pit.open': { fields: { index: 'indexExpr', keep_alive: 'string' }, required: ['index', 'keep_alive'], idempotent: false, summary: 'open a point in time: searches that name it see the indices as they are now' },
+  'pit.close': { fields: { id: 'token' }, required: ['id'], idempotent: true, summary: 'close a point in time, freeing its readers' },
   count: { fields: { index: 'indexExpr', body: 'object' }, required: [], idempotent: true, summary: 'count matching documents' },
   'cluster.health': {
     fields: { index: 'indexExpr', wait_for_status: { enum: ['green', 'yellow', 'red'] }, timeout_ms: 'timeout' },
@@ -504,6 +522,9 @@ function checkField(op: string, name: string, type: FieldType, v: unknown): void
       return;
     case 'string':
       if (typeof v !== 'string' || v.length === 0 || utf8Length(v) > 512) throw invalid(`${where} must be a string of 1 to 512 bytes`);
+      return;
+    case 'token':
+      if (typeof v !== 'string' || v.length === 0 || utf8Length(v) > 65_536) throw invalid(`${where} must be a string of 1 to 65536 bytes`);
       return;
     case 'object':
       if (!isPlainObject(v)) throw invalid(`${where} must be an object`);

@@ -41,6 +41,8 @@ import {
   type ClusterHealthResponse,
   type CountRequest,
   type MsearchRequest,
+  type PitOpenRequest,
+  type PitCloseRequest,
   type IndexUpdateAliasesRequest,
   type CatAlias,
   type DocDeleteByQueryRequest,
@@ -233,6 +235,13 @@ export class ShoalClient {
   /** Many searches in one round trip: one response (or error) per search, in order. */
   msearch<T = Document>(p: MsearchRequest, o?: RequestOptions): Promise<MsearchResponse<T>> {
     return this.request('msearch', p, o) as Promise<MsearchResponse<T>>;
+  }
+  /** Open a point in time; search it with `body.pit: {id, keep_alive}` and page with search_after. */
+  openPointInTime(p: PitOpenRequest, o?: RequestOptions) {
+    return this.request('pit.open', p, o);
+  }
+  closePointInTime(p: PitCloseRequest, o?: RequestOptions) {
+    return this.request('pit.close', p, o);
   }
   count(p: CountRequest = {}, o?: RequestOptions) {
     return this.request('count', p, o);

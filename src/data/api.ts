@@ -69,6 +69,10 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       );
       return { took: Math.round(performance.now() - started), responses };
     }
+    case 'pit.open':
+      return coord.openPit(p.index, p.keep_alive);
+    case 'pit.close':
+      return coord.closePit(p.id);
     case 'count':
       return coord.count(p.index, p.body);
     case 'cluster.health':

@@ -9,6 +9,7 @@ import type { Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
+import { timeValueMs } from '../engine/time-value.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
@@ -292,15 +293,16 @@ export class Coordinator {
    */
   async search(indexExpr: unknown, body: unknown = {}, params: { timeoutMs?: number } = {}) {
     const started = performance.now();
-    const request = obj(body ?? {}, 'search body');
+    const { pit, ...request } = obj(body ?? {}, 'search body');
     // Shard-level flag only: a client cannot ask for unreduced aggregation state.
     if (request.partial_aggs !== undefined) throw badRequest('unknown key [partial_aggs] in the search request');
     // The whole body is checked here, once: a bad request fails before any shard sees it.
     const parsed = wrapEngine(() => parseSearchRequest(request));
-    const indices = this.resolveIndices(indexExpr ?? '_all');
+    const point = pit === undefined ? undefined : this.pitOf(pit, indexExpr);
     const { from, size } = parsed;
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const targets = this.searchTargets(indices, false);
+    // A point in time searches the readers it opened; otherwise, one copy of every shard now.
+    const targets = point ? point.targets : this.searchTargets(this.resolveIndices(indexExpr ?? '_all'), false);
     const { from: _f, size: _s, _source, highlight, ...rest } = request;
     const hasAggs = parsed.aggs !== undefined;
     const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
@@ -348,7 +350,7 @@ export class Coordinator {
     if (fetchNeeded) {
       // Shards without a winner only free their reader (not awaited).
       ok.forEach(({ t, r, copy }, shardIdx) => {
-        if (!byShard.has(shardIdx) && r.reader_id !== undefined) {
+        if (!byShard.has(shardIdx) && r.reader_id !== undefined && t.pitReader === undefined) {
           this.askShard(copy.node, t.uuid, t.shard, { type: 'shard.free_reader', readerId: r.reader_id }, 5_000).catch(() => undefined);
         }
       });
@@ -403,6 +405,7 @@ export class Coordinator {
       _shards: { total: targets.length, successful: ok.length, skipped: 0, failed: targets.length - ok.length, ...(failures.length > 0 ? { failures } : {}) },
       hits: { total: { value: total, relation }, max_score: sorted ? null : maxScore, hits },
     };
+    if (point) response.pit_id = point.id;
     if (parsed.suggest !== undefined) {
       response.suggest = Object.fromEntries(parsed.suggest.map((spec) => [spec.name, mergeSuggestions(ok.map(({ r }) => r.suggest?.[spec.name] ?? []), spec)]));
     }
@@ -446,13 +449,16 @@ export class Coordinator {
       // This shard's docs that conflicted: left out of its later batches (else they would match again).
       const conflicted: string[] = [];
       while (deleted < maxDocs && failures.length === 0) {
-        if (!t.copy) {
+        // The shard's copies as routed now: one that moved away since the last batch has stopped
+        // receiving its writes.
+        const routed = this.searchTargets([t.index], false)[t.shard] ?? t;
+        if (!routed.copy) {
           failures.push({ index: t.index, shard: t.shard, status: 503, cause: { type: 'no_shard_available_action_exception', reason: 'no started copy' } });
           break;
         }
         const q = conflicted.length > 0 ? { bool: { must: [query], must_not: [{ ids: { values: conflicted } }] } } : query;
         const size = Math.min(DELETE_BY_QUERY_BATCH, maxDocs - deleted);
-        const { r } = await this.searchWithRetry(t, { query: q, size, sort: ['_doc'], _source: false, seq_no_primary_term: true, track_total_hits: false }, timeoutMs);
+        const { r } = await this.searchWithRetry(routed, { query: q, size, sort: ['_doc'], _source: false, seq_no_primary_term: true, track_total_hits: false }, timeoutMs);
         const hits = r.hits.hits;
         if (hits.length === 0) break;
         batches++;
@@ -473,6 +479,64 @@ export class Coordinator {
     return { took: Math.round(performance.now() - started), timed_out: false, total: deleted + conflicts, deleted, batches, version_conflicts: conflicts, noops: 0, failures };
   }
 
+  /**
+   * Open a point in time (Elasticsearch's PIT): on one copy of every shard, a reader as it is now.
+   * Searches that name its id see those readers, whatever is written, deleted or merged since:
+   * pages with `search_after` then neither skip nor repeat. Each reader is freed by `closePit`,
+   * or once it goes `keep_alive` without a search.
+   */
+  async openPit(indexExpr: unknown, keepAlive: unknown) {
+    const ms = keepAliveMs(keepAlive);
+    const targets = this.searchTargets(this.resolveIndices(indexExpr), false);
+    const opened: PitShard[] = [];
+    try {
+      for (const t of targets) opened.push(await this.openPitOn(t, ms));
+    } catch (err) {
+      await this.freePitReaders(opened);
+      throw toApiError(err);
+    }
+    return { id: encodePit(opened) };
+  }
+
+  /** A point-in-time reader on one copy of a shard: the chosen copy, else the next (as searches retry). */
+  private async openPitOn(t: SearchTarget, keepAliveMs: number): Promise<PitShard> {
+    if (!t.copy) throw new ApiError('no_shard_available_action_exception', `[${t.index}][${t.shard}] no started copy`, 503);
+    let lastError: unknown;
+    for (const copy of [t.copy, ...t.others]) {
+      try {
+        const { reader_id } = await this.askShard<{ reader_id: string }>(copy.node, t.uuid, t.shard, { type: 'shard.open_pit', keepAliveMs }, DEFAULT_TIMEOUT_MS);
+        return { index: t.index, uuid: t.uuid, shard: t.shard, node: copy.node, allocationId: copy.allocationId, reader: reader_id };
+      } catch (err) {
+        lastError = err;
+      }
+    }
+    throw lastError;
+  }
+
+  /** Close a point in time: free its readers (those already gone count as not freed). */
+  async closePit(id: unknown) {
+    const freed = await this.freePitReaders(decodePit(id));
+    return { succeeded: true, num_freed: freed };
+  }
+
+  private async freePitReaders(shards: PitShard[]): Promise<number> {
+    const results = await Promise.all(
+      shards.map((p) => this.askShard<{ freed: boolean }>(p.node, p.uuid, p.shard, { type: 'shard.free_reader', readerId: p.reader }, 5_000).then((r) => r.freed, () => false)),
+    );
+    return results.filter(Boolean).length;
+  }
+
+  /** A search's `pit: {id, keep_alive}`: the targets its id names. It names the indices itself. */
+  private pitOf(pit: unknown, indexExpr: unknown): { id: string; targets: SearchTarget[] } {
+    if (indexExpr !== undefined) throw badRequest('[index] cannot be given with a point in time: its id names the indices');
+    const spec = obj(pit, 'pit');
+    for (const k of Object.keys(spec)) if (k !== 'id' && k !== 'keep_alive') throw badRequest(`unknown key [${k}] in [pit]; known: id, keep_alive`);
+    const keepAlive = spec.keep_alive === undefined ? undefined : keepAliveMs(spec.keep_alive);
+    const shards = decodePit(spec.id);
+    const targets = shards.map((p): SearchTarget => ({ index: p.index, uuid: p.uuid, shard: p.shard, copy: { node: p.node, allocationId: p.allocationId, primary: false, state: 'STARTED' }, others: [], pitReader: p.reader, pitKeepAliveMs: keepAlive }));
+    return { id: spec.id as string, targets };
+  }
+
   async count(indexExpr: unknown, body: unknown = {}) {
     const b = obj(body ?? {}, 'count body');
     for (const k of Object.keys(b)) if (k !== 'query') throw badRequest(`unknown key [${k}] in the count request`);
@@ -485,7 +549,8 @@ export class Coordinator {
     // Another copy of the same shard is tried when the chosen one fails.
     for (const copy of [t.copy!, ...t.others]) {
       try {
-        return { r: await this.askShard<SearchResponse & { reader_id?: string }>(copy.node, t.uuid, t.shard, { type: 'shard.search', request, keepReader }, timeoutMs), copy };
+        const message = t.pitReader === undefined ? { type: 'shard.search', request, keepReader } : { type: 'shard.search', request, pitId: t.pitReader, keepAliveMs: t.pitKeepAliveMs };
+        return { r: await this.askShard<SearchResponse & { reader_id?: string }>(copy.node, t.uuid, t.shard, message, timeoutMs), copy };
       } catch (err) {
         const e = toApiError(err);
         if (e.status === 400) throw e;
@@ -791,6 +856,52 @@ interface SearchTarget {
   shard: number;
   copy: RoutingCopy | undefined;
   others: RoutingCopy[];
+  /** A point in time's reader on `copy` (no other copy has it), and its new keep_alive if the search gives one. */
+  pitReader?: string;
+  pitKeepAliveMs?: number;
+}
+
+/** What a point in time's id holds: per shard, the copy and the reader it opened there. */
+interface PitShard {
+  index: string;
+  uuid: string;
+  shard: number;
+  node: string;
+  allocationId: string;
+  reader: string;
+}
+
+const PIT_ID_VERSION = 1;
+/** Elasticsearch's search.max_keep_alive default. */
+const MAX_PIT_KEEP_ALIVE_MS = 24 * 3_600_000;
+
+function encodePit(shards: PitShard[]): string {
+  return Buffer.from(JSON.stringify({ v: PIT_ID_VERSION, shards })).toString('base64url');
+}
+
+function decodePit(id: unknown): PitShard[] {
+  const bad = () => new ApiError('illegal_argument_exception', 'the point in time id is malformed', 400);
+  if (typeof id !== 'string' || id === '') throw bad();
+  let decoded: { v?: unknown; shards?: unknown };
+  try {
+    decoded = JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) as typeof decoded;
+  } catch {
+    throw bad();
+  }
+  const shards = decoded?.shards;
+  if (decoded?.v !== PIT_ID_VERSION || !Array.isArray(shards)) throw bad();
+  for (const s of shards) {
+    const ok = typeof s === 'object' && s !== null && ['index', 'uuid', 'node', 'allocationId', 'reader'].every((k) => typeof (s as Record<string, unknown>)[k] === 'string') && Number.isInteger((s as PitShard).shard);
+    if (!ok) throw bad();
+  }
+  return shards as PitShard[];
+}
+
+/** A keep_alive: a time value (`"5m"`) or milliseconds, at most a day. */
+function keepAliveMs(v: unknown): number {
+  const ms = typeof v === 'number' ? v : typeof v === 'string' ? timeValueMs(v) : undefined;
+  if (ms === undefined || !(ms > 0) || ms > MAX_PIT_KEEP_ALIVE_MS) throw badRequest(`[keep_alive] must be a time value such as "5m" (or milliseconds), at most ${MAX_PIT_KEEP_ALIVE_MS / 3_600_000}h; got [${String(v)}]`);
+  return ms;
 }
 
 /** Elasticsearch's `refresh` parameter: true / "true" / "" refresh now, "wait_for" waits for a refresh. */

@@ -137,7 +137,8 @@ export class ShardCopy {
   private readonly sessions = new Map<string, { ops: ReplicaOp[]; expires: number }>();
   private sessionCounter = 0;
   /** Readers kept between a search's query and fetch phases, by id. */
-  private readonly readers = new Map<string, { reader: SearchReader; expires: number }>();
+  /** Open readers: a query phase's (freed by its fetch), or a point in time's (`pitKeepAliveMs`: kept until closed or idle that long). */
+  private readonly readers = new Map<string, { reader: SearchReader; expires: number; pitKeepAliveMs?: number }>();
   private readerCounter = 0;
   /** Cluster state version whose index mappings this copy has merged (see putDynamicMappings). */
   private mappingVersion = 0;
@@ -544,14 +545,16 @@ export class ShardCopy {
 
   /**
    * The query phase. With `keepReader`, the point-in-time reader it ran on stays open for the
-   * fetch phase (`reader_id` in the answer, `_address` on every hit).
+   * fetch phase (`reader_id` in the answer, `_address` on every hit). With `pitId`, it runs on
+   * that point in time's reader, which stays open.
    */
-  search(request: unknown, keepReader = false): SearchResponse & { reader_id?: string } {
-    if (!keepReader) return this.engine.search(request);
-    this.expireReaders();
-    if (this.readers.size >= MAX_OPEN_READERS) {
-      throw new ShoalError('es_rejected_execution_exception', `${this.label} too many open search readers [${this.readers.size}]; they are freed by their fetch phase or after ${READER_KEEP_ALIVE_MS} ms`, 429);
+  search(request: unknown, keepReader = false, pitId?: string, pitKeepAliveMs?: number): SearchResponse & { reader_id?: string } {
+    if (pitId !== undefined) {
+      const pit = this.pitReader(pitId, pitKeepAliveMs);
+      return { ...this.engine.search(request, pit.reader), reader_id: pitId };
     }
+    if (!keepReader) return this.engine.search(request);
+    this.checkReaderRoom();
     const reader = this.engine.openReader();
     const response = this.engine.search(request, reader);
     const readerId = `r${this.readerCounter++}`;
@@ -559,12 +562,41 @@ export class ShardCopy {
     return { ...response, reader_id: readerId };
   }
 
+  /**
+   * Open a point in time: this copy's reader as it is now, kept for searches that name it until
+   * it is closed or goes `keepAliveMs` without one (each search restarts the wait).
+   */
+  openPit(keepAliveMs: number): { reader_id: string } {
+    this.checkReaderRoom();
+    const readerId = `p${this.readerCounter++}`;
+    this.readers.set(readerId, { reader: this.engine.openReader(), expires: this.io.now() + keepAliveMs, pitKeepAliveMs: keepAliveMs });
+    return { reader_id: readerId };
+  }
+
+  /** A point in time's reader, its idle wait restarted (with a new keep_alive, when given). */
+  private pitReader(pitId: string, keepAliveMs?: number): { reader: SearchReader } {
+    this.expireReaders();
+    const kept = this.readers.get(pitId);
+    if (!kept || kept.pitKeepAliveMs === undefined) throw new ShoalError('search_context_missing_exception', `${this.label} no point in time [${pitId}]: closed, idle past its keep_alive, or this copy restarted`, 404);
+    if (keepAliveMs !== undefined) kept.pitKeepAliveMs = keepAliveMs;
+    kept.expires = this.io.now() + kept.pitKeepAliveMs;
+    return kept;
+  }
+
+  private checkReaderRoom(): void {
+    this.expireReaders();
+    if (this.readers.size >= MAX_OPEN_READERS) {
+      throw new ShoalError('es_rejected_execution_exception', `${this.label} too many open search readers [${this.readers.size}]; they are freed by their fetch phase or after ${READER_KEEP_ALIVE_MS} ms, and points in time when closed`, 429);
+    }
+  }
+
   /** The fetch phase on the reader of a query phase; frees the reader. */
   fetch(readerId: string, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown }): { hits: SearchHit[] } {
     this.expireReaders();
     const kept = this.readers.get(readerId);
     if (!kept) throw new ShoalError('search_context_missing_exception', `${this.label} no search reader [${readerId}]: freed, expired after ${READER_KEEP_ALIVE_MS} ms, or this copy restarted`, 404);
-    this.readers.delete(readerId);
+    // A point in time serves page after page: only a query phase's own reader goes with its fetch.
+    if (kept.pitKeepAliveMs === undefined) this.readers.delete(readerId);
     return { hits: this.engine.fetch(kept.reader, addresses, opts) };
   }
 

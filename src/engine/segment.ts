@@ -120,7 +120,9 @@ const POSITION_INCREMENT_GAP = 100;
  */
 export class Segment implements SegmentColumns {
   readonly maxDoc: number;
-  private readonly live: Uint8Array;
+  private live: Uint8Array;
+  /** True while a snapshot shares `live`: the next delete copies it first (copy-on-write). */
+  private liveShared = false;
   private readonly ids: string[];
   private readonly seqNos: Float64Array;
   private readonly primaryTerms: Float64Array;
@@ -171,8 +173,25 @@ export class Segment implements SegmentColumns {
     return this.live[doc] === 1;
   }
 
+  /**
+   * This segment as it is now, its deletes included: a view that later deletes do not reach
+   * (the next delete copies the live-docs set first, as each Lucene reader keeps its own
+   * generation of it). Everything else is shared: the view delegates to this segment.
+   */
+  snapshot(): Segment {
+    const view = Object.create(this) as Segment;
+    view.live = this.live;
+    view.deleted = this.deleted;
+    this.liveShared = true;
+    return view;
+  }
+
   delete(doc: number): void {
     if (this.live[doc] === 1) {
+      if (this.liveShared) {
+        this.live = this.live.slice();
+        this.liveShared = false;
+      }
       this.live[doc] = 0;
       this.deleted++;
     }

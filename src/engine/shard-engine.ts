@@ -529,12 +529,13 @@ export class ShardEngine {
 
   /**
    * A point-in-time view, as Elasticsearch keeps a reader context between the query and fetch
-   * phases: the segments searchable now. Later refreshes and merges do not change it, and a hit
-   * fetched through it is the version that was scored, even if it was updated or deleted since.
+   * phases: the segments searchable now, with their deletes as they are now. Later refreshes,
+   * merges, deletes and updates do not change it: its searches see what was searchable when it
+   * opened, and a hit fetched through it is the version that was scored.
    * It holds its segments in memory until dropped.
    */
   openReader(): SearchReader {
-    return { segments: this.pointInTime() };
+    return { segments: this.pointInTime().map(snapshotOf) };
   }
 
   /** The fetch phase: `_id`, `_source` (filtered as `_source` says) and highlights of hits by `_address`. */
@@ -690,6 +691,10 @@ interface Candidate {
   group?: string | number | null;
 }
 const NO_VALUES: unknown[] = [];
+
+function snapshotOf(segment: Segment): Segment {
+  return segment.snapshot();
+}
 
 function search(engine: ShardEngine, segments: Segment[], request: unknown, addresses: boolean): SearchResponse {
   const started = performance.now();

@@ -52,6 +52,9 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     const multi = await client.msearch<{ title: string }>({ searches: [{ index: 'films', body: { query: { match: { title: 'alien' } } } }, { index: 'nope' }] });
     expect((multi.responses[0] as { hits: { hits: { _source?: { title: string } }[] } }).hits.hits.map((h) => h._source!.title)).toEqual(['Alien']);
     expect(multi.responses[1]).toMatchObject({ status: 404, error: { type: 'index_not_found_exception' } });
+    const { id } = await client.openPointInTime({ index: 'films', keep_alive: '30s' });
+    expect((await client.search({ body: { pit: { id }, size: 0, track_total_hits: true } })).hits.total.value).toBe(3);
+    expect(await client.closePointInTime({ id })).toMatchObject({ succeeded: true });
     expect(await client.delete({ index: 'films', id: 'f3', refresh: true })).toMatchObject({ result: 'deleted' });
     expect((await client.count({ index: 'films' })).count).toBe(2);
     expect(await client.deleteByQuery({ index: 'films', body: { query: { term: { genre: 'nope' } } } })).toMatchObject({ deleted: 0, failures: [] });

@@ -21,6 +21,9 @@ describe('data plane in one process over a real nats-server', () => {
   };
   const any = () => [...nodes.values()].find((n) => n.system.isRunning)!;
   const api = (req: Any) => any().api(req as never) as Promise<Any>;
+  /** Green can come while rebalancing still moves a copy: wait until every copy has settled. */
+  const settled = (index: string, copies: number) =>
+    any().waitFor((st) => st.routing[index]!.every((t) => t.copies.length === copies && t.copies.every((c) => c.state === 'STARTED')), `${index}: copies settled`, 20_000);
 
   beforeAll(async () => {
     server = await startNatsServer();
@@ -261,6 +264,7 @@ describe('data plane in one process over a real nats-server', () => {
     await api({ op: 'index.create', index: 'dbq', settings: { number_of_shards: 3, number_of_replicas: 1 }, mappings: { properties: { kind: { type: 'keyword' }, n: { type: 'long' } } } });
     try {
       expect(await api({ op: 'cluster.health', index: 'dbq', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      await settled('dbq', 2);
       const docs = Array.from({ length: 3000 }, (_, i) => ({ kind: i % 2 === 1 ? 'odd' : 'even', n: i }));
       expect((await api({ op: 'doc.bulk', index: 'dbq', refresh: true, operations: docs.flatMap((d, i) => [{ index: { _id: `d${i}` } }, d]) })).errors).toBe(false);
       const odd = await api({ op: 'doc.delete_by_query', index: 'dbq', body: { query: { term: { kind: 'odd' } } } });
@@ -289,6 +293,7 @@ describe('data plane in one process over a real nats-server', () => {
     await api({ op: 'index.create', index: 'dbq2', settings: { number_of_shards: 2, number_of_replicas: 1 }, mappings: { properties: { kind: { type: 'keyword' } } } });
     try {
       expect(await api({ op: 'cluster.health', index: 'dbq2', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      await settled('dbq2', 2);
       const N = 4000;
       const ops = Array.from({ length: N }, (_, i) => [{ index: { _id: `d${i}` } }, { kind: 'odd' }]).flat();
       expect((await api({ op: 'doc.bulk', index: 'dbq2', refresh: true, operations: ops })).errors).toBe(false);
@@ -362,6 +367,44 @@ describe('data plane in one process over a real nats-server', () => {
       expect(await ids('logs')).toEqual(['logs-1/logs-1-a', 'logs-1/via-alias']);
     } finally {
       for (const index of ['logs-1', 'logs-2']) await api({ op: 'index.delete', index }).catch(() => undefined);
+    }
+  });
+
+  it('pages through a point in time: later writes, deletes and merges change nothing it sees, and closing frees its readers', async () => {
+    await api({ op: 'index.create', index: 'pit', settings: { number_of_shards: 3, number_of_replicas: 1 }, mappings: { properties: { n: { type: 'long' } } } });
+    try {
+      expect(await api({ op: 'cluster.health', index: 'pit', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      await settled('pit', 2);
+      const N = 250;
+      expect((await api({ op: 'doc.bulk', index: 'pit', refresh: true, operations: Array.from({ length: N }, (_, i) => [{ index: { _id: `p${i}` } }, { n: i }]).flat() })).errors).toBe(false);
+      const { id } = await api({ op: 'pit.open', index: 'pit', keep_alive: '1m' });
+      // After opening: half deleted, new docs, updates, all refreshed.
+      const later = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? [{ delete: { _id: `p${i}` } }] : [{ index: { _id: `p${i}` } }, { n: -i }])).flat();
+      expect((await api({ op: 'doc.bulk', index: 'pit', refresh: true, operations: [...later, { index: { _id: 'new' } }, { n: 1000 }] })).errors).toBe(false);
+      expect((await api({ op: 'count', index: 'pit' })).count).toBe(N / 2 + 1);
+      // Pages of 40 by n, through the point in time: every original doc once, as it was.
+      const seen: number[] = [];
+      let after: unknown[] | undefined;
+      for (let page = 0; page < 20; page++) {
+        const res = await api({ op: 'search', body: { pit: { id, keep_alive: '1m' }, size: 40, sort: [{ n: 'asc' }], _source: ['n'], ...(after ? { search_after: after } : {}) } });
+        expect(res.pit_id).toBe(id);
+        if (res.hits.hits.length === 0) break;
+        for (const h of res.hits.hits) seen.push(h._source.n);
+        after = res.hits.hits.at(-1).sort;
+      }
+      expect(seen).toEqual(Array.from({ length: N }, (_, i) => i));
+      // A search naming an index as well, or a malformed id, is the caller's error.
+      await expect(api({ op: 'search', index: 'pit', body: { pit: { id } } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'search', body: { pit: { id: 'not-an-id' } } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'search', body: { pit: { id, keep_alive: 'forever' } } })).rejects.toMatchObject({ status: 400 });
+      expect(await api({ op: 'pit.close', id })).toEqual({ succeeded: true, num_freed: 3 });
+      expect(await api({ op: 'pit.close', id })).toEqual({ succeeded: true, num_freed: 0 });
+      // Closed: every shard has lost its reader.
+      await expect(api({ op: 'search', body: { pit: { id } } })).rejects.toMatchObject({ status: 503, type: 'search_phase_execution_exception' });
+      const open = ((await api({ op: 'shard.stats', index: 'pit' })) as unknown as Any[]).map((s) => s.open_readers);
+      expect(open.every((n) => n === 0)).toBe(true);
+    } finally {
+      await api({ op: 'index.delete', index: 'pit' });
     }
   });
 
