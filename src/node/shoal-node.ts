@@ -18,6 +18,9 @@ import { NatsTransport } from '../transport/nats-transport.ts';
 import { VizPublisher } from '../viz/live.ts';
 import { NodeMetrics, type MetricsOptions } from '../viz/metrics.ts';
 
+/** The wait before proposing again when the proposal met a node that is not (or no longer) the leader. */
+const PROPOSE_RETRY_MS = 50;
+
 export const RAFT_PATH = '/system/raft';
 export const NODE_PATH = '/system/node';
 export const CSTATE_PATH = '/system/cstate';
@@ -185,6 +188,21 @@ export class ShoalNode {
    * peer forwards to the leader). Resolves once committed, with the version it produced.
    */
   async proposeCommand(command: ClusterCommand, timeoutMs = 5_000): Promise<{ version: number; changed: boolean }> {
+    // Leadership can move between a forward and its arrival (an election settling): try again
+    // until the timeout. Commands are idempotent, so one that did commit is harmless twice.
+    const deadline = this.system.clock.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.proposeOnce(command, timeoutMs);
+      } catch (err) {
+        const type = (err as { type?: unknown } | undefined)?.type;
+        if ((type !== 'not_leader' && type !== 'no_leader') || this.system.clock.now() + PROPOSE_RETRY_MS >= deadline) throw err;
+        await new Promise<void>((resolve) => this.system.clock.setTimeout(resolve, PROPOSE_RETRY_MS));
+      }
+    }
+  }
+
+  private async proposeOnce(command: ClusterCommand, timeoutMs: number): Promise<{ version: number; changed: boolean }> {
     const targets = this.isMasterEligible
       ? [this.info.id]
       : [...new Set([this.state.master?.id, ...this.opts.masters].filter((x): x is string => !!x))];
