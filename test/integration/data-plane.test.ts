@@ -21,9 +21,12 @@ describe('data plane in one process over a real nats-server', () => {
   };
   const any = () => [...nodes.values()].find((n) => n.system.isRunning)!;
   const api = (req: Any) => any().api(req as never) as Promise<Any>;
-  /** Green can come while rebalancing still moves a copy: wait until every copy has settled. */
-  const settled = (index: string, copies: number) =>
-    any().waitFor((st) => st.routing[index]!.every((t) => t.copies.length === copies && t.copies.every((c) => c.state === 'STARTED')), `${index}: copies settled`, 20_000);
+  /** Create an index, then wait for green and for its copies to settle (green can come while rebalancing still moves one). */
+  const createSettled = async (index: string, shards: number, replicas: number, mappings: Any) => {
+    await api({ op: 'index.create', index, settings: { number_of_shards: shards, number_of_replicas: replicas }, mappings });
+    expect(await api({ op: 'cluster.health', index, wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+    await any().waitFor((st) => st.routing[index]!.every((t) => t.copies.length === replicas + 1 && t.copies.every((c) => c.state === 'STARTED')), `${index}: copies settled`, 20_000);
+  };
 
   beforeAll(async () => {
     server = await startNatsServer();
@@ -261,10 +264,8 @@ describe('data plane in one process over a real nats-server', () => {
   });
 
   it('deletes by query, batch by batch, on every shard, and honours max_docs', async () => {
-    await api({ op: 'index.create', index: 'dbq', settings: { number_of_shards: 3, number_of_replicas: 1 }, mappings: { properties: { kind: { type: 'keyword' }, n: { type: 'long' } } } });
+    await createSettled('dbq', 3, 1, { properties: { kind: { type: 'keyword' }, n: { type: 'long' } } });
     try {
-      expect(await api({ op: 'cluster.health', index: 'dbq', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
-      await settled('dbq', 2);
       const docs = Array.from({ length: 3000 }, (_, i) => ({ kind: i % 2 === 1 ? 'odd' : 'even', n: i }));
       expect((await api({ op: 'doc.bulk', index: 'dbq', refresh: true, operations: docs.flatMap((d, i) => [{ index: { _id: `d${i}` } }, d]) })).errors).toBe(false);
       const odd = await api({ op: 'doc.delete_by_query', index: 'dbq', body: { query: { term: { kind: 'odd' } } } });
@@ -290,10 +291,8 @@ describe('data plane in one process over a real nats-server', () => {
   });
 
   it('never loses an acknowledged update to delete_by_query: a doc changed between its search and its delete is a conflict', async () => {
-    await api({ op: 'index.create', index: 'dbq2', settings: { number_of_shards: 2, number_of_replicas: 1 }, mappings: { properties: { kind: { type: 'keyword' } } } });
+    await createSettled('dbq2', 2, 1, { properties: { kind: { type: 'keyword' } } });
     try {
-      expect(await api({ op: 'cluster.health', index: 'dbq2', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
-      await settled('dbq2', 2);
       const N = 4000;
       const ops = Array.from({ length: N }, (_, i) => [{ index: { _id: `d${i}` } }, { kind: 'odd' }]).flat();
       expect((await api({ op: 'doc.bulk', index: 'dbq2', refresh: true, operations: ops })).errors).toBe(false);
@@ -371,10 +370,8 @@ describe('data plane in one process over a real nats-server', () => {
   });
 
   it('pages through a point in time: later writes, deletes and merges change nothing it sees, and closing frees its readers', async () => {
-    await api({ op: 'index.create', index: 'pit', settings: { number_of_shards: 3, number_of_replicas: 1 }, mappings: { properties: { n: { type: 'long' } } } });
+    await createSettled('pit', 3, 1, { properties: { n: { type: 'long' } } });
     try {
-      expect(await api({ op: 'cluster.health', index: 'pit', wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
-      await settled('pit', 2);
       const N = 250;
       expect((await api({ op: 'doc.bulk', index: 'pit', refresh: true, operations: Array.from({ length: N }, (_, i) => [{ index: { _id: `p${i}` } }, { n: i }]).flat() })).errors).toBe(false);
       const { id } = await api({ op: 'pit.open', index: 'pit', keep_alive: '1m' });
