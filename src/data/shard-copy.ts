@@ -136,8 +136,7 @@ export class ShardCopy {
   private suspects: Set<string> | undefined;
   private readonly sessions = new Map<string, { ops: ReplicaOp[]; expires: number }>();
   private sessionCounter = 0;
-  /** Readers kept between a search's query and fetch phases, by id. */
-  /** Open readers: a query phase's (freed by its fetch), or a point in time's (`pitKeepAliveMs`: kept until closed or idle that long). */
+  /** Open readers by id: a query phase's (freed by its fetch), or a point in time's (`pitKeepAliveMs`: kept until closed or idle that long). */
   private readonly readers = new Map<string, { reader: SearchReader; expires: number; pitKeepAliveMs?: number }>();
   private readerCounter = 0;
   /** Cluster state version whose index mappings this copy has merged (see putDynamicMappings). */
@@ -590,7 +589,7 @@ export class ShardCopy {
     }
   }
 
-  /** The fetch phase on the reader of a query phase; frees the reader. */
+  /** The fetch phase on the reader of a query phase (which it frees) or of a point in time. */
   fetch(readerId: string, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown }): { hits: SearchHit[] } {
     this.expireReaders();
     const kept = this.readers.get(readerId);
