@@ -132,6 +132,25 @@ export interface DocDeleteByQueryRequest {
   conflicts?: 'abort' | 'proceed';
   timeout_ms?: number;
 }
+/** Copy documents from source indices into a destination (Elasticsearch's _reindex). */
+export interface ReindexRequest {
+  body: { source: { index: IndexExpr; query?: Record<string, unknown> }; dest: { index: string; op_type?: 'index' | 'create' }; max_docs?: number };
+  conflicts?: 'abort' | 'proceed';
+  refresh?: boolean | 'wait_for';
+  timeout_ms?: number;
+}
+export interface ReindexResponse {
+  took: number;
+  timed_out: boolean;
+  total: number;
+  created: number;
+  updated: number;
+  deleted: number;
+  batches: number;
+  version_conflicts: number;
+  noops: number;
+  failures: { index: string; id?: string; status: number; cause: { type: string; reason: string } }[];
+}
 export interface DeleteByQueryResponse {
   took: number;
   timed_out: boolean;
@@ -350,6 +369,7 @@ export interface ApiOps {
   'doc.mget': { request: DocMgetRequest; response: MgetResponse };
   'doc.bulk': { request: DocBulkRequest; response: BulkResponse };
   'doc.delete_by_query': { request: DocDeleteByQueryRequest; response: DeleteByQueryResponse };
+  reindex: { request: ReindexRequest; response: ReindexResponse };
   search: { request: SearchRequest; response: SearchResponse };
   msearch: { request: MsearchRequest; response: MsearchResponse };
   'pit.open': { request: PitOpenRequest; response: { id: string } };
@@ -448,6 +468,12 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
     required: ['index'],
     idempotent: false,
     summary: 'delete every document a query matches, each on the condition that it has not changed',
+  },
+  reindex: {
+    fields: { body: 'object', conflicts: { enum: ['abort', 'proceed'] }, refresh: 'refresh', timeout_ms: 'timeout' },
+    required: ['body'],
+    idempotent: false,
+    summary: 'copy documents from source indices into a destination, from a point in time',
   },
   search: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: [], idempotent: true, summary: 'query then fetch over every shard' },
   msearch: { fields: { searches: 'array', timeout_ms: 'timeout' }, required: ['searches'], idempotent: true, summary: 'many searches in one request, each answered or failed on its own' },

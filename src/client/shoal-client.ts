@@ -46,6 +46,7 @@ import {
   type IndexUpdateAliasesRequest,
   type CatAlias,
   type DocDeleteByQueryRequest,
+  type ReindexRequest,
   type MsearchResponse,
   type DocBulkRequest,
   type DocCreateRequest,
@@ -220,6 +221,11 @@ export class ShoalClient {
   /** One bulk request (Elasticsearch's lines as objects). For many documents see `helpers.bulk`. */
   bulk(p: DocBulkRequest, o?: RequestOptions) {
     return this.request('doc.bulk', p, o);
+  }
+
+  /** Copy documents from source indices into a destination, from a point in time. */
+  reindex(p: ReindexRequest, o?: RequestOptions) {
+    return this.request('reindex', p, o);
   }
 
   /** Delete every document a query matches, each on the condition that it has not changed. */

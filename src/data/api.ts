@@ -51,6 +51,8 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
         items: results.map((r) => ({ [r.action]: { _index: r.index, ...r.result } })),
       };
     }
+    case 'reindex':
+      return coord.reindex(p.body, { conflicts: p.conflicts, refresh: p.refresh, timeoutMs: num(p.timeout_ms) });
     case 'doc.delete_by_query':
       return coord.deleteByQuery(p.index, p.body, { conflicts: p.conflicts, timeoutMs: num(p.timeout_ms) });
     case 'search':

@@ -48,8 +48,10 @@ export interface WriteOpts {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-/** Documents delete_by_query takes from a shard per batch (Elasticsearch's scroll size). */
-const DELETE_BY_QUERY_BATCH = 1000;
+/** Documents delete_by_query and reindex take from a shard per batch (Elasticsearch's scroll size). */
+const SCROLL_BATCH = 1000;
+/** How long a reindex's point-in-time readers may go between batches. */
+const REINDEX_KEEP_ALIVE_MS = 5 * 60_000;
 const AUTO_CREATE_SETTINGS = { number_of_shards: 1, number_of_replicas: 1 };
 
 /**
@@ -457,7 +459,7 @@ export class Coordinator {
           break;
         }
         const q = conflicted.length > 0 ? { bool: { must: [query], must_not: [{ ids: { values: conflicted } }] } } : query;
-        const size = Math.min(DELETE_BY_QUERY_BATCH, maxDocs - deleted);
+        const size = Math.min(SCROLL_BATCH, maxDocs - deleted);
         const { r } = await this.searchWithRetry(routed, { query: q, size, sort: ['_doc'], _source: false, seq_no_primary_term: true, track_total_hits: false }, timeoutMs);
         const hits = r.hits.hits;
         if (hits.length === 0) break;
@@ -535,6 +537,70 @@ export class Coordinator {
     const shards = decodePit(spec.id);
     const targets = shards.map((p): SearchTarget => ({ index: p.index, uuid: p.uuid, shard: p.shard, copy: { node: p.node, allocationId: p.allocationId, primary: false, state: 'STARTED' }, others: [], pitReader: p.reader, pitKeepAliveMs: keepAlive }));
     return { id: spec.id as string, targets };
+  }
+
+  /**
+   * Copy documents from source indices into a destination (Elasticsearch's _reindex): per source
+   * shard, a point-in-time reader paged in `_doc` order (so concurrent writes neither skip nor
+   * repeat a doc), each batch's sources bulk-indexed into `dest` under the same ids. `op_type:
+   * create` keeps documents the destination already has: each is a version conflict, which
+   * `conflicts: proceed` counts and `abort` (the default) stops at.
+   */
+  async reindex(body: unknown, params: { conflicts?: unknown; refresh?: unknown; timeoutMs?: number } = {}) {
+    const started = performance.now();
+    const b = obj(body, 'reindex body');
+    for (const k of Object.keys(b)) if (!['source', 'dest', 'max_docs'].includes(k)) throw badRequest(`unknown key [${k}] in the reindex request; known: source, dest, max_docs`);
+    const source = obj(b.source, 'source');
+    for (const k of Object.keys(source)) if (k !== 'index' && k !== 'query') throw badRequest(`unknown key [source.${k}] in the reindex request; known: index, query`);
+    const dest = obj(b.dest, 'dest');
+    for (const k of Object.keys(dest)) if (k !== 'index' && k !== 'op_type') throw badRequest(`unknown key [dest.${k}] in the reindex request; known: index, op_type`);
+    const destIndex = str(dest.index, 'dest.index');
+    if (dest.op_type !== undefined && dest.op_type !== 'index' && dest.op_type !== 'create') throw badRequest('[dest.op_type] must be index or create');
+    const action: WriteAction = dest.op_type === 'create' ? 'create' : 'index';
+    const query = source.query ?? { match_all: {} };
+    wrapEngine(() => parseSearchRequest({ query }));
+    if (b.max_docs !== undefined && !(Number.isSafeInteger(b.max_docs) && (b.max_docs as number) > 0)) throw badRequest('[max_docs] must be a positive integer');
+    const maxDocs = (b.max_docs as number | undefined) ?? Infinity;
+    if (params.conflicts !== undefined && params.conflicts !== 'abort' && params.conflicts !== 'proceed') throw badRequest('[conflicts] must be abort or proceed');
+    const proceed = params.conflicts === 'proceed';
+    const indices = this.resolveIndices(source.index);
+    if (indices.includes(destIndex) || this.state.aliases?.[destIndex]?.indices.some((i) => indices.includes(i))) throw badRequest(`reindex cannot write into an index it reads from [${destIndex}]`);
+    const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const counts = { created: 0, updated: 0, version_conflicts: 0, batches: 0 };
+    const failures: { index: string; id?: string; status: number; cause: { type: string; reason: string } }[] = [];
+    const readers: PitShard[] = [];
+    try {
+      for (const t of this.searchTargets(indices, false)) {
+        const pit = await this.openPitOn(t, REINDEX_KEEP_ALIVE_MS);
+        readers.push(pit);
+        const target: SearchTarget = { ...t, copy: { node: pit.node, allocationId: pit.allocationId, primary: false, state: 'STARTED' }, others: [], pitReader: pit.reader };
+        let after: unknown[] | undefined;
+        while (failures.length === 0 && counts.created + counts.updated < maxDocs) {
+          const size = Math.min(SCROLL_BATCH, maxDocs - counts.created - counts.updated);
+          const request = { query, size, sort: ['_doc'], _source: true, track_total_hits: false, ...(after ? { search_after: after } : {}) };
+          const hits = (await this.searchWithRetry(target, request, timeoutMs)).r.hits.hits;
+          if (hits.length === 0) break;
+          after = hits.at(-1)!.sort;
+          counts.batches++;
+          const results = await this.bulk(
+            hits.map((h) => ({ action, index: destIndex, id: h._id, source: h._source })),
+            { refresh: params.refresh as WriteOpts['refresh'], timeoutMs },
+          );
+          for (const { index, result } of results) {
+            if (!('error' in result)) counts[result.result === 'created' ? 'created' : 'updated']++;
+            else if (result.status === 409) {
+              counts.version_conflicts++;
+              if (!proceed) failures.push({ index, id: result._id, status: 409, cause: result.error });
+            } else failures.push({ index, id: result._id, status: result.status, cause: result.error });
+          }
+        }
+        if (failures.length > 0) break;
+      }
+    } finally {
+      await this.freePitReaders(readers);
+    }
+    const total = counts.created + counts.updated + counts.version_conflicts;
+    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, deleted: 0, noops: 0, failures };
   }
 
   async count(indexExpr: unknown, body: unknown = {}) {

@@ -55,6 +55,8 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     const { id } = await client.openPointInTime({ index: 'films', keep_alive: '30s' });
     expect((await client.search({ body: { pit: { id }, size: 0, track_total_hits: true } })).hits.total.value).toBe(3);
     expect(await client.closePointInTime({ id })).toMatchObject({ succeeded: true });
+    expect(await client.reindex({ body: { source: { index: 'films', query: { term: { genre: 'scifi' } } }, dest: { index: 'scifi' } }, refresh: true })).toMatchObject({ created: 3, failures: [] });
+    await client.indices.delete({ index: 'scifi' });
     expect(await client.delete({ index: 'films', id: 'f3', refresh: true })).toMatchObject({ result: 'deleted' });
     expect((await client.count({ index: 'films' })).count).toBe(2);
     expect(await client.deleteByQuery({ index: 'films', body: { query: { term: { genre: 'nope' } } } })).toMatchObject({ deleted: 0, failures: [] });

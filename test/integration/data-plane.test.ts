@@ -405,6 +405,47 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('reindexes from a point in time into a new mapping, then swaps an alias: a zero-downtime mapping change', async () => {
+    await createSettled('v1', 3, 1, { properties: { code: { type: 'text' }, n: { type: 'long' } } });
+    try {
+      const N = 1200;
+      const docs = Array.from({ length: N }, (_, i) => ({ code: `Item-${i % 10}`, n: i }));
+      expect((await api({ op: 'doc.bulk', index: 'v1', refresh: true, operations: docs.flatMap((d, i) => [{ index: { _id: `r${i}` } }, d]) })).errors).toBe(false);
+      await api({ op: 'index.update_aliases', actions: [{ add: { index: 'v1', alias: 'items' } }] });
+      // v2 maps code as a keyword: exact codes, sortable and aggregatable.
+      await createSettled('v2', 2, 1, { properties: { code: { type: 'keyword' }, n: { type: 'long' } } });
+      const res = await api({ op: 'reindex', body: { source: { index: 'items', query: { range: { n: { lt: 1000 } } } }, dest: { index: 'v2' } }, refresh: true });
+      expect(res).toMatchObject({ total: 1000, created: 1000, updated: 0, version_conflicts: 0, failures: [] });
+      // Batches of 1,000 per source shard: one per shard.
+      expect(res.batches).toBe(3);
+      await api({ op: 'index.update_aliases', actions: [{ remove: { index: 'v1', alias: 'items' } }, { add: { index: 'v2', alias: 'items' } }] });
+      const exact = await api({ op: 'search', index: 'items', body: { size: 0, track_total_hits: true, query: { term: { code: 'Item-3' } }, aggs: { codes: { terms: { field: 'code', size: 20 } } } } });
+      expect(exact.hits.total.value).toBe(100);
+      expect(exact.aggregations.codes.buckets).toEqual([{ key: 'Item-3', doc_count: 100 }]);
+      const got = await api({ op: 'doc.get', index: 'items', id: 'r42' });
+      expect(got).toMatchObject({ _index: 'v2', found: true, _source: docs[42] });
+      // Again with op_type create: everything is there already, each a conflict; proceed counts them.
+      const again = await api({ op: 'reindex', body: { source: { index: 'v1' }, dest: { index: 'v2', op_type: 'create' } }, conflicts: 'proceed', refresh: true });
+      expect(again).toMatchObject({ total: 1200, created: 200, version_conflicts: 1000, failures: [] });
+      expect((await api({ op: 'count', index: 'items' })).count).toBe(1200);
+      // max_docs bounds what is written.
+      expect(await api({ op: 'reindex', body: { source: { index: 'v1' }, dest: { index: 'v3' }, max_docs: 50 }, refresh: true })).toMatchObject({ created: 50 });
+      expect((await api({ op: 'count', index: 'v3' })).count).toBe(50);
+      // conflicts: abort (the default) stops after the batch that met them, and reports them.
+      const aborted = await api({ op: 'reindex', body: { source: { index: 'v1' }, dest: { index: 'v2', op_type: 'create' } } });
+      expect(aborted.batches).toBe(1);
+      expect(aborted.failures.length).toBe(aborted.version_conflicts);
+      expect(aborted.failures[0]).toMatchObject({ status: 409, cause: { type: 'version_conflict_engine_exception' } });
+      await expect(api({ op: 'reindex', body: { source: { index: 'v2' }, dest: { index: 'items' } } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'reindex', body: { source: { index: 'v1', size: 3 }, dest: { index: 'v3' } } })).rejects.toMatchObject({ status: 400 });
+      // Its point-in-time readers are closed.
+      const open = ((await api({ op: 'shard.stats', index: 'v1' })) as unknown as Any[]).map((s) => s.open_readers);
+      expect(open.every((n) => n === 0)).toBe(true);
+    } finally {
+      for (const index of ['v1', 'v2', 'v3']) await api({ op: 'index.delete', index }).catch(() => undefined);
+    }
+  });
+
   it('promotes a replica when a node holding primaries dies, and loses no acknowledged write', async () => {
     const acked: string[] = [];
     for (let i = 0; i < 30; i++) acked.push((await api({ op: 'doc.index', index: 'books', id: `k${i}`, document: { title: `doc ${i}` } }))._id);

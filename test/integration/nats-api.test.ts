@@ -86,6 +86,8 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     const { id: pitId } = await ok('pit.open', { index: 'books', keep_alive: '1m' });
     expect((await ok('search', { body: { pit: { id: pitId }, size: 0, track_total_hits: true } })).hits.total.value).toBe(2);
     expect(await ok('pit.close', { id: pitId })).toEqual({ succeeded: true, num_freed: 2 });
+    expect(await ok('reindex', { body: { source: { index: 'books' }, dest: { index: 'books-copy' } }, refresh: true })).toMatchObject({ created: 2, failures: [] });
+    expect(await ok('index.delete', { index: 'books-copy' })).toEqual({ acknowledged: true });
     expect(await ok('doc.delete', { index: 'books', id: 'b3', refresh: true })).toMatchObject({ result: 'deleted' });
     await ok('doc.index', { index: 'books', id: 'b9', document: { title: 'to be deleted' }, refresh: true });
     expect(await ok('doc.delete_by_query', { index: 'books', body: { query: { match: { title: 'deleted' } } }, conflicts: 'proceed' })).toMatchObject({ deleted: 1, version_conflicts: 0 });
