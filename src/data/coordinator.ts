@@ -435,12 +435,7 @@ export class Coordinator {
     const started = performance.now();
     const b = obj(body ?? {}, 'delete_by_query body');
     for (const k of Object.keys(b)) if (k !== 'query' && k !== 'max_docs') throw badRequest(`unknown key [${k}] in the delete_by_query request; known: query, max_docs`);
-    const query = b.query ?? { match_all: {} };
-    wrapEngine(() => parseSearchRequest({ query }));
-    if (b.max_docs !== undefined && !(Number.isSafeInteger(b.max_docs) && (b.max_docs as number) > 0)) throw badRequest('[max_docs] must be a positive integer');
-    const maxDocs = (b.max_docs as number | undefined) ?? Infinity;
-    if (params.conflicts !== undefined && params.conflicts !== 'abort' && params.conflicts !== 'proceed') throw badRequest('[conflicts] must be abort or proceed');
-    const proceed = params.conflicts === 'proceed';
+    const { query, maxDocs, proceed } = scrollOptions(b.query, b.max_docs, params.conflicts);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const indices = this.resolveIndices(indexExpr);
     let deleted = 0;
@@ -557,12 +552,7 @@ export class Coordinator {
     const destIndex = str(dest.index, 'dest.index');
     if (dest.op_type !== undefined && dest.op_type !== 'index' && dest.op_type !== 'create') throw badRequest('[dest.op_type] must be index or create');
     const action: WriteAction = dest.op_type === 'create' ? 'create' : 'index';
-    const query = source.query ?? { match_all: {} };
-    wrapEngine(() => parseSearchRequest({ query }));
-    if (b.max_docs !== undefined && !(Number.isSafeInteger(b.max_docs) && (b.max_docs as number) > 0)) throw badRequest('[max_docs] must be a positive integer');
-    const maxDocs = (b.max_docs as number | undefined) ?? Infinity;
-    if (params.conflicts !== undefined && params.conflicts !== 'abort' && params.conflicts !== 'proceed') throw badRequest('[conflicts] must be abort or proceed');
-    const proceed = params.conflicts === 'proceed';
+    const { query, maxDocs, proceed } = scrollOptions(source.query, b.max_docs, params.conflicts);
     const indices = this.resolveIndices(source.index);
     if (indices.includes(destIndex) || this.state.aliases?.[destIndex]?.indices.some((i) => indices.includes(i))) throw badRequest(`reindex cannot write into an index it reads from [${destIndex}]`);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -961,6 +951,15 @@ function decodePit(id: unknown): PitShard[] {
     if (!ok) throw bad();
   }
   return shards as PitShard[];
+}
+
+/** What delete_by_query and reindex share: the query (checked whole), max_docs and conflicts. */
+function scrollOptions(query: unknown, maxDocs: unknown, conflicts: unknown): { query: unknown; maxDocs: number; proceed: boolean } {
+  const q = query ?? { match_all: {} };
+  wrapEngine(() => parseSearchRequest({ query: q }));
+  if (maxDocs !== undefined && !(Number.isSafeInteger(maxDocs) && (maxDocs as number) > 0)) throw badRequest('[max_docs] must be a positive integer');
+  if (conflicts !== undefined && conflicts !== 'abort' && conflicts !== 'proceed') throw badRequest('[conflicts] must be abort or proceed');
+  return { query: q, maxDocs: (maxDocs as number | undefined) ?? Infinity, proceed: conflicts === 'proceed' };
 }
 
 /** A keep_alive: a time value (`"5m"`) or milliseconds, at most a day. */
