@@ -9,7 +9,7 @@ import type { Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
-import { timeValueMs } from '../engine/time-value.ts';
+import { decodePit, encodePit, keepAliveMs, type PitShard } from './pit-id.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
@@ -917,42 +917,6 @@ interface SearchTarget {
   pitKeepAliveMs?: number;
 }
 
-/** What a point in time's id holds: per shard, the copy and the reader it opened there. */
-interface PitShard {
-  index: string;
-  uuid: string;
-  shard: number;
-  node: string;
-  allocationId: string;
-  reader: string;
-}
-
-const PIT_ID_VERSION = 1;
-/** Elasticsearch's search.max_keep_alive default. */
-const MAX_PIT_KEEP_ALIVE_MS = 24 * 3_600_000;
-
-function encodePit(shards: PitShard[]): string {
-  return Buffer.from(JSON.stringify({ v: PIT_ID_VERSION, shards })).toString('base64url');
-}
-
-function decodePit(id: unknown): PitShard[] {
-  const bad = () => new ApiError('illegal_argument_exception', 'the point in time id is malformed', 400);
-  if (typeof id !== 'string' || id === '') throw bad();
-  let decoded: { v?: unknown; shards?: unknown };
-  try {
-    decoded = JSON.parse(Buffer.from(id, 'base64url').toString('utf8')) as typeof decoded;
-  } catch {
-    throw bad();
-  }
-  const shards = decoded?.shards;
-  if (decoded?.v !== PIT_ID_VERSION || !Array.isArray(shards)) throw bad();
-  for (const s of shards) {
-    const ok = typeof s === 'object' && s !== null && ['index', 'uuid', 'node', 'allocationId', 'reader'].every((k) => typeof (s as Record<string, unknown>)[k] === 'string') && Number.isInteger((s as PitShard).shard);
-    if (!ok) throw bad();
-  }
-  return shards as PitShard[];
-}
-
 /** What delete_by_query and reindex share: the query (checked whole), max_docs and conflicts. */
 function scrollOptions(query: unknown, maxDocs: unknown, conflicts: unknown): { query: unknown; maxDocs: number; proceed: boolean } {
   const q = query ?? { match_all: {} };
@@ -962,12 +926,6 @@ function scrollOptions(query: unknown, maxDocs: unknown, conflicts: unknown): { 
   return { query: q, maxDocs: (maxDocs as number | undefined) ?? Infinity, proceed: conflicts === 'proceed' };
 }
 
-/** A keep_alive: a time value (`"5m"`) or milliseconds, at most a day. */
-function keepAliveMs(v: unknown): number {
-  const ms = typeof v === 'number' ? v : typeof v === 'string' ? timeValueMs(v) : undefined;
-  if (ms === undefined || !(ms > 0) || ms > MAX_PIT_KEEP_ALIVE_MS) throw badRequest(`[keep_alive] must be a time value such as "5m" (or milliseconds), at most ${MAX_PIT_KEEP_ALIVE_MS / 3_600_000}h; got [${String(v)}]`);
-  return ms;
-}
 
 /** Elasticsearch's `refresh` parameter: true / "true" / "" refresh now, "wait_for" waits for a refresh. */
 function refreshMode(value: unknown): RefreshMode {
