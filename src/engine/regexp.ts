@@ -54,8 +54,27 @@ export function luceneRegExp(pattern: string, operators: Set<string>, caseInsens
   let out = '';
   let i = 0;
   let depth = 0;
+  // What a quantifier may follow: an atom, or (for a lazy `?`, the same strings) a quantifier.
+  let last: 'none' | 'atom' | 'quantifier' = 'none';
   while (i < pattern.length) {
     const c = pattern[i++]!;
+    if (c === '*' || c === '+' || c === '?' || c === '{') {
+      let q = c;
+      if (c === '{') {
+        const end = pattern.indexOf('}', i);
+        const body = end < 0 ? '' : pattern.slice(i, end);
+        if (!/^\d+(,\d*)?$/.test(body)) bad(pattern, 'a repetition must be {n}, {n,} or {n,m}');
+        const [lo, hi] = body.split(',');
+        if (hi !== undefined && hi !== '' && Number(hi) < Number(lo)) bad(pattern, `the repetition {${body}} is empty`);
+        q = `{${body}}`;
+        i = end + 1;
+      }
+      if (last === 'none' || (last === 'quantifier' && q !== '?')) bad(pattern, `[${q}] follows nothing it can repeat`);
+      out += q;
+      last = 'quantifier';
+      continue;
+    }
+    last = 'atom';
     if (c === '\\') {
       if (i >= pattern.length) bad(pattern, 'it ends with an escape');
       const e = pattern[i++]!;
@@ -63,32 +82,25 @@ export function luceneRegExp(pattern: string, operators: Set<string>, caseInsens
     } else if (c === '"') {
       const end = pattern.indexOf('"', i);
       if (end < 0) bad(pattern, 'a quoted string is not closed');
-      for (const ch of pattern.slice(i, end)) out += literal(ch);
+      // A group: a quantifier after the quotes repeats the whole string.
+      out += `(?:${[...pattern.slice(i, end)].map(literal).join('')})`;
       i = end + 1;
     } else if (c === '[') {
       const end = classEnd(pattern, i);
       if (end < 0) bad(pattern, 'a character class is not closed');
       out += characterClass(pattern, pattern.slice(i, end));
       i = end + 1;
-    } else if (c === '{') {
-      const end = pattern.indexOf('}', i);
-      const body = end < 0 ? '' : pattern.slice(i, end);
-      if (!/^\d+(,\d*)?$/.test(body)) bad(pattern, 'a repetition must be {n}, {n,} or {n,m}');
-      const [lo, hi] = body.split(',');
-      if (hi !== undefined && hi !== '' && Number(hi) < Number(lo)) bad(pattern, `the repetition {${body}} is empty`);
-      if (out === '' || /[|(]$/.test(out)) bad(pattern, 'a repetition follows nothing');
-      out += `{${body}}`;
-      i = end + 1;
     } else if (c === '(') {
       depth++;
       out += '(?:';
+      last = 'none';
     } else if (c === ')') {
       if (--depth < 0) bad(pattern, 'a ) has no (');
       out += ')';
-    } else if (c === '*' || c === '+' || c === '?') {
-      if (out === '' || /[|(:]$/.test(out)) bad(pattern, `[${c}] follows nothing`);
-      out += c;
-    } else if (c === '|' || c === '.') out += c === '.' ? '[\\s\\S]' : '|';
+    } else if (c === '|') {
+      out += '|';
+      last = 'none';
+    } else if (c === '.') out += '[\\s\\S]';
     else if (operators.has(c)) {
       if (c === '@') out += '[\\s\\S]*';
       else if (c === '#') out += '(?!)';

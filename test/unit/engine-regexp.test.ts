@@ -25,6 +25,9 @@ describe('Lucene regexp syntax', () => {
       ['ab@', ['ab', 'abxyz'], ['a']],
       ['ab#', [], ['ab']],
       ['x/y', ['x/y'], ['xy']],
+      ['a:*', ['a', 'a::'], ['b:']],
+      ['"ab"+c', ['abc', 'ababc'], ['abbc']],
+      ['a*?b', ['b', 'aab'], ['ba']],
     ];
     for (const [pattern, yes, no] of cases) {
       for (const t of yes) expect(matches(pattern, t), `${pattern} ~ ${t}`).toBe(true);
@@ -67,7 +70,7 @@ describe('Lucene regexp syntax', () => {
   });
 
   it('refuses what it does not support, and malformed patterns, with a parsing_exception', () => {
-    for (const bad of ['~a', 'a&b', 'a<1-5>', '(ab', 'ab)', '[ab', '"ab', 'a\\', '*a', 'a{x}', 'a{3,1}', '[z-a]', '[\\D]', '|*']) {
+    for (const bad of ['~a', 'a&b', 'a<1-5>', '(ab', 'ab)', '[ab', '"ab', 'a\\', '*a', 'a{x}', 'a{3,1}', '[z-a]', '[\\D]', '|*', 'a**', '(*a)']) {
       expect(() => luceneRegExp(bad, ALL, false), bad).toThrow(expect.objectContaining({ type: 'parsing_exception' }));
     }
   });
