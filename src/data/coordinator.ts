@@ -9,7 +9,7 @@ import type { Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
-import { decodePit, encodePit, keepAliveMs, type PitShard } from './pit-id.ts';
+import { decodePit, encodePit, keepAliveMs, shardDoc, shardSearchAfter, withShardDocTiebreaker, type PitShard } from './pit-id.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
@@ -295,13 +295,17 @@ export class Coordinator {
    */
   async search(indexExpr: unknown, body: unknown = {}, params: { timeoutMs?: number } = {}) {
     const started = performance.now();
-    const { pit, ...request } = obj(body ?? {}, 'search body');
+    const { pit, ...plain } = obj(body ?? {}, 'search body');
+    const request = pit === undefined ? plain : withShardDocTiebreaker(plain);
     // Shard-level flag only: a client cannot ask for unreduced aggregation state.
     if (request.partial_aggs !== undefined) throw badRequest('unknown key [partial_aggs] in the search request');
     // The whole body is checked here, once: a bad request fails before any shard sees it.
     const parsed = wrapEngine(() => parseSearchRequest(request));
     const point = pit === undefined ? undefined : this.pitOf(pit, indexExpr);
     const { from, size } = parsed;
+    if (point && parsed.searchAfter) shardSearchAfter(parsed.searchAfter, 0); // a bad tiebreaker fails here, once
+    // With a point in time the score order is explicit (`_score`, then the tiebreaker): scores are still reported.
+    const scoreFirst = point !== undefined && parsed.sort[0]?.field === '_score';
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // A point in time searches the readers it opened; otherwise, one copy of every shard now.
     const targets = point ? point.targets : this.searchTargets(this.resolveIndices(indexExpr ?? '_all'), false);
@@ -313,15 +317,18 @@ export class Coordinator {
     const failures: { index: string; shard: number; node?: string; reason: { type: string; reason: string } }[] = [];
     let timedOut = false;
     const shardResults = await Promise.all(
-      targets.map(async (t) => {
+      targets.map(async (t, ordinal) => {
         if (!t.copy) {
           failures.push({ index: t.index, shard: t.shard, reason: { type: 'no_shard_available_action_exception', reason: 'no started copy' } });
           return undefined;
         }
         try {
-          const { r, copy } = await this.searchWithRetry(t, queryPhase, timeoutMs, fetchNeeded);
+          const phase = point && parsed.searchAfter ? { ...queryPhase, search_after: shardSearchAfter(parsed.searchAfter, ordinal) } : queryPhase;
+          const { r, copy } = await this.searchWithRetry(t, phase, timeoutMs, fetchNeeded);
           // The request's `timeout` passed on that shard: its hits are partial.
           if (r.timed_out) timedOut = true;
+          // The shard sorted by `_doc` last: the tiebreaker is its `_shard_doc`.
+          if (point) for (const hit of r.hits.hits) hit.sort![hit.sort!.length - 1] = shardDoc(ordinal, hit.sort!.at(-1) as number);
           return { t, r, copy };
         } catch (err) {
           const e = toApiError(err);
@@ -381,7 +388,7 @@ export class Coordinator {
     }
     const hits = page.map((p) => {
       const f = fetched.get(p);
-      const hit: Record<string, unknown> = { _index: ok[p.shardIdx]!.t.index, _id: p.hit._id, _score: p.hit._score };
+      const hit: Record<string, unknown> = { _index: ok[p.shardIdx]!.t.index, _id: p.hit._id, _score: scoreFirst ? p.hit.sort![0] : p.hit._score };
       if (f?._source !== undefined) hit._source = f._source;
       if (p.hit.sort !== undefined) hit.sort = p.hit.sort;
       if (p.hit.matched_queries !== undefined) hit.matched_queries = p.hit.matched_queries;
@@ -405,7 +412,7 @@ export class Coordinator {
       took: Math.round(performance.now() - started),
       timed_out: timedOut,
       _shards: { total: targets.length, successful: ok.length, skipped: 0, failed: targets.length - ok.length, ...(failures.length > 0 ? { failures } : {}) },
-      hits: { total: { value: total, relation }, max_score: sorted ? null : maxScore, hits },
+      hits: { total: { value: total, relation }, max_score: scoreFirst ? ((all[0]?.hit.sort?.[0] as number | undefined) ?? null) : sorted ? null : maxScore, hits },
     };
     if (point) response.pit_id = point.id;
     if (parsed.suggest !== undefined) {

@@ -370,10 +370,10 @@ describe('data plane in one process over a real nats-server', () => {
   });
 
   it('pages through a point in time: later writes, deletes and merges change nothing it sees, and closing frees its readers', async () => {
-    await createSettled('pit', 3, 1, { properties: { n: { type: 'long' } } });
+    await createSettled('pit', 3, 1, { properties: { n: { type: 'long' }, bucket: { type: 'long' } } });
     try {
       const N = 250;
-      expect((await api({ op: 'doc.bulk', index: 'pit', refresh: true, operations: Array.from({ length: N }, (_, i) => [{ index: { _id: `p${i}` } }, { n: i }]).flat() })).errors).toBe(false);
+      expect((await api({ op: 'doc.bulk', index: 'pit', refresh: true, operations: Array.from({ length: N }, (_, i) => [{ index: { _id: `p${i}` } }, { n: i, bucket: i % 7 }]).flat() })).errors).toBe(false);
       const { id } = await api({ op: 'pit.open', index: 'pit', keep_alive: '1m' });
       // After opening: half deleted, new docs, updates, all refreshed.
       const later = Array.from({ length: N }, (_, i) => (i % 2 === 0 ? [{ delete: { _id: `p${i}` } }] : [{ index: { _id: `p${i}` } }, { n: -i }])).flat();
@@ -390,6 +390,23 @@ describe('data plane in one process over a real nats-server', () => {
         after = res.hits.hits.at(-1).sort;
       }
       expect(seen).toEqual(Array.from({ length: N }, (_, i) => i));
+      // Ties: by score alone (match_all: every score is 1), and by a value seven docs share. The
+      // implicit _shard_doc tiebreaker pages through them without skipping or repeating a doc.
+      for (const sort of [undefined, [{ bucket: 'asc' }]] as (unknown[] | undefined)[]) {
+        const ids: string[] = [];
+        let next: unknown[] | undefined;
+        for (let page = 0; page < 20; page++) {
+          const res = await api({ op: 'search', body: { pit: { id }, size: 40, _source: false, ...(sort ? { sort } : {}), ...(next ? { search_after: next } : {}) } });
+          if (res.hits.hits.length === 0) break;
+          if (!sort) expect(res.hits.hits[0]._score).toBe(1);
+          for (const h of res.hits.hits) ids.push(h._id);
+          next = res.hits.hits.at(-1).sort;
+        }
+        expect(ids.length).toBe(N);
+        expect(new Set(ids).size).toBe(N);
+      }
+      await expect(api({ op: 'search', body: { pit: { id }, sort: ['_shard_doc'] } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'search', body: { pit: { id }, sort: [{ n: 'asc' }], search_after: [3, 'x'] } })).rejects.toMatchObject({ status: 400 });
       // A search naming an index as well, or a malformed id, is the caller's error.
       await expect(api({ op: 'search', index: 'pit', body: { pit: { id } } })).rejects.toMatchObject({ status: 400 });
       await expect(api({ op: 'search', body: { pit: { id: 'not-an-id' } } })).rejects.toMatchObject({ status: 400 });
