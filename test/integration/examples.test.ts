@@ -154,6 +154,19 @@ describe('examples against a cluster started by `shoal up`', () => {
     ]);
   }, 40_000);
 
+  it('reindex-alias: a mapping change without downtime through an alias, reindex and a point in time', async () => {
+    const r = await runExample('examples/reindex-alias.ts', 30_000, env);
+    expectLinesInOrder(r, [
+      /^indexed through products: 60 products into products-v1$/,
+      /^terms on text category: 400 illegal_argument_exception$/,
+      /^reindex products-v1 -> products-v2: 60 created, 0 failures$/,
+      /^alias: products -> products-v2$/,
+      /^categories: books=15, games=15, music=15, tools=15$/,
+      /^paged through a point in time: 60 products in 3 pages$/,
+      /^done$/,
+    ]);
+  }, 40_000);
+
   it('failover-watch: SIGKILL of n2 through shoal up fires the watch (node_down); n2 restarted', async () => {
     const r = await runExample('examples/failover-watch.ts', 50_000, env);
     expectLinesInOrder(r, [
