@@ -25,7 +25,7 @@ export interface ShardActorInput {
 
 export type ShardEvent =
   | { type: 'shard.routing'; table: ShardTable; meta: IndexMeta }
-  | { type: 'shard.write'; items: WriteItem[]; term?: number; refresh?: RefreshMode }
+  | { type: 'shard.write'; items: WriteItem[]; term?: number; refresh?: RefreshMode; mappingVersion?: number }
   | ReplicateRequest
   | { type: 'shard.recovery_plan'; from: number }
   | { type: 'shard.recover'; allocationId: string; node: string; from: number; full: boolean; suspects: string[]; term?: number }
@@ -128,7 +128,7 @@ export const shardMachine = setup({
     reportStarted: ({ context }) => void reportStarted(context),
     write: ({ context: c, event }) => {
       if (event.type !== 'shard.write') return;
-      settle(c.shoal.deferReply(), () => c.copy.write(event.items, event.term, event.refresh === 'wait_for' ? 'wait_for' : event.refresh === true));
+      settle(c.shoal.deferReply(), () => c.copy.write(event.items, event.term, event.refresh === 'wait_for' ? 'wait_for' : event.refresh === true, event.mappingVersion));
     },
     replicate: ({ context: c, event }) => {
       if (event.type !== 'shard.replicate') return;

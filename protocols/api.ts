@@ -88,6 +88,15 @@ export interface PitCloseRequest {
 export interface IndexUpdateAliasesRequest {
   actions: ({ add: { index: string; alias: string; is_write_index?: boolean } } | { remove: { index: string; alias: string } })[];
 }
+/** New fields for the indices (and `dynamic`): Elasticsearch's put-mapping. */
+export interface IndexPutMappingRequest {
+  index: IndexExpr;
+  body: { dynamic?: boolean | 'strict'; properties?: Record<string, unknown> };
+}
+export interface IndexGetMappingRequest {
+  index?: IndexExpr;
+}
+export type IndexGetMappingResponse = Record<string, { mappings: { dynamic: boolean | 'strict'; properties: Record<string, unknown> } }>;
 export interface CatAlias {
   alias: string;
   index: string;
@@ -361,6 +370,8 @@ export interface ApiOps {
   'index.refresh': { request: IndexRefreshRequest; response: { _shards: ShardsInfo } };
   'index.set_replicas': { request: IndexSetReplicasRequest; response: Acknowledged };
   'index.update_aliases': { request: IndexUpdateAliasesRequest; response: Acknowledged };
+  'index.put_mapping': { request: IndexPutMappingRequest; response: Acknowledged };
+  'index.get_mapping': { request: IndexGetMappingRequest; response: IndexGetMappingResponse };
   'doc.index': { request: DocIndexRequest; response: WriteResponse };
   'doc.create': { request: DocCreateRequest; response: WriteResponse };
   'doc.get': { request: DocGetRequest; response: GetResponse };
@@ -431,6 +442,8 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.refresh': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'make recent writes searchable' },
   'index.set_replicas': { fields: { index: 'index', number_of_replicas: 'replicas' }, required: ['index', 'number_of_replicas'], idempotent: true, summary: 'change the number of replicas' },
   'index.update_aliases': { fields: { actions: 'array' }, required: ['actions'], idempotent: true, summary: 'add and remove aliases in one atomic change' },
+  'index.put_mapping': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'map new fields (or change dynamic) on existing indices' },
+  'index.get_mapping': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: "the indices' mappings" },
   'doc.index': {
     fields: { index: 'index', id: 'id', document: 'object', routing: 'string', op_type: { enum: ['index', 'create'] }, ...COND, ...WRITE },
     required: ['index', 'document'],

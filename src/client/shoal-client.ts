@@ -44,6 +44,8 @@ import {
   type PitOpenRequest,
   type PitCloseRequest,
   type IndexUpdateAliasesRequest,
+  type IndexPutMappingRequest,
+  type IndexGetMappingRequest,
   type CatAlias,
   type DocDeleteByQueryRequest,
   type ReindexRequest,
@@ -264,6 +266,10 @@ export class ShoalClient {
     setReplicas: (p: { index: string; number_of_replicas: number }, o?: RequestOptions) => this.request('index.set_replicas', p, o),
     /** Add and remove aliases in one atomic change (swap an alias to a reindexed index). */
     updateAliases: (p: IndexUpdateAliasesRequest, o?: RequestOptions) => this.request('index.update_aliases', p, o),
+    /** Map new fields (or change `dynamic`) on existing indices; a field already mapped cannot change. */
+    putMapping: (p: IndexPutMappingRequest, o?: RequestOptions) => this.request('index.put_mapping', p, o),
+    /** The indices' mappings. */
+    getMapping: (p: IndexGetMappingRequest = {}, o?: RequestOptions) => this.request('index.get_mapping', p, o),
     /** Per-copy doc counts, checkpoints and replication group. */
     shardStats: (p: ShardStatsRequest = {}, o?: RequestOptions) => this.request('shard.stats', p, o),
   };

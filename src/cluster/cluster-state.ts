@@ -41,7 +41,10 @@ export type ClusterCommand =
   | { op: 'create_index'; name: string; uuid: string; settings: IndexSettings; mappings: Mappings; at?: number }
   | { op: 'delete_index'; name: string; at?: number }
   | { op: 'set_replicas'; name: string; replicas: number; at?: number }
-  /** Dynamic fields a primary met: merged into the index's mappings (a conflicting one changes nothing). */
+  /**
+   * New fields (a user's put-mapping, or the dynamic fields a primary met) and `dynamic`, merged
+   * into the index's mappings; a conflicting one changes nothing (MappingRegistry.merge).
+   */
   | { op: 'put_mapping'; name: string; mappings: Mappings; at?: number }
   | { op: 'open_index' | 'close_index'; name: string; at?: number }
   | { op: 'shard_started'; index: string; shard: number; allocationId: string; at?: number }
@@ -118,7 +121,8 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
       const meta = state.indices[cmd.name];
       if (!meta) return state;
       const merged = mergeMappings(meta.mappings, cmd.mappings);
-      return merged ? { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, mappings: merged } } } : state;
+      // A change always makes version + 1 (applyClusterCommand).
+      return merged ? { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, mappings: merged, mappingVersion: state.version + 1 } } } : state;
     }
     case 'open_index':
     case 'close_index': {
@@ -210,7 +214,7 @@ function mergeMappings(base: Mappings, extra: Mappings): Mappings | undefined {
     const before = JSON.stringify(registry.toJSON());
     registry.merge(extra);
     const after = registry.toJSON();
-    return JSON.stringify(after) === before ? undefined : { ...base, properties: after.properties };
+    return JSON.stringify(after) === before ? undefined : { ...base, dynamic: after.dynamic, properties: after.properties };
   } catch {
     return undefined;
   }

@@ -18,6 +18,11 @@ export interface IndexMeta {
   uuid: string;
   settings: IndexSettings;
   mappings: Mappings;
+  /**
+   * The cluster state version that last changed `mappings` (absent: none since the index was
+   * created). A write carries it, so a copy that has not merged those mappings yet waits for them.
+   */
+  mappingVersion?: number;
   state: 'open' | 'close';
 }
 

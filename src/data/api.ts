@@ -23,6 +23,10 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.setReplicas(p.index, p.number_of_replicas);
     case 'index.update_aliases':
       return coord.updateAliases(p.actions);
+    case 'index.put_mapping':
+      return coord.putMapping(p.index, p.body);
+    case 'index.get_mapping':
+      return coord.getMapping(p.index);
     case 'index.open':
       return coord.openClose(p.index, 'open_index');
     case 'index.close':

@@ -5,7 +5,7 @@ import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
 import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
-import type { Mappings } from '../engine/mapping.ts';
+import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
@@ -224,7 +224,7 @@ export class Coordinator {
       const changed = this.routingChangeAbort(index, shard, primary.allocationId, table.primaryTerm);
       try {
         return await Promise.race([
-          this.askShard<ItemResult[]>(primary.node, meta.uuid, shard, { type: 'shard.write', items, term: table.primaryTerm, refresh }, Math.min(remaining, 15_000)),
+          this.askShard<ItemResult[]>(primary.node, meta.uuid, shard, { type: 'shard.write', items, term: table.primaryTerm, refresh, mappingVersion: meta.mappingVersion }, Math.min(remaining, 15_000)),
           changed.promise,
         ]);
       } catch (err) {
@@ -805,6 +805,50 @@ export class Coordinator {
   /** Every alias and index pair. */
   catAliases() {
     return Object.entries(this.state.aliases ?? {}).flatMap(([alias, meta]) => meta.indices.map((index) => ({ alias, index, is_write_index: meta.indices.length === 1 || meta.writeIndex === index })));
+  }
+
+  /**
+   * Elasticsearch's put-mapping: new fields (and `dynamic`) for each index of the expression. It
+   * is checked against each index's current mappings first (a field already mapped keeps its type
+   * and parameters), then committed through the master; a write routed after the answer finds
+   * the fields mapped on every copy (the write carries the index's mapping version).
+   */
+  async putMapping(indexExpr: unknown, body: unknown) {
+    const mappings = obj(body, 'body') as Mappings;
+    const indices = this.resolveIndices(indexExpr);
+    for (const index of indices) wrapEngine(() => this.mergedMappings(index, mappings));
+    for (const index of indices) {
+      // A shard's dynamic field may be committed in between and conflict: the command then changes
+      // nothing, so check what was applied and say why.
+      for (let attempt = 0; wrapEngine(() => this.mergedMappings(index, mappings)) !== undefined; attempt++) {
+        if (attempt === 3) throw new ApiError('illegal_argument_exception', `the mappings of [${index}] kept changing; try again`, 409);
+        const res = await this.host.propose({ op: 'put_mapping', name: index, mappings, at: this.now() });
+        await this.host.waitForVersion(res.version, 10_000);
+        if (!this.state.indices[index]) throw indexNotFound(index);
+      }
+    }
+    return { acknowledged: true };
+  }
+
+  /** The index's mappings with `update` merged in (undefined: it changes nothing); throws what the merge would. */
+  private mergedMappings(index: string, update: Mappings): Mappings | undefined {
+    const meta = this.state.indices[index];
+    if (!meta) throw indexNotFound(index);
+    const registry = new MappingRegistry(meta.mappings);
+    const before = JSON.stringify(registry.toJSON());
+    registry.merge(update);
+    const merged = registry.toJSON();
+    if (JSON.stringify(merged) === before) return undefined;
+    // Every node would fail to map a field whose analyzer the index does not define: refuse it here.
+    validateIndexDefinition(merged, { analysis: meta.settings.analysis });
+    return merged;
+  }
+
+  /** Each index's mappings, as Elasticsearch's get-mapping shows them. */
+  getMapping(indexExpr: unknown) {
+    const out: Record<string, { mappings: Mappings }> = {};
+    for (const index of this.resolveIndices(indexExpr ?? '_all')) out[index] = { mappings: new MappingRegistry(this.state.indices[index]!.mappings).toJSON() };
+    return out;
   }
 
   private async autoCreate(index: string, timeoutMs: number): Promise<void> {

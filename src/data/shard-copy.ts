@@ -176,6 +176,7 @@ export class ShardCopy {
   applyRouting(table: ShardTable, meta: IndexMeta): { promoted: boolean; newTerm: boolean } {
     this.table = table;
     if (meta.mappings !== this.meta.mappings) this.mergeMappings(meta.mappings);
+    this.mappingVersion = Math.max(this.mappingVersion, meta.mappingVersion ?? 0);
     this.meta = meta;
     const me = table.copies.find((c) => c.allocationId === this.id.allocationId);
     let promoted = false;
@@ -211,7 +212,14 @@ export class ShardCopy {
 
   // ---- primary: writes --------------------------------------------------------------------------
 
-  async write(items: WriteItem[], term: number | undefined, refresh: RefreshMode): Promise<ItemResult[]> {
+  /**
+   * `mappingVersion`: the index's mapping version the coordinating node routed with; a primary
+   * whose node has not applied it yet waits for it, so a write right after a put-mapping finds
+   * the new fields mapped wherever its primary is.
+   */
+  async write(items: WriteItem[], term: number | undefined, refresh: RefreshMode, mappingVersion = 0): Promise<ItemResult[]> {
+    this.assertPrimary(term);
+    if (mappingVersion > this.mappingVersion) await this.catchUpMappings(mappingVersion, 10_000);
     this.assertPrimary(term);
     const rejected = await this.putDynamicMappings(items);
     this.assertPrimary(term);
@@ -322,7 +330,7 @@ export class ShardCopy {
 
   private mergeMappings(mappings: Mappings): void {
     try {
-      this.engine.mappings.merge(mappings);
+      this.engine.mergeMappings(mappings);
     } catch (err) {
       // Only the master's mappings are merged, and they only grow: this would be a bug.
       this.io.log.error({ shard: this.label, err: (err as Error).message }, 'index mappings do not merge into the shard');
@@ -350,16 +358,17 @@ export class ShardCopy {
 
   applyReplicated(req: ReplicateRequest): Promise<{ localCheckpoint: number }> {
     const version = req.mappingVersion ?? 0;
-    if (version > this.mappingVersion) {
-      // The primary put new fields through the master: map them as it does before applying.
-      return this.io.waitForVersion(version, REPLICATE_TIMEOUT_MS).then((state) => {
-        const meta = state.indices[this.id.index];
-        if (meta?.uuid === this.meta.uuid) this.mergeMappings(meta.mappings);
-        this.mappingVersion = Math.max(this.mappingVersion, version);
-        return this.applyReplicatedNow(req);
-      });
-    }
+    // The primary mapped new fields through the master: map them as it does before applying.
+    if (version > this.mappingVersion) return this.catchUpMappings(version, REPLICATE_TIMEOUT_MS).then(() => this.applyReplicatedNow(req));
     return this.applyReplicatedNow(req);
+  }
+
+  /** Wait for this node to apply cluster state `version`, then merge the index's mappings from it. */
+  private async catchUpMappings(version: number, timeoutMs: number): Promise<void> {
+    const state = await this.io.waitForVersion(version, timeoutMs);
+    const meta = state.indices[this.id.index];
+    if (meta?.uuid === this.meta.uuid) this.mergeMappings(meta.mappings);
+    this.mappingVersion = Math.max(this.mappingVersion, version);
   }
 
   private async applyReplicatedNow(req: ReplicateRequest): Promise<{ localCheckpoint: number }> {

@@ -47,7 +47,8 @@ const DATE_DETECT = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?
 export class MappingRegistry {
   private readonly fields = new Map<string, FieldMapping>();
   private readonly objects = new Set<string>();
-  readonly dynamic: boolean | 'strict';
+  /** Changes only through `merge` (a put-mapping that sets it). */
+  dynamic: boolean | 'strict';
 
   constructor(mappings: Mappings = {}) {
     if (!isPlainObject(mappings as unknown)) throw new EngineError('mapper_parsing_exception', 'mappings must be an object');
@@ -150,13 +151,26 @@ export class MappingRegistry {
     return { properties: delta.toJSON().properties };
   }
 
-  /** Add what `other` maps and this does not; a field both map differently is a conflict (nothing changes then). */
+  /**
+   * Merge `other` in, as Elasticsearch's put-mapping does: new fields and objects are added, a
+   * field already mapped keeps its type and parameters (only new multi-fields may join it), and
+   * `dynamic` changes when `other` sets it. All or nothing: a conflict throws before anything
+   * changes. The master merges both users' put-mappings and the dynamic fields shards propose
+   * with this, and shards merge the master's mappings with it.
+   */
   merge(other: Mappings): void {
-    const o = new MappingRegistry({ properties: other.properties });
+    const o = new MappingRegistry(other);
+    const dynamic = other.dynamic === undefined ? this.dynamic : o.dynamic;
+    const updated = new Map<string, FieldMapping>();
     for (const [path, m] of o.fields) {
       const mine = this.fields.get(path);
-      if (mine && mine.type !== m.type) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${mine.type}] to [${m.type}]`);
-      if (!mine && this.objects.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [object] to [${m.type}]`);
+      if (!mine) {
+        if (this.objects.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [object] to [${m.type}]`);
+        continue;
+      }
+      checkUnchanged(path, mine, m);
+      const added = Object.keys(m.fields ?? {}).filter((sub) => !mine.fields?.[sub]);
+      if (added.length > 0) updated.set(path, { ...mine, fields: { ...mine.fields, ...Object.fromEntries(added.map((sub) => [sub, m.fields![sub]!])) } });
     }
     for (const path of o.objects) {
       if (this.fields.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${this.fields.get(path)!.type}] to [object]`);
@@ -167,7 +181,9 @@ export class MappingRegistry {
     // Checked here too, where the master merges what shards propose: two shards' documents could pass it together.
     if (this.fields.size + this.objects.size + adds > TOTAL_FIELDS_LIMIT) throw totalFieldsExceeded(adds);
     for (const path of o.objects) this.objects.add(path);
+    for (const [path, m] of updated) this.addField(path, m);
     for (const [path, m] of o.fields) if (!this.fields.has(path)) this.fields.set(path, m);
+    this.dynamic = dynamic;
   }
 
   // Methods rather than closures: parse() runs once per document on the indexing hot path.
@@ -295,6 +311,18 @@ function validateFieldMapping(path: string, def: unknown): FieldMapping {
     }
   }
   return m;
+}
+
+/** The parameters a mapped field cannot change (Elasticsearch's put-mapping refuses these updates too). */
+const FIXED_PARAMETERS = ['analyzer', 'search_analyzer', 'ignore_above', 'format'] as const;
+
+function checkUnchanged(path: string, mine: FieldMapping, update: FieldMapping): void {
+  if (mine.type !== update.type) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${mine.type}] to [${update.type}]`);
+  for (const p of FIXED_PARAMETERS) {
+    if (mine[p] !== update[p]) {
+      throw new EngineError('illegal_argument_exception', `Mapper for [${path}] conflicts with existing mapper: Cannot update parameter [${p}] from [${mine[p] ?? 'default'}] to [${update[p] ?? 'default'}]`);
+    }
+  }
 }
 
 function parsedField(byPath: Map<string, ParsedField>, path: string, mapping: FieldMapping): ParsedField {

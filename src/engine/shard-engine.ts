@@ -137,6 +137,9 @@ export class ShardEngine {
     const store = new ShardStore(dir);
     const commit = store.readCommit();
     const engine = new ShardEngine({ ...opts, mappings: commit?.mappings ?? opts.mappings, primaryTerm: Math.max(opts.primaryTerm ?? 1, commit?.primaryTerm ?? 1) });
+    // Fields mapped since the commit (a put-mapping) must be mapped before the translog replays
+    // the documents that use them: the given mappings (the cluster state's) only ever grow.
+    if (commit && opts.mappings) engine.mergeMappings(opts.mappings);
     // New segments must never take the name of a file on disk: flush() skips segments that exist.
     engine.segmentCounter = store.nextSegmentNumber();
     engine.buffer = new SegmentBuilder(engine.nextSegmentName());
@@ -580,6 +583,19 @@ export class ShardEngine {
   /** Segments a search sees now (a point-in-time list). */
   searchableSegments(): Segment[] {
     return this.segments.filter((s) => s.liveCount > 0);
+  }
+
+  /**
+   * Merge new fields (and `dynamic`) into the mapping (MappingRegistry.merge): all or nothing, and
+   * an analyzer a new field names must exist. Analyzers cached per field are looked up again.
+   */
+  mergeMappings(mappings: Mappings): void {
+    for (const { path, analyzer } of new MappingRegistry({ properties: mappings.properties }).analyzerReferences()) {
+      if (!this.analyzers.has(analyzer)) throw new EngineError('mapper_parsing_exception', `analyzer [${analyzer}] has not been configured in mappings (field [${path}])`);
+    }
+    this.mappings.merge(mappings);
+    this.analyzerCache.clear();
+    this.searchAnalyzerCache.clear();
   }
 
   analyzerFor(field: string, name?: string): Analyzer {

@@ -561,6 +561,55 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('maps new fields into a live index (put-mapping): checked first, all or nothing, then used by new documents on every shard', async () => {
+    await createSettled('pm', 2, 1, { dynamic: 'strict', properties: { title: { type: 'text' } } });
+    try {
+      const mapping = async () => ((await api({ op: 'index.get_mapping', index: 'pm' })) as Any).pm.mappings;
+      const before = await mapping();
+      expect(before).toEqual({ dynamic: 'strict', properties: { title: { type: 'text' } } });
+      const refused = [
+        [{ properties: { code: { type: 'keyword' }, title: { type: 'keyword' } } }, 'illegal_argument_exception', /cannot be changed from type \[text\] to \[keyword\]/],
+        [{ properties: { title: { type: 'text', analyzer: 'english' } } }, 'illegal_argument_exception', /Cannot update parameter \[analyzer\]/],
+        [{ properties: { code: { type: 'text', analyzer: 'missing' } } }, 'mapper_parsing_exception', /analyzer \[missing\]/],
+        [{ properties: { code: { type: 'geo_point' } } }, 'mapper_parsing_exception', /no handler for type/],
+        [{ _source: { enabled: false } }, 'mapper_parsing_exception', /unsupported parameters/],
+        [{ dynamic: 'yes' }, 'mapper_parsing_exception', /dynamic must be/],
+      ] as const;
+      for (const [body, type, reason] of refused) {
+        const err = await api({ op: 'index.put_mapping', index: 'pm', body }).then(() => undefined, (e: Any) => e);
+        expect(err, JSON.stringify(body)).toMatchObject({ type, status: 400 });
+        expect(err!.message).toMatch(reason);
+      }
+      await expect(api({ op: 'index.put_mapping', index: 'nope', body: { properties: {} } })).rejects.toMatchObject({ type: 'index_not_found_exception', status: 404 });
+      await expect(api({ op: 'index.put_mapping', index: 'pm', body: 'x' })).rejects.toMatchObject({ status: 400 });
+      expect(await mapping()).toEqual(before);
+      // Strict: a document with an unmapped field is refused until the field is mapped.
+      await expect(api({ op: 'doc.index', index: 'pm', id: 'x', document: { title: 'a', code: 'A-1' } })).rejects.toMatchObject({ type: 'strict_dynamic_mapping_exception' });
+      const body = { dynamic: false, properties: { code: { type: 'keyword' }, title: { type: 'text', fields: { raw: { type: 'keyword' } } } } };
+      expect(await api({ op: 'index.put_mapping', index: 'pm', body })).toEqual({ acknowledged: true });
+      expect(await api({ op: 'index.put_mapping', index: 'pm', body })).toEqual({ acknowledged: true }); // the same again: no change
+      expect(await mapping()).toEqual({ dynamic: false, properties: { code: { type: 'keyword' }, title: { type: 'text', fields: { raw: { type: 'keyword' } } } } });
+      const operations = Array.from({ length: 20 }, (_, i) => [{ index: { _id: `p${i}` } }, { title: `Title ${i % 4}`, code: `C-${i % 3}`, note: 'dynamic false: kept, not indexed' }]).flat();
+      const bulk = await api({ op: 'doc.bulk', index: 'pm', refresh: true, operations });
+      expect(bulk.errors).toBe(false);
+      const res = await api({ op: 'search', index: 'pm', body: { size: 0, query: { term: { 'title.raw': 'Title 1' } }, aggs: { codes: { terms: { field: 'code' } } } } });
+      expect(res._shards).toMatchObject({ total: 2, failed: 0 });
+      expect(res.hits.total.value).toBe(5);
+      expect(res.aggregations.codes.buckets).toEqual([
+        { key: 'C-1', doc_count: 2 },
+        { key: 'C-0', doc_count: 1 },
+        { key: 'C-2', doc_count: 2 },
+      ].sort((a, b) => b.doc_count - a.doc_count || a.key.localeCompare(b.key)));
+      expect((await api({ op: 'count', index: 'pm', body: { query: { match: { note: 'kept' } } } })).count).toBe(0);
+      // Every copy (replicas too) took every document.
+      const stats = (await api({ op: 'shard.stats', index: 'pm' })) as unknown as Any[];
+      for (let shard = 0; shard < 2; shard++) expect(new Set(stats.filter((x) => x.shard === shard).map((x) => x.docs)).size).toBe(1);
+      expect(stats.reduce((n, x) => n + x.docs, 0)).toBe(40);
+    } finally {
+      await api({ op: 'index.delete', index: 'pm' });
+    }
+  });
+
   it('refresh=wait_for answers once every copy has made the write searchable', async () => {
     await api({ op: 'index.create', index: 'wf', settings: { number_of_shards: 1, number_of_replicas: 1, refresh_interval: '1s' } });
     try {

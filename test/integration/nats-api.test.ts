@@ -96,6 +96,8 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('cat.indices')).toEqual([expect.objectContaining({ index: 'books', pri: 2, rep: 1 })]);
     expect(await ok('index.update_aliases', { actions: [{ add: { index: 'books', alias: 'library' } }] })).toEqual({ acknowledged: true });
     expect(await ok('cat.aliases')).toEqual([{ alias: 'library', index: 'books', is_write_index: true }]);
+    expect(await ok('index.put_mapping', { index: 'library', body: { properties: { isbn: { type: 'keyword' } } } })).toEqual({ acknowledged: true });
+    expect((await ok('index.get_mapping', { index: 'books' })).books.mappings.properties.isbn).toEqual({ type: 'keyword' });
     expect((await ok('cat.shards')).filter((s: Any) => s.index === 'books')).toHaveLength(4);
     const state = await ok('cluster.state');
     expect(Object.keys(state.indices)).toEqual(['books']);

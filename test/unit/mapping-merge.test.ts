@@ -70,4 +70,109 @@ describe('dynamic mapping updates', () => {
     expect(applyClusterCommand(s, { op: 'put_mapping', name: 'i', mappings: { properties: { a: { type: 'text' } } } })).toBe(s);
     expect(applyClusterCommand(s, { op: 'put_mapping', name: 'nope', mappings: {} })).toBe(s);
   });
+
+  it('put_mapping stamps the version that changed the mappings, and may change dynamic', () => {
+    let s = applyClusterCommand(EMPTY_CLUSTER_STATE, { op: 'create_index', name: 'i', uuid: 'u', settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval_ms: 1000, delayed_timeout_ms: 60_000 }, mappings: { dynamic: 'strict', properties: { a: { type: 'long' } } } });
+    expect(s.indices.i!.mappingVersion).toBeUndefined();
+    s = applyClusterCommand(s, { op: 'put_mapping', name: 'i', mappings: { properties: { b: { type: 'keyword' } } } });
+    expect(s.indices.i!.mappingVersion).toBe(s.version);
+    expect(s.indices.i!.mappings.dynamic).toBe('strict');
+    const before = s.version;
+    s = applyClusterCommand(s, { op: 'put_mapping', name: 'i', mappings: { dynamic: true } });
+    expect(s.indices.i!.mappings.dynamic).toBe(true);
+    expect(s.indices.i!.mappingVersion).toBe(before + 1);
+  });
+});
+
+describe('put-mapping rules (MappingRegistry.merge)', () => {
+  const base = () =>
+    new MappingRegistry({
+      dynamic: 'strict',
+      properties: { title: { type: 'text', analyzer: 'english' }, code: { type: 'keyword', ignore_above: 20 }, when: { type: 'date', format: 'epoch_millis' } },
+    });
+
+  it('a mapped field keeps its parameters; the same definition again changes nothing', () => {
+    const m = base();
+    const json = JSON.stringify(m.toJSON());
+    expect(() => m.merge({ properties: { title: { type: 'text', analyzer: 'standard' } } })).toThrow(/Cannot update parameter \[analyzer\] from \[english\] to \[standard\]/);
+    // Left out is the default, as in Elasticsearch: a change too.
+    expect(() => m.merge({ properties: { title: { type: 'text' } } })).toThrow(/from \[english\] to \[default\]/);
+    expect(() => m.merge({ properties: { code: { type: 'keyword', ignore_above: 30 } } })).toThrow(/ignore_above/);
+    expect(() => m.merge({ properties: { when: { type: 'date' } } })).toThrow(/format/);
+    expect(() => m.merge({ properties: { title: { type: 'text', analyzer: 'english', search_analyzer: 'standard' } } })).toThrow(/search_analyzer/);
+    m.merge({ properties: { title: { type: 'text', analyzer: 'english' }, code: { type: 'keyword', ignore_above: 20 } } });
+    expect(JSON.stringify(m.toJSON())).toBe(json);
+  });
+
+  it('all or nothing: a conflict anywhere adds none of the new fields', () => {
+    const m = base();
+    const json = JSON.stringify(m.toJSON());
+    expect(() => m.merge({ dynamic: true, properties: { fresh: { type: 'long' }, title: { type: 'keyword' } } })).toThrow(/cannot be changed from type \[text\] to \[keyword\]/);
+    expect(JSON.stringify(m.toJSON())).toBe(json);
+    expect(m.dynamic).toBe('strict');
+  });
+
+  it('new multi-fields join a mapped field, and documents index them', () => {
+    const m = base();
+    m.merge({ properties: { title: { type: 'text', analyzer: 'english', fields: { raw: { type: 'keyword' } } } } });
+    expect(m.toJSON().properties!.title).toEqual({ type: 'text', analyzer: 'english', fields: { raw: { type: 'keyword' } } });
+    expect(m.field('title.raw')?.type).toBe('keyword');
+    expect(m.parse({ title: 'Hello World' }).map((f) => f.path).sort()).toEqual(['title', 'title.raw']);
+    // A multi-field already there keeps its parameters too.
+    expect(() => m.merge({ properties: { title: { type: 'text', analyzer: 'english', fields: { raw: { type: 'keyword', ignore_above: 5 } } } } })).toThrow(/title\.raw/);
+  });
+
+  it('dynamic changes only when given; the update is checked like a mapping', () => {
+    const m = base();
+    m.merge({ properties: { n: { type: 'integer' } } });
+    expect(m.dynamic).toBe('strict');
+    expect(() => m.parse({ other: 1 })).toThrow(/strict/);
+    m.merge({ dynamic: true });
+    expect(m.parse({ other: 1 }).map((f) => f.path)).toEqual(['other']);
+    expect(() => m.merge({ dynamic: 'sometimes' as never })).toThrow(/dynamic must be/);
+    expect(() => m.merge({ propertiez: {} } as never)).toThrow(/unsupported parameters: \[propertiez\]/);
+    expect(() => m.merge({ properties: { bad: { type: 'geo_shape' } } })).toThrow(/no handler for type/);
+  });
+
+  it('a merge either throws and changes nothing, or maps every field it names and is then a no-op (property)', () => {
+    const type = fc.constantFrom('text', 'keyword', 'long', 'date');
+    const field = fc.record({ type, ignore: fc.option(fc.constantFrom(10, 20), { nil: undefined }), sub: fc.option(fc.constantFrom('raw', 'alt'), { nil: undefined }) });
+    const def = ({ type, ignore, sub }: { type: string; ignore?: number; sub?: string }) => ({
+      type,
+      ...(type === 'keyword' && ignore !== undefined ? { ignore_above: ignore } : {}),
+      ...(sub ? { fields: { [sub]: { type: 'keyword' } } } : {}),
+    });
+    const props = fc.dictionary(fc.constantFrom('a', 'b', 'c', 'o.x'), field, { maxKeys: 3 }).map((d) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, f] of Object.entries(d)) {
+        if (k.startsWith('o.')) out.o = { properties: { x: def(f) } };
+        else out[k] = def(f);
+      }
+      return out;
+    });
+    fc.assert(
+      fc.property(props, props, fc.option(fc.constantFrom(true, false, 'strict' as const), { nil: undefined }), (mine, update, dynamic) => {
+        const m = new MappingRegistry({ properties: mine });
+        const before = JSON.stringify(m.toJSON());
+        const u = dynamic === undefined ? { properties: update } : { dynamic, properties: update };
+        try {
+          m.merge(u);
+        } catch (err) {
+          expect(err).toBeInstanceOf(EngineError);
+          expect(JSON.stringify(m.toJSON())).toBe(before);
+          return;
+        }
+        const mapped = new MappingRegistry({ properties: update });
+        for (const p of mapped.paths()) expect(m.field(p)?.type).toBe(mapped.field(p)!.type);
+        if (dynamic !== undefined) expect(m.dynamic).toBe(dynamic);
+        const after = JSON.stringify(m.toJSON());
+        m.merge(u);
+        expect(JSON.stringify(m.toJSON())).toBe(after);
+        // What it held before is still there, unchanged (only multi-fields may have joined).
+        const old = new MappingRegistry({ properties: mine });
+        for (const p of old.paths()) expect({ ...m.field(p), fields: undefined }).toEqual({ ...old.field(p), fields: undefined });
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
