@@ -106,6 +106,8 @@ export class ShardEngine {
   /** Tombstones are complete above this seq_no; a recovery from below it needs a full copy. */
   private tombstoneFloor = -1;
   private readonly checkpoints = new LocalCheckpointTracker();
+  /** Deletes of searchable docs, applied at the next refresh (markDeleted). */
+  private readonly pendingDeletes: { segment: Segment; doc: number }[] = [];
   private knownGlobalCheckpoint = -1;
 
   constructor(opts: EngineOptions = {}) {
@@ -478,10 +480,11 @@ export class ShardEngine {
     });
   }
 
-  /** Make everything indexed so far searchable. */
+  /** Make everything indexed (and deleted) so far searchable. */
   refresh(): void {
     // Woken first, yet they run only after this (synchronous) refresh: promise continuations.
     for (const wake of this.refreshWaiters.splice(0)) wake();
+    this.applyPendingDeletes();
     if (this.buffer.size === 0) return;
     const builder = this.buffer;
     const segment = builder.seal();
@@ -501,6 +504,8 @@ export class ShardEngine {
    * the old ones (with their deleted docs) go away. Searches already running keep their old list.
    */
   merge(count = Math.max(2, this.segments.length - this.maxSegments + 1)): void {
+    // A doc whose delete waits for a refresh must not move into the merged segment as live.
+    this.applyPendingDeletes();
     const victims = [...this.segments].sort((a, b) => a.liveCount - b.liveCount).slice(0, count);
     if (victims.length < 2) return;
     const builder = new SegmentBuilder(this.nextSegmentName());
@@ -630,9 +635,21 @@ export class ShardEngine {
     }
   }
 
+  /**
+   * A searchable doc that was deleted or replaced stays visible until the next refresh, as in
+   * Lucene's near-real-time readers: its delete waits here, so that a search between an update
+   * and the refresh finds the old version rather than neither. Real-time gets and conditions
+   * read `locations`, which already point at the new version.
+   */
   private markDeleted(loc: Location): void {
-    if (loc.segment instanceof Segment) loc.segment.delete(loc.doc);
+    if (loc.segment instanceof Segment) this.pendingDeletes.push(loc as { segment: Segment; doc: number });
     // A buffered doc is dropped at refresh (its id then points elsewhere).
+  }
+
+  /** Apply the deletes that waited for a refresh (markDeleted). */
+  private applyPendingDeletes(): void {
+    for (const { segment, doc } of this.pendingDeletes) segment.delete(doc);
+    this.pendingDeletes.length = 0;
   }
 
   private nextSegmentName(): string {
