@@ -141,6 +141,29 @@ export interface DocDeleteByQueryRequest {
   conflicts?: 'abort' | 'proceed';
   timeout_ms?: number;
 }
+/**
+ * Index every document a query matches again, as it is (Elasticsearch's _update_by_query without
+ * a script): documents written before a put-mapping pick up its new fields.
+ */
+export interface DocUpdateByQueryRequest {
+  index: IndexExpr;
+  body?: { query?: Record<string, unknown>; max_docs?: number };
+  /** abort (default): stop at the first version conflict; proceed: count it and go on. */
+  conflicts?: 'abort' | 'proceed';
+  refresh?: boolean | 'wait_for';
+  timeout_ms?: number;
+}
+export interface UpdateByQueryResponse {
+  took: number;
+  timed_out: boolean;
+  total: number;
+  updated: number;
+  deleted: number;
+  batches: number;
+  version_conflicts: number;
+  noops: number;
+  failures: { index: string; id?: string; status: number; cause: { type: string; reason: string } }[];
+}
 /** Copy documents from source indices into a destination (Elasticsearch's _reindex). */
 export interface ReindexRequest {
   body: { source: { index: IndexExpr; query?: Record<string, unknown> }; dest: { index: string; op_type?: 'index' | 'create' }; max_docs?: number };
@@ -380,6 +403,7 @@ export interface ApiOps {
   'doc.mget': { request: DocMgetRequest; response: MgetResponse };
   'doc.bulk': { request: DocBulkRequest; response: BulkResponse };
   'doc.delete_by_query': { request: DocDeleteByQueryRequest; response: DeleteByQueryResponse };
+  'doc.update_by_query': { request: DocUpdateByQueryRequest; response: UpdateByQueryResponse };
   reindex: { request: ReindexRequest; response: ReindexResponse };
   search: { request: SearchRequest; response: SearchResponse };
   msearch: { request: MsearchRequest; response: MsearchResponse };
@@ -481,6 +505,12 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
     required: ['index'],
     idempotent: false,
     summary: 'delete every document a query matches, each on the condition that it has not changed',
+  },
+  'doc.update_by_query': {
+    fields: { index: 'indexExpr', body: 'object', conflicts: { enum: ['abort', 'proceed'] }, refresh: 'refresh', timeout_ms: 'timeout' },
+    required: ['index'],
+    idempotent: false,
+    summary: 'index every document a query matches again, as it is, each on the condition that it has not changed',
   },
   reindex: {
     fields: { body: 'object', conflicts: { enum: ['abort', 'proceed'] }, refresh: 'refresh', timeout_ms: 'timeout' },

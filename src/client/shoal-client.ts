@@ -48,6 +48,7 @@ import {
   type IndexGetMappingRequest,
   type CatAlias,
   type DocDeleteByQueryRequest,
+  type DocUpdateByQueryRequest,
   type ReindexRequest,
   type MsearchResponse,
   type DocBulkRequest,
@@ -228,6 +229,11 @@ export class ShoalClient {
   /** Copy documents from source indices into a destination, from a point in time. */
   reindex(p: ReindexRequest, o?: RequestOptions) {
     return this.request('reindex', p, o);
+  }
+
+  /** Index every document a query matches again, as it is (to pick up a put-mapping's new fields). */
+  updateByQuery(p: DocUpdateByQueryRequest, o?: RequestOptions) {
+    return this.request('doc.update_by_query', p, o);
   }
 
   /** Delete every document a query matches, each on the condition that it has not changed. */

@@ -57,6 +57,8 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
     }
     case 'reindex':
       return coord.reindex(p.body, { conflicts: p.conflicts, refresh: p.refresh, timeoutMs: num(p.timeout_ms) });
+    case 'doc.update_by_query':
+      return coord.updateByQuery(p.index, p.body, { conflicts: p.conflicts, refresh: p.refresh, timeoutMs: num(p.timeout_ms) });
     case 'doc.delete_by_query':
       return coord.deleteByQuery(p.index, p.body, { conflicts: p.conflicts, timeoutMs: num(p.timeout_ms) });
     case 'search':

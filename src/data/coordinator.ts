@@ -7,7 +7,7 @@ import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
-import { validateIndexDefinition, type SearchHit, type SearchResponse } from '../engine/shard-engine.ts';
+import { validateIndexDefinition, type SearchHit, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
 import { decodePit, encodePit, keepAliveMs, shardDoc, shardSearchAfter, withShardDocTiebreaker, type PitShard } from './pit-id.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
@@ -448,7 +448,7 @@ export class Coordinator {
     let deleted = 0;
     let conflicts = 0;
     let batches = 0;
-    const failures: { index: string; id?: string; shard?: number; status: number; cause: { type: string; reason: string } }[] = [];
+    const failures: ByQueryFailure[] = [];
     for (const t of this.searchTargets(indices, false)) {
       // This shard's docs that conflicted: left out of its later batches (else they would match again).
       const conflicted: string[] = [];
@@ -564,7 +564,55 @@ export class Coordinator {
     if (indices.includes(destIndex) || this.state.aliases?.[destIndex]?.indices.some((i) => indices.includes(i))) throw badRequest(`reindex cannot write into an index it reads from [${destIndex}]`);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const counts = { created: 0, updated: 0, version_conflicts: 0, batches: 0 };
-    const failures: { index: string; id?: string; status: number; cause: { type: string; reason: string } }[] = [];
+    const failures: ByQueryFailure[] = [];
+    await this.scanFromPit(indices, { query, _source: true }, timeoutMs, async (_t, hits) => {
+      counts.batches++;
+      const results = await this.bulk(
+        hits.slice(0, maxDocs - counts.created - counts.updated).map((h) => ({ action, index: destIndex, id: h._id, source: h._source })),
+        { refresh: params.refresh as WriteOpts['refresh'], timeoutMs },
+      );
+      tallyWrites(results, proceed, counts, failures, (r) => counts[r.result === 'created' ? 'created' : 'updated']++);
+      return failures.length === 0 && counts.created + counts.updated < maxDocs;
+    });
+    const total = counts.created + counts.updated + counts.version_conflicts;
+    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, deleted: 0, noops: 0, failures };
+  }
+
+  /**
+   * Elasticsearch's _update_by_query without a script: each matching document is indexed again
+   * as it is, on the condition that it has not changed since the point in time the scan reads
+   * (a document changed meanwhile is a version conflict, never overwritten). This is how
+   * documents written before a put-mapping pick up its new fields and multi-fields.
+   */
+  async updateByQuery(indexExpr: unknown, body: unknown, params: { conflicts?: unknown; refresh?: unknown; timeoutMs?: number } = {}) {
+    const started = performance.now();
+    const b = obj(body ?? {}, 'update_by_query body');
+    if (b.script !== undefined) throw badRequest('scripts are not supported: update_by_query indexes each matching document again as it is (to pick up mapping changes)');
+    for (const k of Object.keys(b)) if (k !== 'query' && k !== 'max_docs') throw badRequest(`unknown key [${k}] in the update_by_query request; known: query, max_docs`);
+    const { query, maxDocs, proceed } = scrollOptions(b.query, b.max_docs, params.conflicts);
+    const refresh = refreshMode(params.refresh);
+    const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const counts = { updated: 0, version_conflicts: 0, batches: 0 };
+    const failures: ByQueryFailure[] = [];
+    await this.scanFromPit(this.resolveIndices(indexExpr), { query, _source: true, seq_no_primary_term: true }, timeoutMs, async (t, hits) => {
+      counts.batches++;
+      const items: BulkItem[] = hits
+        .slice(0, maxDocs - counts.updated)
+        .map((h) => ({ action: 'index', index: t.index, id: h._id, shard: t.shard, source: h._source, if_seq_no: h._seq_no, if_primary_term: h._primary_term }));
+      const results = await this.bulk(items, { refresh, timeoutMs });
+      tallyWrites(results, proceed, counts, failures, () => counts.updated++);
+      return failures.length === 0 && counts.updated < maxDocs;
+    });
+    const total = counts.updated + counts.version_conflicts;
+    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, deleted: 0, noops: 0, failures };
+  }
+
+  /**
+   * Every shard of the indices through a point-in-time reader on one copy, paged by `_doc` in
+   * batches of SCROLL_BATCH: `batch` gets each page and answers whether to go on. Writes made
+   * meanwhile (the batches' own included) neither move the pages nor come back in them.
+   */
+  private async scanFromPit(indices: string[], request: Record<string, unknown>, timeoutMs: number, batch: (t: SearchTarget, hits: SearchHit[]) => Promise<boolean>): Promise<void> {
     const readers: PitShard[] = [];
     try {
       for (const t of this.searchTargets(indices, false)) {
@@ -572,32 +620,17 @@ export class Coordinator {
         readers.push(pit);
         const target: SearchTarget = { ...t, copy: { node: pit.node, allocationId: pit.allocationId, primary: false, state: 'STARTED' }, others: [], pitReader: pit.reader };
         let after: unknown[] | undefined;
-        while (failures.length === 0 && counts.created + counts.updated < maxDocs) {
-          const size = Math.min(SCROLL_BATCH, maxDocs - counts.created - counts.updated);
-          const request = { query, size, sort: ['_doc'], _source: true, track_total_hits: false, ...(after ? { search_after: after } : {}) };
-          const hits = (await this.searchWithRetry(target, request, timeoutMs)).r.hits.hits;
+        for (;;) {
+          const page = { ...request, size: SCROLL_BATCH, sort: ['_doc'], track_total_hits: false, ...(after ? { search_after: after } : {}) };
+          const hits = (await this.searchWithRetry(target, page, timeoutMs)).r.hits.hits;
           if (hits.length === 0) break;
           after = hits.at(-1)!.sort;
-          counts.batches++;
-          const results = await this.bulk(
-            hits.map((h) => ({ action, index: destIndex, id: h._id, source: h._source })),
-            { refresh: params.refresh as WriteOpts['refresh'], timeoutMs },
-          );
-          for (const { index, result } of results) {
-            if (!('error' in result)) counts[result.result === 'created' ? 'created' : 'updated']++;
-            else if (result.status === 409) {
-              counts.version_conflicts++;
-              if (!proceed) failures.push({ index, id: result._id, status: 409, cause: result.error });
-            } else failures.push({ index, id: result._id, status: result.status, cause: result.error });
-          }
+          if (!(await batch(t, hits))) return;
         }
-        if (failures.length > 0) break;
       }
     } finally {
       await this.freePitReaders(readers);
     }
-    const total = counts.created + counts.updated + counts.version_conflicts;
-    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, deleted: 0, noops: 0, failures };
   }
 
   async count(indexExpr: unknown, body: unknown = {}) {
@@ -957,6 +990,15 @@ export class Coordinator {
   }
 }
 
+/** A document (or shard) that a by-query operation or reindex could not write. */
+interface ByQueryFailure {
+  index: string;
+  id?: string;
+  shard?: number;
+  status: number;
+  cause: { type: string; reason: string };
+}
+
 interface SearchTarget {
   index: string;
   uuid: string;
@@ -977,6 +1019,20 @@ function scrollOptions(query: unknown, maxDocs: unknown, conflicts: unknown): { 
   return { query: q, maxDocs: (maxDocs as number | undefined) ?? Infinity, proceed: conflicts === 'proceed' };
 }
 
+
+/**
+ * A by-query batch's bulk results: each write counted by `written`, each version conflict counted
+ * (and a failure unless the request said `conflicts: proceed`), anything else a failure.
+ */
+function tallyWrites(results: { index: string; result: ItemResult }[], proceed: boolean, counts: { version_conflicts: number }, failures: ByQueryFailure[], written: (result: WriteResult) => void): void {
+  for (const { index, result } of results) {
+    if (!('error' in result)) written(result);
+    else if (result.status === 409) {
+      counts.version_conflicts++;
+      if (!proceed) failures.push({ index, id: result._id, status: 409, cause: result.error });
+    } else failures.push({ index, id: result._id, status: result.status, cause: result.error });
+  }
+}
 
 /** Elasticsearch's `refresh` parameter: true / "true" / "" refresh now, "wait_for" waits for a refresh. */
 function refreshMode(value: unknown): RefreshMode {

@@ -60,6 +60,7 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect(await client.delete({ index: 'films', id: 'f3', refresh: true })).toMatchObject({ result: 'deleted' });
     expect((await client.count({ index: 'films' })).count).toBe(2);
     expect(await client.deleteByQuery({ index: 'films', body: { query: { term: { genre: 'nope' } } } })).toMatchObject({ deleted: 0, failures: [] });
+    expect(await client.updateByQuery({ index: 'films', body: { query: { term: { genre: 'scifi' } } }, refresh: true })).toMatchObject({ updated: 2, failures: [] });
     expect((await client.cat.nodes()).map((n) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
     expect(await client.cat.indices()).toEqual([expect.objectContaining({ index: 'films', pri: 3, rep: 1, status: 'open' })]);
     expect((await client.cat.shards()).filter((s) => s.prirep === 'p')).toHaveLength(3);

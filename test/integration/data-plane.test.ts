@@ -328,6 +328,73 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('updates by query: documents written before a put-mapping pick up its new multi-field, batch by batch, on every shard', async () => {
+    await createSettled('ubq', 2, 1, { properties: { title: { type: 'text' }, kind: { type: 'keyword' } } });
+    try {
+      const N = 2400;
+      const ops = Array.from({ length: N }, (_, i) => [{ index: { _id: `d${i}` } }, { title: `Doc ${i % 10}`, kind: i % 2 ? 'odd' : 'even' }]).flat();
+      expect((await api({ op: 'doc.bulk', index: 'ubq', refresh: true, operations: ops })).errors).toBe(false);
+      expect(await api({ op: 'index.put_mapping', index: 'ubq', body: { properties: { title: { type: 'text', fields: { raw: { type: 'keyword' } } } } } })).toEqual({ acknowledged: true });
+      const raw = async () => (await api({ op: 'count', index: 'ubq', body: { query: { exists: { field: 'title.raw' } } } })).count;
+      expect(await raw()).toBe(0); // written before the multi-field existed
+      const res = await api({ op: 'doc.update_by_query', index: 'ubq', body: { query: { term: { kind: 'even' } } }, refresh: true });
+      // 1,200 even docs, about 600 per shard: one batch of 1,000 per shard at most... and the rest.
+      expect(res).toMatchObject({ total: 1200, updated: 1200, version_conflicts: 0, noops: 0, failures: [] });
+      expect(res.batches).toBeGreaterThanOrEqual(2);
+      expect(await raw()).toBe(1200);
+      expect((await api({ op: 'count', index: 'ubq', body: { query: { term: { 'title.raw': 'Doc 4' } } } })).count).toBe(240);
+      expect((await api({ op: 'doc.get', index: 'ubq', id: 'd2' }))._version).toBe(2);
+      expect((await api({ op: 'doc.get', index: 'ubq', id: 'd1' }))._version).toBe(1);
+      // Every copy (replicas too) took the new versions.
+      const stats = (await api({ op: 'shard.stats', index: 'ubq' })) as unknown as Any[];
+      for (let shard = 0; shard < 2; shard++) expect(new Set(stats.filter((x) => x.shard === shard).map((x) => `${x.docs}/${x.max_seq_no}`)).size).toBe(1);
+      // All of it, in batches of 1,000: more than one batch on each shard.
+      const all = await api({ op: 'doc.update_by_query', index: 'ubq', refresh: true });
+      expect(all).toMatchObject({ total: N, updated: N, failures: [] });
+      expect(all.batches).toBe(4);
+      expect(await raw()).toBe(N);
+      expect(await api({ op: 'doc.update_by_query', index: 'ubq', body: { query: { range: { kind: { gte: 'z' } } } } })).toMatchObject({ total: 0, updated: 0, batches: 0 });
+      expect(await api({ op: 'doc.update_by_query', index: 'ubq', body: { max_docs: 5 } })).toMatchObject({ updated: 5 });
+      await expect(api({ op: 'doc.update_by_query', index: 'ubq', body: { script: { source: 'ctx._source.n++' } } })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/scripts are not supported/) });
+      await expect(api({ op: 'doc.update_by_query', index: 'ubq', body: { doc: {} } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'doc.update_by_query', index: 'ubq', body: { query: { nope: {} } } })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'doc.update_by_query', index: 'ubq', refresh: 'soon' })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'doc.update_by_query', index: 'nope' })).rejects.toMatchObject({ status: 404 });
+    } finally {
+      await api({ op: 'index.delete', index: 'ubq' });
+    }
+  });
+
+  it('never loses an acknowledged update to update_by_query: a doc changed after the scan read it is a conflict, not overwritten', async () => {
+    await createSettled('ubq2', 2, 1, { properties: { n: { type: 'long' } } });
+    try {
+      const N = 4000;
+      const ops = Array.from({ length: N }, (_, i) => [{ index: { _id: `d${i}` } }, { n: 0 }]).flat();
+      expect((await api({ op: 'doc.bulk', index: 'ubq2', refresh: true, operations: ops })).errors).toBe(false);
+      // While update_by_query indexes every doc again from its point in time, six clients set n = 1.
+      let done = false;
+      const acknowledged: string[] = [];
+      const updater = async (first: number) => {
+        for (let i = first; i >= 0 && !done; i -= 6 * 5) {
+          await api({ op: 'doc.update', index: 'ubq2', id: `d${i}`, body: { doc: { n: 1 } } });
+          acknowledged.push(`d${i}`);
+        }
+      };
+      const updaters = Promise.all(Array.from({ length: 6 }, (_, u) => updater(N - 1 - u * 5)));
+      const res = await api({ op: 'doc.update_by_query', index: 'ubq2', conflicts: 'proceed' });
+      done = true;
+      await updaters;
+      console.log(`[data-plane] update_by_query under concurrent updates: ${res.updated} updated, ${res.version_conflicts} conflicts, ${acknowledged.length} updates acknowledged`);
+      expect(res.failures).toEqual([]);
+      expect(res.updated + res.version_conflicts).toBe(N);
+      // The point-in-time copy of a doc never replaces an acknowledged update made after it.
+      const kept = await api({ op: 'doc.mget', index: 'ubq2', body: { ids: acknowledged } });
+      for (const d of kept.docs) expect(d).toMatchObject({ found: true, _source: { n: 1 } });
+    } finally {
+      await api({ op: 'index.delete', index: 'ubq2' });
+    }
+  });
+
   it('searches and writes through aliases, swaps an alias atomically, and drops a deleted index from it', async () => {
     for (const index of ['logs-1', 'logs-2']) {
       await api({ op: 'index.create', index, settings: { number_of_shards: 2, number_of_replicas: 0 } });

@@ -91,6 +91,7 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('doc.delete', { index: 'books', id: 'b3', refresh: true })).toMatchObject({ result: 'deleted' });
     await ok('doc.index', { index: 'books', id: 'b9', document: { title: 'to be deleted' }, refresh: true });
     expect(await ok('doc.delete_by_query', { index: 'books', body: { query: { match: { title: 'deleted' } } }, conflicts: 'proceed' })).toMatchObject({ deleted: 1, version_conflicts: 0 });
+    expect(await ok('doc.update_by_query', { index: 'books', body: { query: { match_all: {} }, max_docs: 1 }, refresh: true })).toMatchObject({ updated: 1, version_conflicts: 0, failures: [] });
     expect((await ok('count', { index: 'books' })).count).toBe(1);
     expect((await ok('cat.nodes')).map((n: Any) => n.id).sort()).toEqual(['n1', 'n2', 'n3']);
     expect(await ok('cat.indices')).toEqual([expect.objectContaining({ index: 'books', pri: 2, rep: 1 })]);
@@ -174,6 +175,7 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expectError(await c.raw('search', { index: 'errs', body: { query: { no_such_query: {} } } }), expect.any(String) as never, 400);
     expectError(await c.raw('doc.delete_by_query', { body: { query: { match_all: {} } } }), 'action_request_validation_exception', 400);
     expectError(await c.raw('doc.delete_by_query', { index: 'errs', conflicts: 'maybe' }), 'illegal_argument_exception', 400);
+    expectError(await c.raw('doc.update_by_query', { index: 'errs', body: { script: { source: 'x' } } }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [] }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [{ index: 'errs', size: 1 }] }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [{ index: 'errs', body: 'match_all' }] }), 'illegal_argument_exception', 400);
