@@ -7,7 +7,7 @@
  */
 import type { DocSet, ExecContext, Query } from './query.ts';
 import { explainFunctions } from './function-score.ts';
-import { advance } from './maxscore.ts';
+import { indexOfDoc } from './maxscore.ts';
 import { postingsOf } from './segment.ts';
 import { B, Bm25TermScorer, decodeNorm, idf, K1 } from './similarity.ts';
 
@@ -42,7 +42,7 @@ export class Explainer {
   private scoreOf(q: Query, doc: number): number | undefined {
     let set = this.sets.get(q);
     if (!set) this.sets.set(q, (set = this.run(q, this.ctx)));
-    const i = indexOf(set.docs, doc);
+    const i = indexOfDoc(set.docs, doc);
     return i < 0 ? undefined : set.scores[i]!;
   }
 
@@ -93,7 +93,7 @@ export class Explainer {
       const entry = fi.terms.get(term);
       if (!entry) continue;
       const p = postingsOf(fi, entry);
-      const i = indexOf(p.docs, doc);
+      const i = indexOfDoc(p.docs, doc);
       if (i < 0) continue;
       const freq = p.freqs[i]!;
       const n = this.ctx.stats.docFreq(field, term);
@@ -163,8 +163,3 @@ function describe(q: Query): string {
   }
 }
 
-/** Index of doc in an ascending array, or -1. */
-function indexOf(docs: Int32Array, doc: number): number {
-  const i = advance(docs, 0, doc);
-  return i < docs.length && docs[i] === doc ? i : -1;
-}

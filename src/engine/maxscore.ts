@@ -501,3 +501,9 @@ export function advance(docs: Int32Array, from: number, target: number): number 
   return lo;
 }
 
+/** Index of doc in an ascending array, or -1. */
+export function indexOfDoc(docs: Int32Array, doc: number): number {
+  const i = advance(docs, 0, doc);
+  return i < docs.length && docs[i] === doc ? i : -1;
+}
+

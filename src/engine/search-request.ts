@@ -10,6 +10,7 @@ import { filterSource, parseSourceSpec } from './aggs/util.ts';
 import { parseCollapse } from './collapse.ts';
 import { parseSuggest, type TermSuggestSpec } from './suggest.ts';
 import { parseQuery, type Query } from './query.ts';
+import { parseRescore, type Rescorer } from './rescore.ts';
 import { timeValueMs } from './time-value.ts';
 import { EngineError, isPlainObject } from './types.ts';
 
@@ -62,12 +63,14 @@ export interface SearchRequest {
   explain: boolean;
   /** Term suggesters (suggest.ts). */
   suggest: TermSuggestSpec[] | undefined;
+  /** Query rescorers, in order (rescore.ts). */
+  rescore: Rescorer[] | undefined;
   /** Hits carry `_seq_no` and `_primary_term` (for conditional writes), and `_version`. */
   seqNoPrimaryTerm: boolean;
   version: boolean;
 }
 
-const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest', 'seq_no_primary_term', 'version']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest', 'seq_no_primary_term', 'version', 'rescore']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -97,6 +100,13 @@ export function parseSearchRequest(request: unknown): SearchRequest {
   if (r.min_score !== undefined && (typeof r.min_score !== 'number' || !Number.isFinite(r.min_score))) bad('[min_score] must be a number');
   const collapse = r.collapse === undefined ? undefined : parseCollapse(r.collapse);
   if (collapse !== undefined && searchAfter !== undefined) throw new EngineError('illegal_argument_exception', 'cannot use [collapse] in conjunction with [search_after]');
+  const rescore = r.rescore === undefined ? undefined : parseRescore(r.rescore);
+  if (rescore !== undefined) {
+    if (!byScore) throw new EngineError('illegal_argument_exception', 'Cannot use [sort] option in conjunction with [rescore].');
+    if (collapse !== undefined) throw new EngineError('illegal_argument_exception', 'cannot use `collapse` in conjunction with `rescore`');
+    if (searchAfter !== undefined) throw new EngineError('illegal_argument_exception', 'Cannot use [search_after] in conjunction with [rescore]: page with from and size.');
+    if (r.explain === true) throw new EngineError('illegal_argument_exception', '[explain] is not supported with [rescore] yet');
+  }
   return {
     query,
     postFilter: r.post_filter === undefined ? undefined : parseQuery(r.post_filter),
@@ -117,6 +127,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     seqNoPrimaryTerm: flag(r.seq_no_primary_term, 'seq_no_primary_term'),
     version: flag(r.version, 'version'),
     suggest: r.suggest === undefined ? undefined : parseSuggest(r.suggest),
+    rescore,
   };
 }
 

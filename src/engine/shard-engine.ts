@@ -10,6 +10,7 @@ import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, qu
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
+import { rescoreHits, rescoreWindow } from './rescore.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
@@ -736,7 +737,7 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
   if (req.collapse !== undefined) checkCollapseField(req.collapse, engine.mappings);
   // Checked between segments: at least one segment is always searched.
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
-  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain && req.suggest === undefined) {
+  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain && req.suggest === undefined && req.rescore === undefined) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
     if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
   }
@@ -773,7 +774,8 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: Sea
 /** Any query, sort and aggregations: every segment's matches, evaluated in full (query.ts). */
 function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardStats, req: SearchRequest, started: number, deadline: number, addresses: boolean): SearchResponse {
   const { query, from, size, sort, byScore, searchAfter, limit } = req;
-  const k = from + size;
+  // Rescoring ranks its window, and one hit past it: the best score a rescorer left unchanged.
+  const k = req.rescore === undefined ? from + size : Math.max(from + size, rescoreWindow(req.rescore) + 1);
   // One `now` for the whole search (date math), as Elasticsearch fixes it per request.
   const now = Date.now();
   // Ranked by score (no search_after): the top k in a heap of parallel arrays, no object per match.
@@ -821,6 +823,11 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     for (let i = 0; i < ranked.hitCount; i++) top.push({ seg: ranked.hitSeg(i), doc: ranked.hitDoc(i), score: ranked.hitScore(i), sortValues: NO_VALUES });
   } else if (collapsing) top.push(...collapsing.ranked().slice(0, k));
   else top.sort((a, b) => compareCandidates(a, b, effectiveSort));
+  if (req.rescore !== undefined) {
+    rescoreHits(top, req.rescore, (q, seg) => execute(q, execContext(engine, segments[seg]!, stats, now)));
+    maxScore = -Infinity;
+    for (const c of top) if (c.score > maxScore) maxScore = c.score;
+  }
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);

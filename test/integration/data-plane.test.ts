@@ -263,6 +263,27 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('rescores each shard\'s top hits and merges them by the rescored score', async () => {
+    await createSettled('rs', 3, 0, { properties: { title: { type: 'text' } } });
+    try {
+      const titles = ['quick brown fox', 'fox quick', 'quick fox fox fox', 'brown quick dog', 'the quick and the brown fox'];
+      const operations = Array.from({ length: 60 }, (_, i) => [{ index: { _id: `t${i}` } }, { title: `${titles[i % titles.length]} ${i}` }]).flat();
+      expect((await api({ op: 'doc.bulk', index: 'rs', refresh: true, operations })).errors).toBe(false);
+      const query = { match: { title: 'quick fox' } };
+      const rescore = { window_size: 50, query: { rescore_query: { match_phrase: { title: 'quick brown fox' } }, rescore_query_weight: 20 } };
+      const res = await api({ op: 'search', index: 'rs', body: { query, rescore, size: 12 } });
+      expect(res._shards.failed).toBe(0);
+      // The 12 exact-phrase docs come first, each shard's window rescored, merged by the new scores.
+      expect(res.hits.hits.map((h: Any) => Number(h._id.slice(1)) % titles.length)).toEqual(Array(12).fill(0));
+      const scores = res.hits.hits.map((h: Any) => h._score);
+      expect(scores).toEqual([...scores].sort((a, b) => b - a));
+      expect(res.hits.max_score).toBe(scores[0]);
+      await expect(api({ op: 'search', index: 'rs', body: { query, rescore, sort: [{ _id: 'asc' }] } })).rejects.toMatchObject({ status: 400 });
+    } finally {
+      await api({ op: 'index.delete', index: 'rs' });
+    }
+  });
+
   it('deletes by query, batch by batch, on every shard, and honours max_docs', async () => {
     await createSettled('dbq', 3, 1, { properties: { kind: { type: 'keyword' }, n: { type: 'long' } } });
     try {

@@ -51,10 +51,15 @@ const query: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
 })).q;
 
 const suggest = fc.dictionary(fc.constantFrom('s', 'text'), fc.oneof(value, fc.record({ text: value, term: fc.dictionary(fc.constantFrom('field', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'analyzer'), fc.oneof(value, field), { maxKeys: 3 }) }, { requiredKeys: [] })), { maxKeys: 2 });
+const rescorer = fc.dictionary(
+  fc.constantFrom('window_size', 'query'),
+  fc.oneof(value, fc.dictionary(fc.constantFrom('rescore_query', 'query_weight', 'rescore_query_weight', 'score_mode'), fc.oneof(query, value), { maxKeys: 3 })),
+  { maxKeys: 2 },
+);
 const request = fc.oneof(
-  fc.record({ query, explain: fc.boolean(), collapse: fc.record({ field }), suggest, sort: fc.array(fc.oneof(field, oneField(value)), { maxLength: 2 }), size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
+  fc.record({ query, explain: fc.boolean(), collapse: fc.record({ field }), suggest, rescore: fc.oneof(rescorer, fc.array(rescorer, { maxLength: 2 })), sort: fc.array(fc.oneof(field, oneField(value)), { maxLength: 2 }), size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
   fc.dictionary(
-  fc.constantFrom('query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'highlight', 'timeout', 'collapse', 'explain', 'suggest', 'bogus'),
+  fc.constantFrom('query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'highlight', 'timeout', 'collapse', 'explain', 'suggest', 'rescore', 'bogus'),
   fc.oneof(query, value, fc.record({ field }), fc.dictionary(fc.constantFrom('s', 'text'), fc.oneof(value, fc.record({ text: value, term: options })), { maxKeys: 2 })),
   { maxKeys: 5 },
   ),
