@@ -4,6 +4,7 @@
  * given as an array run in order, each over the window the previous one left. Docs past a window
  * keep their order and score, as in Elasticsearch.
  */
+import type { Explanation } from './explain.ts';
 import type { DocSet, Query } from './query.ts';
 import { indexOfDoc } from './maxscore.ts';
 import { parseQuery } from './query.ts';
@@ -24,6 +25,8 @@ export interface RankedHit {
   seg: number;
   doc: number;
   score: number;
+  /** The rescorers whose window it was in, in order (for `explain`). */
+  rescoredBy?: Rescorer[];
 }
 
 const SCORE_MODES: readonly ScoreMode[] = ['total', 'multiply', 'avg', 'max', 'min'];
@@ -110,6 +113,7 @@ export function rescoreHits(hits: RankedHit[], rescorers: readonly Rescorer[], r
       if (!set) sets.set(h.seg, (set = run(r.query, h.seg)));
       const at = indexOfDoc(set.docs, h.doc);
       h.score = at < 0 ? h.score * r.queryWeight : combine(r, h.score, set.scores[at]!);
+      (h.rescoredBy ??= []).push(r);
     }
     // Stable: equal scores keep the first query's order.
     const window = hits.slice(0, n).sort((a, b) => b.score - a.score);
@@ -117,3 +121,25 @@ export function rescoreHits(hits: RankedHit[], rescorers: readonly Rescorer[], r
   }
 }
 
+
+const MODE_DESCRIPTIONS: Record<ScoreMode, string> = { total: 'sum of:', multiply: 'product of:', avg: 'avg of:', max: 'max of:', min: 'min of:' };
+
+/**
+ * A rescored hit's explanation: the first query's, then each rescorer it went through wrapping
+ * the score so far and its rescore query's (`second`: that query's explanation, value 0 when it
+ * did not match), weighted as combine() weighs them, so the top value is the hit's `_score`.
+ */
+export function explainRescored(first: Explanation, rescoredBy: readonly Rescorer[], second: (q: Query) => Explanation): Explanation {
+  let e = first;
+  for (const r of rescoredBy) {
+    const primary: Explanation = { value: e.value * r.queryWeight, description: 'product of:', details: [e, { value: r.queryWeight, description: 'primaryWeight', details: [] }] };
+    const s = second(r.query);
+    if (s.value === 0 && s.description.startsWith('no match')) {
+      e = primary;
+      continue;
+    }
+    const secondary: Explanation = { value: s.value * r.rescoreQueryWeight, description: 'product of:', details: [s, { value: r.rescoreQueryWeight, description: 'secondaryWeight', details: [] }] };
+    e = { value: combine(r, e.value, s.value), description: MODE_DESCRIPTIONS[r.scoreMode], details: [primary, secondary] };
+  }
+  return e;
+}

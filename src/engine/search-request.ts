@@ -105,7 +105,6 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     if (!byScore) throw new EngineError('illegal_argument_exception', 'Cannot use [sort] option in conjunction with [rescore].');
     if (collapse !== undefined) throw new EngineError('illegal_argument_exception', 'cannot use `collapse` in conjunction with `rescore`');
     if (searchAfter !== undefined) throw new EngineError('illegal_argument_exception', 'Cannot use [search_after] in conjunction with [rescore]: page with from and size.');
-    if (r.explain === true) throw new EngineError('illegal_argument_exception', '[explain] is not supported with [rescore] yet');
   }
   return {
     query,

@@ -10,7 +10,7 @@ import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, qu
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
-import { rescoreHits, rescoreWindow } from './rescore.ts';
+import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
@@ -723,6 +723,8 @@ interface Candidate {
   sortValues: unknown[];
   /** Its collapse value, when the request collapses. */
   group?: string | number | null;
+  /** The rescorers whose window it was in (rescore.ts). */
+  rescoredBy?: Rescorer[];
 }
 const NO_VALUES: unknown[] = [];
 
@@ -846,7 +848,8 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     if (req.explain) {
       let explainer = explainers.get(c.seg);
       if (!explainer) explainers.set(c.seg, (explainer = new Explainer(execContext(engine, segment, stats, now), execute)));
-      hit._explanation = explainer.explain(query, c.doc);
+      const first = explainer.explain(query, c.doc);
+      hit._explanation = c.rescoredBy ? explainRescored(first, c.rescoredBy, (q) => explainer.explain(q, c.doc)) : first;
     }
     if (highlighter) {
       const h = highlighter(source);

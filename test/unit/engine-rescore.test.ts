@@ -32,7 +32,8 @@ describe('rescore', () => {
         fc.integer({ min: 0, max: 3 }),
         fc.integer({ min: 0, max: 6 }),
         fc.constantFrom(0, 7),
-        (docs, rescorers, from, size, refreshEvery) => {
+        fc.boolean(),
+        (docs, rescorers, from, size, refreshEvery, explain) => {
           const e = engine(docs, refreshEvery);
           const query = { match: { body: 'a b' } };
           const spec = rescorers.map((r) => ({ window_size: r.window, query: { rescore_query: r.second, query_weight: r.queryWeight, rescore_query_weight: r.rescoreWeight, score_mode: r.mode } }));
@@ -48,7 +49,9 @@ describe('rescore', () => {
             window.sort((a, b) => b.score - a.score);
             ranked = [...window, ...ranked.slice(r.window)];
           }
-          const res = e.search({ query, from, size, rescore: spec.length === 1 ? spec[0] : spec, track_total_hits: true });
+          const res = e.search({ query, from, size, rescore: spec.length === 1 ? spec[0] : spec, track_total_hits: true, explain });
+          // An explanation's top value is the hit's rescored score.
+          if (explain) for (const h of res.hits.hits) expect(h._explanation!.value).toBeCloseTo(h._score as number, 9);
           const want = ranked.slice(from, from + size);
           expect(res.hits.hits.map((h) => h._score)).toEqual(want.map((h) => expect.closeTo(h.score, 9)));
           // Ties may order differently; the scores at each rank may not.
@@ -72,6 +75,15 @@ describe('rescore', () => {
     const res = e.search({ query: { match: { title: 'quick fox' } }, rescore: { window_size: 3, query: { rescore_query: { match_phrase: { title: { query: 'brown fox', slop: 0 } } }, rescore_query_weight: 10 } } });
     expect(res.hits.hits.map((h) => h._id)[0]).toBe('2');
     expect(res.hits.max_score).toBe(res.hits.hits[0]!._score);
+    const explained = e.search({ query: { match: { title: 'quick fox' } }, explain: true, rescore: { window_size: 3, query: { rescore_query: { match_phrase: { title: 'brown fox' } }, rescore_query_weight: 10 } } }).hits.hits[0]!;
+    expect(explained._explanation).toMatchObject({
+      value: explained._score,
+      description: 'sum of:',
+      details: [
+        { description: 'product of:', details: [{}, { value: 1, description: 'primaryWeight' }] },
+        { description: 'product of:', details: [{}, { value: 10, description: 'secondaryWeight' }] },
+      ],
+    });
   });
 
   it('refuses what Elasticsearch refuses, and bad rescorers, with typed errors', () => {
@@ -80,6 +92,7 @@ describe('rescore', () => {
     expect(thrownType(() => e.search({ rescore: { query: q }, sort: [{ n: 'asc' }] }))).toBe('illegal_argument_exception');
     expect(thrownType(() => e.search({ rescore: { query: q }, collapse: { field: 'n' } }))).toBe('illegal_argument_exception');
     expect(thrownType(() => e.search({ rescore: { query: q }, search_after: [1] }))).toBe('illegal_argument_exception');
+    expect(e.search({ rescore: { query: q }, explain: true }).hits.hits[0]!._explanation!.value).toBe(2); // match_all: 1 + 1
     expect(thrownType(() => e.search({ rescore: { window_size: 10_001, query: q } }))).toBe('illegal_argument_exception');
     for (const bad of [[], 'x', { query: q, size: 3 }, { window_size: -1, query: q }, { window_size: 1.5, query: q }, {}, { query: {} }, { query: { ...q, score_mode: 'sum' } }, { query: { ...q, query_weight: 'big' } }, { query: { ...q, extra: 1 } }, { query: { rescore_query: { nope: {} } } }]) {
       expect(thrownType(() => e.search({ rescore: bad })), JSON.stringify(bad)).toBe('parsing_exception');
