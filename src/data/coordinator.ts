@@ -13,7 +13,7 @@ import { decodePit, encodePit, keepAliveMs, shardDoc, shardSearchAfter, withShar
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
-import type { ItemResult, RefreshMode, WriteAction, WriteItem } from './shard-copy.ts';
+import type { ItemResult, RefreshMode, WriteAction, WriteItem, WriteReply } from './shard-copy.ts';
 
 export interface CoordinatorHost {
   system: ActorSystem;
@@ -50,6 +50,8 @@ export interface WriteOpts {
 const DEFAULT_TIMEOUT_MS = 30_000;
 /** Documents delete_by_query and reindex take from a shard per batch (Elasticsearch's scroll size). */
 const SCROLL_BATCH = 1000;
+/** Longest a write's answer waits for this node to apply the primary's cluster state version. */
+const STATE_CATCH_UP_MS = 2_000;
 /** How long a reindex's point-in-time readers may go between batches. */
 const REINDEX_KEEP_ALIVE_MS = 5 * 60_000;
 const AUTO_CREATE_SETTINGS = { number_of_shards: 1, number_of_replicas: 1 };
@@ -223,10 +225,13 @@ export class Coordinator {
       }
       const changed = this.routingChangeAbort(index, shard, primary.allocationId, table.primaryTerm);
       try {
-        return await Promise.race([
-          this.askShard<ItemResult[]>(primary.node, meta.uuid, shard, { type: 'shard.write', items, term: table.primaryTerm, refresh, mappingVersion: meta.mappingVersion }, Math.min(remaining, 15_000)),
+        const reply = await Promise.race([
+          this.askShard<WriteReply>(primary.node, meta.uuid, shard, { type: 'shard.write', items, term: table.primaryTerm, refresh, mappingVersion: meta.mappingVersion }, Math.min(remaining, 15_000)),
           changed.promise,
         ]);
+        // Answer with at least the primary's routing (WriteReply); bounded, a lagging node answers anyway.
+        if (reply.stateVersion > this.state.version) await this.host.waitForVersion(reply.stateVersion, Math.max(0, Math.min(deadline - this.now(), STATE_CATCH_UP_MS))).catch(() => undefined);
+        return reply.items;
       } catch (err) {
         const type = (err as { type?: string }).type ?? '';
         if (!RETRYABLE.has(type) && type !== 'routing_changed') throw err;

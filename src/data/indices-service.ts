@@ -20,6 +20,8 @@ export interface IndicesHost {
   dataDir: string | undefined;
   propose(command: ClusterCommand): Promise<{ version: number; changed: boolean }>;
   waitForVersion(version: number, timeoutMs: number): Promise<ClusterState>;
+  /** The cluster state version this node has applied. */
+  stateVersion(): number;
 }
 
 interface Running {
@@ -137,6 +139,7 @@ export class IndicesService {
         system.ask(system.ref(`shoal://${system.cluster}/${node}${INDICES_PATH}/${name}`), message, { timeoutMs }),
       propose: (command) => this.host.propose(command),
       waitForVersion: (version, timeoutMs) => this.host.waitForVersion(version, timeoutMs),
+      stateVersion: () => this.host.stateVersion(),
       now: () => system.clock.now(),
       sleep: (ms) => new Promise((resolve, reject) => (system.isRunning ? system.clock.setTimeout(resolve, ms) : reject(new Error('the node has stopped')))),
       log: system.log.child({ actor: `${INDICES_PATH}/${name}` }),

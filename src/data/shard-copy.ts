@@ -17,6 +17,8 @@ export interface ShardIO {
   propose(command: ClusterCommand): Promise<{ version: number; changed: boolean }>;
   /** The node's cluster state once it has applied `version`. */
   waitForVersion(version: number, timeoutMs: number): Promise<ClusterState>;
+  /** The cluster state version the node has applied (at least the routing this copy follows). */
+  stateVersion(): number;
   now(): number;
   /** Resolves after `ms` (on the node's clock). */
   sleep(ms: number): Promise<void>;
@@ -61,6 +63,17 @@ export interface WriteItem {
   doc_as_upsert?: boolean;
   if_seq_no?: number;
   if_primary_term?: number;
+}
+
+/**
+ * A primary's answer to a write: the items' results, and the cluster state version its node had
+ * applied once they were replicated. The coordinating node applies that version before it
+ * answers, so the version a client reads off the answer routes its next search away from a copy
+ * the write no longer reached (a relocation's source, a failed replica).
+ */
+export interface WriteReply {
+  items: ItemResult[];
+  stateVersion: number;
 }
 
 export type ItemResult =
@@ -217,7 +230,7 @@ export class ShardCopy {
    * whose node has not applied it yet waits for it, so a write right after a put-mapping finds
    * the new fields mapped wherever its primary is.
    */
-  async write(items: WriteItem[], term: number | undefined, refresh: RefreshMode, mappingVersion = 0): Promise<ItemResult[]> {
+  async write(items: WriteItem[], term: number | undefined, refresh: RefreshMode, mappingVersion = 0): Promise<WriteReply> {
     this.assertPrimary(term);
     if (mappingVersion > this.mappingVersion) await this.catchUpMappings(mappingVersion, 10_000);
     this.assertPrimary(term);
@@ -243,7 +256,7 @@ export class ShardCopy {
     durable.catch(() => undefined); // awaited below, after the replicas
     if (ops.length === 0 && !refresh) {
       await durable;
-      return results;
+      return { items: results, stateVersion: this.io.stateVersion() };
     }
     if (refresh === true) this.engine.refresh();
     // wait_for: this copy's next refresh, while the replicas wait for theirs.
@@ -252,7 +265,8 @@ export class ShardCopy {
     await durable;
     await visible;
     for (const r of results) if (!('error' in r)) r._shards = shards;
-    return results;
+    // Read after replicating: at least the version whose routing chose the copies written.
+    return { items: results, stateVersion: this.io.stateVersion() };
   }
 
   private applyItem(item: WriteItem): { result: WriteResult; op?: ReplicaOp } {

@@ -269,6 +269,7 @@ export class ShoalNode {
         dataDir: this.opts.storage ? undefined : (this.opts.dataDir ?? '.data'),
         propose: (cmd) => this.proposeCommand(cmd),
         waitForVersion: (v, ms) => this.waitForVersion(v, ms),
+        stateVersion: () => this.state.version,
       });
       this.indices.start();
     }
