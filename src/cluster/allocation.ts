@@ -1,5 +1,6 @@
 import type { IndexMeta, ShardCopy, ShardTable } from './metadata.ts';
 import type { NodeInfo } from './cluster-state.ts';
+import { filterVeto, type AllocationFilters } from './allocation-filters.ts';
 
 /**
  * Shard allocation, as the master decides it. Pure and deterministic: it runs inside the Raft
@@ -8,7 +9,8 @@ import type { NodeInfo } from './cluster-state.ts';
  * awareness attribute (e.g. zone); new copies go to the least loaded node; a primary is promoted
  * from the in-sync replicas at once, while a replica whose node left waits (delayed allocation)
  * for that node to come back before it is rebuilt elsewhere; replicas are moved (relocated) to
- * balance the number of copies per node.
+ * balance the number of copies per node; the allocation filters (allocation-filters.ts) keep
+ * copies off the nodes they exclude, and copies already there move off.
  */
 export interface AllocationInput {
   nodes: Record<string, NodeInfo>;
@@ -16,6 +18,8 @@ export interface AllocationInput {
   routing: Record<string, ShardTable[]>;
   /** Node attribute the copies of a shard are spread over (cluster setting), if any. */
   awareness?: string;
+  /** Which nodes may hold copies (cluster settings), if any filters are set. */
+  filters?: AllocationFilters;
   now: number;
   /** A fresh allocation id (deterministic in the caller). */
   newId: () => string;
@@ -29,6 +33,8 @@ export function allocate(input: AllocationInput): Record<string, ShardTable[]> {
     .map((n) => n.id)
     .sort();
   const alive = new Set(dataNodes);
+  // Nodes the filters allow: new copies go there only, and copies elsewhere move there.
+  const allowed = new Set(dataNodes.filter((n) => filterVeto(input.nodes[n]!, input.filters) === undefined));
   const routing: Record<string, ShardTable[]> = {};
   const load = new Map<string, number>(dataNodes.map((n) => [n, 0]));
   for (const name of Object.keys(input.routing)) {
@@ -41,7 +47,7 @@ export function allocate(input: AllocationInput): Record<string, ShardTable[]> {
       return table;
     });
   }
-  const ctx = { input, dataNodes, alive, load };
+  const ctx = { input, dataNodes, alive, allowed, load };
   for (const name of Object.keys(input.indices).sort()) {
     const meta = input.indices[name]!;
     // Terms start at 0: allocating the first primary opens term 1 (as in Elasticsearch).
@@ -69,6 +75,7 @@ interface Ctx {
   input: AllocationInput;
   dataNodes: string[];
   alive: Set<string>;
+  allowed: Set<string>;
   load: Map<string, number>;
 }
 
@@ -84,8 +91,11 @@ function allocateShard(t: ShardTable, meta: IndexMeta, ctx: Ctx): ShardTable {
   }
   if (!primary) {
     const lost = table.lostInSyncNodes;
-    const candidates = lost && lost.length > 0 ? ctx.dataNodes.filter((n) => lost.includes(n)) : ctx.dataNodes;
-    const node = bestNode(table, candidates, ctx);
+    const recovering = lost !== undefined && lost.length > 0;
+    const candidates = recovering ? ctx.dataNodes.filter((n) => lost.includes(n)) : ctx.dataNodes;
+    // The only data is on a node the filters exclude: bring it back there anyway (it moves off
+    // once started); the filters must not cost the shard its data.
+    const node = bestNode(table, candidates, ctx, recovering);
     if (!node) return table; // red until a node with the data is back
     primary = { allocationId: ctx.input.newId(), node, primary: true, state: 'INITIALIZING' };
     // A new primary is a new term: writes of any earlier primary of this shard are fenced.
@@ -110,7 +120,7 @@ function allocateShard(t: ShardTable, meta: IndexMeta, ctx: Ctx): ShardTable {
   }
   for (let missing = want - replicas.length; missing > 0; missing--) {
     let node: string | undefined;
-    if (table.delayedNode && ctx.alive.has(table.delayedNode) && !table.copies.some((c) => c.node === table.delayedNode)) {
+    if (table.delayedNode && ctx.allowed.has(table.delayedNode) && !table.copies.some((c) => c.node === table.delayedNode)) {
       node = table.delayedNode;
     } else if (table.delayedUntil !== undefined && ctx.input.now < table.delayedUntil) {
       break; // waiting for the node that left
@@ -125,8 +135,11 @@ function allocateShard(t: ShardTable, meta: IndexMeta, ctx: Ctx): ShardTable {
   return clean(table);
 }
 
-/** The least loaded node that holds no copy of this shard, spreading copies over the awareness attribute. */
-function bestNode(table: ShardTable, candidates: string[], ctx: Ctx): string | undefined {
+/**
+ * The least loaded node that holds no copy of this shard, spreading copies over the awareness
+ * attribute, among the nodes the filters allow (any live one with `ignoreFilters`).
+ */
+function bestNode(table: ShardTable, candidates: string[], ctx: Ctx, ignoreFilters = false): string | undefined {
   const taken = new Set(table.copies.map((c) => c.node));
   const attr = ctx.input.awareness;
   const zoneOf = (n: string) => (attr ? (ctx.input.nodes[n]?.attributes[attr] ?? '') : '');
@@ -135,7 +148,7 @@ function bestNode(table: ShardTable, candidates: string[], ctx: Ctx): string | u
   let best: string | undefined;
   let bestKey: [number, number, string] | undefined;
   for (const n of candidates) {
-    if (taken.has(n) || !ctx.alive.has(n)) continue;
+    if (taken.has(n) || !(ignoreFilters ? ctx.alive : ctx.allowed).has(n)) continue;
     const key: [number, number, string] = [perZone.get(zoneOf(n)) ?? 0, ctx.load.get(n) ?? 0, n];
     if (!bestKey || key[0] < bestKey[0] || (key[0] === bestKey[0] && (key[1] < bestKey[1] || (key[1] === bestKey[1] && key[2] < bestKey[2])))) {
       best = n;
@@ -155,8 +168,10 @@ function rebalance(routing: Record<string, ShardTable[]>, input: AllocationInput
     .flatMap((name) => routing[name]!.map((t, i) => ({ name, i })));
   const moving = () => tables.filter(({ name, i }) => routing[name]![i]!.copies.some((c) => c.state !== 'STARTED')).length;
   if (tables.some(({ name, i }) => routing[name]![i]!.copies.some((c) => c.state === 'INITIALIZING' && !c.relocatingFrom))) return;
-  while (moving() < MAX_CONCURRENT_RELOCATIONS && ctx.dataNodes.length > 1) {
-    const byLoad = [...ctx.dataNodes].sort((a, b) => (ctx.load.get(a)! - ctx.load.get(b)!) || a.localeCompare(b));
+  evacuate(routing, tables, input, ctx, moving);
+  const allowedNodes = ctx.dataNodes.filter((n) => ctx.allowed.has(n));
+  while (moving() < MAX_CONCURRENT_RELOCATIONS && allowedNodes.length > 1) {
+    const byLoad = [...allowedNodes].sort((a, b) => (ctx.load.get(a)! - ctx.load.get(b)!) || a.localeCompare(b));
     const light = byLoad[0]!;
     let moved = false;
     for (const heavy of byLoad.slice().reverse()) {
@@ -183,6 +198,28 @@ function rebalance(routing: Record<string, ShardTable[]>, input: AllocationInput
       if (moved) break;
     }
     if (!moved) return;
+  }
+}
+
+/**
+ * Move started copies off nodes the filters exclude (draining a node before it is retired), a few
+ * at a time, to the best allowed node without a copy of the shard; a primary moves by handoff.
+ * A copy with nowhere to go stays where it is. The filter is a rule and awareness a preference
+ * here: the target is in the zone with the fewest copies, which may already hold one.
+ */
+function evacuate(routing: Record<string, ShardTable[]>, tables: { name: string; i: number }[], input: AllocationInput, ctx: Ctx, moving: () => number): void {
+  for (const { name, i } of tables) {
+    if (moving() >= MAX_CONCURRENT_RELOCATIONS) return;
+    const t = routing[name]![i]!;
+    if (t.copies.some((c) => c.state !== 'STARTED')) continue;
+    const victim = t.copies.find((c) => !ctx.allowed.has(c.node));
+    if (!victim) continue;
+    const to = bestNode(t, ctx.dataNodes, ctx);
+    if (!to) continue;
+    const target: ShardCopy = { allocationId: input.newId(), node: to, primary: false, state: 'INITIALIZING', relocatingFrom: victim.allocationId };
+    routing[name]![i] = { ...t, copies: [...t.copies.map((c) => (c === victim ? { ...c, state: 'RELOCATING' as const, relocatingTo: target.allocationId } : c)), target] };
+    ctx.load.set(victim.node, ctx.load.get(victim.node)! - 1);
+    ctx.load.set(to, (ctx.load.get(to) ?? 0) + 1);
   }
 }
 

@@ -2,6 +2,7 @@ import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import type { RaftStateMachine } from '../raft/peer-state.ts';
 import type { Entry } from '../raft/types.ts';
 import { applyAliasActions, dropIndex, isAliasActions, type AliasAction, type Aliases } from './aliases.ts';
+import { FILTER_KINDS, isAllocationFilters, type AllocationFilters } from './allocation-filters.ts';
 import { allocate, failCopy, startCopy } from './allocation.ts';
 import type { IndexMeta, IndexSettings, ShardTable } from './metadata.ts';
 
@@ -27,8 +28,11 @@ export interface ClusterState {
   nodes: Record<string, NodeInfo>;
   indices: Record<string, IndexMeta>;
   routing: Record<string, ShardTable[]>;
-  /** Cluster settings: `awareness` is the node attribute copies are spread over. */
-  settings: { awareness?: string };
+  /**
+   * Cluster settings: `awareness` is the node attribute copies are spread over, `allocation` the
+   * allocation filters (allocation-filters.ts).
+   */
+  settings: { awareness?: string; allocation?: AllocationFilters };
   /** Index aliases (aliases.ts); absent in states from before they existed. */
   aliases?: Aliases;
   /** Allocation ids are `a<version>.<n>`: unique and the same on every master. */
@@ -51,6 +55,8 @@ export type ClusterCommand =
   | { op: 'shard_failed'; index: string; shard: number; allocationId: string; reason: string; primaryTerm?: number; at?: number }
   | { op: 'reroute'; at: number }
   | { op: 'cluster_settings'; awareness?: string | null; at?: number }
+  /** The allocation settings as a whole (the cluster settings API): awareness and filters. */
+  | { op: 'allocation_settings'; awareness: string | null; filters: AllocationFilters; at?: number }
   /** Alias adds and removes, applied together as one change. */
   | { op: 'update_aliases'; actions: AliasAction[]; at?: number };
 
@@ -68,6 +74,7 @@ export function applyClusterCommand(state: ClusterState, cmd: ClusterCommand): C
     indices: next.indices,
     routing: next.routing,
     awareness: next.settings.awareness,
+    filters: next.settings.allocation,
     now: 'at' in cmd && typeof cmd.at === 'number' ? cmd.at : 0,
     newId: () => `a${version}.${n++}`,
   });
@@ -143,7 +150,11 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
     case 'cluster_settings': {
       const awareness = cmd.awareness || undefined; // null, undefined and '' all mean none
       if (awareness === state.settings.awareness) return state;
-      return { ...state, settings: awareness ? { awareness } : {} };
+      return { ...state, settings: clusterSettings(awareness, state.settings.allocation) };
+    }
+    case 'allocation_settings': {
+      const settings = clusterSettings(cmd.awareness || undefined, cmd.filters);
+      return JSON.stringify(settings) === JSON.stringify(state.settings) ? state : { ...state, settings };
     }
     case 'update_aliases': {
       const before = state.aliases ?? {};
@@ -200,6 +211,8 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return typeof c.at === 'number';
     case 'cluster_settings':
       return (c.awareness === undefined || c.awareness === null || typeof c.awareness === 'string') && optNumber(c.at);
+    case 'allocation_settings':
+      return (c.awareness === null || typeof c.awareness === 'string') && isAllocationFilters(c.filters) && optNumber(c.at);
     case 'update_aliases':
       return isAliasActions(c.actions) && optNumber(c.at);
     default:
@@ -208,6 +221,16 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
 }
 
 /** `base` with what `extra` adds, or undefined when it adds nothing or conflicts (a deterministic merge: every master agrees). */
+/** Settings with no empty parts (so that equal settings compare equal as JSON). */
+function clusterSettings(awareness: string | undefined, filters: AllocationFilters | undefined): ClusterState['settings'] {
+  const allocation: AllocationFilters = {};
+  for (const kind of FILTER_KINDS) {
+    const attrs = Object.entries(filters?.[kind] ?? {}).filter(([, values]) => values.length > 0);
+    if (attrs.length > 0) allocation[kind] = Object.fromEntries(attrs.sort(([a], [b]) => a.localeCompare(b)));
+  }
+  return { ...(awareness ? { awareness } : {}), ...(Object.keys(allocation).length > 0 ? { allocation } : {}) };
+}
+
 function mergeMappings(base: Mappings, extra: Mappings): Mappings | undefined {
   try {
     const registry = new MappingRegistry(base);

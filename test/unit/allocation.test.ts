@@ -503,6 +503,70 @@ describe('allocation: replicas setting, close, open and delete', () => {
   });
 });
 
+describe('allocation: filters (cluster.routing.allocation.*)', () => {
+  const filters = (s: ClusterState, f: Extract<ClusterCommand, { op: 'allocation_settings' }>['filters']) => step(s, { op: 'allocation_settings', awareness: s.settings.awareness ?? null, filters: f });
+  const nodesOf = (s: ClusterState, index: string) => new Set(s.routing[index]!.flatMap((t) => t.copies.map((c) => c.node)));
+
+  it('drains an excluded node: its copies, primaries too (by handoff), move to the others, a few at a time', () => {
+    let s = startAll(step(cluster('n1', 'n2', 'n3'), createIndex('idx', 3, 1)));
+    expect(nodesOf(s, 'idx').has('n2')).toBe(true);
+    const primariesOnN2 = s.routing.idx!.filter((t) => primaryOf(t)!.node === 'n2').length;
+    expect(primariesOnN2).toBeGreaterThan(0);
+    s = filters(s, { exclude: { _name: ['n2'] } });
+    expect(s.settings.allocation).toEqual({ exclude: { _name: ['n2'] } });
+    const moving = s.routing.idx!.filter((t) => t.copies.some((c) => c.state === 'RELOCATING' && c.node === 'n2'));
+    expect(moving.length).toBeGreaterThan(0);
+    expect(moving.length).toBeLessThanOrEqual(2);
+    const termsBefore = s.routing.idx!.map((t) => t.primaryTerm);
+    s = startAll(s);
+    expect(nodesOf(s, 'idx').has('n2')).toBe(false);
+    for (let i = 0; i < 3; i++) expect(health(s, 'idx', i)).toBe('green');
+    // A primary that moved off n2 did so in a new term (handoff).
+    expect(s.routing.idx!.filter((t, i) => t.primaryTerm > termsBefore[i]!).length).toBe(primariesOnN2);
+    // New indices avoid n2; clearing the filter lets rebalancing use it again.
+    s = startAll(step(s, createIndex('more', 2, 1)));
+    expect(nodesOf(s, 'more').has('n2')).toBe(false);
+    s = startAll(filters(s, {}));
+    expect(s.settings).toEqual({});
+    expect(loadPerNode(s).get('n2')).toBeGreaterThan(0);
+    expect(spread(s)).toBeLessThanOrEqual(1);
+  });
+
+  it('require and include by attribute, with wildcards; a copy with nowhere to go stays', () => {
+    let s = apply(EMPTY_CLUSTER_STATE, { op: 'master', id: 'n1', term: 1 }, join('n1', { tier: 'hot' }), join('n2', { tier: 'hot' }), join('n3', { tier: 'warm-1' }), join('n4', { tier: 'warm-2' }));
+    s = startAll(filters(step(s, createIndex('idx', 2, 1)), { require: { tier: ['warm-*'] } }));
+    expect(nodesOf(s, 'idx')).toEqual(new Set(['n3', 'n4']));
+    s = startAll(filters(s, { include: { tier: ['hot'], _name: ['n3'] } }));
+    for (const n of nodesOf(s, 'idx')) expect(['n1', 'n2', 'n3']).toContain(n);
+    // Only n1 allowed: one copy of each shard moves there; the other has nowhere to go, so it
+    // stays where it is, started (green), rather than being dropped.
+    s = startAll(filters(s, { require: { _name: ['n1'] } }));
+    for (let i = 0; i < 2; i++) {
+      const t = table(s, 'idx', i);
+      expect(t.copies.map((c) => c.node)).toContain('n1');
+      expect(t.copies).toHaveLength(2);
+      expect(health(s, 'idx', i)).toBe('green');
+    }
+    // A new index gets its primaries on n1, and its replicas nowhere (yellow).
+    s = startAll(step(s, createIndex('new', 1, 1)));
+    expect(primaryOf(table(s, 'new', 0))!.node).toBe('n1');
+    expect(health(s, 'new', 0)).toBe('yellow');
+  });
+
+  it('brings a lost primary back to the node with its only data even when that node is excluded', () => {
+    let s = startAll(step(cluster('n1', 'n2'), createIndex('solo', 1, 0)));
+    const node = primaryOf(table(s, 'solo', 0))!.node;
+    s = step(s, { op: 'node_leave', id: node, reason: 'node_down', at: 0 });
+    expect(table(s, 'solo', 0).lostInSyncNodes).toEqual([node]);
+    s = filters(s, { exclude: { _name: [node] } });
+    s = step(s, join(node));
+    expect(primaryOf(table(s, 'solo', 0))).toMatchObject({ node, state: 'INITIALIZING' });
+    // Started, it then moves off the excluded node.
+    s = startAll(s);
+    expect(primaryOf(table(s, 'solo', 0))!.node).not.toBe(node);
+  });
+});
+
 describe('allocation: zone awareness', () => {
   const zoneOf = (s: ClusterState, n: string) => s.nodes[n]!.attributes.zone;
 
@@ -693,6 +757,8 @@ type Step =
   | { k: 'reroute'; dt: number }
   | { k: 'close' | 'open' | 'delete'; i: number }
   | { k: 'awareness'; on: boolean }
+  /** Exclude one node by name through the allocation filters (null: no filter). */
+  | { k: 'exclude'; n: number | null }
   | { k: 'master'; n: number; term: number }
   /** Start every initializing copy, one shard_started at a time (reaches green states often). */
   | { k: 'settle' };
@@ -715,6 +781,7 @@ const stepsOver = (nodes: number): fc.Arbitrary<Step> => fc.oneof(
   { weight: 3, arbitrary: fc.constant({ k: 'settle' as const }) },
   { weight: 2, arbitrary: fc.record({ k: fc.constantFrom('close' as const, 'open' as const, 'delete' as const), i: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('awareness' as const), on: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('exclude' as const), n: fc.option(fc.nat(nodes - 1), { nil: null }) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('master' as const), n: fc.nat(2), term: fc.integer({ min: 1, max: 3 }) }) },
 );
 
@@ -769,6 +836,8 @@ function resolve(s: ClusterState, st: Step, clock: { now: number }): ClusterComm
       return { op: 'delete_index', name: INDICES[st.i]!, at };
     case 'awareness':
       return { op: 'cluster_settings', awareness: st.on ? 'zone' : null, at };
+    case 'exclude':
+      return { op: 'allocation_settings', awareness: s.settings.awareness ?? null, filters: st.n === null ? {} : { exclude: { _name: [NODES[st.n]!] } }, at };
     case 'master':
       return { op: 'master', id: NODES[st.n]!, term: st.term };
     case 'settle':
@@ -868,10 +937,17 @@ function checkTransition(prev: ClusterState, next: ClusterState, cmd: ClusterCom
 
   const before = keyed(prev);
   const after = keyed(next);
+  const excluded = new Set(next.settings.allocation?.exclude?._name ?? []);
   const prevIds = new Set(allCopies(prev).map((l) => l.c.allocationId));
   for (const [key, t] of after) {
     for (const c of t.copies) {
       if (!prevIds.has(c.allocationId) && !c.allocationId.startsWith(`a${next.version}.`)) fail(`new copy ${c.allocationId} not named after version ${next.version}`);
+    }
+    // The filters: a new copy never goes to an excluded node, but for a primary brought back to
+    // the node holding its only in-sync data (lostInSyncNodes).
+    for (const c of t.copies) {
+      if (prevIds.has(c.allocationId) || !excluded.has(c.node)) continue;
+      if (!(c.primary && t.lostInSyncNodes?.includes(c.node))) fail(`new copy ${c.allocationId} on excluded node ${c.node} on ${key}`);
     }
     // With awareness, a new relocation never puts the copy in a zone holding more copies of the shard.
     const attr = next.settings.awareness;
@@ -879,6 +955,7 @@ function checkTransition(prev: ClusterState, next: ClusterState, cmd: ClusterCom
       const zoneOf = (n: string) => next.nodes[n]?.attributes[attr] ?? '';
       for (const target of t.copies.filter((c) => c.relocatingFrom && !prevIds.has(c.allocationId))) {
         const source = t.copies.find((c) => c.allocationId === target.relocatingFrom)!;
+        if (excluded.has(source.node)) continue; // drained: the filter wins over the spread
         const others = t.copies.filter((c) => c !== source && c !== target);
         const count = (z: string) => others.filter((c) => zoneOf(c.node) === z).length;
         if (count(zoneOf(target.node)) > count(zoneOf(source.node))) fail(`relocation ${source.allocationId} → ${target.allocationId} concentrates zone ${zoneOf(target.node)} on ${key}`);
@@ -1007,7 +1084,11 @@ function runSteps(steps: Step[], numberOfHealingSteps = 400): void {
   if (applyClusterCommand(s, { op: 'reroute', at: clock.now }) !== s) fail('a settled cluster still changes on reroute');
   // Without awareness a settled cluster is balanced: if the heaviest node held 2 copies more than
   // the lightest, one of its shards would have no copy on the lightest, and could move there.
-  if (!s.settings.awareness && spread(s) > 1) fail(`unbalanced after settling: ${JSON.stringify([...loadPerNode(s)])}`);
+  // Excluded nodes are drained: with 5 nodes and at most 3 copies a shard, there is always room.
+  const excluded = new Set(s.settings.allocation?.exclude?._name ?? []);
+  for (const l of allCopies(s)) if (excluded.has(l.c.node)) fail(`${l.index}[${l.shard}] still has ${l.c.allocationId} on excluded ${l.c.node} after settling`);
+  const allowedLoad = [...loadPerNode(s)].filter(([n]) => !excluded.has(n)).map(([, v]) => v);
+  if (!s.settings.awareness && Math.max(...allowedLoad) - Math.min(...allowedLoad) > 1) fail(`unbalanced after settling: ${JSON.stringify([...loadPerNode(s)])}`);
 }
 
 describe('allocation: random command sequences', () => {
