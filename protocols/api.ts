@@ -244,6 +244,29 @@ export interface ClusterHealthRequest {
   timeout_ms?: number;
 }
 export type EmptyRequest = Record<string, never>;
+/** Cluster settings, as flat names (`cluster.routing.allocation.exclude._name`) or nested objects; null removes one. */
+export interface ClusterPutSettingsRequest {
+  persistent?: Record<string, unknown>;
+  transient?: Record<string, never>;
+}
+export interface ClusterSettingsResponse {
+  persistent: Record<string, string>;
+  transient: Record<string, never>;
+}
+export interface ClusterPutSettingsResponse {
+  acknowledged: boolean;
+  /** The settings the request named, as they are now (null: removed). */
+  persistent: Record<string, string | null>;
+  transient: Record<string, never>;
+}
+/** A shard copy to explain; none given: the first unassigned one. */
+export interface ClusterAllocationExplainRequest {
+  index?: string;
+  shard?: number;
+  primary?: boolean;
+  current_node?: string;
+}
+export type { AllocationExplanation } from '../src/cluster/allocation-explain.ts';
 export interface ShardStatsRequest {
   index?: IndexExpr;
 }
@@ -412,6 +435,9 @@ export interface ApiOps {
   count: { request: CountRequest; response: CountResponse };
   'cluster.health': { request: ClusterHealthRequest; response: ClusterHealthResponse };
   'cluster.state': { request: EmptyRequest; response: ClusterState };
+  'cluster.put_settings': { request: ClusterPutSettingsRequest; response: ClusterPutSettingsResponse };
+  'cluster.get_settings': { request: EmptyRequest; response: ClusterSettingsResponse };
+  'cluster.allocation_explain': { request: ClusterAllocationExplainRequest; response: import('../src/cluster/allocation-explain.ts').AllocationExplanation };
   'cat.nodes': { request: EmptyRequest; response: CatNode[] };
   'cat.indices': { request: EmptyRequest; response: CatIndex[] };
   'cat.shards': { request: EmptyRequest; response: CatShard[] };
@@ -530,6 +556,14 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
     summary: 'cluster or index health, optionally waiting for a status',
   },
   'cluster.state': { fields: {}, required: [], idempotent: true, summary: "this node's copy of the cluster state" },
+  'cluster.put_settings': { fields: { persistent: 'object', transient: 'object' }, required: [], idempotent: true, summary: 'set allocation awareness and filters (drain a node before retiring it)' },
+  'cluster.get_settings': { fields: {}, required: [], idempotent: true, summary: 'the cluster settings that are set' },
+  'cluster.allocation_explain': {
+    fields: { index: 'string', shard: 'seqNo', primary: 'boolean', current_node: 'string' },
+    required: [],
+    idempotent: true,
+    summary: 'why a shard copy is, or is not, allocated where it is, node by node',
+  },
   'cat.nodes': { fields: {}, required: [], idempotent: true, summary: 'the nodes, their roles and shard counts' },
   'cat.indices': { fields: {}, required: [], idempotent: true, summary: 'the indices, health, shards and replicas' },
   'cat.shards': { fields: {}, required: [], idempotent: true, summary: 'every shard copy and where it is' },

@@ -38,6 +38,8 @@ import {
   type CatNode,
   type CatShard,
   type ClusterHealthRequest,
+  type ClusterPutSettingsRequest,
+  type ClusterAllocationExplainRequest,
   type ClusterHealthResponse,
   type CountRequest,
   type MsearchRequest,
@@ -283,6 +285,11 @@ export class ShoalClient {
   readonly cluster = {
     health: (p: ClusterHealthRequest = {}, o?: RequestOptions): Promise<ClusterHealthResponse> => this.request('cluster.health', p, o),
     state: (o?: RequestOptions) => this.request('cluster.state', {}, o),
+    /** Allocation awareness and filters, e.g. `{ persistent: { 'cluster.routing.allocation.exclude._name': 'n2' } }` drains n2. */
+    putSettings: (p: ClusterPutSettingsRequest, o?: RequestOptions) => this.request('cluster.put_settings', p, o),
+    getSettings: (o?: RequestOptions) => this.request('cluster.get_settings', {}, o),
+    /** Why a shard copy is (or is not) allocated where it is; with no target, the first unassigned copy. */
+    allocationExplain: (p: ClusterAllocationExplainRequest = {}, o?: RequestOptions) => this.request('cluster.allocation_explain', p, o),
   };
 
   readonly cat = {

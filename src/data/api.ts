@@ -91,6 +91,12 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.health(p.index);
     case 'cluster.state':
       return state();
+    case 'cluster.put_settings':
+      return coord.putClusterSettings(p.persistent, p.transient);
+    case 'cluster.get_settings':
+      return coord.getClusterSettings();
+    case 'cluster.allocation_explain':
+      return coord.allocationExplain({ index: p.index, shard: p.shard, primary: p.primary, current_node: p.current_node });
     case 'cat.nodes':
       return coord.catNodes();
     case 'cat.indices':

@@ -2,6 +2,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
+import { explainAllocation, ExplainError } from '../cluster/allocation-explain.ts';
+import { flattenSettings, settingsAsFlat, updateSettings } from '../cluster/cluster-settings.ts';
 import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
@@ -841,6 +843,42 @@ export class Coordinator {
   }
 
   /** Every alias and index pair. */
+  /**
+   * Elasticsearch's cluster update-settings, for the allocation settings (cluster-settings.ts):
+   * checked whole, then committed as one change; `transient` (deprecated there) is refused.
+   */
+  async putClusterSettings(persistent: unknown, transient: unknown) {
+    if (transient !== undefined && !(typeof transient === 'object' && transient !== null && !Array.isArray(transient) && Object.keys(transient).length === 0)) {
+      throw badRequest('transient cluster settings are not supported (Elasticsearch deprecated them): use persistent');
+    }
+    const update = wrap(() => flattenSettings(persistent ?? {}));
+    const next = wrap(() => updateSettings(this.state.settings, update));
+    const res = await this.host.propose({ op: 'allocation_settings', awareness: next.awareness ?? null, filters: next.allocation ?? {}, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    const applied = settingsAsFlat(this.state.settings);
+    return { acknowledged: true, persistent: Object.fromEntries(Object.keys(update).map((k) => [k, applied[k] ?? null])), transient: {} };
+  }
+
+  getClusterSettings() {
+    return { persistent: settingsAsFlat(this.state.settings), transient: {} };
+  }
+
+  /** Why a shard copy is (or is not) where it is, node by node (allocation-explain.ts). */
+  allocationExplain(target: { index?: unknown; shard?: unknown; primary?: unknown; current_node?: unknown }) {
+    if (target.shard !== undefined && !Number.isInteger(target.shard)) throw badRequest('[shard] must be an integer');
+    if (target.primary !== undefined && typeof target.primary !== 'boolean') throw badRequest('[primary] must be a boolean');
+    try {
+      return explainAllocation(
+        this.state,
+        { index: optStr(target.index, 'index'), shard: target.shard as number | undefined, primary: target.primary as boolean | undefined, currentNode: optStr(target.current_node, 'current_node') },
+        this.now(),
+      );
+    } catch (err) {
+      if (err instanceof ExplainError) throw new ApiError(err.type, err.message, err.status);
+      throw err;
+    }
+  }
+
   catAliases() {
     return Object.entries(this.state.aliases ?? {}).flatMap(([alias, meta]) => meta.indices.map((index) => ({ alias, index, is_write_index: meta.indices.length === 1 || meta.writeIndex === index })));
   }

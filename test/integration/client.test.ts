@@ -67,6 +67,10 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect(await client.indices.putMapping({ index: 'films', body: { properties: { rating: { type: 'double' } } } })).toEqual({ acknowledged: true });
     expect((await client.indices.getMapping({ index: 'films' })).films!.mappings.properties.rating).toEqual({ type: 'double' });
     expect(await client.indices.updateAliases({ actions: [{ add: { index: 'films', alias: 'movies' } }] })).toEqual({ acknowledged: true });
+    expect((await client.cluster.putSettings({ persistent: { 'cluster.routing.allocation.awareness.attributes': 'zone' } })).acknowledged).toBe(true);
+    expect((await client.cluster.getSettings()).persistent).toEqual({ 'cluster.routing.allocation.awareness.attributes': 'zone' });
+    await client.cluster.putSettings({ persistent: { 'cluster.routing.allocation.awareness.attributes': null } });
+    expect(await client.cluster.allocationExplain({ index: 'films', shard: 1, primary: true })).toMatchObject({ current_state: expect.any(String), can_remain_on_current_node: 'yes' });
     expect(await client.cat.aliases()).toEqual([{ alias: 'movies', index: 'films', is_write_index: true }]);
     expect((await client.count({ index: 'movies' })).count).toBe(2);
     const state = await client.cluster.state();

@@ -698,6 +698,30 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('drains a node through the cluster settings (allocation filters): every copy moves off it, no document is lost, and allocation explain says why', async () => {
+    await createSettled('drain', 3, 1, { properties: { n: { type: 'long' } } });
+    try {
+      const operations = Array.from({ length: 300 }, (_, i) => [{ index: { _id: `d${i}` } }, { n: i }]).flat();
+      expect((await api({ op: 'doc.bulk', index: 'drain', refresh: true, operations })).errors).toBe(false);
+      const copiesOn = (node: string) => any().state.routing.drain!.flatMap((t) => t.copies.filter((c) => c.node === node));
+      const victim = 'n3';
+      expect(copiesOn(victim).length).toBeGreaterThan(0);
+      expect(await api({ op: 'cluster.put_settings', persistent: { 'cluster.routing.allocation.exclude._name': victim } })).toMatchObject({ acknowledged: true });
+      await any().waitFor((st) => st.routing.drain!.every((t) => t.copies.length === 2 && t.copies.every((c) => c.state === 'STARTED' && c.node !== victim)), 'n3 drained', 30_000);
+      expect((await api({ op: 'cluster.health', index: 'drain' })).status).toBe('green');
+      expect((await api({ op: 'count', index: 'drain' })).count).toBe(300);
+      // Two copies per shard on the two nodes left: n3 cannot take one back.
+      const explained = await api({ op: 'cluster.allocation_explain', index: 'drain', shard: 0, primary: false });
+      expect(explained).toMatchObject({ current_state: 'started', can_remain_on_current_node: 'yes' });
+      await expect(api({ op: 'cluster.put_settings', persistent: { 'cluster.routing.allocation.enable': 'none' } })).rejects.toMatchObject({ type: 'illegal_argument_exception', status: 400 });
+      await expect(api({ op: 'cluster.put_settings', transient: { 'cluster.routing.allocation.exclude._name': 'n1' } })).rejects.toMatchObject({ status: 400 });
+      expect(await api({ op: 'cluster.get_settings' })).toEqual({ persistent: { 'cluster.routing.allocation.exclude._name': victim }, transient: {} });
+    } finally {
+      await api({ op: 'cluster.put_settings', persistent: { 'cluster.routing.allocation.exclude._name': null } });
+      await api({ op: 'index.delete', index: 'drain' });
+    }
+  });
+
   it('refresh=wait_for answers once every copy has made the write searchable', async () => {
     await api({ op: 'index.create', index: 'wf', settings: { number_of_shards: 1, number_of_replicas: 1, refresh_interval: '1s' } });
     try {

@@ -97,6 +97,10 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('cat.indices')).toEqual([expect.objectContaining({ index: 'books', pri: 2, rep: 1 })]);
     expect(await ok('index.update_aliases', { actions: [{ add: { index: 'books', alias: 'library' } }] })).toEqual({ acknowledged: true });
     expect(await ok('cat.aliases')).toEqual([{ alias: 'library', index: 'books', is_write_index: true }]);
+    expect(await ok('cluster.put_settings', { persistent: { 'cluster.routing.allocation.exclude._name': 'nobody' } })).toEqual({ acknowledged: true, persistent: { 'cluster.routing.allocation.exclude._name': 'nobody' }, transient: {} });
+    expect(await ok('cluster.get_settings')).toEqual({ persistent: { 'cluster.routing.allocation.exclude._name': 'nobody' }, transient: {} });
+    expect(await ok('cluster.put_settings', { persistent: { cluster: { routing: { allocation: { exclude: { _name: null } } } } } })).toMatchObject({ persistent: { 'cluster.routing.allocation.exclude._name': null } });
+    expect(await ok('cluster.allocation_explain', { index: 'books', shard: 0, primary: true })).toMatchObject({ index: 'books', shard: 0, primary: true, can_remain_on_current_node: 'yes' });
     expect(await ok('index.put_mapping', { index: 'library', body: { properties: { isbn: { type: 'keyword' } } } })).toEqual({ acknowledged: true });
     expect((await ok('index.get_mapping', { index: 'books' })).books.mappings.properties.isbn).toEqual({ type: 'keyword' });
     expect((await ok('cat.shards')).filter((s: Any) => s.index === 'books')).toHaveLength(4);
