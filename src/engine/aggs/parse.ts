@@ -6,6 +6,7 @@
  */
 
 import { EngineError, isPlainObject } from '../types.ts';
+import { parseComposite } from './composite.ts';
 import { makeDateFormatter, parseDateValue, parseOffset, parseTimeZone } from './dates.ts';
 import { DEFAULT_PRECISION_THRESHOLD, MAX_PRECISION_THRESHOLD } from './hll.ts';
 import { jsonType, Params, parseDateInterval, parseDir, TEXT_TYPES } from './params.ts';
@@ -44,9 +45,10 @@ const TYPES: readonly AggType[] = [
   'value_count',
   'cardinality',
   'top_hits',
+  'composite',
 ];
 
-const BUCKET_TYPES = new Set<AggType>(['terms', 'range', 'histogram', 'date_histogram', 'filters', 'filter', 'missing']);
+const BUCKET_TYPES = new Set<AggType>(['terms', 'range', 'histogram', 'date_histogram', 'filters', 'filter', 'missing', 'composite']);
 const SINGLE_VALUE_METRICS = new Set<AggType>(['min', 'max', 'avg', 'sum', 'value_count', 'cardinality']);
 const STATS_METRICS = new Set(['count', 'min', 'max', 'avg', 'sum']);
 
@@ -117,6 +119,10 @@ function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefine
     const t = type as AggType;
     if (!isPlainObject(params)) {
       throw parsing(`[${t}] expected [START_OBJECT] in aggregation [${name}], but got [${jsonType(params)}]`);
+    }
+    if (t === 'composite' && parent !== undefined) {
+      // As Elasticsearch: paging by `after` only makes sense over the whole result.
+      throw illegal(`[composite] aggregation cannot be used with a parent aggregation ([${name}] is under [${parent}])`);
     }
     const children = subs === undefined ? [] : parseLevel(subs, opts, name, depth + 1);
     if (children.length > 0 && !BUCKET_TYPES.has(t)) {
@@ -475,6 +481,8 @@ function parseNode(
       const t = p.nonNegative('precision_threshold', DEFAULT_PRECISION_THRESHOLD);
       return { type, name, aggs, meta, field, precisionThreshold: Math.min(t, MAX_PRECISION_THRESHOLD) };
     }
+    case 'composite':
+      return parseComposite(name, obj, aggs, meta, opts);
     case 'top_hits': {
       const p = new Params(type, name, obj, ['from', 'size', 'sort', '_source', 'track_scores']);
       const from = p.nonNegative('from', 0);
