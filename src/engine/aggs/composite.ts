@@ -432,6 +432,7 @@ export function collectComposite(node: CompositeNode, views: readonly SegView[],
     const buf = new PairBuf(Math.min(view.docs.length, 1 << 16) + 1);
     view.docs.forEach((d, i) => {
       keys.forEach(d, (key) => {
+        // Shortcuts only (bucketOf holds exactly the keys in (after, last]): skip the key's id.
         if (order(key, last) > 0 || (after !== undefined && order(key, after) <= 0)) return;
         const b = bucketOf.get(keyId(key));
         if (b !== undefined) buf.push(b, i);
