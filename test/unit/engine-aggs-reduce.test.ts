@@ -142,6 +142,158 @@ const metricArb: fc.Arbitrary<Any> = fc.oneof(
   }).map(({ size, from, sort, source }) => ({ top_hits: { size, from, sort, ...(source === undefined ? {} : { _source: source }) } })),
 );
 
+// ---------- composite sources, with a reference for each ----------
+
+const HOUR = 3_600_000;
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const epochOf = (ts: number | string): number => (typeof ts === 'number' ? ts : Date.parse(ts));
+
+/** One composite source: its definition, how a doc's values become key values, and values for `after`. */
+interface SourceCase {
+  def: Any;
+  values: (d: Doc) => (string | number)[];
+  show: (v: string | number) => unknown;
+  dir: 'asc' | 'desc';
+  missingBucket: boolean;
+  after: fc.Arbitrary<unknown>;
+}
+
+type SourceKind = Omit<SourceCase, 'dir' | 'missingBucket' | 'def'> & { type: string; params: Any };
+
+const same = (v: string | number): unknown => v;
+
+const termsKinds: SourceKind[] = [
+  { type: 'terms', params: { field: 'tag' }, values: (d) => asArray(d.tag), show: same, after: fc.constantFrom(...TAGS, 't', 'u') },
+  { type: 'terms', params: { field: 'color' }, values: (d) => asArray(d.color), show: same, after: fc.constantFrom(...COLORS) },
+  { type: 'terms', params: { field: 'n' }, values: (d) => asArray(d.n), show: same, after: fc.integer({ min: -31, max: 31 }) },
+  // Booleans are keyed true/false (stored as 1/0, which sets their order).
+  { type: 'terms', params: { field: 'ok' }, values: (d) => (d.ok === undefined ? [] : [d.ok ? 1 : 0]), show: (v) => v !== 0, after: fc.boolean() },
+  { type: 'terms', params: { field: 'ts' }, values: (d) => (d.ts === undefined ? [] : [epochOf(d.ts)]), show: same, after: fc.integer({ min: BASE, max: BASE + 90 * DAY }) },
+];
+
+const histogramKindArb: fc.Arbitrary<SourceKind> = fc
+  .constantFrom<[('n' | 'price'), number]>(['n', 1], ['n', 5], ['n', 7.5], ['price', 50], ['price', 125.5])
+  .map(([field, interval]) => ({
+    type: 'histogram',
+    params: { field, interval },
+    values: (d: Doc) => asArray(d[field]).map((v) => Math.floor(v / interval) * interval + 0),
+    show: same,
+    after: fc.integer({ min: -40, max: 1000 }),
+  }));
+
+/** Start of the date_histogram bucket holding `t` (written out here, independently of dates.ts). */
+function bucketStart(t: number, interval: string, tz: number, offset: number): number {
+  const local = t + tz - offset;
+  let start: number;
+  switch (interval) {
+    case 'day':
+      start = Math.floor(local / DAY) * DAY;
+      break;
+    case 'week': {
+      const days = Math.floor(local / DAY);
+      start = (days - ((((days + 3) % 7) + 7) % 7)) * DAY; // weeks start on Monday; 1970-01-01 was a Thursday
+      break;
+    }
+    case 'month': {
+      const d = new Date(local);
+      start = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+      break;
+    }
+    case '7d':
+      start = Math.floor(local / (7 * DAY)) * 7 * DAY;
+      break;
+    default: // 36h
+      start = Math.floor(local / (36 * HOUR)) * 36 * HOUR;
+  }
+  return start - tz + offset;
+}
+
+const dateKindArb: fc.Arbitrary<SourceKind> = fc
+  .record({
+    interval: fc.constantFrom('day', 'week', 'month', '7d', '36h'),
+    tz: fc.constantFrom<[number, string | undefined]>([0, undefined], [5.5 * HOUR, '+05:30'], [-3 * HOUR, '-03:00']),
+    offset: fc.constantFrom<[number, string | undefined]>([0, undefined], [6 * HOUR, '+6h']),
+    format: fc.constantFrom(undefined, 'epoch_millis', "yyyy-MM-dd'T'HH:mm", 'yyyy-MM-dd'),
+  })
+  .map(({ interval, tz: [tz, timeZone], offset: [offset, offsetText], format: wanted }) => {
+    // A day-only format reads back to the bucket start only when buckets start at local midnight.
+    const format = wanted === 'yyyy-MM-dd' && (offset !== 0 || interval === '36h') ? "yyyy-MM-dd'T'HH:mm" : wanted;
+    const show = (v: string | number): unknown => {
+      const ms = v as number;
+      if (format === undefined) return ms;
+      if (format === 'epoch_millis') return String(ms);
+      const iso = new Date(ms + tz).toISOString();
+      return format === 'yyyy-MM-dd' ? iso.slice(0, 10) : iso.slice(0, 16);
+    };
+    return {
+      type: 'date_histogram',
+      params: {
+        field: 'ts',
+        ...(interval === '7d' || interval === '36h' ? { fixed_interval: interval } : { calendar_interval: interval }),
+        ...(timeZone ? { time_zone: timeZone } : {}),
+        ...(offsetText ? { offset: offsetText } : {}),
+        ...(format ? { format } : {}),
+      },
+      values: (d: Doc) => (d.ts === undefined ? [] : [bucketStart(epochOf(d.ts), interval, tz, offset)]),
+      show,
+      after: fc.integer({ min: BASE - 5 * DAY, max: BASE + 95 * DAY }).map((t) => show(t)),
+    };
+  });
+
+const sourceCaseArb: fc.Arbitrary<SourceCase> = fc
+  .record({
+    kind: fc.oneof({ arbitrary: fc.constantFrom(...termsKinds), weight: 3 }, histogramKindArb, dateKindArb),
+    dir: fc.constantFrom<'asc' | 'desc'>('asc', 'desc'),
+    missingBucket: fc.boolean(),
+  })
+  .map(({ kind: { type, params, values, show, after }, dir, missingBucket }) => ({
+    def: { [type]: { ...params, ...(dir === 'desc' ? { order: 'desc' } : {}), ...(missingBucket ? { missing_bucket: true } : {}) } },
+    values,
+    show,
+    dir,
+    missingBucket,
+    after: missingBucket ? fc.oneof(after, fc.constant(null)) : after,
+  }));
+
+/** Every composite bucket of `docs`, in composite order: group by the tuple of key values, count. */
+function compositeReference(docs: readonly Doc[], cases: readonly SourceCase[]): { key: Any; doc_count: number }[] {
+  const groups = new Map<string, { k: (string | number | null)[]; n: number }>();
+  for (const d of docs) {
+    let tuples: (string | number | null)[][] = [[]];
+    for (const c of cases) {
+      const vs = [...new Set(c.values(d))];
+      const list = vs.length > 0 ? vs : c.missingBucket ? [null] : [];
+      tuples = tuples.flatMap((t) => list.map((v) => [...t, v]));
+    }
+    for (const k of tuples) {
+      const id = JSON.stringify(k);
+      const g = groups.get(id) ?? { k, n: 0 };
+      g.n++;
+      groups.set(id, g);
+    }
+  }
+  const compare = (a: (string | number | null)[], b: (string | number | null)[]): number => {
+    for (let i = 0; i < cases.length; i++) {
+      const { dir } = cases[i]!;
+      const x = a[i]!;
+      const y = b[i]!;
+      if (x === y) continue;
+      // The missing bucket is first ascending, last descending.
+      if (x === null) return dir === 'asc' ? -1 : 1;
+      if (y === null) return dir === 'asc' ? 1 : -1;
+      const c = typeof x === 'number' && typeof y === 'number' ? x - y : Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y)));
+      return dir === 'asc' ? c : -c;
+    }
+    return 0;
+  };
+  return [...groups.values()]
+    .sort((a, b) => compare(a.k, b.k))
+    .map(({ k, n }) => ({ key: Object.fromEntries(cases.map((c, i) => [`s${i}`, k[i] === null ? null : c.show(k[i]!)])), doc_count: n }));
+}
+
+const compositeSourcesArb = fc.array(sourceCaseArb, { minLength: 1, maxLength: 3 });
+const compositeSources = (cases: readonly SourceCase[]): Any[] => cases.map((c, i) => ({ [`s${i}`]: c.def }));
+
 /**
  * A bucket aggregation without its sub-aggregations; `needsM` when its order reads sub-aggregation
  * `m`. Terms take `min_doc_count: 0` at the top level only: below a bucket, a shard that has no doc
@@ -238,6 +390,24 @@ const bucketArb = (depth: number): fc.Arbitrary<{ def: Any; needsM: boolean }> =
   })),
   fc.constant({ def: { filter: { term: { tag: 't3' } } }, needsM: false }),
   fc.constantFrom('n', 'tag').map((field) => ({ def: { missing: { field } }, needsM: false })),
+  // composite only at the top level (refused under a bucket, as in Elasticsearch); a small size
+  // cuts every shard's list, and a random `after` pages from anywhere.
+  ...(depth === 0
+    ? [
+        compositeSourcesArb.chain((cases) =>
+          fc.record({ size: fc.integer({ min: 1, max: 12 }), after: fc.option(fc.tuple(...cases.map((c) => c.after)), { nil: undefined }) }).map(({ size, after }) => ({
+            def: {
+              composite: {
+                size,
+                sources: compositeSources(cases),
+                ...(after === undefined ? {} : { after: Object.fromEntries(after.map((v, i) => [`s${i}`, v])) }),
+              },
+            },
+            needsM: false,
+          })),
+        ),
+      ]
+    : []),
 );
 
 /** An aggregations object: bucket aggregations nest twice at most, then metrics only. */
@@ -280,6 +450,48 @@ describe('distributed aggregations: shard partials reduced on the coordinating n
         expect(distributed(shards, body)).toEqual(expected);
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('composite: paging with after until exhausted visits every bucket of a reference grouping once, on one engine and on N shards', () => {
+    const queries: [unknown, (d: Doc) => boolean][] = [
+      [undefined, () => true],
+      [{ term: { color: 'red' } }, (d) => d.color === 'red'],
+      [{ range: { n: { gte: -10 } } }, (d) => asArray(d.n).some((v) => v >= -10)],
+    ];
+    fc.assert(
+      fc.property(corpusArb, fc.nat(queries.length - 1), compositeSourcesArb, fc.integer({ min: 1, max: 30 }), (corpus, q, cases, size0) => {
+        const [query, matches] = queries[q]!;
+        const want = compositeReference(corpus.docs.filter(matches), cases);
+        // At most ~15 pages per run, so that 200 runs stay quick; small sizes still page a lot.
+        const size = Math.max(size0, Math.ceil(want.length / 15));
+        const whole = engineWith(corpus.docs, (i) => corpus.refresh[i]!);
+        const shards = Array.from({ length: corpus.shards }, (_, s) => engineWith(corpus.docs.filter((_, i) => corpus.shardOf[i] === s), (i) => i % 5 === 4));
+        const searches: ((body: Any) => unknown)[] = [
+          (body) => whole.search(body).aggregations,
+          (body) => reduceShardAggs(body.aggs, shards.map((e) => wire(e.search({ ...body, partial_aggs: true }).partial_aggregations))),
+        ];
+        for (const search of searches) {
+          const got: unknown[] = [];
+          let after: Any | undefined;
+          for (let pages = 0; ; pages++) {
+            expect(pages).toBeLessThanOrEqual(16);
+            const composite = { size, sources: compositeSources(cases), ...(after ? { after } : {}) };
+            const r = (search({ size: 0, aggs: { c: { composite } }, ...(query === undefined ? {} : { query }) }) as Any).c as Any;
+            expect(r.buckets.length).toBeLessThanOrEqual(size);
+            got.push(...r.buckets);
+            if (r.buckets.length === 0) {
+              expect(r).toEqual({ buckets: [] });
+              break;
+            }
+            expect(r.after_key).toEqual(r.buckets.at(-1).key);
+            // The next page starts from what the client got back (through JSON).
+            after = JSON.parse(JSON.stringify(r.after_key)) as Any;
+          }
+          expect(got).toEqual(want);
+        }
+      }),
+      { numRuns: 200, seed: 20240611 },
     );
   });
 

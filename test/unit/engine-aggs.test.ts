@@ -8,6 +8,7 @@ import {
   reduceAggs,
 } from '../../src/engine/aggs/index.ts';
 import type { CollectOptions, ParseOptions, SegmentInput, ShardAggs } from '../../src/engine/aggs/index.ts';
+import { makeDateFormatter, makeDateParser } from '../../src/engine/aggs/dates.ts';
 import { EngineError } from '../../src/engine/types.ts';
 import { decode, encode } from '../../src/transport/codec.ts';
 import type { Column, SegmentColumns } from '../../src/engine/types.ts';
@@ -692,6 +693,11 @@ describe('filters and sub-aggregations', () => {
           t: { terms: { field: 'cat', size: 3, shard_size: 3, show_term_doc_count_error: true }, aggs: { a: { avg: { field: 'n' } } } },
           h: { date_histogram: { field: 'ts', calendar_interval: 'month' }, aggs: { c: { cardinality: { field: 'n' } } } },
           top: { top_hits: { size: 2, sort: [{ n: 'desc' }], _source: ['cat'] } },
+          // Each merged partial must stay cut to the first `size` buckets with full counts.
+          comp: {
+            composite: { size: 3, sources: [{ c: { terms: { field: 'cat', missing_bucket: true } } }, { h: { histogram: { field: 'n', interval: 20, order: 'desc' } } }] },
+            aggs: { s: { sum: { field: 'n' } } },
+          },
         };
         const { aggs, parts, multi } = run(req, docs, 4, 1, { match });
         const merged = reduceAggs(aggs, [json(mergeAggs(aggs, parts.slice(0, 2))), json(mergeAggs(aggs, parts.slice(2)))]);
@@ -952,5 +958,465 @@ describe('more behaviour', () => {
     const docs: Doc[] = [{ c: 'a' }, { c: 'a' }, { c: 'b' }];
     const { single } = run({ t: { terms: { field: 'c', shard_min_doc_count: 2, min_doc_count: 2 } } }, docs, 1, 1);
     expect(single['t']).toEqual({ doc_count_error_upper_bound: 0, sum_other_doc_count: 1, buckets: [{ key: 'a', doc_count: 2 }] });
+  });
+});
+
+describe('composite', () => {
+  type CompositeKey = Record<string, unknown>;
+  type CompositeBucket = { key: CompositeKey; doc_count: number; [sub: string]: unknown };
+  type CompositeResult = { after_key?: CompositeKey; buckets: CompositeBucket[] };
+
+  /** One page (`after` given or not) on one shard and on `shards` shards. */
+  const page = (composite: Record<string, unknown>, docs: Doc[], o: RunOpts & { shards?: number; subs?: unknown } = {}) => {
+    const req = { c: { composite, ...(o.subs ? { aggs: o.subs } : {}) } };
+    const { single, multi } = run(req, docs, o.shards ?? 3, 2, o);
+    return { single: single['c'] as CompositeResult, multi: multi['c'] as CompositeResult };
+  };
+
+  /** Pages through every bucket with `after`, on one shard and on several; checks each page's shape. */
+  const pageAll = (composite: Record<string, unknown>, docs: Doc[], o: RunOpts = {}) => {
+    const size = (composite['size'] as number | undefined) ?? 10;
+    const out = { single: [] as CompositeBucket[], multi: [] as CompositeBucket[] };
+    for (const which of ['single', 'multi'] as const) {
+      let after: CompositeKey | undefined;
+      for (let pages = 0; ; pages++) {
+        expect(pages).toBeLessThanOrEqual(docs.length * 10 + 1);
+        const r = page({ ...composite, ...(after ? { after } : {}) }, docs, o)[which];
+        expect(r.buckets.length).toBeLessThanOrEqual(size);
+        out[which].push(...r.buckets);
+        if (r.buckets.length === 0) {
+          expect(r).toEqual({ buckets: [] });
+          break;
+        }
+        expect(r.after_key).toEqual(r.buckets[r.buckets.length - 1]!.key);
+        after = r.after_key;
+      }
+    }
+    return out;
+  };
+
+  interface RefSource {
+    name: string;
+    /** The doc's key values for this source (before de-duplication). */
+    values: (d: Doc) => (string | number)[];
+    dir?: 'asc' | 'desc';
+    missingBucket?: boolean;
+    nullFirst?: boolean;
+    show?: (v: string | number) => unknown;
+  }
+
+  /** Group docs by every tuple of their sources' values, count, sort in composite order. */
+  const reference = (docs: Doc[], sources: RefSource[]): { key: CompositeKey; doc_count: number }[] => {
+    const groups = new Map<string, { k: (string | number | null)[]; n: number }>();
+    for (const d of docs) {
+      const lists = sources.map((s) => {
+        const vs = uniq(s.values(d));
+        return vs.length > 0 ? vs : s.missingBucket ? [null] : [];
+      });
+      let tuples: (string | number | null)[][] = [[]];
+      for (const list of lists) tuples = tuples.flatMap((t) => list.map((v) => [...t, v]));
+      for (const k of tuples) {
+        const id = JSON.stringify(k);
+        const g = groups.get(id) ?? { k, n: 0 };
+        g.n++;
+        groups.set(id, g);
+      }
+    }
+    const cmp = (a: (string | number | null)[], b: (string | number | null)[]): number => {
+      for (let i = 0; i < sources.length; i++) {
+        const s = sources[i]!;
+        const x = a[i]!;
+        const y = b[i]!;
+        if (x === y) continue;
+        const nullFirst = s.nullFirst ?? (s.dir ?? 'asc') === 'asc';
+        if (x === null) return nullFirst ? -1 : 1;
+        if (y === null) return nullFirst ? 1 : -1;
+        const c = typeof x === 'number' && typeof y === 'number' ? x - y : utf8Cmp(String(x), String(y));
+        return s.dir === 'desc' ? -c : c;
+      }
+      return 0;
+    };
+    return [...groups.values()]
+      .sort((a, b) => cmp(a.k, b.k))
+      .map(({ k, n }) => ({
+        key: Object.fromEntries(sources.map((s, i) => [s.name, k[i] === null ? null : s.show ? s.show(k[i]!) : k[i]])),
+        doc_count: n,
+      }));
+  };
+
+  const refuses = (aggs: unknown, type: string, re: RegExp, opts?: ParseOptions) => {
+    let caught: unknown;
+    try {
+      parseAggs(aggs, opts);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(EngineError);
+    expect((caught as EngineError).type).toBe(type);
+    expect((caught as EngineError).reason).toMatch(re);
+  };
+
+  it('answers after_key and buckets keyed by source name, with sub-aggregations and meta', () => {
+    const docs: Doc[] = [{ cat: 'a', n: 1 }, { cat: 'a', n: 3 }, { cat: 'b', n: 12 }, { n: 4 }];
+    const aggs = parseAggs({
+      c: {
+        composite: { size: 2, sources: [{ k: { terms: { field: 'cat' } } }, { h: { histogram: { field: 'n', interval: 10 } } }] },
+        aggs: { s: { sum: { field: 'n' } } },
+        meta: { why: 'test' },
+      },
+    });
+    const part = collectAggs(aggs, [segment(docs, 'x')]);
+    expect(json(part)).toEqual(part);
+    expect(reduceAggs(aggs, [part])).toEqual({
+      c: {
+        meta: { why: 'test' },
+        after_key: { k: 'b', h: 10 },
+        buckets: [
+          { key: { k: 'a', h: 0 }, doc_count: 2, s: { value: 4 } },
+          { key: { k: 'b', h: 10 }, doc_count: 1, s: { value: 12 } },
+        ],
+      },
+    });
+    // No bucket: no after_key (nothing to page from).
+    expect(reduceAggs(aggs, [])).toEqual({ c: { meta: { why: 'test' }, buckets: [] } });
+  });
+
+  it('orders by the sources in turn, each ascending or descending', () => {
+    const docs: Doc[] = [
+      { cat: 'b', n: 2 },
+      { cat: 'a', n: 2 },
+      { cat: 'b', n: 1 },
+      { cat: 'a', n: 1 },
+      { cat: 'c', n: 1 },
+      { cat: 'a', n: 1 },
+    ];
+    const keys = (sources: unknown[]) => {
+      const r = page({ size: 10, sources }, docs, { shards: 2 });
+      expect(r.multi).toEqual(r.single);
+      return r.single.buckets.map((b) => [b.key['k'], b.key['n'], b.doc_count]);
+    };
+    expect(keys([{ k: { terms: { field: 'cat' } } }, { n: { terms: { field: 'n' } } }])).toEqual([
+      ['a', 1, 2],
+      ['a', 2, 1],
+      ['b', 1, 1],
+      ['b', 2, 1],
+      ['c', 1, 1],
+    ]);
+    expect(keys([{ k: { terms: { field: 'cat', order: 'desc' } } }, { n: { terms: { field: 'n', order: 'asc' } } }])).toEqual([
+      ['c', 1, 1],
+      ['b', 1, 1],
+      ['b', 2, 1],
+      ['a', 1, 2],
+      ['a', 2, 1],
+    ]);
+    expect(keys([{ n: { terms: { field: 'n', order: 'desc' } } }, { k: { terms: { field: 'cat', order: 'desc' } } }]).map(([k, n, c]) => [n, k, c])).toEqual([
+      [2, 'b', 1],
+      [2, 'a', 1],
+      [1, 'c', 1],
+      [1, 'b', 1],
+      [1, 'a', 2],
+    ]);
+  });
+
+  it('missing_bucket gives docs without a value a null key: first ascending, last descending, or where missing_order says', () => {
+    const docs: Doc[] = [{ cat: 'a' }, {}, { cat: 'b' }, { n: 1 }];
+    const keys = (source: Record<string, unknown>) => {
+      const r = page({ sources: [{ k: { terms: { field: 'cat', ...source } } }] }, docs, { shards: 2 });
+      expect(r.multi).toEqual(r.single);
+      return r.single.buckets.map((b) => [b.key['k'], b.doc_count]);
+    };
+    expect(keys({})).toEqual([
+      ['a', 1],
+      ['b', 1],
+    ]);
+    expect(keys({ missing_bucket: true })).toEqual([
+      [null, 2],
+      ['a', 1],
+      ['b', 1],
+    ]);
+    expect(keys({ missing_bucket: true, order: 'desc' })).toEqual([
+      ['b', 1],
+      ['a', 1],
+      [null, 2],
+    ]);
+    expect(keys({ missing_bucket: true, missing_order: 'last' })).toEqual([
+      ['a', 1],
+      ['b', 1],
+      [null, 2],
+    ]);
+    expect(keys({ missing_bucket: true, order: 'desc', missing_order: 'first' })).toEqual([
+      [null, 2],
+      ['b', 1],
+      ['a', 1],
+    ]);
+    // A null in `after` resumes after the missing bucket.
+    const r = page({ sources: [{ k: { terms: { field: 'cat', missing_bucket: true } } }], after: { k: null } }, docs);
+    expect(r.multi.buckets.map((b) => b.key['k'])).toEqual(['a', 'b']);
+  });
+
+  it('a doc with several values counts once in every combination of them', () => {
+    const docs: Doc[] = [{ cat: ['x', 'y'], n: [1, 2, 14] }, { cat: 'x', n: 2 }];
+    const r = page(
+      { size: 20, sources: [{ k: { terms: { field: 'cat' } } }, { h: { histogram: { field: 'n', interval: 5 } } }, { n: { terms: { field: 'n' } } }] },
+      docs,
+      { shards: 2, subs: { s: { stats: { field: 'n' } } } },
+    );
+    expect(r.multi).toEqual(r.single);
+    expect(r.single.buckets.map((b) => [b.key['k'], b.key['h'], b.key['n'], b.doc_count])).toEqual([
+      // Sources take their values independently: every (cat, bucket of n, n) of the doc.
+      ['x', 0, 1, 1],
+      ['x', 0, 2, 2],
+      ['x', 0, 14, 1],
+      ['x', 10, 1, 1],
+      ['x', 10, 2, 1],
+      ['x', 10, 14, 1],
+      ['y', 0, 1, 1],
+      ['y', 0, 2, 1],
+      ['y', 0, 14, 1],
+      ['y', 10, 1, 1],
+      ['y', 10, 2, 1],
+      ['y', 10, 14, 1],
+    ]);
+    // 1 and 2 fall into the same histogram bucket: the doc counts once there.
+    const byHistogram = page({ sources: [{ h: { histogram: { field: 'n', interval: 5 } } }] }, docs);
+    expect(byHistogram.multi.buckets).toEqual([
+      { key: { h: 0 }, doc_count: 2 },
+      { key: { h: 10 }, doc_count: 1 },
+    ]);
+    // Sub-aggregations see the bucket's docs, with all of their values.
+    expect(r.single.buckets.slice(0, 3).map((b) => b['s'])).toEqual([
+      { count: 3, min: 1, max: 14, avg: 17 / 3, sum: 17 },
+      { count: 4, min: 1, max: 14, avg: 19 / 4, sum: 19 },
+      { count: 3, min: 1, max: 14, avg: 17 / 3, sum: 17 },
+    ]);
+  });
+
+  it('date_histogram sources: bucket starts in epoch ms, or formatted in the time zone; formatted after keys page', () => {
+    const docs: Doc[] = [
+      { ts: Date.UTC(2021, 0, 31, 21) }, // 23:00 on Jan 31 at +02:00
+      { ts: Date.UTC(2021, 0, 31, 23) }, // 01:00 on Feb 1 at +02:00
+      { ts: Date.UTC(2021, 1, 1, 12) },
+      { ts: Date.UTC(2021, 2, 3, 5) },
+    ];
+    const day = { field: 'ts', calendar_interval: 'day', time_zone: '+02:00' };
+    const raw = page({ sources: [{ d: { date_histogram: day } }] }, docs);
+    expect(raw.multi).toEqual(raw.single);
+    expect(raw.single.buckets).toEqual([
+      { key: { d: Date.UTC(2021, 0, 30, 22) }, doc_count: 1 },
+      { key: { d: Date.UTC(2021, 0, 31, 22) }, doc_count: 2 },
+      { key: { d: Date.UTC(2021, 2, 2, 22) }, doc_count: 1 },
+    ]);
+    const formatted = { sources: [{ d: { date_histogram: { ...day, format: 'yyyy-MM-dd' } } }] };
+    expect(page(formatted, docs).multi).toEqual({
+      after_key: { d: '2021-03-03' },
+      buckets: [
+        { key: { d: '2021-01-31' }, doc_count: 1 },
+        { key: { d: '2021-02-01' }, doc_count: 2 },
+        { key: { d: '2021-03-03' }, doc_count: 1 },
+      ],
+    });
+    expect(page({ ...formatted, after: { d: '2021-01-31' } }, docs).multi.buckets.map((b) => b.key['d'])).toEqual(['2021-02-01', '2021-03-03']);
+    expect(page({ ...formatted, after: { d: Date.UTC(2021, 0, 31, 22) } }, docs).multi.buckets.map((b) => b.key['d'])).toEqual(['2021-03-03']);
+    // Months, descending, with an offset and a format that keeps it.
+    const months = page(
+      { sources: [{ m: { date_histogram: { field: 'ts', calendar_interval: 'month', offset: '+6h', format: "yyyy-MM-dd'T'HH:mm", order: 'desc' } } }] },
+      docs,
+    );
+    expect(months.multi.buckets).toEqual([
+      { key: { m: '2021-03-01T06:00' }, doc_count: 1 },
+      { key: { m: '2021-02-01T06:00' }, doc_count: 1 },
+      { key: { m: '2021-01-01T06:00' }, doc_count: 2 },
+    ]);
+  });
+
+  it('a format that loses part of the bucket start is refused (it could not page)', () => {
+    const docs: Doc[] = [{ ts: Date.UTC(2021, 0, 31, 10) }];
+    const hours = { sources: [{ d: { date_histogram: { field: 'ts', fixed_interval: '1h', format: 'yyyy-MM-dd' } } }] };
+    expect(() => page(hours, docs)).toThrow(expect.objectContaining({ type: 'illegal_argument_exception', reason: expect.stringMatching(/does not read back/) }));
+    const ok = { sources: [{ d: { date_histogram: { field: 'ts', fixed_interval: '1h', format: "yyyy-MM-dd'T'HH" } } }] };
+    expect(page(ok, docs).single.buckets).toEqual([{ key: { d: '2021-01-31T10' }, doc_count: 1 }]);
+  });
+
+  it('keys follow the mapping: booleans as true/false, date terms as epoch ms; after is read the same way', () => {
+    const docs: Doc[] = [{ b: true, ts: T0 }, { b: false, ts: T0 }, { b: true, ts: T0 + 1000 }];
+    const parse: ParseOptions = { fieldType: (f) => (f === 'b' ? 'boolean' : f === 'ts' ? 'date' : undefined) };
+    const sources = [{ b: { terms: { field: 'b' } } }, { t: { terms: { field: 'ts' } } }];
+    const r = page({ sources }, docs, { parse });
+    expect(r.multi).toEqual(r.single);
+    expect(r.single).toEqual({
+      after_key: { b: true, t: T0 + 1000 },
+      buckets: [
+        { key: { b: false, t: T0 }, doc_count: 1 },
+        { key: { b: true, t: T0 }, doc_count: 1 },
+        { key: { b: true, t: T0 + 1000 }, doc_count: 1 },
+      ],
+    });
+    expect(page({ sources, after: { b: true, t: T0 } }, docs, { parse }).single.buckets).toEqual([{ key: { b: true, t: T0 + 1000 }, doc_count: 1 }]);
+    expect(page({ sources, after: { b: 'false', t: '2020-01-01T00:00:00Z' } }, docs, { parse }).single.buckets).toHaveLength(2);
+  });
+
+  it('paging by after visits every combination exactly once, with its count (one shard and several)', () => {
+    const docs: Doc[] = Array.from({ length: 90 }, (_, i) => ({
+      cat: i % 7 === 0 ? undefined : i % 5 === 0 ? [CATS[i % 4]!, CATS[(i + 1) % 4]!] : CATS[(i * 3) % 5]!,
+      n: i % 11 === 0 ? undefined : i % 6 === 0 ? [i % 4, ((i * 3) % 23) - 9] : ((i * 7) % 13) - 6,
+      ts: T0 + ((i * 7919) % 97) * 7 * 3_600_000,
+      m: i % 10 !== 3,
+    }));
+    const matched = docs.filter(match);
+    const day = 86_400_000;
+    for (const size of [1, 4, 7]) {
+      const composite = {
+        size,
+        sources: [
+          { k: { terms: { field: 'cat', missing_bucket: true, order: 'desc' } } },
+          { h: { histogram: { field: 'n', interval: 5 } } },
+          { d: { date_histogram: { field: 'ts', fixed_interval: '2d' } } },
+        ],
+      };
+      const got = pageAll(composite, docs, { match });
+      const want = reference(matched, [
+        { name: 'k', values: (d) => valuesOf(d, 'cat') as string[], dir: 'desc', missingBucket: true },
+        { name: 'h', values: (d) => nums(d, 'n').map((v) => Math.floor(v / 5) * 5 + 0) },
+        { name: 'd', values: (d) => nums(d, 'ts').map((v) => Math.floor(v / (2 * day)) * 2 * day) },
+      ]);
+      expect(want.length).toBeGreaterThan(40);
+      expect(got.single).toEqual(want);
+      expect(got.multi).toEqual(want);
+    }
+  });
+
+  it('pages match a reference for random docs and sources (property)', () => {
+    const sourceArb = fc.oneof(
+      fc.record({ field: fc.constantFrom('cat', 'n', 'flag'), dir: fc.constantFrom<'asc' | 'desc'>('asc', 'desc'), miss: fc.boolean() }).map((s) => ({
+        def: { terms: { field: s.field, order: s.dir, missing_bucket: s.miss } },
+        ref: { values: (d: Doc) => valuesOf(d, s.field).map((v) => (typeof v === 'boolean' ? Number(v) : v)), dir: s.dir, missingBucket: s.miss },
+      })),
+      fc.record({ interval: fc.constantFrom(1, 4, 7.5, 25), dir: fc.constantFrom<'asc' | 'desc'>('asc', 'desc'), miss: fc.boolean() }).map((s) => ({
+        def: { histogram: { field: 'n', interval: s.interval, order: s.dir, missing_bucket: s.miss } },
+        ref: { values: (d: Doc) => nums(d, 'n').map((v) => Math.floor(v / s.interval) * s.interval + 0), dir: s.dir, missingBucket: s.miss },
+      })),
+    );
+    fc.assert(
+      // size 'max': up to 120 docs, so that small pages cut the keys of every shard.
+      fc.property(fc.array(docArb, { maxLength: 120, size: 'max' }), fc.array(sourceArb, { minLength: 1, maxLength: 3 }), fc.integer({ min: 1, max: 8 }), (docs, sources, size) => {
+        const names = sources.map((_, i) => `s${i}`);
+        const composite = { size, sources: sources.map((s, i) => ({ [names[i]!]: s.def })) };
+        const got = pageAll(composite, docs, { match });
+        const want = reference(docs.filter(match), sources.map((s, i) => ({ name: names[i]!, ...s.ref })));
+        expect(got.single).toEqual(want);
+        expect(got.multi).toEqual(want);
+      }),
+      { numRuns: 60, seed: 424242 },
+    );
+  });
+
+  it('counts against max_buckets', () => {
+    const docs: Doc[] = Array.from({ length: 30 }, (_, i) => ({ n: i }));
+    const aggs = parseAggs({ c: { composite: { size: 25, sources: [{ n: { terms: { field: 'n' } } }] } } });
+    const part = collectAggs(aggs, [segment(docs, 'x')]);
+    expect(() => reduceAggs(aggs, [part], { maxBuckets: 24 })).toThrow(expect.objectContaining({ type: 'too_many_buckets_exception' }));
+    expect((reduceAggs(aggs, [part], { maxBuckets: 25 })['c'] as CompositeResult).buckets).toHaveLength(25);
+  });
+
+  it('is refused under another aggregation, and with bad definitions', () => {
+    const src = [{ k: { terms: { field: 'cat' } } }];
+    refuses({ t: { terms: { field: 'x' }, aggs: { c: { composite: { sources: src } } } } }, 'illegal_argument_exception', /cannot be used with a parent aggregation/);
+    refuses({ f: { filter: { term: { x: 1 } }, aggs: { c: { composite: { sources: src } } } } }, 'illegal_argument_exception', /cannot be used with a parent aggregation/);
+    // Structure: parsing_exception.
+    refuses({ c: { composite: { sources: src, bogus: 1 } } }, 'parsing_exception', /unknown field \[bogus\]/);
+    refuses({ c: { composite: { sources: { k: { terms: { field: 'cat' } } } } } }, 'parsing_exception', /\[sources\].*must be an array/);
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'x' } }, b: { terms: { field: 'y' } } }] } } }, 'parsing_exception', /one key, the source's name/);
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'x' }, histogram: { field: 'x', interval: 1 } } }] } } }, 'parsing_exception', /one key, its type/);
+    refuses({ c: { composite: { sources: [{ a: { range: { field: 'x' } } }] } } }, 'parsing_exception', /unknown source type \[range\]/);
+    refuses({ c: { composite: { sources: [{ a: { terms: 'x' } }] } } }, 'parsing_exception', /START_OBJECT/);
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'x', size: 3 } } }] } } }, 'parsing_exception', /unknown field \[size\]/);
+    refuses({ c: { composite: { sources: [{ a: { histogram: { field: 'x', interval: 1, offset: 2 } } }] } } }, 'parsing_exception', /unknown field \[offset\]/);
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'x', missing_bucket: 'maybe' } } }] } } }, 'parsing_exception', /missing_bucket/);
+    refuses({ c: { composite: { sources: src, size: 'ten' } } }, 'parsing_exception', /size/);
+    refuses({ c: { composite: { sources: src, after: ['a'] } } }, 'parsing_exception', /\[after\].*must be an object/);
+    // Values: illegal_argument_exception.
+    refuses({ c: { composite: {} } }, 'illegal_argument_exception', /\[sources\] cannot be null or empty/);
+    refuses({ c: { composite: { sources: [] } } }, 'illegal_argument_exception', /\[sources\] cannot be null or empty/);
+    refuses({ c: { composite: { sources: [...src, { k: { terms: { field: 'n' } } }] } } }, 'illegal_argument_exception', /unique, found duplicates: \[k\]/);
+    refuses({ c: { composite: { sources: src, size: 0 } } }, 'illegal_argument_exception', /\[size\] must be greater than 0/);
+    refuses({ c: { composite: { sources: [{ a: { terms: {} } }] } } }, 'illegal_argument_exception', /Required one of fields/);
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'x', order: 'up' } } }] } } }, 'illegal_argument_exception', /direction/);
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'x', missing_order: 'last' } } }] } } }, 'illegal_argument_exception', /only be set if \[missing_bucket\]/);
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'x', missing_bucket: true, missing_order: 'middle' } } }] } } }, 'illegal_argument_exception', /\[missing_order\] must be one of/);
+    refuses({ c: { composite: { sources: [{ a: { histogram: { field: 'x', interval: 0 } } }] } } }, 'illegal_argument_exception', /\[interval\] must be >0/);
+    refuses({ c: { composite: { sources: [{ a: { histogram: { field: 'x' } } }] } } }, 'illegal_argument_exception', /\[interval\] must be >0/);
+    refuses({ c: { composite: { sources: [{ a: { date_histogram: { field: 't' } } }] } } }, 'illegal_argument_exception', /interval/);
+    refuses({ c: { composite: { sources: [{ a: { date_histogram: { field: 't', interval: '1d' } } }] } } }, 'illegal_argument_exception', /\[interval\] on \[date_histogram\] is not supported/);
+    refuses({ c: { composite: { sources: [{ a: { date_histogram: { field: 't', fixed_interval: '1d', time_zone: 'Europe/Paris' } } }] } } }, 'illegal_argument_exception', /time_zone/);
+    refuses({ c: { composite: { sources: [{ a: { histogram: { field: 'k', interval: 1 } } }] } } }, 'illegal_argument_exception', /of type \[keyword\] is not supported/, {
+      fieldType: () => 'keyword',
+    });
+    refuses({ c: { composite: { sources: [{ a: { terms: { field: 'body' } } }] } } }, 'illegal_argument_exception', /Text fields/, { fieldType: () => 'text' });
+    // `after`: one value per source, of the source's type.
+    refuses({ c: { composite: { sources: src, after: {} } } }, 'illegal_argument_exception', /\[after\] has 0 value\(s\) but \[sources\] has 1/);
+    refuses({ c: { composite: { sources: src, after: { k: 'a', z: 'b' } } } }, 'illegal_argument_exception', /\[after\] has 2 value/);
+    refuses({ c: { composite: { sources: src, after: { z: 'a' } } } }, 'illegal_argument_exception', /Missing value for \[after.k\]/);
+    refuses({ c: { composite: { sources: src, after: { k: null } } } }, 'illegal_argument_exception', /Invalid value for \[after.k\].*missing_bucket/);
+    refuses({ c: { composite: { sources: src, after: { k: { x: 1 } } } } }, 'illegal_argument_exception', /Invalid value for \[after.k\]/);
+    refuses({ c: { composite: { sources: src, after: { k: 5 } } } }, 'illegal_argument_exception', /Invalid value for \[after.k\].*expected a string/, {
+      fieldType: () => 'keyword',
+    });
+    refuses({ c: { composite: { sources: src, after: { k: 'five' } } } }, 'illegal_argument_exception', /expected a number/, { fieldType: () => 'long' });
+    refuses({ c: { composite: { sources: src, after: { k: 'yes' } } } }, 'illegal_argument_exception', /expected a boolean/, { fieldType: () => 'boolean' });
+    refuses({ c: { composite: { sources: [{ h: { histogram: { field: 'n', interval: 2 } } }], after: { h: 'x' } } } }, 'illegal_argument_exception', /expected a number/);
+    const dated = [{ d: { date_histogram: { field: 't', calendar_interval: 'day', format: 'yyyy-MM-dd' } } }];
+    refuses({ c: { composite: { sources: dated, after: { d: '2021-13-01' } } } }, 'illegal_argument_exception', /Invalid value for \[after.d\].*format \[yyyy-MM-dd\]/);
+    refuses({ c: { composite: { sources: [{ d: { date_histogram: { field: 't', calendar_interval: 'day' } } }], after: { d: '2021-01-01' } } } }, 'illegal_argument_exception', /epoch milliseconds/);
+    // Collection: histograms need numbers.
+    const onKeyword = parseAggs({ c: { composite: { sources: [{ h: { histogram: { field: 'cat', interval: 1 } } }] } } });
+    expect(() => collectAggs(onKeyword, [segment([{ cat: 'a' }], 'x')])).toThrow(expect.objectContaining({ type: 'illegal_argument_exception' }));
+  });
+});
+
+describe('date formats read back (composite after keys)', () => {
+  it('parsing what a format prints gives back the instant, to the precision the format keeps', () => {
+    // [format, the unit it keeps]
+    const formats: [string | undefined, number][] = [
+      [undefined, 1],
+      ['strict_date_optional_time', 1],
+      ['basic_date_time', 1],
+      ['epoch_millis', 1],
+      ['epoch_second', 1],
+      ['date_time_no_millis', 1000],
+      ["yyyy-MM-dd'T'HH:mm", 60_000],
+      ['yyyy-MM-dd HH:mm:ss.SSSSSS Z', 1],
+      ['dd MMM yyyy hh:mm:ss.SSS a', 1],
+      ['EEEE, d MMMM yyyy HH:mm:ss.SSS xxx', 1],
+      ['yyyyDDD HHmmssSSS', 1],
+      ['kk:mm:ss.SSS yyyy/MM/dd ZZZZ', 1],
+      ['date', 86_400_000],
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...formats),
+        fc.constantFrom(0, 5.5 * 3_600_000, -3 * 3_600_000, 14 * 3_600_000),
+        fc.integer({ min: -2_000_000_000_000, max: 8_000_000_000_000 }),
+        ([format, unit], tz, t) => {
+          const print = makeDateFormatter(format, tz);
+          const read = makeDateParser(format, tz);
+          // The start of `t`'s unit in the zone (every zone here is a whole number of minutes).
+          const kept = Math.floor((t + tz) / unit) * unit - tz;
+          expect(read(print(t))).toBe(kept);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('text that does not fit the format, or names no real date, reads as undefined', () => {
+    const read = makeDateParser('yyyy-MM-dd', 0);
+    expect(read('2021-02-29')).toBeUndefined();
+    expect(read('2021-13-01')).toBeUndefined();
+    expect(read('2021-1-01x')).toBeUndefined();
+    expect(read('2020-02-29')).toBe(Date.UTC(2020, 1, 29));
+    expect(makeDateParser("HH:mm 'on' yyyy-MM-dd", 0)('24:00 on 2021-01-01')).toBeUndefined();
+    expect(makeDateParser('yyyy-MM-dd||epoch_millis', 0)('86400000')).toBe(86_400_000);
+    // A zone in the text wins over the formatter's.
+    expect(makeDateParser(undefined, 3_600_000)('2021-01-01T00:00:00.000Z')).toBe(Date.UTC(2021, 0, 1));
   });
 });

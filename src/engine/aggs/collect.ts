@@ -11,6 +11,7 @@
 
 import { EngineError } from '../types.ts';
 import type { Column, KeywordColumn, SegmentColumns } from '../types.ts';
+import { collectComposite } from './composite.ts';
 import { CardinalitySketch, hashNumber, hashString } from './hll.ts';
 import { makeRounding } from './dates.ts';
 import { bucketComparator, hasMetricOrder, metricValue } from './order.ts';
@@ -133,6 +134,12 @@ function collectNode(node: AggNode, views: SegView[], ctx: Ctx): AggPartial {
       return collectCardinality(node, views, ctx);
     case 'top_hits':
       return collectTopHits(node, views, ctx);
+    case 'composite':
+      return collectComposite(
+        node,
+        views,
+        node.aggs.length === 0 ? undefined : { withScores: subsNeedScores(node), collect: (sub) => collectLevel(node.aggs, sub, ctx) },
+      );
   }
 }
 

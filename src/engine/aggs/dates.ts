@@ -1,7 +1,8 @@
 /**
  * Date helpers for `date_histogram` and date-typed keys: interval parsing, rounding (UTC or a fixed
- * offset; calendar units by civil-date arithmetic, no Date objects in the hot loop) and formatting
- * (`strict_date_optional_time` by default, a few named formats, and java-time style patterns).
+ * offset; calendar units by civil-date arithmetic, no Date objects in the hot loop), formatting
+ * (`strict_date_optional_time` by default, a few named formats, and java-time style patterns) and
+ * parsing back what a formatter prints (composite `after` keys).
  */
 
 import { resolveDate } from '../date-math.ts';
@@ -415,5 +416,166 @@ export function makeDateFormatter(format: string | undefined, tzMs: number): Dat
       }
     }
     return out;
+  };
+}
+
+// ---- parsing (the inverse of the formatters, for composite `after` keys) ----
+
+export type DateParser = (s: string) => number | undefined;
+
+const NUMERIC_LETTERS = new Set(['y', 'u', 'd', 'D', 'H', 'k', 'h', 'K', 'm', 's', 'S']);
+/** Widest a field prints (pad never truncates, so a field may print wider than its letter count). */
+const MAX_WIDTH: Record<string, number> = { M: 2, L: 2, d: 2, D: 3, H: 2, k: 2, h: 2, K: 2, m: 2, s: 2 };
+
+function isNumericTok(t: Tok | undefined): boolean {
+  return t !== undefined && !('lit' in t) && (NUMERIC_LETTERS.has(t.f) || ((t.f === 'M' || t.f === 'L') && t.n <= 2));
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function tokenRegex(t: Tok, next: Tok | undefined): string {
+  if ('lit' in t) return escapeRegex(t.lit);
+  // A field right before another number has a fixed width (as java-time's adjacent value parsing).
+  const adjacent = isNumericTok(next);
+  switch (t.f) {
+    case 'y':
+    case 'u': {
+      if (t.n === 2) return '(\\d{2})';
+      const w = Math.max(t.n, 4);
+      return adjacent ? `(-?\\d{${w}})` : `(-?\\d{${w},})`;
+    }
+    case 'M':
+    case 'L':
+      if (t.n >= 4) return `(${MONTHS.join('|')})`;
+      if (t.n === 3) return `(${MONTHS.map((m) => m.slice(0, 3)).join('|')})`;
+      break;
+    case 'E':
+      return `(${(t.n >= 4 ? DAYS : DAYS.map((d) => d.slice(0, 3))).join('|')})`;
+    case 'a':
+      return '(AM|PM)';
+    case 'S':
+      return `(\\d{${t.n}})`;
+    case 'X':
+    case 'x':
+    case 'Z':
+      return '(Z|GMT[+-]\\d{2}:\\d{2}|[+-]\\d{2}(?::?\\d{2})?)';
+  }
+  const max = Math.max(t.n, MAX_WIDTH[t.f] ?? t.n);
+  return adjacent || max === t.n ? `(\\d{${t.n}})` : `(\\d{${t.n},${max}})`;
+}
+
+function parseOffsetText(s: string): number {
+  if (s === 'Z') return 0;
+  const m = /^(?:GMT)?([+-])(\d{2}):?(\d{2})?$/.exec(s)!;
+  return (m[1] === '-' ? -1 : 1) * (Number(m[2]) * MS_HOUR + Number(m[3] ?? 0) * MS_MINUTE);
+}
+
+function patternParser(pattern: string, tzMs: number): DateParser {
+  const toks = tokenize(pattern);
+  const fields = toks.filter((t): t is { f: string; n: number } => !('lit' in t));
+  const re = new RegExp(`^${toks.map((t, i) => tokenRegex(t, toks[i + 1])).join('')}$`, 'i');
+  const nameIndex = (names: readonly string[], s: string, n: number): number =>
+    names.findIndex((x) => (n >= 4 ? x : x.slice(0, 3)).toLowerCase() === s.toLowerCase());
+  return (s) => {
+    const m = re.exec(s.trim());
+    if (!m) return undefined;
+    let year = 1970;
+    let month = 1;
+    let day = 1;
+    let dayOfYear: number | undefined;
+    let hour = 0;
+    let hour12: number | undefined;
+    let pm = false;
+    let minute = 0;
+    let second = 0;
+    let milli = 0;
+    let offset: number | undefined;
+    for (let i = 0; i < fields.length; i++) {
+      const t = fields[i]!;
+      const v = m[i + 1]!;
+      switch (t.f) {
+        case 'y':
+        case 'u':
+          year = t.n === 2 ? 2000 + Number(v) : Number(v);
+          break;
+        case 'M':
+        case 'L':
+          month = t.n >= 3 ? nameIndex(MONTHS, v, t.n) + 1 : Number(v);
+          break;
+        case 'd':
+          day = Number(v);
+          break;
+        case 'D':
+          dayOfYear = Number(v);
+          break;
+        case 'H':
+          hour = Number(v);
+          break;
+        case 'k':
+          hour = Number(v) % 24;
+          break;
+        case 'h':
+          hour12 = Number(v) % 12;
+          break;
+        case 'K':
+          hour12 = Number(v);
+          break;
+        case 'a':
+          pm = v.toUpperCase() === 'PM';
+          break;
+        case 'm':
+          minute = Number(v);
+          break;
+        case 's':
+          second = Number(v);
+          break;
+        case 'S':
+          milli = Number(`${v}00`.slice(0, 3));
+          break;
+        case 'E':
+          break; // the day of the week follows from the date
+        default:
+          offset = parseOffsetText(v.toUpperCase());
+      }
+    }
+    if (hour12 !== undefined) hour = hour12 + (pm ? 12 : 0);
+    if (month < 1 || month > 12 || day < 1 || day > monthLength(year, month)) return undefined;
+    if (hour > 23 || minute > 59 || second > 59 || hour12 !== undefined && hour12 > 11) return undefined;
+    let days = daysFromCivil(year, month, day);
+    if (dayOfYear !== undefined) {
+      if (dayOfYear < 1 || dayOfYear > (isLeap(year) ? 366 : 365)) return undefined;
+      days = daysFromCivil(year, 1, 1) + dayOfYear - 1;
+    }
+    const local = days * MS_DAY + hour * MS_HOUR + minute * MS_MINUTE + second * MS_SECOND + milli;
+    return local - (offset ?? tzMs);
+  };
+}
+
+/**
+ * Reads back what `makeDateFormatter(format, tzMs)` prints (any of the `||` alternatives): epoch ms,
+ * or undefined when `s` does not match. Fields the format lacks default to the start of their unit
+ * (1970, January, the 1st, midnight), in the zone the text names, else `tzMs`.
+ */
+export function makeDateParser(format: string | undefined, tzMs: number): DateParser {
+  const parsers = (format ?? 'strict_date_optional_time').split('||').map((f): DateParser => {
+    const name = f.trim();
+    const number = (s: string): number | undefined => (/^-?\d+(\.\d+)?$/.test(s.trim()) ? Number(s) : undefined);
+    if (name === 'epoch_millis') return number;
+    if (name === 'epoch_second') {
+      return (s) => {
+        const v = number(s);
+        return v === undefined ? undefined : Math.round(v * MS_SECOND);
+      };
+    }
+    return patternParser(Object.hasOwn(NAMED, name) ? NAMED[name]! : name, tzMs);
+  });
+  return (s) => {
+    for (const parse of parsers) {
+      const v = parse(s);
+      if (v !== undefined) return v;
+    }
+    return undefined;
   };
 }

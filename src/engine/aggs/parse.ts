@@ -6,25 +6,11 @@
  */
 
 import { EngineError, isPlainObject } from '../types.ts';
-import {
-  makeDateFormatter,
-  parseCalendarInterval,
-  parseDateValue,
-  parseFixedInterval,
-  parseOffset,
-  parseTimeZone,
-} from './dates.ts';
+import { parseComposite } from './composite.ts';
+import { makeDateFormatter, parseDateValue, parseOffset, parseTimeZone } from './dates.ts';
 import { DEFAULT_PRECISION_THRESHOLD, MAX_PRECISION_THRESHOLD } from './hll.ts';
-import type {
-  AggNode,
-  AggType,
-  BucketOrder,
-  KeyFormat,
-  RangeSpec,
-  SortDir,
-  SortSpec,
-  TermFilter,
-} from './types.ts';
+import { jsonType, Params, parseDateInterval, parseDir, TEXT_TYPES } from './params.ts';
+import type { AggNode, AggType, BucketOrder, KeyFormat, RangeSpec, SortSpec, TermFilter } from './types.ts';
 import { illegal, javaDouble, parseSourceSpec, parsing } from './util.ts';
 import type { Key } from './util.ts';
 
@@ -59,13 +45,12 @@ const TYPES: readonly AggType[] = [
   'value_count',
   'cardinality',
   'top_hits',
+  'composite',
 ];
 
-const BUCKET_TYPES = new Set<AggType>(['terms', 'range', 'histogram', 'date_histogram', 'filters', 'filter', 'missing']);
+const BUCKET_TYPES = new Set<AggType>(['terms', 'range', 'histogram', 'date_histogram', 'filters', 'filter', 'missing', 'composite']);
 const SINGLE_VALUE_METRICS = new Set<AggType>(['min', 'max', 'avg', 'sum', 'value_count', 'cardinality']);
 const STATS_METRICS = new Set(['count', 'min', 'max', 'avg', 'sum']);
-const NUMERIC_ONLY = new Set<AggType>(['min', 'max', 'avg', 'sum', 'stats', 'histogram', 'date_histogram', 'range']);
-const TEXT_TYPES = new Set(['text', 'match_only_text', 'annotated_text', 'search_as_you_type']);
 
 /** Picks the aggregations object out of a search request body (`aggs` or `aggregations`). */
 export function aggsOfRequest(body: unknown): unknown {
@@ -89,24 +74,6 @@ export function parseAggs(request: unknown, options: ParseOptions = {}): AggNode
 
 /** How deep sub-aggregations may nest. */
 export const MAX_AGGS_DEPTH = 30;
-
-
-function jsonType(v: unknown): string {
-  if (v === null) return 'VALUE_NULL';
-  if (Array.isArray(v)) return 'START_ARRAY';
-  switch (typeof v) {
-    case 'string':
-      return 'VALUE_STRING';
-    case 'number':
-      return 'VALUE_NUMBER';
-    case 'boolean':
-      return 'VALUE_BOOLEAN';
-    case 'object':
-      return 'START_OBJECT';
-    default:
-      return typeof v;
-  }
-}
 
 function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefined, depth: number): AggNode[] {
   if (depth > MAX_AGGS_DEPTH) throw illegal(`aggregations nest deeper than ${MAX_AGGS_DEPTH} levels (under [${parent}])`);
@@ -153,6 +120,10 @@ function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefine
     if (!isPlainObject(params)) {
       throw parsing(`[${t}] expected [START_OBJECT] in aggregation [${name}], but got [${jsonType(params)}]`);
     }
+    if (t === 'composite' && parent !== undefined) {
+      // As Elasticsearch: paging by `after` only makes sense over the whole result.
+      throw illegal(`[composite] aggregation cannot be used with a parent aggregation ([${name}] is under [${parent}])`);
+    }
     const children = subs === undefined ? [] : parseLevel(subs, opts, name, depth + 1);
     if (children.length > 0 && !BUCKET_TYPES.has(t)) {
       throw parsing(`Aggregator [${name}] of type [${t}] cannot accept sub-aggregations`);
@@ -162,112 +133,11 @@ function parseLevel(aggs: unknown, opts: ParseOptions, parent: string | undefine
   return nodes;
 }
 
-class Params {
-  constructor(
-    readonly type: AggType,
-    readonly name: string,
-    readonly obj: Record<string, unknown>,
-    allowed: readonly string[],
-  ) {
-    for (const k of Object.keys(obj)) {
-      if (!allowed.includes(k)) throw parsing(`[${type}] unknown field [${k}] in aggregation [${name}]`);
-    }
-  }
-
-  private bad(key: string, want: string, v: unknown): EngineError {
-    return parsing(
-      `[${this.type}] failed to parse field [${key}] of aggregation [${this.name}]: expected ${want}, got [${jsonType(v)}]`,
-    );
-  }
-
-  has(key: string): boolean {
-    return this.obj[key] !== undefined;
-  }
-
-  num(key: string): number | undefined {
-    const v = this.obj[key];
-    if (v === undefined) return undefined;
-    return this.toNum(key, v);
-  }
-
-  toNum(key: string, v: unknown): number {
-    if (typeof v === 'number' && Number.isFinite(v)) return v;
-    if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
-    throw this.bad(key, 'a number', v);
-  }
-
-  int(key: string, def: number): number {
-    const v = this.num(key);
-    if (v === undefined) return def;
-    if (!Number.isInteger(v)) throw this.bad(key, 'an integer', this.obj[key]);
-    return v;
-  }
-
-  bool(key: string, def: boolean): boolean {
-    const v = this.obj[key];
-    if (v === undefined) return def;
-    if (typeof v === 'boolean') return v;
-    if (v === 'true' || v === 'false') return v === 'true';
-    throw this.bad(key, 'a boolean', v);
-  }
-
-  str(key: string): string | undefined {
-    const v = this.obj[key];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw this.bad(key, 'a string', v);
-    return v;
-  }
-
-  field(opts: ParseOptions): string {
-    if (this.obj['script'] !== undefined) {
-      throw illegal(`[script] is not supported in aggregation [${this.name}]`);
-    }
-    const f = this.obj['field'];
-    if (f === undefined || f === null) {
-      throw illegal(
-        `Required one of fields [field, script], but none were specified. (aggregation [${this.name}] of type [${this.type}])`,
-      );
-    }
-    if (typeof f !== 'string') throw this.bad('field', 'a string', f);
-    if (f.length === 0) throw illegal(`[field] must not be empty in aggregation [${this.name}]`);
-    const mapped = opts.fieldType?.(f);
-    if (mapped !== undefined && TEXT_TYPES.has(mapped)) {
-      throw illegal(
-        `Text fields are not optimised for operations that require per-document field data like aggregations and sorting, so these operations are disabled by default. Please use a keyword field instead. Alternatively, set fielddata=true on [${f}] in order to load field data by uninverting the inverted index. Note that this can use significant memory.`,
-      );
-    }
-    if (mapped === 'keyword' && NUMERIC_ONLY.has(this.type)) {
-      throw illegal(`Field [${f}] of type [keyword] is not supported for aggregation [${this.type}]`);
-    }
-    return f;
-  }
-
-  nonNegative(key: string, def: number): number {
-    const v = this.int(key, def);
-    if (v < 0) throw illegal(`[${key}] must be greater than or equal to 0. Found [${v}] in [${this.name}]`);
-    return v;
-  }
-
-  positive(key: string, def: number): number {
-    const v = this.int(key, def);
-    if (v <= 0) throw illegal(`[${key}] must be greater than 0. Found [${v}] in [${this.name}]`);
-    return v;
-  }
-}
-
 function keyFormatOf(opts: ParseOptions, field: string): KeyFormat {
   const t = opts.fieldType?.(field);
   if (t === 'date' || t === 'date_nanos') return { kind: 'date', format: makeDateFormatter(undefined, 0) };
   if (t === 'boolean') return { kind: 'boolean' };
   return undefined;
-}
-
-function parseDir(v: unknown, path: string): SortDir {
-  if (typeof v === 'string') {
-    const d = v.toLowerCase();
-    if (d === 'asc' || d === 'desc') return d;
-  }
-  throw illegal(`Unknown order direction [${String(v)}] for order [${path}]: expected [asc] or [desc]`);
 }
 
 function orderPathError(path: string, why: string): EngineError {
@@ -523,36 +393,7 @@ function parseNode(
         'format',
       ]);
       const field = p.field(opts);
-      if (obj['interval'] !== undefined) {
-        throw illegal(
-          `[interval] on [date_histogram] is not supported: use [fixed_interval] or [calendar_interval] (aggregation [${name}])`,
-        );
-      }
-      const cal = p.str('calendar_interval');
-      const fixed = p.str('fixed_interval');
-      if (cal !== undefined && fixed !== undefined) {
-        throw illegal('Cannot use [fixed_interval] with [calendar_interval] configuration option.');
-      }
-      let interval: { kind: 'fixed'; ms: number } | { kind: 'calendar'; unit: NonNullable<ReturnType<typeof parseCalendarInterval>> };
-      if (cal !== undefined) {
-        const unit = parseCalendarInterval(cal.trim());
-        if (!unit) {
-          throw illegal(
-            `The supplied interval [${cal}] could not be parsed as a calendar interval. Use one of minute, hour, day, week, month, quarter, year (or 1m, 1h, 1d, 1w, 1M, 1q, 1y).`,
-          );
-        }
-        interval = { kind: 'calendar', unit };
-      } else if (fixed !== undefined) {
-        const ms = parseFixedInterval(fixed);
-        if (ms === undefined) {
-          throw illegal(
-            `failed to parse setting [date_histogram.fixedInterval] with value [${fixed}] as a time value: use a positive whole number of ms, s, m, h or d (calendar units need [calendar_interval])`,
-          );
-        }
-        interval = { kind: 'fixed', ms };
-      } else {
-        throw illegal(`Invalid interval specified, must be non-null and non-empty (aggregation [${name}]): use [fixed_interval] or [calendar_interval]`);
-      }
+      const interval = parseDateInterval(p);
       const tzMs = obj['time_zone'] === undefined ? 0 : parseTimeZone(obj['time_zone']);
       const offsetMs = obj['offset'] === undefined ? 0 : parseOffset(obj['offset'], 'offset');
       const format = makeDateFormatter(p.str('format'), tzMs);
@@ -640,6 +481,8 @@ function parseNode(
       const t = p.nonNegative('precision_threshold', DEFAULT_PRECISION_THRESHOLD);
       return { type, name, aggs, meta, field, precisionThreshold: Math.min(t, MAX_PRECISION_THRESHOLD) };
     }
+    case 'composite':
+      return parseComposite(name, obj, aggs, meta, opts);
     case 'top_hits': {
       const p = new Params(type, name, obj, ['from', 'size', 'sort', '_source', 'track_scores']);
       const from = p.nonNegative('from', 0);

@@ -8,6 +8,7 @@
  */
 
 import { EngineError } from '../types.ts';
+import { mergeComposite, renderComposite } from './composite.ts';
 import { makeRounding } from './dates.ts';
 import { CardinalitySketch } from './hll.ts';
 import type { CardinalityPartial } from './hll.ts';
@@ -16,6 +17,7 @@ import type {
   AggNode,
   AggPartial,
   BucketOrder,
+  CompositePartial,
   CountBucketPartial,
   DateHistogramNode,
   FiltersNode,
@@ -140,6 +142,13 @@ function renderNode(node: AggNode, parts: readonly ShardAggs[], ctx: RCtx): Reco
       return { value: cardinalityValue(mergeCardinality(node.precisionThreshold, partsOf(node, parts)), node.precisionThreshold) };
     case 'top_hits':
       return renderTopHits(node, partsOf(node, parts));
+    case 'composite':
+      return renderComposite(
+        node,
+        partsOf(node, parts),
+        (subs) => renderLevel(node.aggs, subs, ctx),
+        (n) => addBuckets(ctx, n),
+      );
   }
 }
 
@@ -200,6 +209,8 @@ function mergeNode(node: AggNode, ps: AggPartial[]): AggPartial {
       const { total, max, hits } = mergeHits(node, ps as TopHitsPartial[]);
       return { t: 'top_hits', total, max, hits: hits.slice(0, node.from + node.size) };
     }
+    case 'composite':
+      return mergeComposite(node, ps as CompositePartial[], (subs) => mergeLevel(node.aggs, subs));
   }
 }
 

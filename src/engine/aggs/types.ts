@@ -127,6 +127,33 @@ export interface CardinalityNode extends NodeBase {
   readonly precisionThreshold: number;
 }
 
+/** One source's value in a composite bucket key; null is the missing bucket (`missing_bucket`). */
+export type CompositeValue = Key | null;
+
+/** One of a composite aggregation's `sources`: how a doc's field values become key values. */
+export interface CompositeSource {
+  readonly name: string;
+  readonly type: 'terms' | 'histogram' | 'date_histogram';
+  readonly field: string;
+  readonly dir: SortDir;
+  /** Docs without a value get a null key value (else they are left out). */
+  readonly missingBucket: boolean;
+  /** Whether null sorts before every value (whatever `dir`). */
+  readonly nullFirst: boolean;
+  /** Field value → key value (the bucket's start for histograms); undefined for terms. */
+  readonly round: ((v: number) => number) | undefined;
+  /** Key value → what `key` / `after_key` show (booleans, formatted dates). */
+  readonly render: (v: Key) => unknown;
+}
+
+export interface CompositeNode extends NodeBase {
+  readonly type: 'composite';
+  readonly size: number;
+  readonly sources: readonly CompositeSource[];
+  /** `after`, one value per source (already converted to key values). */
+  readonly after: readonly CompositeValue[] | undefined;
+}
+
 export type SortSpec =
   | { readonly kind: 'score'; readonly dir: SortDir }
   | { readonly kind: 'doc'; readonly dir: SortDir }
@@ -150,7 +177,15 @@ export interface TopHitsNode extends NodeBase {
   readonly trackScores: boolean;
 }
 
-export type BucketNode = TermsNode | RangeNode | HistogramNode | DateHistogramNode | FiltersNode | FilterNode | MissingNode;
+export type BucketNode =
+  | TermsNode
+  | RangeNode
+  | HistogramNode
+  | DateHistogramNode
+  | FiltersNode
+  | FilterNode
+  | MissingNode
+  | CompositeNode;
 export type MetricNode = NumericMetricNode | ValueCountNode | CardinalityNode | TopHitsNode;
 export type AggNode = BucketNode | MetricNode;
 export type AggType = AggNode['type'];
@@ -189,6 +224,19 @@ export interface KeyedBucketPartial {
 export interface HistogramPartial {
   t: 'histogram' | 'date_histogram';
   b: KeyedBucketPartial[];
+}
+
+export interface CompositeBucketPartial {
+  /** Key values, one per source. */
+  k: CompositeValue[];
+  n: number;
+  a: ShardAggs;
+}
+
+/** The first `size` composite buckets (after `after`), in composite order. */
+export interface CompositePartial {
+  t: 'composite';
+  b: CompositeBucketPartial[];
 }
 
 export interface CountBucketPartial {
@@ -246,6 +294,7 @@ export interface TopHitsPartial {
 export type AggPartial =
   | TermsPartial
   | HistogramPartial
+  | CompositePartial
   | FixedBucketsPartial
   | SingleBucketPartial
   | StatsPartial
