@@ -167,6 +167,21 @@ describe('examples against a cluster started by `shoal up`', () => {
     ]);
   }, 40_000);
 
+  it('drain-node: exclude n3 through the cluster settings, every copy leaves it, allocation explain says why a copy has nowhere to go', async () => {
+    const r = await runExample('examples/drain-node.ts', 45_000, env);
+    expectLinesInOrder(r, [
+      /^copies on n3 before: some$/,
+      /^excluded n3$/,
+      /^copies on n3 after: none; health green$/,
+      /^documents: 200$/,
+      /^settings: \{"cluster.routing.allocation.exclude._name":"n3"\}$/,
+      /^explain \[drain-demo\]\[\d\] replica: unassigned, can allocate: no$/,
+      /^  drained node: filter$/,
+      /^settings after clearing: \{\}$/,
+      /^done$/,
+    ]);
+  }, 60_000);
+
   it('failover-watch: SIGKILL of n2 through shoal up fires the watch (node_down); n2 restarted', async () => {
     const r = await runExample('examples/failover-watch.ts', 50_000, env);
     expectLinesInOrder(r, [
