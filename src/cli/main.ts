@@ -5,6 +5,7 @@
  *   up.ts           up                         local cluster: nats-server + N node processes
  *   up-control.ts   kill, restart, ps          `shoal up`'s node processes (failover demos)
  *   cluster.ts      health, status, nodes, indices, shards
+ *   allocation.ts   drain, undrain, settings, explain
  *   documents.ts    index, get, delete, search, bulk, create-index, delete-index
  *   actors.ts       spawn, ask, tell
  *   viz.ts          viz export, viz watch     state charts and live transitions
@@ -13,6 +14,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerActorCommands } from './actors.ts';
+import { registerAllocationCommands } from './allocation.ts';
 import { registerClusterCommands } from './cluster.ts';
 import { CliError, EXIT, printJson } from './common.ts';
 import { registerDocumentCommands } from './documents.ts';
@@ -31,6 +33,7 @@ export function buildProgram(): Command {
   registerUpCommand(program);
   registerControlCommands(program);
   registerClusterCommands(program);
+  registerAllocationCommands(program);
   registerDocumentCommands(program);
   registerActorCommands(program);
   registerVizCommands(program);

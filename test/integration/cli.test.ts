@@ -134,6 +134,27 @@ describe('shoal CLI against `shoal up`', () => {
     expect((await shoal(['spawn', 'no-such-kind', '--node', 'n3'])).code).toBe(1);
   }, 30_000);
 
+  it('drain n3 --wait empties it (copies move, nothing is lost); settings and explain show why; undrain lets it take copies again', async () => {
+    const drained = await ok(['drain', 'n3', '--wait']);
+    expect(drained).toMatch(/n3 is drained: no shard copy left on it/);
+    const shards = await ok(['shards', '--json']);
+    expect(shards.filter((s: { node: string }) => s.node === 'n3')).toEqual([]);
+    expect(await ok(['settings'])).toMatch(/cluster\.routing\.allocation\.exclude\._name\s+n3/);
+    expect((await ok(['search', 'wordnet', '--json'])).hits.total.value).toBe(300);
+    const explained = await ok(['explain', '--index', 'wordnet', '--shard', '0', '--primary', '--json']);
+    expect(explained).toMatchObject({ index: 'wordnet', shard: 0, primary: true, can_remain_on_current_node: 'yes' });
+    expect(explained.current_node.id).not.toBe('n3');
+    expect((await shoal(['explain', '--index', 'wordnet'])).code).toBe(2);
+    expect((await shoal(['drain', 'n9'])).code).toBe(2);
+    expect(await ok(['undrain', 'n3'])).toMatch(/^n3 takes copies again$/m);
+    expect(await ok(['settings'])).toMatch(/no cluster settings set/);
+    await until('n3 to hold copies again', 60_000, async () => ((await ok(['shards', '--json'])).some((s: { node: string; state: string }) => s.node === 'n3' && s.state === 'STARTED') ? true : undefined));
+    await until('green with every copy started', 60_000, async () => {
+      const h = await ok(['health', '--json']);
+      return h.status === 'green' && h.relocating_shards === 0 && h.initializing_shards === 0 ? true : undefined;
+    });
+  }, 150_000);
+
   it('kill n2: health turns yellow and the data stays readable; restart n2: green again', async () => {
     const killed = await ok(['kill', 'n2', '--json']);
     expect(killed).toMatchObject({ node: 'n2', signal: 'SIGKILL' });
