@@ -88,6 +88,26 @@ export interface PitCloseRequest {
 export interface IndexUpdateAliasesRequest {
   actions: ({ add: { index: string; alias: string; is_write_index?: boolean } } | { remove: { index: string; alias: string } })[];
 }
+/** An index template (Elasticsearch's composable `_index_template`): what new indices matching its patterns get. */
+export interface IndexPutTemplateRequest {
+  name: string;
+  body: {
+    index_patterns: string | string[];
+    priority?: number;
+    template?: { settings?: Record<string, unknown>; mappings?: Record<string, unknown>; aliases?: Record<string, { is_write_index?: boolean }> };
+    version?: number;
+    _meta?: Record<string, unknown>;
+  };
+}
+export interface IndexTemplateNameRequest {
+  name: string;
+}
+export interface IndexGetTemplateRequest {
+  name?: string;
+}
+export interface IndexGetTemplateResponse {
+  index_templates: { name: string; index_template: import('../src/cluster/templates.ts').IndexTemplate }[];
+}
 /** New fields for the indices (and `dynamic`): Elasticsearch's put-mapping. */
 export interface IndexPutMappingRequest {
   index: IndexExpr;
@@ -418,6 +438,9 @@ export interface ApiOps {
   'index.update_aliases': { request: IndexUpdateAliasesRequest; response: Acknowledged };
   'index.put_mapping': { request: IndexPutMappingRequest; response: Acknowledged };
   'index.get_mapping': { request: IndexGetMappingRequest; response: IndexGetMappingResponse };
+  'index.put_template': { request: IndexPutTemplateRequest; response: Acknowledged };
+  'index.get_template': { request: IndexGetTemplateRequest; response: IndexGetTemplateResponse };
+  'index.delete_template': { request: IndexTemplateNameRequest; response: Acknowledged };
   'doc.index': { request: DocIndexRequest; response: WriteResponse };
   'doc.create': { request: DocCreateRequest; response: WriteResponse };
   'doc.get': { request: DocGetRequest; response: GetResponse };
@@ -494,6 +517,9 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.update_aliases': { fields: { actions: 'array' }, required: ['actions'], idempotent: true, summary: 'add and remove aliases in one atomic change' },
   'index.put_mapping': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'map new fields (or change dynamic) on existing indices' },
   'index.get_mapping': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: "the indices' mappings" },
+  'index.put_template': { fields: { name: 'string', body: 'object' }, required: ['name', 'body'], idempotent: true, summary: 'add or replace an index template: settings, mappings and aliases for new indices matching its patterns' },
+  'index.get_template': { fields: { name: 'string' }, required: [], idempotent: true, summary: 'index templates by name (wildcards), or all' },
+  'index.delete_template': { fields: { name: 'string' }, required: ['name'], idempotent: false, summary: 'delete an index template (indices made from it keep what they got)' },
   'doc.index': {
     fields: { index: 'index', id: 'id', document: 'object', routing: 'string', op_type: { enum: ['index', 'create'] }, ...COND, ...WRITE },
     required: ['index', 'document'],

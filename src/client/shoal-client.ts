@@ -47,6 +47,9 @@ import {
   type PitCloseRequest,
   type IndexUpdateAliasesRequest,
   type IndexPutMappingRequest,
+  type IndexPutTemplateRequest,
+  type IndexGetTemplateRequest,
+  type IndexTemplateNameRequest,
   type IndexGetMappingRequest,
   type CatAlias,
   type DocDeleteByQueryRequest,
@@ -276,6 +279,10 @@ export class ShoalClient {
     updateAliases: (p: IndexUpdateAliasesRequest, o?: RequestOptions) => this.request('index.update_aliases', p, o),
     /** Map new fields (or change `dynamic`) on existing indices; a field already mapped cannot change. */
     putMapping: (p: IndexPutMappingRequest, o?: RequestOptions) => this.request('index.put_mapping', p, o),
+    /** Add or replace an index template (settings, mappings, aliases for new indices matching its patterns). */
+    putTemplate: (p: IndexPutTemplateRequest, o?: RequestOptions) => this.request('index.put_template', p, o),
+    getTemplate: (p: IndexGetTemplateRequest = {}, o?: RequestOptions) => this.request('index.get_template', p, o),
+    deleteTemplate: (p: IndexTemplateNameRequest, o?: RequestOptions) => this.request('index.delete_template', p, o),
     /** The indices' mappings. */
     getMapping: (p: IndexGetMappingRequest = {}, o?: RequestOptions) => this.request('index.get_mapping', p, o),
     /** Per-copy doc counts, checkpoints and replication group. */

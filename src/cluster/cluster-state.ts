@@ -4,6 +4,7 @@ import type { Entry } from '../raft/types.ts';
 import { applyAliasActions, dropIndex, isAliasActions, type AliasAction, type Aliases } from './aliases.ts';
 import { FILTER_KINDS, isAllocationFilters, type AllocationFilters } from './allocation-filters.ts';
 import { allocate, failCopy, startCopy } from './allocation.ts';
+import { isTemplate, type IndexTemplate, type Templates } from './templates.ts';
 import type { IndexMeta, IndexSettings, ShardTable } from './metadata.ts';
 
 export type NodeRole = 'master' | 'data';
@@ -35,6 +36,8 @@ export interface ClusterState {
   settings: { awareness?: string; allocation?: AllocationFilters };
   /** Index aliases (aliases.ts); absent in states from before they existed. */
   aliases?: Aliases;
+  /** Index templates by name (templates.ts); absent when there are none. */
+  templates?: Templates;
   /** Allocation ids are `a<version>.<n>`: unique and the same on every master. */
 }
 
@@ -57,6 +60,9 @@ export type ClusterCommand =
   | { op: 'cluster_settings'; awareness?: string | null; at?: number }
   /** The allocation settings as a whole (the cluster settings API): awareness and filters. */
   | { op: 'allocation_settings'; awareness: string | null; filters: AllocationFilters; at?: number }
+  /** Add or replace an index template (checked by the coordinating node first). */
+  | { op: 'put_template'; name: string; template: IndexTemplate; at?: number }
+  | { op: 'delete_template'; name: string; at?: number }
   /** Alias adds and removes, applied together as one change. */
   | { op: 'update_aliases'; actions: AliasAction[]; at?: number };
 
@@ -156,6 +162,15 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
       const settings = clusterSettings(cmd.awareness || undefined, cmd.filters);
       return JSON.stringify(settings) === JSON.stringify(state.settings) ? state : { ...state, settings };
     }
+    case 'put_template': {
+      if (JSON.stringify(state.templates?.[cmd.name]) === JSON.stringify(cmd.template)) return state;
+      return { ...state, templates: { ...state.templates, [cmd.name]: cmd.template } };
+    }
+    case 'delete_template': {
+      if (!state.templates?.[cmd.name]) return state;
+      const { [cmd.name]: _gone, ...templates } = state.templates;
+      return Object.keys(templates).length > 0 ? { ...state, templates } : withoutTemplates(state);
+    }
     case 'update_aliases': {
       const before = state.aliases ?? {};
       const aliases = applyAliasActions(before, (name) => state.indices[name] !== undefined, cmd.actions);
@@ -211,6 +226,10 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return typeof c.at === 'number';
     case 'cluster_settings':
       return (c.awareness === undefined || c.awareness === null || typeof c.awareness === 'string') && optNumber(c.at);
+    case 'put_template':
+      return typeof c.name === 'string' && isTemplate(c.template) && optNumber(c.at);
+    case 'delete_template':
+      return typeof c.name === 'string' && optNumber(c.at);
     case 'allocation_settings':
       return (c.awareness === null || typeof c.awareness === 'string') && isAllocationFilters(c.filters) && optNumber(c.at);
     case 'update_aliases':
@@ -221,6 +240,11 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
 }
 
 /** `base` with what `extra` adds, or undefined when it adds nothing or conflicts (a deterministic merge: every master agrees). */
+function withoutTemplates(state: ClusterState): ClusterState {
+  const { templates: _none, ...rest } = state;
+  return rest;
+}
+
 /** Settings with no empty parts (so that equal settings compare equal as JSON). */
 function clusterSettings(awareness: string | undefined, filters: AllocationFilters | undefined): ClusterState['settings'] {
   const allocation: AllocationFilters = {};

@@ -27,6 +27,12 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.putMapping(p.index, p.body);
     case 'index.get_mapping':
       return coord.getMapping(p.index);
+    case 'index.put_template':
+      return coord.putTemplate(p.name, p.body);
+    case 'index.get_template':
+      return coord.getTemplate(p.name);
+    case 'index.delete_template':
+      return coord.deleteTemplate(p.name);
     case 'index.open':
       return coord.openClose(p.index, 'open_index');
     case 'index.close':

@@ -3,6 +3,7 @@ import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
 import { explainAllocation, ExplainError } from '../cluster/allocation-explain.ts';
+import { overlapping, parseTemplate, templateFor, withTemplateMappings, withTemplateSettings } from '../cluster/templates.ts';
 import { flattenSettings, settingsAsFlat, updateSettings } from '../cluster/cluster-settings.ts';
 import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
@@ -56,7 +57,6 @@ const SCROLL_BATCH = 1000;
 const STATE_CATCH_UP_MS = 2_000;
 /** How long a reindex's point-in-time readers may go between batches. */
 const REINDEX_KEEP_ALIVE_MS = 5 * 60_000;
-const AUTO_CREATE_SETTINGS = { number_of_shards: 1, number_of_replicas: 1 };
 
 /**
  * The coordinating node's side of every document, search and index operation. Any node can
@@ -80,14 +80,20 @@ export class Coordinator {
     if (this.state.indices[index]) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
     if (this.state.aliases?.[index]) throw new ApiError('invalid_index_name_exception', `Invalid index name [${index}], an alias with the same name already exists`, 400);
     if (body.mappings !== undefined && (typeof body.mappings !== 'object' || body.mappings === null || Array.isArray(body.mappings))) throw badRequest('mappings must be an object');
-    const settings = wrap(() => parseIndexSettings(body.settings));
+    // The matching index template, if any, under what the request gives itself (templates.ts).
+    const tpl = templateFor(this.state.templates, index)?.template.template;
+    const settings = wrap(() => parseIndexSettings(tpl ? withTemplateSettings(tpl.settings, body.settings) : body.settings));
+    const mappings = (tpl ? withTemplateMappings(tpl.mappings, body.mappings) : (body.mappings ?? {})) as Mappings;
     // Every node would fail to create the shards of a bad definition: refuse it here.
-    wrapEngine(() => validateIndexDefinition(body.mappings ?? {}, { analysis: settings.analysis }));
+    wrapEngine(() => validateIndexDefinition(mappings, { analysis: settings.analysis }));
+    const aliases = Object.entries(tpl?.aliases ?? {}).map(([alias, opts]): AliasAction => ({ add: { index, alias, ...(opts.is_write_index !== undefined ? { is_write_index: opts.is_write_index } : {}) } }));
+    for (const a of aliases) if ('add' in a && this.state.indices[a.add.alias]) throw new ApiError('invalid_alias_name_exception', `the template's alias [${a.add.alias}] is the name of an index`, 400);
     const uuid = randomUUID().replace(/-/g, '').slice(0, 22);
-    const res = await this.host.propose({ op: 'create_index', name: index, uuid, settings, mappings: (body.mappings ?? {}) as Mappings, at: this.now() });
+    const res = await this.host.propose({ op: 'create_index', name: index, uuid, settings, mappings, at: this.now() });
     await this.host.waitForVersion(res.version, 10_000);
     const created = this.host.state.indices[index] as { uuid: string } | undefined;
     if (created?.uuid !== uuid) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
+    if (aliases.length > 0) await this.host.waitForVersion((await this.host.propose({ op: 'update_aliases', actions: aliases, at: this.now() })).version, 10_000);
     const shardsAcknowledged = await this.waitForActive(index, opts.waitForActiveShards ?? 1, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
       .then(() => true)
       .catch(() => false);
@@ -842,6 +848,38 @@ export class Coordinator {
     return { acknowledged: true };
   }
 
+  /** Add or replace an index template, checked as an index created from it would be. */
+  async putTemplate(name: unknown, body: unknown) {
+    const templateName = wrap(() => validateIndexName(name));
+    const template = wrap(() => parseTemplate(templateName, body));
+    const settings = wrap(() => parseIndexSettings(template.template.settings));
+    wrapEngine(() => validateIndexDefinition(template.template.mappings ?? {}, { analysis: settings.analysis }));
+    const clash = overlapping(this.state.templates, templateName, template);
+    if (clash) throw badRequest(`index template [${templateName}] has index patterns ${JSON.stringify(template.index_patterns)} matching patterns from existing template [${clash}] with the same priority [${template.priority}]; give one of them another priority`);
+    const res = await this.host.propose({ op: 'put_template', name: templateName, template, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    return { acknowledged: true };
+  }
+
+  /** Index templates by name (`*` wildcards; none: all). */
+  getTemplate(name: unknown) {
+    const all = Object.entries(this.state.templates ?? {}).sort(([a], [b]) => a.localeCompare(b));
+    if (name === undefined) return { index_templates: all.map(([n, t]) => ({ name: n, index_template: t })) };
+    const pattern = str(name, 'name');
+    const re = new RegExp(`^${pattern.split('*').map(escapeRe).join('.*')}$`);
+    const found = all.filter(([n]) => re.test(n));
+    if (found.length === 0 && !pattern.includes('*')) throw new ApiError('resource_not_found_exception', `index template matching [${pattern}] not found`, 404);
+    return { index_templates: found.map(([n, t]) => ({ name: n, index_template: t })) };
+  }
+
+  async deleteTemplate(name: unknown) {
+    const templateName = str(name, 'name');
+    if (!this.state.templates?.[templateName]) throw new ApiError('resource_not_found_exception', `index template matching [${templateName}] not found`, 404);
+    const res = await this.host.propose({ op: 'delete_template', name: templateName, at: this.now() });
+    await this.host.waitForVersion(res.version, 10_000);
+    return { acknowledged: true };
+  }
+
   /** Every alias and index pair. */
   /**
    * Elasticsearch's cluster update-settings, for the allocation settings (cluster-settings.ts):
@@ -929,7 +967,8 @@ export class Coordinator {
 
   private async autoCreate(index: string, timeoutMs: number): Promise<void> {
     try {
-      await this.createIndex(index, { settings: AUTO_CREATE_SETTINGS }, { timeoutMs });
+      // Elasticsearch's defaults (1 shard, 1 replica), or what a matching template says.
+      await this.createIndex(index, {}, { timeoutMs });
     } catch (err) {
       if ((err as ApiError).type !== 'resource_already_exists_exception') throw err;
     }

@@ -722,6 +722,44 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('index templates: an index created by its first write gets the matching template\'s settings, mappings and aliases; the request wins over the template', async () => {
+    const body = {
+      index_patterns: ['logs-*'],
+      priority: 10,
+      template: { settings: { index: { number_of_shards: 2, number_of_replicas: 0 } }, mappings: { properties: { level: { type: 'keyword' }, at: { type: 'date' } } }, aliases: { 'logs-all': {} } },
+      _meta: { owner: 'ops' },
+    };
+    expect(await api({ op: 'index.put_template', name: 'logs', body })).toEqual({ acknowledged: true });
+    try {
+      // Same priority, overlapping patterns: refused.
+      await expect(api({ op: 'index.put_template', name: 'logs2', body: { index_patterns: ['logs-app-*'], priority: 10 } })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/same priority/) });
+      await expect(api({ op: 'index.put_template', name: 'bad', body: { index_patterns: ['b-*'], template: { mappings: { properties: { x: { type: 'nope' } } } } } })).rejects.toMatchObject({ type: 'mapper_parsing_exception', status: 400 });
+      await expect(api({ op: 'index.put_template', name: 'bad', body: { index_patterns: ['b-*'], template: { settings: { number_of_shards: 0 } } } })).rejects.toMatchObject({ status: 400 });
+      expect((await api({ op: 'index.get_template', name: 'log*' })).index_templates).toEqual([{ name: 'logs', index_template: { ...body, index_patterns: ['logs-*'] } }]);
+      await expect(api({ op: 'index.get_template', name: 'nope' })).rejects.toMatchObject({ status: 404 });
+      // A first write creates logs-2026.12.03 from the template.
+      expect(await api({ op: 'doc.index', index: 'logs-2026.12.03', id: 'e1', document: { level: 'ERROR', at: '2026-12-03T10:00:00Z', msg: 'disk full' }, refresh: true })).toMatchObject({ result: 'created' });
+      const meta = any().state.indices['logs-2026.12.03']!;
+      expect(meta.settings).toMatchObject({ number_of_shards: 2, number_of_replicas: 0 });
+      expect(((await api({ op: 'index.get_mapping', index: 'logs-2026.12.03' })) as Any)['logs-2026.12.03'].mappings.properties.level).toEqual({ type: 'keyword' });
+      expect((await api({ op: 'count', index: 'logs-all', body: { query: { term: { level: 'ERROR' } } } })).count).toBe(1);
+      // An explicit create: its own settings and fields win.
+      await api({ op: 'index.create', index: 'logs-explicit', settings: { number_of_shards: 1 }, mappings: { properties: { level: { type: 'text' } } } });
+      expect(any().state.indices['logs-explicit']!.settings).toMatchObject({ number_of_shards: 1, number_of_replicas: 0 });
+      expect(any().state.indices['logs-explicit']!.mappings.properties).toMatchObject({ level: { type: 'text' }, at: { type: 'date' } });
+      expect(any().state.aliases?.['logs-all']?.indices.sort()).toEqual(['logs-2026.12.03', 'logs-explicit']);
+      // Other names get no template.
+      await api({ op: 'index.create', index: 'metrics-1' });
+      expect(any().state.indices['metrics-1']!.settings).toMatchObject({ number_of_shards: 1, number_of_replicas: 1 });
+      expect(await api({ op: 'index.delete_template', name: 'logs' })).toEqual({ acknowledged: true });
+      await expect(api({ op: 'index.delete_template', name: 'logs' })).rejects.toMatchObject({ status: 404 });
+      expect((await api({ op: 'index.get_template' })).index_templates).toEqual([]);
+    } finally {
+      await api({ op: 'index.delete_template', name: 'logs' }).catch(() => undefined);
+      for (const index of ['logs-2026.12.03', 'logs-explicit', 'metrics-1']) await api({ op: 'index.delete', index }).catch(() => undefined);
+    }
+  });
+
   it('refresh=wait_for answers once every copy has made the write searchable', async () => {
     await api({ op: 'index.create', index: 'wf', settings: { number_of_shards: 1, number_of_replicas: 1, refresh_interval: '1s' } });
     try {

@@ -101,6 +101,9 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('cluster.get_settings')).toEqual({ persistent: { 'cluster.routing.allocation.exclude._name': 'nobody' }, transient: {} });
     expect(await ok('cluster.put_settings', { persistent: { cluster: { routing: { allocation: { exclude: { _name: null } } } } } })).toMatchObject({ persistent: { 'cluster.routing.allocation.exclude._name': null } });
     expect(await ok('cluster.allocation_explain', { index: 'books', shard: 0, primary: true })).toMatchObject({ index: 'books', shard: 0, primary: true, can_remain_on_current_node: 'yes' });
+    expect(await ok('index.put_template', { name: 'tpl', body: { index_patterns: ['tpl-*'], template: { settings: { number_of_replicas: 0 } } } })).toEqual({ acknowledged: true });
+    expect((await ok('index.get_template', { name: 'tpl' })).index_templates[0].name).toBe('tpl');
+    expect(await ok('index.delete_template', { name: 'tpl' })).toEqual({ acknowledged: true });
     expect(await ok('index.put_mapping', { index: 'library', body: { properties: { isbn: { type: 'keyword' } } } })).toEqual({ acknowledged: true });
     expect((await ok('index.get_mapping', { index: 'books' })).books.mappings.properties.isbn).toEqual({ type: 'keyword' });
     expect((await ok('cat.shards')).filter((s: Any) => s.index === 'books')).toHaveLength(4);

@@ -1,0 +1,127 @@
+import { SettingsError } from './metadata.ts';
+
+/**
+ * Index templates (Elasticsearch's composable `_index_template`): settings, mappings and aliases
+ * that an index whose name matches one of the template's patterns gets when it is created,
+ * explicitly or by a first write. One template applies, the matching one of highest priority;
+ * what the create request gives itself wins over the template.
+ */
+export interface IndexTemplate {
+  index_patterns: string[];
+  priority: number;
+  template: {
+    settings?: Record<string, unknown>;
+    mappings?: { dynamic?: boolean | 'strict'; properties?: Record<string, unknown> };
+    aliases?: Record<string, { is_write_index?: boolean }>;
+  };
+  version?: number;
+  _meta?: Record<string, unknown>;
+}
+
+export type Templates = Record<string, IndexTemplate>;
+
+const TEMPLATE_KEYS = new Set(['index_patterns', 'priority', 'template', 'version', '_meta']);
+const BODY_KEYS = new Set(['settings', 'mappings', 'aliases']);
+
+function bad(reason: string): never {
+  throw new SettingsError('illegal_argument_exception', reason);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The template's shape checked (the caller checks that its settings and mappings make an index);
+ * answers a normalised copy: patterns as a list, priority 0 by default.
+ */
+export function parseTemplate(name: string, body: unknown): IndexTemplate {
+  if (!isObject(body)) bad('an index template must be an object');
+  for (const k of Object.keys(body)) if (!TEMPLATE_KEYS.has(k)) bad(`unknown key [${k}] in index template [${name}]; known: ${[...TEMPLATE_KEYS].join(', ')}`);
+  const raw = typeof body.index_patterns === 'string' ? [body.index_patterns] : body.index_patterns;
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((p) => typeof p === 'string' && p.length > 0)) bad(`index template [${name}] needs [index_patterns]: a non-empty list of patterns`);
+  for (const p of raw as string[]) if (p !== p.toLowerCase() || /[\s,"\\/<>|?]/.test(p)) bad(`index template [${name}]: invalid pattern [${p}]`);
+  const priority = body.priority ?? 0;
+  if (!Number.isSafeInteger(priority) || (priority as number) < 0) bad(`[priority] of index template [${name}] must be a non-negative integer`);
+  if (body.version !== undefined && !Number.isSafeInteger(body.version)) bad(`[version] of index template [${name}] must be an integer`);
+  if (body._meta !== undefined && !isObject(body._meta)) bad(`[_meta] of index template [${name}] must be an object`);
+  const t = body.template ?? {};
+  if (!isObject(t)) bad(`[template] of index template [${name}] must be an object`);
+  for (const k of Object.keys(t)) if (!BODY_KEYS.has(k)) bad(`unknown key [template.${k}] in index template [${name}]; known: settings, mappings, aliases`);
+  for (const k of ['settings', 'mappings', 'aliases'] as const) if (t[k] !== undefined && !isObject(t[k])) bad(`[template.${k}] of index template [${name}] must be an object`);
+  for (const [alias, opts] of Object.entries((t.aliases ?? {}) as Record<string, unknown>)) {
+    if (!isObject(opts) || Object.keys(opts).some((k) => k !== 'is_write_index') || (opts.is_write_index !== undefined && typeof opts.is_write_index !== 'boolean')) {
+      bad(`alias [${alias}] of index template [${name}] takes only {is_write_index: boolean}`);
+    }
+  }
+  return {
+    index_patterns: raw as string[],
+    priority: priority as number,
+    template: t as IndexTemplate['template'],
+    ...(body.version !== undefined ? { version: body.version as number } : {}),
+    ...(body._meta !== undefined ? { _meta: body._meta as Record<string, unknown> } : {}),
+  };
+}
+
+/** `*` matches any run of characters. */
+function matches(pattern: string, name: string): boolean {
+  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(name);
+}
+
+/** The template an index of this name gets: the matching one of highest priority, if any. */
+export function templateFor(templates: Templates | undefined, index: string): { name: string; template: IndexTemplate } | undefined {
+  let best: { name: string; template: IndexTemplate } | undefined;
+  for (const [name, template] of Object.entries(templates ?? {})) {
+    if (!template.index_patterns.some((p) => matches(p, index))) continue;
+    if (!best || template.priority > best.template.priority) best = { name, template };
+  }
+  return best;
+}
+
+/**
+ * Two templates of one priority whose patterns could match one index would make the choice
+ * arbitrary: Elasticsearch refuses the second, and so does this (the name of the clash, or undefined).
+ */
+export function overlapping(templates: Templates | undefined, name: string, t: IndexTemplate): string | undefined {
+  for (const [other, o] of Object.entries(templates ?? {})) {
+    if (other === name || o.priority !== t.priority) continue;
+    if (t.index_patterns.some((a) => o.index_patterns.some((b) => patternsOverlap(a, b)))) return other;
+  }
+  return undefined;
+}
+
+/** Could one name match both patterns? (Exact for patterns with at most a trailing `*`, which is what templates use; otherwise a conservative yes when either literal prefix extends the other.) */
+function patternsOverlap(a: string, b: string): boolean {
+  const pa = a.split('*')[0]!;
+  const pb = b.split('*')[0]!;
+  if (!a.includes('*') && !b.includes('*')) return a === b;
+  if (!a.includes('*')) return matches(b, a);
+  if (!b.includes('*')) return matches(a, b);
+  return pa.startsWith(pb) || pb.startsWith(pa);
+}
+
+/**
+ * A create request's settings over the template's: keys under `index` or at the top alike, the
+ * request's winning (Elasticsearch's order).
+ */
+export function withTemplateSettings(template: Record<string, unknown> | undefined, request: unknown): Record<string, unknown> {
+  const flat = (s: unknown): Record<string, unknown> => {
+    if (!isObject(s)) return {};
+    const { index, ...rest } = s;
+    return isObject(index) ? { ...rest, ...index } : rest;
+  };
+  return { ...flat(template), ...flat(request) };
+}
+
+/** A create request's mappings over the template's: its fields replace the template's of the same name, its `dynamic` wins. */
+export function withTemplateMappings(template: IndexTemplate['template']['mappings'], request: unknown): Record<string, unknown> {
+  const req = isObject(request) ? request : {};
+  const out: Record<string, unknown> = { ...(template ?? {}), ...req };
+  const props = { ...((template?.properties as Record<string, unknown>) ?? {}), ...(isObject(req.properties) ? req.properties : {}) };
+  if (Object.keys(props).length > 0) out.properties = props;
+  return out;
+}
+
+/** Plain-data check for the Raft log. */
+export function isTemplate(v: unknown): v is IndexTemplate {
+  return isObject(v) && Array.isArray(v.index_patterns) && v.index_patterns.every((p) => typeof p === 'string') && typeof v.priority === 'number' && isObject(v.template);
+}
