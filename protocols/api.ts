@@ -108,6 +108,19 @@ export interface IndexGetTemplateRequest {
 export interface IndexGetTemplateResponse {
   index_templates: { name: string; index_template: import('../src/cluster/templates.ts').IndexTemplate }[];
 }
+/**
+ * The settings that may change on live indices (Elasticsearch's update-index-settings):
+ * `number_of_replicas`, `refresh_interval`, `unassigned.node_left.delayed_timeout`,
+ * `blocks.write`, `blocks.read_only`; flat (`index.refresh_interval`) or nested; null resets.
+ */
+export interface IndexPutSettingsRequest {
+  index: IndexExpr;
+  body: Record<string, unknown>;
+}
+export interface IndexGetSettingsRequest {
+  index?: IndexExpr;
+}
+export type IndexGetSettingsResponse = Record<string, { settings: { index: Record<string, unknown> } }>;
 /** New fields for the indices (and `dynamic`): Elasticsearch's put-mapping. */
 export interface IndexPutMappingRequest {
   index: IndexExpr;
@@ -438,6 +451,8 @@ export interface ApiOps {
   'index.update_aliases': { request: IndexUpdateAliasesRequest; response: Acknowledged };
   'index.put_mapping': { request: IndexPutMappingRequest; response: Acknowledged };
   'index.get_mapping': { request: IndexGetMappingRequest; response: IndexGetMappingResponse };
+  'index.put_settings': { request: IndexPutSettingsRequest; response: Acknowledged };
+  'index.get_settings': { request: IndexGetSettingsRequest; response: IndexGetSettingsResponse };
   'index.put_template': { request: IndexPutTemplateRequest; response: Acknowledged };
   'index.get_template': { request: IndexGetTemplateRequest; response: IndexGetTemplateResponse };
   'index.delete_template': { request: IndexTemplateNameRequest; response: Acknowledged };
@@ -517,6 +532,8 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.update_aliases': { fields: { actions: 'array' }, required: ['actions'], idempotent: true, summary: 'add and remove aliases in one atomic change' },
   'index.put_mapping': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'map new fields (or change dynamic) on existing indices' },
   'index.get_mapping': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: "the indices' mappings" },
+  'index.put_settings': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'change the dynamic settings of live indices: replicas, refresh interval, delayed allocation, write blocks' },
+  'index.get_settings': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: "the indices' settings" },
   'index.put_template': { fields: { name: 'string', body: 'object' }, required: ['name', 'body'], idempotent: true, summary: 'add or replace an index template: settings, mappings and aliases for new indices matching its patterns' },
   'index.get_template': { fields: { name: 'string' }, required: [], idempotent: true, summary: 'index templates by name (wildcards), or all' },
   'index.delete_template': { fields: { name: 'string' }, required: ['name'], idempotent: false, summary: 'delete an index template (indices made from it keep what they got)' },

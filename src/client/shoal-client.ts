@@ -48,6 +48,8 @@ import {
   type IndexUpdateAliasesRequest,
   type IndexPutMappingRequest,
   type IndexPutTemplateRequest,
+  type IndexPutSettingsRequest,
+  type IndexGetSettingsRequest,
   type IndexGetTemplateRequest,
   type IndexTemplateNameRequest,
   type IndexGetMappingRequest,
@@ -279,6 +281,9 @@ export class ShoalClient {
     updateAliases: (p: IndexUpdateAliasesRequest, o?: RequestOptions) => this.request('index.update_aliases', p, o),
     /** Map new fields (or change `dynamic`) on existing indices; a field already mapped cannot change. */
     putMapping: (p: IndexPutMappingRequest, o?: RequestOptions) => this.request('index.put_mapping', p, o),
+    /** Change the dynamic settings of live indices, e.g. `{ index: { refresh_interval: '30s', blocks: { write: true } } }`. */
+    putSettings: (p: IndexPutSettingsRequest, o?: RequestOptions) => this.request('index.put_settings', p, o),
+    getSettings: (p: IndexGetSettingsRequest = {}, o?: RequestOptions) => this.request('index.get_settings', p, o),
     /** Add or replace an index template (settings, mappings, aliases for new indices matching its patterns). */
     putTemplate: (p: IndexPutTemplateRequest, o?: RequestOptions) => this.request('index.put_template', p, o),
     getTemplate: (p: IndexGetTemplateRequest = {}, o?: RequestOptions) => this.request('index.get_template', p, o),

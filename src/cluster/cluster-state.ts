@@ -48,6 +48,8 @@ export type ClusterCommand =
   | { op: 'create_index'; name: string; uuid: string; settings: IndexSettings; mappings: Mappings; at?: number }
   | { op: 'delete_index'; name: string; at?: number }
   | { op: 'set_replicas'; name: string; replicas: number; at?: number }
+  /** An index's settings after an update of its dynamic ones (the coordinating node checked them). */
+  | { op: 'update_index_settings'; name: string; settings: IndexSettings; at?: number }
   /**
    * New fields (a user's put-mapping, or the dynamic fields a primary met) and `dynamic`, merged
    * into the index's mappings; a conflicting one changes nothing (MappingRegistry.merge).
@@ -129,6 +131,13 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
       const meta = state.indices[cmd.name];
       if (!meta || meta.settings.number_of_replicas === cmd.replicas) return state;
       return { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, settings: { ...meta.settings, number_of_replicas: cmd.replicas } } } };
+    }
+    case 'update_index_settings': {
+      const meta = state.indices[cmd.name];
+      // Shards and analysis are fixed at creation (a stale or forged command cannot change them).
+      if (!meta || cmd.settings.number_of_shards !== meta.settings.number_of_shards || JSON.stringify(cmd.settings.analysis) !== JSON.stringify(meta.settings.analysis)) return state;
+      if (JSON.stringify(cmd.settings) === JSON.stringify(meta.settings)) return state;
+      return { ...state, indices: { ...state.indices, [cmd.name]: { ...meta, settings: cmd.settings } } };
     }
     case 'put_mapping': {
       const meta = state.indices[cmd.name];
@@ -228,6 +237,10 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return (c.awareness === undefined || c.awareness === null || typeof c.awareness === 'string') && optNumber(c.at);
     case 'put_template':
       return typeof c.name === 'string' && isTemplate(c.template) && optNumber(c.at);
+    case 'update_index_settings': {
+      const st = c.settings as Record<string, unknown> | undefined;
+      return typeof c.name === 'string' && isObject(st) && [st!.number_of_shards, st!.number_of_replicas, st!.refresh_interval_ms, st!.delayed_timeout_ms].every((x) => Number.isInteger(x)) && optNumber(c.at);
+    }
     case 'delete_template':
       return typeof c.name === 'string' && optNumber(c.at);
     case 'allocation_settings':

@@ -10,6 +10,8 @@ export interface IndexSettings {
   /** How long a replica whose node left waits for that node before it is rebuilt elsewhere. */
   delayed_timeout_ms: number;
   analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> };
+  /** `index.blocks.*`: a write block refuses writes; read_only refuses mapping changes too. */
+  blocks?: { write?: boolean; read_only?: boolean };
 }
 
 export interface IndexMeta {
@@ -87,7 +89,7 @@ export function parseIndexSettings(raw: unknown): IndexSettings {
   }
   const top = (raw ?? {}) as Record<string, unknown>;
   const s = (typeof top.index === 'object' && top.index !== null ? { ...top, ...(top.index as object) } : top) as Record<string, unknown>;
-  const known = new Set(['index', 'number_of_shards', 'number_of_replicas', 'refresh_interval', 'refresh_interval_ms', 'analysis', 'unassigned', 'delayed_timeout_ms']);
+  const known = new Set(['index', 'number_of_shards', 'number_of_replicas', 'refresh_interval', 'refresh_interval_ms', 'analysis', 'unassigned', 'delayed_timeout_ms', 'blocks']);
   for (const key of Object.keys(s)) {
     if (!known.has(key)) throw new SettingsError('illegal_argument_exception', `unknown setting [index.${key}]`);
   }
@@ -98,6 +100,14 @@ export function parseIndexSettings(raw: unknown): IndexSettings {
   const delayRaw = s.delayed_timeout_ms ?? (unassigned.node_left as Record<string, unknown> | undefined)?.delayed_timeout;
   const delay = typeof delayRaw === 'number' ? intSetting(delayRaw, 'delayed_timeout_ms', DEFAULT_DELAYED_TIMEOUT_MS, 0, 86_400_000) : parseDuration(delayRaw, DEFAULT_DELAYED_TIMEOUT_MS);
   const settings: IndexSettings = { number_of_shards: shards, number_of_replicas: replicas, refresh_interval_ms: refresh, delayed_timeout_ms: delay };
+  if (s.blocks !== undefined) {
+    const b = s.blocks as Record<string, unknown>;
+    if (typeof b !== 'object' || b === null || Object.keys(b).some((k) => k !== 'write' && k !== 'read_only') || Object.values(b).some((v) => typeof v !== 'boolean')) {
+      throw new SettingsError('illegal_argument_exception', '[index.blocks] takes write and read_only, as booleans');
+    }
+    const blocks = Object.fromEntries(Object.entries(b).filter(([, v]) => v === true));
+    if (Object.keys(blocks).length > 0) settings.blocks = blocks;
+  }
   if (s.analysis !== undefined) {
     if (typeof s.analysis !== 'object' || s.analysis === null) throw new SettingsError('illegal_argument_exception', 'analysis must be an object');
     settings.analysis = s.analysis as IndexSettings['analysis'];

@@ -27,6 +27,10 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.putMapping(p.index, p.body);
     case 'index.get_mapping':
       return coord.getMapping(p.index);
+    case 'index.put_settings':
+      return coord.putIndexSettings(p.index, p.body);
+    case 'index.get_settings':
+      return coord.getIndexSettings(p.index);
     case 'index.put_template':
       return coord.putTemplate(p.name, p.body);
     case 'index.get_template':

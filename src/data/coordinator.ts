@@ -3,6 +3,7 @@ import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
 import { explainAllocation, ExplainError } from '../cluster/allocation-explain.ts';
+import { indexSettingsView, updateIndexSettings, writeBlock } from '../cluster/index-settings-update.ts';
 import { overlapping, parseTemplate, templateFor, withTemplateMappings, withTemplateSettings } from '../cluster/templates.ts';
 import { flattenSettings, settingsAsFlat, updateSettings } from '../cluster/cluster-settings.ts';
 import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
@@ -187,6 +188,11 @@ export class Coordinator {
       }
       if (meta.state === 'close') {
         out[slot] = { index: item.index, action: item.action, result: { _id: item.id ?? '', status: 400, error: { type: 'index_closed_exception', reason: `closed index [${item.index}]` } } };
+        return;
+      }
+      const blocked = writeBlock(item.index, meta.settings);
+      if (blocked) {
+        out[slot] = { index: item.index, action: item.action, result: { _id: item.id ?? '', status: 403, error: { type: 'cluster_block_exception', reason: blocked } } };
         return;
       }
       // Ids are made here, so a retried write cannot create a second document.
@@ -848,6 +854,39 @@ export class Coordinator {
     return { acknowledged: true };
   }
 
+  /**
+   * Elasticsearch's update-index-settings for the dynamic settings (index-settings-update.ts),
+   * checked on every index of the expression before any changes; a read-only index takes only
+   * changes to its blocks.
+   */
+  async putIndexSettings(indexExpr: unknown, body: unknown) {
+    const update = obj(body, 'body');
+    const indices = this.resolveIndices(indexExpr);
+    const next = indices.map((index) => {
+      const meta = this.state.indices[index]!;
+      const settings = wrap(() => updateIndexSettings(index, meta.settings, update));
+      const { blocks: before, ...restBefore } = meta.settings;
+      const { blocks: _after, ...restAfter } = settings;
+      if (before?.read_only && JSON.stringify(restBefore) !== JSON.stringify(restAfter)) throw new ApiError('cluster_block_exception', `index [${index}] blocked by: [FORBIDDEN/5/index read-only (api)];`, 403);
+      return { index, settings };
+    });
+    for (const { index, settings } of next) {
+      const res = await this.host.propose({ op: 'update_index_settings', name: index, settings, at: this.now() });
+      await this.host.waitForVersion(res.version, 10_000);
+    }
+    return { acknowledged: true };
+  }
+
+  /** Each index's settings, as Elasticsearch's get-settings shows them. */
+  getIndexSettings(indexExpr: unknown) {
+    const out: Record<string, { settings: Record<string, unknown> }> = {};
+    for (const index of this.resolveIndices(indexExpr ?? '_all')) {
+      const meta = this.state.indices[index]!;
+      out[index] = { settings: indexSettingsView(meta.uuid, meta.settings) };
+    }
+    return out;
+  }
+
   /** Add or replace an index template, checked as an index created from it would be. */
   async putTemplate(name: unknown, body: unknown) {
     const templateName = wrap(() => validateIndexName(name));
@@ -930,6 +969,9 @@ export class Coordinator {
   async putMapping(indexExpr: unknown, body: unknown) {
     const mappings = obj(body, 'body') as Mappings;
     const indices = this.resolveIndices(indexExpr);
+    for (const index of indices) {
+      if (this.state.indices[index]!.settings.blocks?.read_only) throw new ApiError('cluster_block_exception', `index [${index}] blocked by: [FORBIDDEN/5/index read-only (api)];`, 403);
+    }
     for (const index of indices) wrapEngine(() => this.mergedMappings(index, mappings));
     for (const index of indices) {
       // A shard's dynamic field may be committed in between and conflict: the command then changes

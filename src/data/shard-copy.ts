@@ -189,6 +189,7 @@ export class ShardCopy {
   applyRouting(table: ShardTable, meta: IndexMeta): { promoted: boolean; newTerm: boolean } {
     this.table = table;
     if (meta.mappings !== this.meta.mappings) this.mergeMappings(meta.mappings);
+    if (meta.settings.refresh_interval_ms !== this.meta.settings.refresh_interval_ms) this.engine.setRefreshInterval(meta.settings.refresh_interval_ms);
     this.mappingVersion = Math.max(this.mappingVersion, meta.mappingVersion ?? 0);
     this.meta = meta;
     const me = table.copies.find((c) => c.allocationId === this.id.allocationId);
@@ -641,6 +642,7 @@ export class ShardCopy {
       local_checkpoint: this.engine.localCheckpoint,
       global_checkpoint: this.engine.globalCheckpoint,
       open_readers: this.readers.size,
+      refresh_interval_ms: this.engine.refreshIntervalMs,
       ...(this.group ? { group: await this.group.status(this.engine.localCheckpoint) } : {}),
     };
   }

@@ -100,6 +100,7 @@ export class ShardEngine {
   private readonly maxSegments: number;
   readonly indexName: string | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private refreshEveryMs = -1;
   /** `afterNextRefresh` callers, resolved by the next refresh. */
   private refreshWaiters: (() => void)[] = [];
   /** Deleted ids with the delete's identity: replicas and recoveries need to see deletes too. */
@@ -121,9 +122,21 @@ export class ShardEngine {
     this.maxSegments = opts.maxSegments ?? 10;
     this.indexName = opts.index;
     this.buffer = new SegmentBuilder(this.nextSegmentName());
-    const interval = opts.refreshIntervalMs ?? -1;
-    if (interval > 0) {
-      this.refreshTimer = setInterval(() => this.refresh(), interval);
+    this.setRefreshInterval(opts.refreshIntervalMs ?? -1);
+  }
+
+  /** The scheduled refresh's interval (-1: only when asked). */
+  get refreshIntervalMs(): number {
+    return this.refreshEveryMs;
+  }
+
+  /** Refresh every `ms` from now on (-1 or 0: only when asked), as `index.refresh_interval` changes. */
+  setRefreshInterval(ms: number): void {
+    this.refreshEveryMs = ms > 0 ? ms : -1;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (ms > 0) {
+      this.refreshTimer = setInterval(() => this.refresh(), ms);
       this.refreshTimer.unref();
     }
   }

@@ -760,6 +760,54 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('updates live index settings: refresh interval on every copy, replicas, write and read-only blocks; static settings refused', async () => {
+    await createSettled('live', 2, 1, { properties: { n: { type: 'long' } } });
+    try {
+      const count = async () => (await api({ op: 'count', index: 'live' })).count;
+      // No scheduled refresh: a write stays invisible until an explicit one.
+      expect(await api({ op: 'index.put_settings', index: 'live', body: { index: { refresh_interval: -1 } } })).toEqual({ acknowledged: true });
+      expect(((await api({ op: 'index.get_settings', index: 'live' })) as Any).live.settings.index).toMatchObject({ number_of_shards: '2', number_of_replicas: '1', refresh_interval: '-1' });
+      // Every node has applied it, and every copy has taken it: a shard.stats ask reaches each
+      // copy's mailbox after the routing message that carried the new setting.
+      await Promise.all([...nodes.values()].map((n) => n.waitFor((st) => st.indices.live?.settings.refresh_interval_ms === -1, 'refresh_interval -1 applied', 10_000)));
+      const intervals = async () => ((await api({ op: 'shard.stats', index: 'live' })) as unknown as Any[]).map((x) => x.refresh_interval_ms);
+      expect(await intervals()).toEqual([-1, -1, -1, -1]);
+      await api({ op: 'index.refresh', index: 'live' });
+      await api({ op: 'doc.index', index: 'live', id: 'a', document: { n: 1 } });
+      const seen = await count();
+      // Back to a 100 ms interval: the copies pick it up and the write turns visible by itself.
+      await api({ op: 'index.put_settings', index: 'live', body: { 'index.refresh_interval': '100ms' } });
+      const deadline = Date.now() + 10_000;
+      while ((await count()) !== 1) {
+        if (Date.now() > deadline) throw new Error('the write never became visible after refresh_interval 100ms');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(seen).toBe(0);
+      expect(await intervals()).toEqual([100, 100, 100, 100]);
+      // A write block: writes refused (403), reads fine, mappings may still change.
+      await api({ op: 'index.put_settings', index: 'live', body: { index: { blocks: { write: true } } } });
+      await expect(api({ op: 'doc.index', index: 'live', id: 'b', document: { n: 2 } })).rejects.toMatchObject({ type: 'cluster_block_exception', status: 403 });
+      const bulk = await api({ op: 'doc.bulk', index: 'live', operations: [{ delete: { _id: 'a' } }] });
+      expect(bulk.items[0].delete).toMatchObject({ status: 403, error: { type: 'cluster_block_exception' } });
+      expect((await api({ op: 'doc.get', index: 'live', id: 'a' })).found).toBe(true);
+      expect(await api({ op: 'index.put_mapping', index: 'live', body: { properties: { tag: { type: 'keyword' } } } })).toEqual({ acknowledged: true });
+      // Read-only: mappings and other settings refused too, until the block goes.
+      await api({ op: 'index.put_settings', index: 'live', body: { 'index.blocks.read_only': true, 'index.blocks.write': null } });
+      await expect(api({ op: 'index.put_mapping', index: 'live', body: { properties: { more: { type: 'keyword' } } } })).rejects.toMatchObject({ status: 403 });
+      await expect(api({ op: 'index.put_settings', index: 'live', body: { number_of_replicas: 0 } })).rejects.toMatchObject({ status: 403 });
+      await api({ op: 'index.put_settings', index: 'live', body: { 'index.blocks.read_only': false } });
+      expect(await api({ op: 'doc.index', index: 'live', id: 'b', document: { n: 2 } })).toMatchObject({ result: 'created' });
+      // Replicas follow the setting; static settings and unknown ones are refused.
+      await api({ op: 'index.put_settings', index: 'live', body: { number_of_replicas: 0 } });
+      await any().waitFor((st) => st.routing.live!.every((t) => t.copies.length === 1), 'replicas gone', 10_000);
+      await expect(api({ op: 'index.put_settings', index: 'live', body: { number_of_shards: 4 } })).rejects.toMatchObject({ type: 'illegal_argument_exception', status: 400 });
+      await expect(api({ op: 'index.put_settings', index: 'live', body: { 'index.codec': 'x' } })).rejects.toMatchObject({ status: 400 });
+      expect(any().state.indices.live!.settings).toMatchObject({ number_of_shards: 2, number_of_replicas: 0, refresh_interval_ms: 100 });
+    } finally {
+      await api({ op: 'index.delete', index: 'live' });
+    }
+  });
+
   it('refresh=wait_for answers once every copy has made the write searchable', async () => {
     await api({ op: 'index.create', index: 'wf', settings: { number_of_shards: 1, number_of_replicas: 1, refresh_interval: '1s' } });
     try {
