@@ -10,6 +10,14 @@ export interface IndexSettings {
   /** How long a replica whose node left waits for that node before it is rebuilt elsewhere. */
   delayed_timeout_ms: number;
   analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> };
+  /** `index.max_ngram_diff` / `index.max_shingle_diff`, when given: limits analysis definitions are checked against. */
+  max_ngram_diff?: number;
+  max_shingle_diff?: number;
+}
+
+/** What the engine's analysis needs of an index's settings. */
+export function analysisSettingsOf(settings: IndexSettings): { analysis?: IndexSettings['analysis']; max_ngram_diff?: number; max_shingle_diff?: number } {
+  return { analysis: settings.analysis, max_ngram_diff: settings.max_ngram_diff, max_shingle_diff: settings.max_shingle_diff };
 }
 
 export interface IndexMeta {
@@ -87,7 +95,7 @@ export function parseIndexSettings(raw: unknown): IndexSettings {
   }
   const top = (raw ?? {}) as Record<string, unknown>;
   const s = (typeof top.index === 'object' && top.index !== null ? { ...top, ...(top.index as object) } : top) as Record<string, unknown>;
-  const known = new Set(['index', 'number_of_shards', 'number_of_replicas', 'refresh_interval', 'refresh_interval_ms', 'analysis', 'unassigned', 'delayed_timeout_ms']);
+  const known = new Set(['index', 'number_of_shards', 'number_of_replicas', 'refresh_interval', 'refresh_interval_ms', 'analysis', 'unassigned', 'delayed_timeout_ms', 'max_ngram_diff', 'max_shingle_diff']);
   for (const key of Object.keys(s)) {
     if (!known.has(key)) throw new SettingsError('illegal_argument_exception', `unknown setting [index.${key}]`);
   }
@@ -98,6 +106,8 @@ export function parseIndexSettings(raw: unknown): IndexSettings {
   const delayRaw = s.delayed_timeout_ms ?? (unassigned.node_left as Record<string, unknown> | undefined)?.delayed_timeout;
   const delay = typeof delayRaw === 'number' ? intSetting(delayRaw, 'delayed_timeout_ms', DEFAULT_DELAYED_TIMEOUT_MS, 0, 86_400_000) : parseDuration(delayRaw, DEFAULT_DELAYED_TIMEOUT_MS);
   const settings: IndexSettings = { number_of_shards: shards, number_of_replicas: replicas, refresh_interval_ms: refresh, delayed_timeout_ms: delay };
+  if (s.max_ngram_diff !== undefined) settings.max_ngram_diff = intSetting(s.max_ngram_diff, 'max_ngram_diff', 1, 0, 1_000_000);
+  if (s.max_shingle_diff !== undefined) settings.max_shingle_diff = intSetting(s.max_shingle_diff, 'max_shingle_diff', 3, 0, 1_000_000);
   if (s.analysis !== undefined) {
     if (typeof s.analysis !== 'object' || s.analysis === null) throw new SettingsError('illegal_argument_exception', 'analysis must be an object');
     settings.analysis = s.analysis as IndexSettings['analysis'];

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
-import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
+import { analysisSettingsOf, parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
@@ -78,7 +78,7 @@ export class Coordinator {
     if (body.mappings !== undefined && (typeof body.mappings !== 'object' || body.mappings === null || Array.isArray(body.mappings))) throw badRequest('mappings must be an object');
     const settings = wrap(() => parseIndexSettings(body.settings));
     // Every node would fail to create the shards of a bad definition: refuse it here.
-    wrapEngine(() => validateIndexDefinition(body.mappings ?? {}, { analysis: settings.analysis }));
+    wrapEngine(() => validateIndexDefinition(body.mappings ?? {}, analysisSettingsOf(settings)));
     const uuid = randomUUID().replace(/-/g, '').slice(0, 22);
     const res = await this.host.propose({ op: 'create_index', name: index, uuid, settings, mappings: (body.mappings ?? {}) as Mappings, at: this.now() });
     await this.host.waitForVersion(res.version, 10_000);
@@ -873,7 +873,7 @@ export class Coordinator {
     const merged = registry.toJSON();
     if (JSON.stringify(merged) === before) return undefined;
     // Every node would fail to map a field whose analyzer the index does not define: refuse it here.
-    validateIndexDefinition(merged, { analysis: meta.settings.analysis });
+    validateIndexDefinition(merged, analysisSettingsOf(meta.settings));
     return merged;
   }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { collectAggs, parseAggs, recordingFieldType, reduceAggs } from './aggs/index.ts';
 import type { ShardAggsResult } from './aggs/index.ts';
-import { AnalyzerRegistry } from './analysis/index.ts';
+import { AnalyzerRegistry, type AnalysisSettings } from './analysis/index.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
@@ -21,7 +21,8 @@ import { EngineError, isPlainObject, type Analyzer, type Column } from './types.
 
 export interface EngineOptions {
   mappings?: Mappings;
-  settings?: { analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> } };
+  /** Index settings the analysis reads: `analysis`, and `max_ngram_diff` / `max_shingle_diff`. */
+  settings?: AnalysisSettings;
   primaryTerm?: number;
   /**
    * request (default): every write is fsynced to the translog before it returns (is acknowledged);
