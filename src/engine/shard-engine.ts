@@ -3,6 +3,7 @@ import path from 'node:path';
 import { collectAggs, parseAggs, recordingFieldType, reduceAggs } from './aggs/index.ts';
 import type { ShardAggsResult } from './aggs/index.ts';
 import { AnalyzerRegistry, type AnalysisSettings } from './analysis/index.ts';
+import { isLinear } from './token-graph.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
@@ -615,6 +616,11 @@ export class ShardEngine {
     return a;
   }
 
+  /** The analyzer a field's text is indexed with: the highlighter finds the query's terms in its tokens. */
+  indexAnalyzerFor(field: string): Analyzer {
+    return this.analyzers.get(this.mappings.field(field)?.analyzer ?? 'standard');
+  }
+
   private analyzerForIndexing(f: ParsedField): Analyzer {
     let a = this.analyzerCache.get(f.path);
     if (!a) this.analyzerCache.set(f.path, (a = this.analyzers.get(f.mapping.analyzer ?? 'standard')));
@@ -892,6 +898,8 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
   if (q.kind === 'match') {
     if (q.fuzzy !== undefined || engine.mappings.field(q.field)?.type !== 'text') return undefined;
     const tokens = engine.analyzerFor(q.field, q.analyzer).analyze(q.query);
+    // Stacked or multi-position tokens (synonyms) group into clauses per word: the general path.
+    if (tokens.length > 1 && !isLinear(tokens)) return undefined;
     terms = tokens.length === 1 ? [tokens[0]!.term] : [...new Set(tokens.map((t) => t.term))];
     if (terms.length === 0) return undefined;
     // One term: `and` is the same query as `or`.
@@ -1111,5 +1119,5 @@ function highlighterFor(engine: ShardEngine, query: Query, spec: HighlightField[
       return textFields;
     },
   });
-  return makeHighlighter(spec, terms, textFields, (field) => engine.analyzerFor(field), (field) => engine.mappings.sourcePath(field));
+  return makeHighlighter(spec, terms, textFields, (field) => engine.indexAnalyzerFor(field), (field) => engine.mappings.sourcePath(field));
 }

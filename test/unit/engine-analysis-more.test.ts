@@ -1,12 +1,13 @@
 /**
  * Char filters, the n-gram / pattern / char_group / path_hierarchy tokenizers and the n-gram,
  * shingle, synonym, trim, reverse, elision, keyword_marker and pattern_replace filters: their
- * output against Elasticsearch's documented examples, their refusals, and a property over random
- * text.
+ * output against Elasticsearch's documented examples, their refusals, a property over random
+ * text, and end to end through ShardEngine (match, match_phrase, highlight).
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AnalyzerRegistry, createAnalyzer, createTokenFilter, htmlStrip } from '../../src/engine/analysis/index.ts';
+import { ShardEngine } from '../../src/engine/shard-engine.ts';
 import { EngineError, type Analyzer, type Token } from '../../src/engine/types.ts';
 
 const terms = (tokens: Token[]): string[] => tokens.map((t) => t.term);
@@ -15,6 +16,7 @@ const tpo = (a: Analyzer, s: string): Array<[string, number, number, number]> =>
 const tp = (a: Analyzer, s: string): Array<[string, number]> => a.analyze(s).map((t) => [t.term, t.position]);
 const an = (def: Record<string, unknown>, settings?: Record<string, unknown>): Analyzer =>
   settings === undefined ? createAnalyzer(def) : new AnalyzerRegistry({ analysis: { ...settings, analyzer: { a: def } } }).get('a');
+const ids = (r: { hits: { hits: { _id: string }[] } }): string[] => r.hits.hits.map((h) => h._id).sort();
 
 function expectIllegal(fn: () => unknown, reason: RegExp): void {
   let err: unknown;
@@ -419,6 +421,49 @@ describe('synonyms', () => {
     expectIllegal(chain(['foo, bar => baz'], false), /failed to build synonyms for filter \[s\]: term \[bar\] was completely eliminated by analyzer \(rule \[foo, bar => baz\]\)/);
   });
 
+  it('the query side: match and match_phrase with synonyms at search time only', () => {
+    const e = new ShardEngine({
+      settings: { analysis: { filter: { syn: { type: 'synonym_graph', synonyms: ['tv, television', 'ny, new york'] } }, analyzer: { syn: { tokenizer: 'standard', filter: ['lowercase', 'syn'] } } } },
+      mappings: { properties: { text: { type: 'text', search_analyzer: 'syn' } } },
+    });
+    e.index('1', { text: 'I watched television in new york city' });
+    e.index('2', { text: 'a tv show about ny city' });
+    e.index('3', { text: 'york is old, new is city' });
+    e.refresh();
+    expect(ids(e.search({ query: { match: { text: 'TV' } } }))).toEqual(['1', '2']);
+    // "and" counts the words of the query, not each synonym.
+    expect(ids(e.search({ query: { match: { text: { query: 'tv show', operator: 'and' } } } }))).toEqual(['2']);
+    expect(ids(e.search({ query: { match: { text: { query: 'tv city', operator: 'and' } } } }))).toEqual(['1', '2']);
+    // A multi-word alternative is a phrase: doc 3 has "new" and "york", not "new york".
+    expect(ids(e.search({ query: { match: { text: { query: 'ny', operator: 'and' } } } }))).toEqual(['1', '2']);
+    expect(ids(e.search({ query: { match_phrase: { text: 'ny city' } } }))).toEqual(['1', '2']);
+    expect(ids(e.search({ query: { match_phrase: { text: 'new york city' } } }))).toEqual(['1', '2']);
+    expect(ids(e.search({ query: { match_phrase: { text: 'watched tv' } } }))).toEqual(['1']);
+    const hl = e.search({ query: { match: { text: 'tv' } }, highlight: { fields: { text: {} } } });
+    expect(hl.hits.hits.find((h) => h._id === '1')!.highlight!.text).toEqual(['I watched <em>television</em> in new york city']);
+  });
+
+  it('the query side: synonyms at index and search time', () => {
+    const e = new ShardEngine({
+      settings: { analysis: { filter: { syn: { type: 'synonym', synonyms: ['ny, new york'] } }, analyzer: { syn: { tokenizer: 'standard', filter: ['lowercase', 'syn'] } } } },
+      mappings: { properties: { text: { type: 'text', analyzer: 'syn' }, plain: { type: 'text', analyzer: 'syn', search_analyzer: 'standard' } } },
+    });
+    e.index('1', { text: 'new york city', plain: 'new york city' });
+    e.index('2', { text: 'ny city', plain: 'ny city' });
+    e.refresh();
+    for (const q of ['ny city', 'new york city', 'NY', 'new york']) expect(ids(e.search({ query: { match_phrase: { text: q } } })), q).toEqual(['1', '2']);
+    expect(ids(e.search({ query: { match: { text: { query: 'ny city', operator: 'and' } } } }))).toEqual(['1', '2']);
+    // Indexed with synonyms, searched without: the single word finds both; a phrase follows the
+    // longer side's positions (document 2 indexed "city" after "new york"), as docs/ENGINE.md says.
+    expect(ids(e.search({ query: { match: { plain: 'ny' } } }))).toEqual(['1', '2']);
+    expect(ids(e.search({ query: { match_phrase: { plain: 'new york city' } } }))).toEqual(['1', '2']);
+    expect(ids(e.search({ query: { match_phrase: { plain: 'ny city' } } }))).toEqual([]);
+    expect(ids(e.search({ query: { query_string: { query: '"ny city"', default_field: 'text' } } }))).toEqual(['1', '2']);
+    // A word and its synonyms cover the same text: marked once.
+    const hl = e.search({ query: { match: { text: 'ny' } }, highlight: { fields: { text: {} } } });
+    expect(Object.fromEntries(hl.hits.hits.map((h) => [h._id, h.highlight!.text]))).toEqual({ 1: ['<em>new york</em> city'], 2: ['<em>ny</em> city'] });
+  });
+
   it('refuses bad synonym definitions', () => {
     const bad = (s: Record<string, unknown>, filter: unknown[] = ['s']) => settingsWith({ filter: { s, my_ngram: { type: 'ngram' } }, analyzer: { a: { tokenizer: 'standard', filter } } });
     expectIllegal(bad({ type: 'synonym', synonyms_path: 'analysis/synonym.txt' }), /\[synonyms_path\] of filter \[s\] is not supported/);
@@ -534,5 +579,53 @@ describe('property: no input makes a component throw, offsets stay in the origin
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('end to end: index settings, mappings, search and highlight', () => {
+  const engine = () => {
+    const e = new ShardEngine({
+      settings: {
+        analysis: {
+          filter: { autocomplete: { type: 'edge_ngram', min_gram: 2, max_gram: 10 } },
+          analyzer: {
+            html_text: { tokenizer: 'standard', char_filter: ['html_strip'], filter: ['lowercase'] },
+            autocomplete: { tokenizer: 'standard', filter: ['lowercase', 'autocomplete'] },
+          },
+        },
+      },
+      mappings: {
+        properties: {
+          body: { type: 'text', analyzer: 'html_text' },
+          title: { type: 'text', analyzer: 'autocomplete', search_analyzer: 'standard' },
+        },
+      },
+    });
+    e.index('1', { body: '<p>Shoal is a <b>search</b> engine &amp; more</p>', title: 'Quick Brown Fox' });
+    e.index('2', { body: '<div class="search">nothing <i>here</i></div>', title: 'Lazy dog' });
+    e.refresh();
+    return e;
+  };
+
+  it('html_strip: the text is searchable, the markup is not; highlights mark the original', () => {
+    const e = engine();
+    expect(ids(e.search({ query: { match: { body: 'search' } } }))).toEqual(['1']);
+    expect(ids(e.search({ query: { match: { body: 'div class b amp' } } }))).toEqual([]);
+    expect(ids(e.search({ query: { match_phrase: { body: 'search engine' } } }))).toEqual(['1']);
+    const hl = e.search({ query: { match: { body: 'search more' } }, highlight: { fields: { body: {} } } });
+    expect(hl.hits.hits[0]!.highlight!.body).toEqual(['<p>Shoal is a <b><em>search</em></b> engine &amp; <em>more</em></p>']);
+  });
+
+  it('edge_ngram at index time: a prefix finds the word; phrases still work', () => {
+    const e = engine();
+    expect(ids(e.search({ query: { match: { title: 'qui' } } }))).toEqual(['1']);
+    expect(ids(e.search({ query: { match: { title: 'La' } } }))).toEqual(['2']);
+    expect(ids(e.search({ query: { match_phrase: { title: 'quick bro' } } }))).toEqual(['1']);
+    expect(ids(e.search({ query: { match: { title: 'q' } } }))).toEqual([]); // shorter than min_gram
+    // Highlighting re-analyses with the index analyzer (the grams), not the search analyzer.
+    const hl = e.search({ query: { match: { title: 'fo' } }, highlight: { fields: { title: {} } } });
+    expect(hl.hits.hits[0]!.highlight!.title).toEqual(['Quick Brown <em>Fox</em>']);
+    const two = e.search({ query: { match: { title: 'qu qui' } }, highlight: { fields: { title: {} } } });
+    expect(two.hits.hits[0]!.highlight!.title).toEqual(['<em>Quick</em> Brown Fox']);
   });
 });
