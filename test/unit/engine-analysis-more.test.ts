@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AnalyzerRegistry, createAnalyzer, createTokenFilter, htmlStrip } from '../../src/engine/analysis/index.ts';
+import { analysisSettingsOf, parseIndexSettings, SettingsError } from '../../src/cluster/metadata.ts';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
 import { EngineError, type Analyzer, type Token } from '../../src/engine/types.ts';
 
@@ -629,5 +630,17 @@ describe('end to end: index settings, mappings, search and highlight', () => {
     expect(hl.hits.hits[0]!.highlight!.title).toEqual(['Quick Brown <em>Fox</em>']);
     const two = e.search({ query: { match: { title: 'qu qui' } }, highlight: { fields: { title: {} } } });
     expect(two.hits.hits[0]!.highlight!.title).toEqual(['<em>Quick</em> Brown Fox']);
+  });
+});
+
+describe('index.max_ngram_diff and index.max_shingle_diff', () => {
+  it('are index settings the cluster keeps and hands to the engine', () => {
+    const settings = parseIndexSettings({ index: { max_ngram_diff: '2' }, max_shingle_diff: 4 });
+    expect([settings.max_ngram_diff, settings.max_shingle_diff]).toEqual([2, 4]);
+    expect(parseIndexSettings({}).max_ngram_diff).toBeUndefined();
+    expect(() => parseIndexSettings({ max_ngram_diff: -1 })).toThrow(SettingsError);
+    const analysis = { filter: { g: { type: 'ngram', min_gram: 1, max_gram: 3 } }, analyzer: { a: { tokenizer: 'standard', filter: ['g'] } } };
+    expect(() => new ShardEngine({ settings: analysisSettingsOf({ ...settings, analysis }) })).not.toThrow();
+    expectIllegal(() => new ShardEngine({ settings: analysisSettingsOf({ ...parseIndexSettings({}), analysis }) }), /index\.max_ngram_diff/);
   });
 });
