@@ -12,6 +12,14 @@ export interface IndexSettings {
   analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> };
   /** `index.blocks.*`: a write block refuses writes; read_only refuses mapping changes too. */
   blocks?: { write?: boolean; read_only?: boolean };
+  /** `index.max_ngram_diff` / `index.max_shingle_diff`, when given: limits analysis definitions are checked against. */
+  max_ngram_diff?: number;
+  max_shingle_diff?: number;
+}
+
+/** What the engine's analysis needs of an index's settings. */
+export function analysisSettingsOf(settings: IndexSettings): { analysis?: IndexSettings['analysis']; max_ngram_diff?: number; max_shingle_diff?: number } {
+  return { analysis: settings.analysis, max_ngram_diff: settings.max_ngram_diff, max_shingle_diff: settings.max_shingle_diff };
 }
 
 export interface IndexMeta {
@@ -89,7 +97,7 @@ export function parseIndexSettings(raw: unknown): IndexSettings {
   }
   const top = (raw ?? {}) as Record<string, unknown>;
   const s = (typeof top.index === 'object' && top.index !== null ? { ...top, ...(top.index as object) } : top) as Record<string, unknown>;
-  const known = new Set(['index', 'number_of_shards', 'number_of_replicas', 'refresh_interval', 'refresh_interval_ms', 'analysis', 'unassigned', 'delayed_timeout_ms', 'blocks']);
+  const known = new Set(['index', 'number_of_shards', 'number_of_replicas', 'refresh_interval', 'refresh_interval_ms', 'analysis', 'unassigned', 'delayed_timeout_ms', 'blocks', 'max_ngram_diff', 'max_shingle_diff']);
   for (const key of Object.keys(s)) {
     if (!known.has(key)) throw new SettingsError('illegal_argument_exception', `unknown setting [index.${key}]`);
   }
@@ -108,6 +116,8 @@ export function parseIndexSettings(raw: unknown): IndexSettings {
     const blocks = Object.fromEntries(Object.entries(b).filter(([, v]) => v === true));
     if (Object.keys(blocks).length > 0) settings.blocks = blocks;
   }
+  if (s.max_ngram_diff !== undefined) settings.max_ngram_diff = intSetting(s.max_ngram_diff, 'max_ngram_diff', 1, 0, 1_000_000);
+  if (s.max_shingle_diff !== undefined) settings.max_shingle_diff = intSetting(s.max_shingle_diff, 'max_shingle_diff', 3, 0, 1_000_000);
   if (s.analysis !== undefined) {
     if (typeof s.analysis !== 'object' || s.analysis === null) throw new SettingsError('illegal_argument_exception', 'analysis must be an object');
     settings.analysis = s.analysis as IndexSettings['analysis'];

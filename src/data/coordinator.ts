@@ -6,7 +6,7 @@ import { explainAllocation, ExplainError } from '../cluster/allocation-explain.t
 import { indexSettingsView, updateIndexSettings, writeBlock } from '../cluster/index-settings-update.ts';
 import { overlapping, parseTemplate, templateFor, withTemplateMappings, withTemplateSettings } from '../cluster/templates.ts';
 import { flattenSettings, settingsAsFlat, updateSettings } from '../cluster/cluster-settings.ts';
-import { parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
+import { analysisSettingsOf, parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
@@ -86,7 +86,7 @@ export class Coordinator {
     const settings = wrap(() => parseIndexSettings(tpl ? withTemplateSettings(tpl.settings, body.settings) : body.settings));
     const mappings = (tpl ? withTemplateMappings(tpl.mappings, body.mappings) : (body.mappings ?? {})) as Mappings;
     // Every node would fail to create the shards of a bad definition: refuse it here.
-    wrapEngine(() => validateIndexDefinition(mappings, { analysis: settings.analysis }));
+    wrapEngine(() => validateIndexDefinition(mappings, analysisSettingsOf(settings)));
     const aliases = Object.entries(tpl?.aliases ?? {}).map(([alias, opts]): AliasAction => ({ add: { index, alias, ...(opts.is_write_index !== undefined ? { is_write_index: opts.is_write_index } : {}) } }));
     for (const a of aliases) if ('add' in a && this.state.indices[a.add.alias]) throw new ApiError('invalid_alias_name_exception', `the template's alias [${a.add.alias}] is the name of an index`, 400);
     const uuid = randomUUID().replace(/-/g, '').slice(0, 22);
@@ -892,7 +892,7 @@ export class Coordinator {
     const templateName = wrap(() => validateIndexName(name));
     const template = wrap(() => parseTemplate(templateName, body));
     const settings = wrap(() => parseIndexSettings(template.template.settings));
-    wrapEngine(() => validateIndexDefinition(template.template.mappings ?? {}, { analysis: settings.analysis }));
+    wrapEngine(() => validateIndexDefinition(template.template.mappings ?? {}, analysisSettingsOf(settings)));
     const clash = overlapping(this.state.templates, templateName, template);
     if (clash) throw badRequest(`index template [${templateName}] has index patterns ${JSON.stringify(template.index_patterns)} matching patterns from existing template [${clash}] with the same priority [${template.priority}]; give one of them another priority`);
     const res = await this.host.propose({ op: 'put_template', name: templateName, template, at: this.now() });
@@ -996,7 +996,7 @@ export class Coordinator {
     const merged = registry.toJSON();
     if (JSON.stringify(merged) === before) return undefined;
     // Every node would fail to map a field whose analyzer the index does not define: refuse it here.
-    validateIndexDefinition(merged, { analysis: meta.settings.analysis });
+    validateIndexDefinition(merged, analysisSettingsOf(meta.settings));
     return merged;
   }
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
-import type { IndexMeta, ShardCopy as RoutingCopy, ShardTable } from '../cluster/metadata.ts';
+import { analysisSettingsOf, type IndexMeta, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { ShardEngine, type ReplicaOp, type SearchHit, type SearchReader, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { EngineError } from '../engine/types.ts';
@@ -165,7 +165,7 @@ export class ShardCopy {
     private readonly startGroup: ReplicaGroupFactory,
   ) {
     this.meta = meta;
-    const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? { analysis: meta.settings.analysis } : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms, index: id.index };
+    const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? analysisSettingsOf(meta.settings) : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms, index: id.index };
     if (id.dataDir) {
       fs.mkdirSync(id.dataDir, { recursive: true });
       this.engine = ShardEngine.open(id.dataDir, opts);

@@ -43,7 +43,8 @@ export function makeHighlighter(
       const texts = valuesAt(source, sourcePathOf(f.field));
       const candidates: Fragment[] = [];
       texts.forEach((text, value) => {
-        const tokens = analyzerOf(f.field).analyze(text).filter((t) => wanted.has(t.term));
+        // In text order (tokens stacked by synonyms or n-grams may come out of it).
+        const tokens = analyzerOf(f.field).analyze(text).filter((t) => wanted.has(t.term)).sort(byStart);
         if (tokens.length === 0) return;
         if (f.numberOfFragments === Infinity || text.length <= f.fragmentSize) candidates.push(fragment(value, 0, text.length, tokens));
         else candidates.push(...fragmentsOf(text, value, tokens, f.fragmentSize));
@@ -119,12 +120,23 @@ function isSpace(text: string, i: number): boolean {
   return /\s/.test(text[i]!);
 }
 
+function byStart(a: Token, b: Token): number {
+  return a.startOffset - b.startOffset;
+}
+
 function render(text: string, fr: Fragment, pre: string, post: string): string {
   let res = '';
   let at = fr.start;
-  for (const t of fr.tokens) {
-    res += text.slice(at, t.startOffset) + pre + text.slice(t.startOffset, t.endOffset) + post;
-    at = t.endOffset;
+  // Tokens over the same text (a word and its synonyms, n-grams of one word) or overlapping
+  // text (shingles) are marked once, as one span.
+  const tokens = fr.tokens;
+  for (let i = 0; i < tokens.length; ) {
+    const start = Math.max(at, tokens[i]!.startOffset);
+    let end = tokens[i]!.endOffset;
+    for (i++; i < tokens.length && tokens[i]!.startOffset < end; i++) end = Math.max(end, tokens[i]!.endOffset);
+    if (end <= start) continue;
+    res += text.slice(at, start) + pre + text.slice(start, end) + post;
+    at = end;
   }
   return res + text.slice(at, fr.end);
 }

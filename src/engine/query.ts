@@ -6,7 +6,8 @@ import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts
 import { firstTermAtOrAfter, postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
 import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
-import { EngineError, isPlainObject, type Analyzer } from './types.ts';
+import { graphParts, graphPaths, hasSpans, isLinear, stackedSlots, type Slot } from './token-graph.ts';
+import { EngineError, isPlainObject, type Analyzer, type Token } from './types.ts';
 
 /** The parsed query tree (Elasticsearch's query DSL, normalised); `name`: its `_name` (hits list the named queries they match). */
 export type Query = QueryNode & { name?: string };
@@ -458,7 +459,7 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
     case 'match':
       return matchQuery(ctx, q);
     case 'match_phrase':
-      return phraseQuery(ctx, q.field, ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => ({ term: t.term, position: t.position })), q.slop, q.boost);
+      return phraseOfTokens(ctx, q.field, ctx.analyzer(q.field, q.analyzer).analyze(q.query), q.slop, q.boost);
     case 'multi_match': {
       const fields = q.fields.flatMap((f) => (f.field === '*' ? ctx.textFields().map((field) => ({ field, boost: f.boost })) : [f]));
       const per = fields.map((f) => matchQuery(ctx, { kind: 'match', field: f.field, query: q.query, operator: q.operator, boost: q.boost * f.boost }));
@@ -508,13 +509,119 @@ function matchQuery(ctx: ExecContext, q: Extract<Query, { kind: 'match' }>): Doc
   const mapping = ctx.mappings.field(q.field);
   if (!mapping) return EMPTY;
   if (mapping.type !== 'text') return termQuery(ctx, q.field, q.query, q.boost);
-  const terms = [...new Set(ctx.analyzer(q.field, q.analyzer).analyze(q.query).map((t) => t.term))];
+  const tokens = ctx.analyzer(q.field, q.analyzer).analyze(q.query);
+  if (!isLinear(tokens)) return graphMatch(ctx, q, tokens);
+  const terms = [...new Set(tokens.map((t) => t.term))];
   if (terms.length === 0) return EMPTY;
   const msm = q.operator === 'and' ? terms.length : resolveMsm(q.msm, terms.length, 1);
   // Every term required: walk the rarest term's postings and skip ahead in the others.
   if (msm === terms.length && terms.length > 1 && q.fuzzy === undefined) return conjunction(ctx, q.field, terms, q.boost);
   const clauses = terms.map((t) => (q.fuzzy !== undefined ? fuzzyTerm(ctx, q.field, t, q.fuzzy, q.boost) : textTerm(ctx, q.field, t, q.boost)));
   return sumUnion(clauses, msm);
+}
+
+/**
+ * match over stacked or multi-position tokens (synonyms, n-gram filters; see token-graph.ts): one
+ * clause per word of the query, each the disjunction of that word's alternatives (terms, or
+ * phrases for multi-word synonyms); `operator` and `minimum_should_match` count those clauses.
+ */
+function graphMatch(ctx: ExecContext, q: Extract<Query, { kind: 'match' }>, tokens: Token[]): DocSet {
+  const clauses = graphParts(tokens).map((part) => graphPartClause(ctx, q, part));
+  const msm = q.operator === 'and' ? clauses.length : resolveMsm(q.msm, clauses.length, 1);
+  return sumUnion(clauses, msm);
+}
+
+function graphPartClause(ctx: ExecContext, q: Extract<Query, { kind: 'match' }>, part: Token[]): DocSet {
+  const paths = (hasSpans(part) ? graphPaths(part) : null) ?? [stackedSlots(part)];
+  const alternatives = paths.map((path) => (path.length === 1 ? anyTerm(ctx, q, path[0]!.terms) : multiPhraseQuery(ctx, q.field, path, 0, q.boost)));
+  return alternatives.length === 1 ? alternatives[0]! : sumUnion(alternatives, 1);
+}
+
+/** Docs with any of the terms (fuzzily when the match is fuzzy), scored as the sum of their matches. */
+function anyTerm(ctx: ExecContext, q: Extract<Query, { kind: 'match' }>, terms: string[]): DocSet {
+  const sets = terms.map((t) => (q.fuzzy !== undefined ? fuzzyTerm(ctx, q.field, t, q.fuzzy, q.boost) : textTerm(ctx, q.field, t, q.boost)));
+  return sets.length === 1 ? sets[0]! : sumUnion(sets, 1);
+}
+
+/** match_phrase over analysed tokens: a phrase, or with stacked or multi-position tokens the best of its phrasings. */
+function phraseOfTokens(ctx: ExecContext, field: string, tokens: Token[], slop: number, boost: number): DocSet {
+  if (isLinear(tokens)) return phraseQuery(ctx, field, tokens.map((t) => ({ term: t.term, position: t.position })), slop, boost);
+  const paths = (hasSpans(tokens) ? graphPaths(tokens) : null) ?? [stackedSlots(tokens)];
+  if (paths.length === 1) return multiPhraseQuery(ctx, field, paths[0]!, slop, boost);
+  return disMax(paths.map((path) => multiPhraseQuery(ctx, field, path, slop, boost)), 0);
+}
+
+/**
+ * A phrase whose positions may each hold any of several terms (Lucene's MultiPhraseQuery): its
+ * weight is the sum of all its terms' idfs, its frequency counted over the merged positions.
+ */
+function multiPhraseQuery(ctx: ExecContext, field: string, slots: Slot[], slop: number, boost: number): DocSet {
+  if (slots.length === 0) return EMPTY;
+  if (slots.every((s) => s.terms.length === 1)) return phraseQuery(ctx, field, slots.map((s) => ({ term: s.terms[0]!, position: s.position })), slop, boost);
+  if (slots.length === 1) return sumUnion(slots[0]!.terms.map((t) => textTerm(ctx, field, t, boost)), 1);
+  const fi = ctx.segment.field(field);
+  if (!fi) return EMPTY;
+  const perSlot: Required<PostingsView>[][] = [];
+  for (const slot of slots) {
+    const ps: Required<PostingsView>[] = [];
+    for (const term of slot.terms) {
+      const entry = fi.terms.get(term);
+      if (entry && entry.posBase >= 0) ps.push(postingsOf(fi, entry) as Required<PostingsView>);
+    }
+    if (ps.length === 0) return EMPTY;
+    perSlot.push(ps);
+  }
+  const st = ctx.stats.field(field);
+  let idfSum = 0;
+  for (const slot of slots) for (const term of slot.terms) idfSum += new Bm25TermScorer(1, ctx.stats.docFreq(field, term), st.docCount, st.sumTotalTermFreq).weight;
+  const weight = boost * idfSum;
+  const avgdl = st.docCount > 0 ? st.sumTotalTermFreq / st.docCount : 1;
+  let candidates = union(perSlot[0]!.map((p) => p.docs));
+  for (let k = 1; k < perSlot.length && candidates.length > 0; k++) candidates = intersectDocs(candidates, union(perSlot[k]!.map((p) => p.docs)));
+  const docsOut: number[] = [];
+  const scoresOut: number[] = [];
+  for (let i = 0; i < candidates.length; i++) {
+    const doc = candidates[i]!;
+    if (!ctx.segment.isLive(doc)) continue;
+    const lists = perSlot.map((ps) => positionsInDoc(ps, doc));
+    const freq = phraseFreqOf(lists, slots, slop);
+    if (freq <= 0) continue;
+    const dl = fi.norms ? decodeLength(fi.norms[doc]!) : avgdl;
+    docsOut.push(doc);
+    scoresOut.push((weight * freq) / (freq + K1 * (1 - B + (B * dl) / avgdl)));
+  }
+  return { docs: Int32Array.from(docsOut), scores: Float64Array.from(scoresOut) };
+}
+
+/** The positions of a doc in any of the postings, sorted, each once. */
+function positionsInDoc(ps: Required<PostingsView>[], doc: number): Int32Array {
+  const merged: number[] = [];
+  for (const p of ps) {
+    const i = lowerBound(p.docs, doc);
+    if (i >= p.docs.length || p.docs[i] !== doc) continue;
+    for (let j = p.posStarts[i]!; j < p.posStarts[i + 1]!; j++) merged.push(p.positions[j]!);
+  }
+  if (ps.length > 1) merged.sort((a, b) => a - b);
+  const out = new Int32Array(merged.length);
+  let n = 0;
+  for (const x of merged) if (n === 0 || out[n - 1] !== x) out[n++] = x;
+  return out.subarray(0, n);
+}
+
+/** Docs in both sorted lists. */
+function intersectDocs(a: Int32Array, b: Int32Array): Int32Array {
+  const out = new Int32Array(Math.min(a.length, b.length));
+  let n = 0;
+  for (let i = 0, j = 0; i < a.length && j < b.length; ) {
+    if (a[i]! < b[j]!) i++;
+    else if (a[i]! > b[j]!) j++;
+    else {
+      out[n++] = a[i]!;
+      i++;
+      j++;
+    }
+  }
+  return out.subarray(0, n);
 }
 
 /** Docs containing every term, scored as the sum of the terms' BM25 scores (in query order). */
@@ -685,7 +792,11 @@ function phraseQuery(ctx: ExecContext, field: string, terms: { term: string; pos
 /** Exact phrases count 1 each; sloppy matches count 1/(distance + 1), as Lucene's sloppy freq. */
 function phraseFreq(ps: Required<PostingsView>[], idx: number[], terms: { position: number }[], slop: number): number {
   // Each term's positions in this doc: sorted, so membership is a binary search, not a Set.
-  const lists = ps.map((p, k) => p.positions.subarray(p.posStarts[idx[k]!]!, p.posStarts[idx[k]! + 1]!));
+  return phraseFreqOf(ps.map((p, k) => p.positions.subarray(p.posStarts[idx[k]!]!, p.posStarts[idx[k]! + 1]!)), terms, slop);
+}
+
+/** phraseFreq over each phrase position's sorted positions in the doc. */
+function phraseFreqOf(lists: Int32Array[], terms: { position: number }[], slop: number): number {
   let freq = 0;
   for (const start of lists[0]!) {
     const base = start - terms[0]!.position;

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { collectAggs, parseAggs, recordingFieldType, reduceAggs } from './aggs/index.ts';
 import type { ShardAggsResult } from './aggs/index.ts';
-import { AnalyzerRegistry } from './analysis/index.ts';
+import { AnalyzerRegistry, type AnalysisSettings } from './analysis/index.ts';
+import { isLinear } from './token-graph.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
@@ -21,7 +22,8 @@ import { EngineError, isPlainObject, type Analyzer, type Column } from './types.
 
 export interface EngineOptions {
   mappings?: Mappings;
-  settings?: { analysis?: { analyzer?: Record<string, unknown>; filter?: Record<string, unknown> } };
+  /** Index settings the analysis reads: `analysis`, and `max_ngram_diff` / `max_shingle_diff`. */
+  settings?: AnalysisSettings;
   primaryTerm?: number;
   /**
    * request (default): every write is fsynced to the translog before it returns (is acknowledged);
@@ -627,6 +629,11 @@ export class ShardEngine {
     return a;
   }
 
+  /** The analyzer a field's text is indexed with: the highlighter finds the query's terms in its tokens. */
+  indexAnalyzerFor(field: string): Analyzer {
+    return this.analyzers.get(this.mappings.field(field)?.analyzer ?? 'standard');
+  }
+
   private analyzerForIndexing(f: ParsedField): Analyzer {
     let a = this.analyzerCache.get(f.path);
     if (!a) this.analyzerCache.set(f.path, (a = this.analyzers.get(f.mapping.analyzer ?? 'standard')));
@@ -904,6 +911,8 @@ function searchPruned(engine: ShardEngine, segments: Segment[], q: Query, k: num
   if (q.kind === 'match') {
     if (q.fuzzy !== undefined || engine.mappings.field(q.field)?.type !== 'text') return undefined;
     const tokens = engine.analyzerFor(q.field, q.analyzer).analyze(q.query);
+    // Stacked or multi-position tokens (synonyms) group into clauses per word: the general path.
+    if (tokens.length > 1 && !isLinear(tokens)) return undefined;
     terms = tokens.length === 1 ? [tokens[0]!.term] : [...new Set(tokens.map((t) => t.term))];
     if (terms.length === 0) return undefined;
     // One term: `and` is the same query as `or`.
@@ -1123,5 +1132,5 @@ function highlighterFor(engine: ShardEngine, query: Query, spec: HighlightField[
       return textFields;
     },
   });
-  return makeHighlighter(spec, terms, textFields, (field) => engine.analyzerFor(field), (field) => engine.mappings.sourcePath(field));
+  return makeHighlighter(spec, terms, textFields, (field) => engine.indexAnalyzerFor(field), (field) => engine.mappings.sourcePath(field));
 }

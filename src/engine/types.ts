@@ -4,12 +4,23 @@
  * `_source`, and doc values (columnar per-field values for sorting and aggregations).
  */
 
-/** One token produced by analysis. Positions count tokens (stop words leave gaps). */
+/**
+ * One token produced by analysis. Positions count tokens (stop words leave gaps); tokens stacked at
+ * one position (synonyms, n-grams of one word) share it. Offsets are UTF-16 indexes into the text
+ * as given to analyze(), before any char filter.
+ */
 export interface Token {
   term: string;
   position: number;
   startOffset: number;
   endOffset: number;
+  /**
+   * How many positions the token spans (a multi-word synonym's single-word side): absent means 1.
+   * Only the synonym filters set it; the query side reads it to walk the alternatives as a graph.
+   */
+  positionLength?: number;
+  /** Set by keyword_marker: stemmers leave the token as it is. Absent on other tokens. */
+  keyword?: boolean;
 }
 
 export interface Analyzer {

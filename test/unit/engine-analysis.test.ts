@@ -369,7 +369,7 @@ describe('custom analyzers and the registry', () => {
     expectIllegal(bad({ analyzer: { a: { type: 'custom' } } }), /must be configured with a tokenizer/);
     expectIllegal(bad({ analyzer: { a: {} } }), /must specify either an analyzer type, or a tokenizer/);
     expectIllegal(bad({ analyzer: { a: 'standard' } }), /must be an object/);
-    expectIllegal(bad({ analyzer: { a: { tokenizer: 'standard', char_filter: ['html_strip'] } } }), /char_filter/);
+    expectIllegal(bad({ analyzer: { a: { tokenizer: 'standard', char_filter: ['nope'] } } }), /failed to find char_filter under name \[nope\]/);
     expectIllegal(bad({ filter: { f: { type: 'nope' } } }), /Unknown filter type \[nope\] for \[f\]/);
     expectIllegal(bad({ filter: { f: { stopwords: ['x'] } } }), /must specify \[type\]/);
     expectIllegal(bad({ filter: { f: { type: 'length', min: 5, max: 2 } } }), /maximum length/);
@@ -378,7 +378,7 @@ describe('custom analyzers and the registry', () => {
     expectIllegal(bad({ filter: { f: { type: 'stop', stopwords: '_klingon_' } } }), /unsupported stop word list/);
     expectIllegal(bad({ filter: { f: { type: 'stop', stopwords: [1] } } }), /stopwords/);
     expectIllegal(bad({ filter: { f: { type: 'asciifolding', preserve_original: 'maybe' } } }), /boolean/);
-    expectIllegal(bad({ tokenizer: { t: { type: 'ngram' } } }), /Unknown tokenizer type \[ngram\]/);
+    expectIllegal(bad({ tokenizer: { t: { type: 'classic' } } }), /Unknown tokenizer type \[classic\]/);
     expectIllegal(bad({ tokenizer: { t: { type: 'standard', max_token_length: 0 } } }), /max_token_length/);
     expectIllegal(bad({ analyzer: { a: { type: 'standard', max_token_length: -1 } } }), /max_token_length/);
     expectIllegal(bad({ analyzer: [] }), /analysis\.analyzer/);

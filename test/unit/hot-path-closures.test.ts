@@ -24,6 +24,18 @@ const HOT_PATH_MODULES = [
   'src/engine/analysis/analyzers.ts',
   'src/engine/analysis/tokenizers.ts',
   'src/engine/analysis/filters.ts',
+  'src/engine/analysis/char-filters.ts',
+  'src/engine/analysis/char-classes.ts',
+  'src/engine/analysis/char-group.ts',
+  'src/engine/analysis/ngram.ts',
+  'src/engine/analysis/path-hierarchy.ts',
+  'src/engine/analysis/pattern-tokenizer.ts',
+  'src/engine/analysis/patterns.ts',
+  'src/engine/analysis/settings.ts',
+  'src/engine/analysis/shingle.ts',
+  'src/engine/analysis/synonyms.ts',
+  'src/engine/analysis/term-filters.ts',
+  'src/engine/token-graph.ts',
   'src/runtime/actor-system.ts',
 ];
 

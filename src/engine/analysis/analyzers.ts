@@ -1,13 +1,16 @@
 /**
- * Analyzers: a tokenizer followed by token filters, with Elasticsearch's built-ins (`standard`,
- * `simple`, `whitespace`, `keyword`, `stop`, `english`), custom analyzers from index settings, and
- * a per-index registry.
+ * Analyzers: char filters, a tokenizer and token filters, with Elasticsearch's built-ins
+ * (`standard`, `simple`, `whitespace`, `keyword`, `stop`, `english`), custom analyzers from index
+ * settings, and a per-index registry.
  */
 import type { Analyzer, Token } from '../types.ts';
 import { EngineError, isPlainObject } from '../types.ts';
+import { applyCharFilters, createCharFilter, type CharFilter, type OffsetMap } from './char-filters.ts';
 import {
   createTokenFilter,
   lowercaseFilter,
+  NOT_FOR_SYNONYM_RULES,
+  SYNONYM_FILTER_TYPES,
   porterStemFilter,
   possessiveEnglishFilter,
   resolveStopwords,
@@ -25,6 +28,8 @@ import {
   MAX_TOKEN_LENGTH_LIMIT,
   type Tokenizer,
 } from './tokenizers.ts';
+import { checkSettings, DEFAULT_LIMITS, type AnalysisLimits } from './settings.ts';
+import { SYNONYM_SETTINGS, synonymFilter, synonymRulesFrom, SynonymRules } from './synonyms.ts';
 
 function illegal(reason: string): EngineError {
   return new EngineError('illegal_argument_exception', reason);
@@ -43,6 +48,46 @@ export class ChainAnalyzer implements Analyzer {
     const filters = this.filters;
     for (let i = 0; i < filters.length; i++) tokens = filters[i]!(tokens);
     return tokens;
+  }
+}
+
+/**
+ * A chain with char filters in front. The tokenizer sees the filtered text; the tokens' offsets
+ * are mapped back to the original text at the end (filters never change offsets, and a shingle
+ * or synonym takes its offsets from other tokens', so mapping last is the same as mapping first).
+ */
+export class CharFilteringAnalyzer extends ChainAnalyzer {
+  constructor(
+    name: string,
+    readonly charFilters: readonly CharFilter[],
+    tokenizer: Tokenizer,
+    filters: readonly TokenFilter[] = [],
+  ) {
+    super(name, tokenizer, filters);
+  }
+
+  override analyze(text: string): Token[] {
+    const filtered = applyCharFilters(this.charFilters, text);
+    const tokens = super.analyze(filtered.text);
+    if (filtered.maps !== null) correctOffsets(tokens, filtered.maps, text.length);
+    return tokens;
+  }
+}
+
+/** Maps offsets into the filtered text back through each char filter's map (last filter first). */
+function correctOffsets(tokens: Token[], maps: readonly OffsetMap[], length: number): void {
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    let start = t.startOffset;
+    let end = t.endOffset;
+    for (let k = 0; k < maps.length; k++) {
+      start = maps[k]!.start(start);
+      end = maps[k]!.end(end);
+    }
+    start = start < 0 ? 0 : start > length ? length : start;
+    end = end < start ? start : end > length ? length : end;
+    t.startOffset = start;
+    t.endOffset = end;
   }
 }
 
@@ -96,17 +141,26 @@ export interface AnalyzerDefinition {
   [key: string]: unknown;
 }
 
-/** Named filter / tokenizer definitions from `settings.analysis.filter` / `.tokenizer`. */
+/** Named definitions from `settings.analysis.filter` / `.tokenizer` / `.char_filter`, and the index's limits. */
 export interface AnalysisContext {
   name?: string;
   filter?: Record<string, unknown>;
   tokenizer?: Record<string, unknown>;
+  char_filter?: Record<string, unknown>;
+  limits?: AnalysisLimits;
 }
 
+/** A resolved filter reference: a filter, or synonym rules that the analyzer builds its filter from. */
+type ResolvedFilter = TokenFilter | SynonymRules;
+
 interface Resolvers {
-  filter(ref: unknown, analyzer: string): TokenFilter;
+  filter(ref: unknown, analyzer: string): ResolvedFilter;
   tokenizer(ref: unknown, analyzer: string): Tokenizer;
+  charFilter(ref: unknown, analyzer: string): CharFilter;
 }
+
+/** Synonym filters built by analyzers: skipped when a later synonym filter analyses its rules. */
+const SYNONYM_FILTERS = new WeakSet<TokenFilter>();
 
 
 function maxTokenLength(v: unknown, label: string): number {
@@ -148,15 +202,18 @@ function build(definition: unknown, name: string, resolve: Resolvers): Analyzer 
   switch (type) {
     case 'custom': {
       if (def.tokenizer === undefined) throw illegal(`Custom Analyzer [${name}] must be configured with a tokenizer`);
-      const charFilters = def.char_filter === undefined ? [] : def.char_filter;
-      const cf = typeof charFilters === 'string' ? [charFilters] : charFilters;
-      if (!Array.isArray(cf)) throw illegal(`[char_filter] of ${label} must be a string or an array`);
-      if (cf.length > 0) throw illegal(`Custom Analyzer [${name}] failed to find char_filter under name [${String(cf[0])}]`);
+      const cfRefs = def.char_filter === undefined ? [] : typeof def.char_filter === 'string' ? [def.char_filter] : def.char_filter;
+      if (!Array.isArray(cfRefs)) throw illegal(`[char_filter] of ${label} must be a string or an array`);
+      const charFilters = cfRefs.map((ref) => resolve.charFilter(ref, name));
       const tokenizer = resolve.tokenizer(def.tokenizer, name);
       const refs = def.filter === undefined ? [] : typeof def.filter === 'string' ? [def.filter] : def.filter;
       if (!Array.isArray(refs)) throw illegal(`[filter] of ${label} must be a string or an array`);
-      const filters = refs.map((ref) => resolve.filter(ref, name));
-      return new ChainAnalyzer(name, tokenizer, filters);
+      const filters: TokenFilter[] = [];
+      refs.forEach((ref, i) => {
+        const f = resolve.filter(ref, name);
+        filters.push(f instanceof SynonymRules ? synonymFilterFor(f, name, charFilters, tokenizer, filters, refs.slice(0, i)) : f);
+      });
+      return charFilters.length > 0 ? new CharFilteringAnalyzer(name, charFilters, tokenizer, filters) : new ChainAnalyzer(name, tokenizer, filters);
     }
     case 'standard': {
       const max = maxTokenLength(def.max_token_length, label);
@@ -187,21 +244,54 @@ function build(definition: unknown, name: string, resolve: Resolvers): Analyzer 
   }
 }
 
-/** Resolves filter / tokenizer references against named definitions (built lazily, cached). */
+/**
+ * The synonym filter of one analyzer: its rules analysed by the char filters, tokenizer and
+ * filters before it (earlier synonym filters left out), as ES builds them.
+ */
+function synonymFilterFor(rules: SynonymRules, analyzer: string, charFilters: CharFilter[], tokenizer: Tokenizer, before: TokenFilter[], beforeRefs: unknown[]): TokenFilter {
+  const chain: TokenFilter[] = [];
+  before.forEach((f, i) => {
+    if (NOT_FOR_SYNONYM_RULES.has(f)) {
+      const ref = beforeRefs[i];
+      throw illegal(`Token filter [${typeof ref === 'string' ? ref : '_anonymous_'}] cannot be used to parse synonyms (it comes before ${rules.label} in analyzer [${analyzer}])`);
+    }
+    if (!SYNONYM_FILTERS.has(f)) chain.push(f);
+  });
+  const rulesAnalyzer = charFilters.length > 0 ? new CharFilteringAnalyzer(analyzer, charFilters, tokenizer, chain) : new ChainAnalyzer(analyzer, tokenizer, chain);
+  const f = synonymFilter(rules.buildMap((text) => rulesAnalyzer.analyze(text)));
+  SYNONYM_FILTERS.add(f);
+  return f;
+}
+
+/** A filter definition: synonym rules (built per analyzer) or a filter. */
+function filterOrRules(def: unknown, name: string | undefined, limits: AnalysisLimits): ResolvedFilter {
+  if (isPlainObject(def) && typeof def.type === 'string' && SYNONYM_FILTER_TYPES.includes(def.type)) {
+    const label = `filter [${name ?? '_anonymous_'}]`;
+    checkSettings(def, SYNONYM_SETTINGS, label, def.type);
+    return synonymRulesFrom(def, label);
+  }
+  return createTokenFilter(def, name, limits);
+}
+
+/** Resolves filter / tokenizer / char filter references against named definitions (built lazily, cached). */
 function contextResolvers(context: AnalysisContext | undefined): Resolvers {
   const namedFilters = context?.filter ?? {};
   const namedTokenizers = context?.tokenizer ?? {};
+  const namedCharFilters = context?.char_filter ?? {};
+  const limits = context?.limits ?? DEFAULT_LIMITS;
   if (!isPlainObject(namedFilters)) throw illegal('[analysis.filter] must be an object');
   if (!isPlainObject(namedTokenizers)) throw illegal('[analysis.tokenizer] must be an object');
-  const filters = new Map<string, TokenFilter>();
+  if (!isPlainObject(namedCharFilters)) throw illegal('[analysis.char_filter] must be an object');
+  const filters = new Map<string, ResolvedFilter>();
   const tokenizers = new Map<string, Tokenizer>();
+  const charFilters = new Map<string, CharFilter>();
   return {
     filter(ref, analyzer) {
-      if (isPlainObject(ref)) return createTokenFilter(ref); // inline (anonymous) definition
+      if (isPlainObject(ref)) return filterOrRules(ref, undefined, limits); // inline (anonymous) definition
       if (typeof ref !== 'string') throw illegal(`[filter] of analyzer [${analyzer}] must contain names or objects`);
       let f = filters.get(ref);
       if (f) return f;
-      if (Object.hasOwn(namedFilters, ref)) f = createTokenFilter(namedFilters[ref], ref);
+      if (Object.hasOwn(namedFilters, ref)) f = filterOrRules(namedFilters[ref], ref, limits);
       else {
         try {
           f = createTokenFilter(ref);
@@ -213,11 +303,11 @@ function contextResolvers(context: AnalysisContext | undefined): Resolvers {
       return f;
     },
     tokenizer(ref, analyzer) {
-      if (isPlainObject(ref)) return createTokenizer(ref);
+      if (isPlainObject(ref)) return createTokenizer(ref, undefined, limits);
       if (typeof ref !== 'string') throw illegal(`[tokenizer] of analyzer [${analyzer}] must be a name or an object`);
       let t = tokenizers.get(ref);
       if (t) return t;
-      if (Object.hasOwn(namedTokenizers, ref)) t = createTokenizer(namedTokenizers[ref], ref);
+      if (Object.hasOwn(namedTokenizers, ref)) t = createTokenizer(namedTokenizers[ref], ref, limits);
       else {
         try {
           t = createTokenizer(ref);
@@ -227,6 +317,22 @@ function contextResolvers(context: AnalysisContext | undefined): Resolvers {
       }
       tokenizers.set(ref, t);
       return t;
+    },
+    charFilter(ref, analyzer) {
+      if (isPlainObject(ref)) return createCharFilter(ref);
+      if (typeof ref !== 'string') throw illegal(`[char_filter] of analyzer [${analyzer}] must contain names or objects`);
+      let c = charFilters.get(ref);
+      if (c) return c;
+      if (Object.hasOwn(namedCharFilters, ref)) c = createCharFilter(namedCharFilters[ref], ref);
+      else {
+        try {
+          c = createCharFilter(ref);
+        } catch {
+          throw illegal(`Custom Analyzer [${analyzer}] failed to find char_filter under name [${ref}]`);
+        }
+      }
+      charFilters.set(ref, c);
+      return c;
     },
   };
 }
@@ -250,9 +356,23 @@ export interface AnalysisSettings {
     analyzer?: Record<string, unknown>;
     filter?: Record<string, unknown>;
     tokenizer?: Record<string, unknown>;
+    char_filter?: Record<string, unknown>;
   };
+  /** `index.max_ngram_diff` (default 1): the largest max_gram - min_gram of an ngram tokenizer or filter. */
+  max_ngram_diff?: number | string;
+  /** `index.max_shingle_diff` (default 3). */
+  max_shingle_diff?: number | string;
   /** Settings may also be nested under `index` (`{ index: { analysis: … } }`), as ES accepts. */
-  index?: { analysis?: AnalysisSettings['analysis'] };
+  index?: { analysis?: AnalysisSettings['analysis']; max_ngram_diff?: number | string; max_shingle_diff?: number | string };
+}
+
+/** An index-level limit setting: a non-negative integer (or numeric string), else the default. */
+function limitSetting(s: AnalysisSettings, key: 'max_ngram_diff' | 'max_shingle_diff', fallback: number): number {
+  const v = s[key] ?? (isPlainObject(s.index) ? s.index[key] : undefined);
+  if (v === undefined || v === null) return fallback;
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0) throw illegal(`Failed to parse value [${String(v)}] for setting [index.${key}], must be a non-negative integer`);
+  return n;
 }
 
 /**
@@ -270,17 +390,21 @@ export class AnalyzerRegistry {
     const analysis: unknown = s.analysis ?? (isPlainObject(s.index) ? s.index.analysis : undefined);
     if (analysis === undefined) return;
     if (!isPlainObject(analysis)) throw illegal('[analysis] settings must be an object');
-    for (const k in analysis) if (k !== 'analyzer' && k !== 'filter' && k !== 'tokenizer') throw illegal(`unknown setting [index.analysis.${k}] (supported: analyzer, filter, tokenizer)`);
+    for (const k in analysis) if (k !== 'analyzer' && k !== 'filter' && k !== 'tokenizer' && k !== 'char_filter') throw illegal(`unknown setting [index.analysis.${k}] (supported: analyzer, filter, tokenizer, char_filter)`);
     const analyzers = analysis.analyzer ?? {};
     if (!isPlainObject(analyzers)) throw illegal('[analysis.analyzer] must be an object');
     const filterDefs = analysis.filter ?? {};
     const tokenizerDefs = analysis.tokenizer ?? {};
+    const charFilterDefs = analysis.char_filter ?? {};
     if (!isPlainObject(filterDefs)) throw illegal('[analysis.filter] must be an object');
     if (!isPlainObject(tokenizerDefs)) throw illegal('[analysis.tokenizer] must be an object');
-    const resolve = contextResolvers({ filter: filterDefs, tokenizer: tokenizerDefs });
-    // Validate every named filter and tokenizer, used or not (as ES does at index creation).
+    if (!isPlainObject(charFilterDefs)) throw illegal('[analysis.char_filter] must be an object');
+    const limits: AnalysisLimits = { maxNgramDiff: limitSetting(s, 'max_ngram_diff', DEFAULT_LIMITS.maxNgramDiff), maxShingleDiff: limitSetting(s, 'max_shingle_diff', DEFAULT_LIMITS.maxShingleDiff) };
+    const resolve = contextResolvers({ filter: filterDefs, tokenizer: tokenizerDefs, char_filter: charFilterDefs, limits });
+    // Validate every named filter, tokenizer and char filter, used or not (as ES does at index creation).
     for (const name of Object.keys(filterDefs)) resolve.filter(name, '_settings_');
     for (const name of Object.keys(tokenizerDefs)) resolve.tokenizer(name, '_settings_');
+    for (const name of Object.keys(charFilterDefs)) resolve.charFilter(name, '_settings_');
     for (const [name, def] of Object.entries(analyzers)) this.custom.set(name, build(def, name, resolve));
   }
 

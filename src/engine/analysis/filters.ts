@@ -1,12 +1,20 @@
 /**
  * Token filters in Elasticsearch's shape. A filter maps Token[] → Token[]; filters own their input
  * (they may rewrite terms in place and compact the array) since an analyzer's tokens are freshly
- * made by its tokenizer. Offsets are never changed. Removing a token (stop, length, …) leaves a
+ * made by its tokenizer. Offsets are never changed. Besides those here: `ngram`, `edge_ngram`
+ * (ngram.ts), `shingle` (shingle.ts), `trim`, `reverse`, `elision`, `keyword_marker`,
+ * `pattern_replace` (term-filters.ts); `synonym` and `synonym_graph` (synonyms.ts) are built by
+ * the analyzer that uses them, since their rules are analysed by what comes before them. Removing a token (stop, length, …) leaves a
  * position gap, as Lucene's FilteringTokenFilter does: the next token keeps its position.
  */
 import { stemmer } from 'stemmer';
 import type { Token } from '../types.ts';
 import { EngineError, isPlainObject } from '../types.ts';
+import { ngramFilterFrom } from './ngram.ts';
+import { DEFAULT_LIMITS, boolSetting, intSetting, type AnalysisLimits } from './settings.ts';
+import { shingleFilterFrom } from './shingle.ts';
+import { SYNONYM_SETTINGS } from './synonyms.ts';
+import { elisionFilterFrom, keywordMarkerFilterFrom, patternReplaceFilterFrom, reverseFilter, trimFilter } from './term-filters.ts';
 
 export type TokenFilter = (tokens: Token[]) => Token[];
 
@@ -264,12 +272,13 @@ export function porterStem(term: string): string {
   return s;
 }
 
+/** Stems each token, except tokens marked by keyword_marker and the `exclusions`. */
 export function porterStemFilter(exclusions?: Iterable<string>): TokenFilter {
   const excluded = exclusions ? new Set(exclusions) : null;
   return (tokens) => {
     for (let i = 0; i < tokens.length; i++) {
       const t = tokens[i]!;
-      if (excluded === null || !excluded.has(t.term)) t.term = porterStem(t.term);
+      if (t.keyword !== true && (excluded === null || !excluded.has(t.term))) t.term = porterStem(t.term);
     }
     return tokens;
   };
@@ -315,7 +324,7 @@ export function minimalEnglishStem(term: string): string {
 export const minimalEnglishFilter: TokenFilter = (tokens) => {
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i]!;
-    t.term = minimalEnglishStem(t.term);
+    if (t.keyword !== true) t.term = minimalEnglishStem(t.term);
   }
   return tokens;
 };
@@ -402,7 +411,19 @@ export function truncateFilter(length = 10): TokenFilter {
 
 export const BUILTIN_FILTERS: readonly string[] = [
   'lowercase', 'uppercase', 'asciifolding', 'stop', 'porter_stem', 'stemmer', 'length', 'unique', 'truncate',
+  'ngram', 'edge_ngram', 'shingle', 'trim', 'reverse', 'elision',
 ];
+
+/**
+ * Filters that make several tokens of one (n-grams, shingles): ES refuses them before a synonym
+ * filter, whose rules they would cut into pieces.
+ */
+export const NOT_FOR_SYNONYM_RULES = new WeakSet<TokenFilter>();
+
+function notForSynonymRules(f: TokenFilter): TokenFilter {
+  NOT_FOR_SYNONYM_RULES.add(f);
+  return f;
+}
 
 const DEFAULT_FILTERS: Record<string, TokenFilter> = {
   lowercase: lowercaseFilter,
@@ -414,23 +435,17 @@ const DEFAULT_FILTERS: Record<string, TokenFilter> = {
   length: lengthFilter(),
   unique: uniqueFilter(),
   truncate: truncateFilter(),
+  // Those with defaults are usable by bare name, as in ES.
+  ngram: notForSynonymRules(ngramFilterFrom({}, 'filter [ngram]', false, DEFAULT_LIMITS)),
+  edge_ngram: notForSynonymRules(ngramFilterFrom({}, 'filter [edge_ngram]', true, DEFAULT_LIMITS)),
+  shingle: notForSynonymRules(shingleFilterFrom({}, 'filter [shingle]', DEFAULT_LIMITS)),
+  trim: trimFilter,
+  reverse: reverseFilter,
+  elision: elisionFilterFrom({}, 'filter [elision]'),
 };
 
-function boolOpt(def: Record<string, unknown>, key: string, fallback: boolean, label: string): boolean {
-  const v = def[key];
-  if (v === undefined || v === null) return fallback;
-  if (v === true || v === 'true') return true;
-  if (v === false || v === 'false') return false;
-  throw illegal(`[${key}] of ${label} must be a boolean, got [${String(v)}]`);
-}
-
-function intOpt(def: Record<string, unknown>, key: string, fallback: number, label: string): number {
-  const v = def[key];
-  if (v === undefined || v === null) return fallback;
-  const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw illegal(`[${key}] of ${label} must be an integer, got [${String(v)}]`);
-  return n;
-}
+/** Filter types whose definitions the analyzer builds (synonyms.ts), not createTokenFilter. */
+export const SYNONYM_FILTER_TYPES: readonly string[] = ['synonym', 'synonym_graph'];
 
 /** The settings each filter type takes besides `type` (the unsupported ones get their own message below). */
 const FILTER_SETTINGS: Record<string, readonly string[]> = {
@@ -443,13 +458,24 @@ const FILTER_SETTINGS: Record<string, readonly string[]> = {
   length: ['min', 'max'],
   unique: ['only_on_same_position'],
   truncate: ['length'],
+  ngram: ['min_gram', 'max_gram', 'preserve_original'],
+  edge_ngram: ['min_gram', 'max_gram', 'preserve_original'],
+  shingle: ['min_shingle_size', 'max_shingle_size', 'output_unigrams', 'output_unigrams_if_no_shingles', 'token_separator', 'filler_token'],
+  trim: [],
+  reverse: [],
+  elision: ['articles', 'articles_case', 'articles_path'],
+  keyword_marker: ['keywords', 'keywords_path', 'keywords_pattern', 'ignore_case'],
+  pattern_replace: ['pattern', 'replacement', 'flags', 'all'],
+  synonym: SYNONYM_SETTINGS,
+  synonym_graph: SYNONYM_SETTINGS,
 };
 
 /**
  * A token filter from a built-in name ("lowercase") or a definition from index settings
- * (`{ type: 'stop', stopwords: ['a', 'the'] }`). `name` is used in error messages.
+ * (`{ type: 'stop', stopwords: ['a', 'the'] }`). `name` is used in error messages; `limits` are
+ * the index's (`index.max_ngram_diff`, `index.max_shingle_diff`).
  */
-export function createTokenFilter(definition: unknown, name?: string): TokenFilter {
+export function createTokenFilter(definition: unknown, name?: string, limits: AnalysisLimits = DEFAULT_LIMITS): TokenFilter {
   if (typeof definition === 'string') {
     const f = Object.hasOwn(DEFAULT_FILTERS, definition) ? DEFAULT_FILTERS[definition] : undefined;
     if (!f) throw illegal(`failed to find filter under name [${definition}]`);
@@ -470,10 +496,10 @@ export function createTokenFilter(definition: unknown, name?: string): TokenFilt
       if (def.language !== undefined) throw illegal(`[language] of ${label} is not supported`);
       return type === 'lowercase' ? lowercaseFilter : uppercaseFilter;
     case 'asciifolding':
-      return asciiFoldingFilter(boolOpt(def, 'preserve_original', false, label));
+      return asciiFoldingFilter(boolSetting(def, 'preserve_original', false, label));
     case 'stop':
       if (def.stopwords_path !== undefined) throw illegal(`[stopwords_path] of ${label} is not supported`);
-      return stopFilter(resolveStopwords(def.stopwords), boolOpt(def, 'ignore_case', false, label));
+      return stopFilter(resolveStopwords(def.stopwords), boolSetting(def, 'ignore_case', false, label));
     case 'porter_stem':
       return porterStemFilter();
     case 'stemmer': {
@@ -482,19 +508,37 @@ export function createTokenFilter(definition: unknown, name?: string): TokenFilt
       return stemmerFilter(lang);
     }
     case 'length': {
-      const min = intOpt(def, 'min', 0, label);
-      const max = intOpt(def, 'max', 2147483647, label);
+      const min = intSetting(def, 'min', 0, label);
+      const max = intSetting(def, 'max', 2147483647, label);
       if (min < 0) throw illegal(`minimum length must be greater than or equal to zero for ${label}`);
       if (max < min) throw illegal(`maximum length must be greater than or equal to minimum length for ${label}`);
       return lengthFilter(min, max);
     }
     case 'unique':
-      return uniqueFilter(boolOpt(def, 'only_on_same_position', false, label));
+      return uniqueFilter(boolSetting(def, 'only_on_same_position', false, label));
     case 'truncate': {
-      const length = intOpt(def, 'length', 10, label);
+      const length = intSetting(def, 'length', 10, label);
       if (length < 1) throw illegal(`[length] of ${label} must be greater than zero`);
       return truncateFilter(length);
     }
+    case 'ngram':
+    case 'edge_ngram':
+      return notForSynonymRules(ngramFilterFrom(def, label, type === 'edge_ngram', limits));
+    case 'shingle':
+      return notForSynonymRules(shingleFilterFrom(def, label, limits));
+    case 'trim':
+      return trimFilter;
+    case 'reverse':
+      return reverseFilter;
+    case 'elision':
+      return elisionFilterFrom(def, label);
+    case 'keyword_marker':
+      return keywordMarkerFilterFrom(def, label);
+    case 'pattern_replace':
+      return patternReplaceFilterFrom(def, label);
+    case 'synonym':
+    case 'synonym_graph':
+      throw illegal(`${label} of type [${type}] can only be used in an analyzer (its rules are analysed by the filters before it)`);
     default:
       throw illegal(`Unknown filter type [${type}] for [${name ?? '_anonymous_'}]`);
   }

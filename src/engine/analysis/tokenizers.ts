@@ -1,6 +1,7 @@
 /**
  * Tokenizers in Elasticsearch's (Lucene's) shape: `standard`, `whitespace`, `keyword`, `letter`
- * and `lowercase`. Each turns a string into Token[] with 0-based, incrementing positions and
+ * and `lowercase` here; `ngram`, `edge_ngram` (ngram.ts), `pattern` (pattern-tokenizer.ts),
+ * `char_group` (char-group.ts) and `path_hierarchy` (path-hierarchy.ts) in their own modules. Each turns a string into Token[] with 0-based, incrementing positions and
  * UTF-16 start/end offsets into the input (`text.slice(startOffset, endOffset)` is the raw token).
  *
  * Hot path: characters are classified through a lazily filled 64K lookup table (a Unicode regex
@@ -9,6 +10,12 @@
  */
 import type { Token } from '../types.ts';
 import { EngineError, isPlainObject } from '../types.ts';
+import { JAVA_WHITESPACE } from './char-classes.ts';
+import { charGroupTokenizerFrom } from './char-group.ts';
+import { ngramTokenizerFrom } from './ngram.ts';
+import { pathHierarchyTokenizerFrom } from './path-hierarchy.ts';
+import { patternTokenizerFrom } from './pattern-tokenizer.ts';
+import { DEFAULT_LIMITS, type AnalysisLimits } from './settings.ts';
 
 /** A tokenizer: text → tokens (positions 0, 1, 2, … ; offsets are UTF-16 indexes into text). */
 export type Tokenizer = (text: string) => Token[];
@@ -319,12 +326,7 @@ function startsEmojiSequence(text: string, j: number): boolean {
 // whitespace, letter, lowercase, keyword (Lucene CharTokenizers)
 
 /** Java's Character.isWhitespace (so NBSP U+00A0, U+2007, U+202F do not split). */
-const IS_WS = new Uint8Array(0x10000);
-for (const c of [
-  0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
-  0x2004, 0x2005, 0x2006, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x205f, 0x3000,
-])
-  IS_WS[c] = 1;
+const IS_WS = JAVA_WHITESPACE;
 
 /** Splits on whitespace (Java's Character.isWhitespace); tokens longer than max are split. */
 export function whitespaceTokenize(text: string, maxTokenLength = DEFAULT_MAX_TOKEN_LENGTH): Token[] {
@@ -406,7 +408,9 @@ export function keywordTokenize(text: string): Token[] {
 // ---------------------------------------------------------------------------------------------
 // factory
 
-export const BUILTIN_TOKENIZERS: readonly string[] = ['standard', 'whitespace', 'keyword', 'letter', 'lowercase'];
+export const BUILTIN_TOKENIZERS: readonly string[] = [
+  'standard', 'whitespace', 'keyword', 'letter', 'lowercase', 'ngram', 'edge_ngram', 'pattern', 'path_hierarchy',
+];
 
 const DEFAULT_TOKENIZERS: Record<string, Tokenizer> = {
   standard: (text) => standardTokenize(text),
@@ -414,6 +418,11 @@ const DEFAULT_TOKENIZERS: Record<string, Tokenizer> = {
   keyword: keywordTokenize,
   letter: (text) => letterTokenize(text),
   lowercase: (text) => lowercaseTokenize(text),
+  // Those with defaults are usable by bare name, as in ES.
+  ngram: ngramTokenizerFrom({}, 'tokenizer [ngram]', false, DEFAULT_LIMITS),
+  edge_ngram: ngramTokenizerFrom({}, 'tokenizer [edge_ngram]', true, DEFAULT_LIMITS),
+  pattern: patternTokenizerFrom({}, 'tokenizer [pattern]'),
+  path_hierarchy: pathHierarchyTokenizerFrom({}, 'tokenizer [path_hierarchy]'),
 };
 
 /** The settings each tokenizer type takes besides `type`. */
@@ -423,13 +432,19 @@ const TOKENIZER_SETTINGS: Record<string, readonly string[]> = {
   letter: [],
   lowercase: [],
   keyword: [],
+  ngram: ['min_gram', 'max_gram', 'token_chars', 'custom_token_chars'],
+  edge_ngram: ['min_gram', 'max_gram', 'token_chars', 'custom_token_chars'],
+  pattern: ['pattern', 'flags', 'group'],
+  char_group: ['tokenize_on_chars', 'max_token_length'],
+  path_hierarchy: ['delimiter', 'replacement', 'skip', 'reverse', 'buffer_size'],
 };
 
 /**
  * A tokenizer from a built-in name ("standard") or a definition from index settings
- * (`{ type: 'standard', max_token_length: 5 }`). `name` is used in error messages.
+ * (`{ type: 'standard', max_token_length: 5 }`). `name` is used in error messages; `limits` are
+ * the index's (`index.max_ngram_diff`).
  */
-export function createTokenizer(definition: unknown, name?: string): Tokenizer {
+export function createTokenizer(definition: unknown, name?: string, limits: AnalysisLimits = DEFAULT_LIMITS): Tokenizer {
   if (typeof definition === 'string') {
     const t = Object.hasOwn(DEFAULT_TOKENIZERS, definition) ? DEFAULT_TOKENIZERS[definition] : undefined;
     if (!t) throw new EngineError('illegal_argument_exception', `failed to find tokenizer under name [${definition}]`);
@@ -463,6 +478,15 @@ export function createTokenizer(definition: unknown, name?: string): Tokenizer {
       return DEFAULT_TOKENIZERS.lowercase!;
     case 'keyword':
       return keywordTokenize;
+    case 'ngram':
+    case 'edge_ngram':
+      return ngramTokenizerFrom(def, label, type === 'edge_ngram', limits);
+    case 'pattern':
+      return patternTokenizerFrom(def, label);
+    case 'char_group':
+      return charGroupTokenizerFrom(def, label);
+    case 'path_hierarchy':
+      return pathHierarchyTokenizerFrom(def, label);
     default:
       throw new EngineError('illegal_argument_exception', `Unknown tokenizer type [${type}] for [${name ?? '_anonymous_'}]`);
   }
