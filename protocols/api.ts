@@ -186,17 +186,8 @@ export interface DocUpdateByQueryRequest {
   refresh?: boolean | 'wait_for';
   timeout_ms?: number;
 }
-export interface UpdateByQueryResponse {
-  took: number;
-  timed_out: boolean;
-  total: number;
-  updated: number;
-  deleted: number;
-  batches: number;
-  version_conflicts: number;
-  noops: number;
-  failures: { index: string; id?: string; status: number; cause: { type: string; reason: string } }[];
-}
+/** What update_by_query answers: reindex's answer without `created`. */
+export type UpdateByQueryResponse = Omit<ReindexResponse, 'created'>;
 /** Copy documents from source indices into a destination (Elasticsearch's _reindex). */
 export interface ReindexRequest {
   body: { source: { index: IndexExpr; query?: Record<string, unknown> }; dest: { index: string; op_type?: 'index' | 'create' }; max_docs?: number };

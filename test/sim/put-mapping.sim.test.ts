@@ -1,8 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShoalNode } from '../../src/node/shoal-node.ts';
-import { MemoryRaftStorage } from '../../src/raft/memory-storage.ts';
-import { SimulatedClock } from '../../src/runtime/simulated-clock.ts';
-import { MemoryNetwork } from '../../src/transport/memory-transport.ts';
+import { SIM_MASTERS, simCluster } from '../support/sim-cluster.ts';
 
 /**
  * A write right after a put-mapping, while the node holding a copy of the shard has not applied
@@ -11,33 +8,12 @@ import { MemoryNetwork } from '../../src/transport/memory-transport.ts';
  * Without the mapping version on writes, the lagging primary (or replica) would refuse the new
  * field as unmapped; with it, the copy waits for the version and the write succeeds on both.
  */
-const MASTERS = ['n1', 'n2', 'n3'];
 const LAG_MS = 400;
 type Any = Record<string, any>;
 
 async function scenario(lagging: 'primary' | 'replica', writeVia: 'fast' | 'slow' = 'fast') {
-  const clock = new SimulatedClock({ start: 0, settleTurns: 1 });
-  const network = new MemoryNetwork({ clock });
-  const lag = new Map<string, number>();
-  const nodes = new Map<string, ShoalNode>();
-  const drive = async <T>(p: Promise<T>, what: string, maxMs = 20_000): Promise<T> => {
-    let done: { ok: boolean; value: unknown } | undefined;
-    p.then(
-      (value) => (done = { ok: true, value }),
-      (value) => (done = { ok: false, value }),
-    );
-    await clock.runUntil(() => done !== undefined, { maxTimeMs: maxMs });
-    if (!done) throw new Error(`${what} did not finish within ${maxMs} virtual ms`);
-    if (!done.ok) throw done.value;
-    return done.value as T;
-  };
-  let seed = 1;
-  for (const id of MASTERS) {
-    const s = seed++;
-    let x = s;
-    const random = () => ((x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    nodes.set(id, await drive(ShoalNode.start({ nodeId: id, transport: network.connect(id), clock, random, storage: new MemoryRaftStorage(), logLevel: 'silent', masters: MASTERS, stateApplyLag: () => lag.get(id) ?? 0 }), `start ${id}`));
-  }
+  const { clock, nodes, lag, drive, start, shutdown } = simCluster();
+  for (const id of SIM_MASTERS) await start(id);
   try {
     const all = [...nodes.values()];
     await clock.runUntil(() => all.every((n) => Object.keys(n.state.nodes).length === 3 && !!n.state.master), { maxTimeMs: 20_000 });
@@ -49,7 +25,7 @@ async function scenario(lagging: 'primary' | 'replica', writeVia: 'fast' | 'slow
     const copies = n1.state.routing.m![0]!.copies;
     const slow = copies.find((c) => c.primary === (lagging === 'primary'))!.node;
     // The coordinating node: one that applies every version at once (not the lagging one).
-    const coord = nodes.get(MASTERS.find((id) => id !== slow)!)!;
+    const coord = nodes.get(SIM_MASTERS.find((id) => id !== slow)!)!;
     // Where the write after the put-mapping goes: through the lagging node too, its coordinator
     // routes with the old state (the primary's own mapping version must then reach the replica).
     const writer = writeVia === 'fast' ? coord : nodes.get(slow)!;
@@ -69,7 +45,7 @@ async function scenario(lagging: 'primary' | 'replica', writeVia: 'fast' | 'slow
     expect(r.hits.hits.map((h: Any) => h._id)).toEqual(['late']);
     expect(n1.state.routing.m![0]!.copies.map((c) => c.allocationId).sort()).toEqual(copies.map((c) => c.allocationId).sort());
   } finally {
-    for (const n of nodes.values()) await drive(n.shutdown(), 'shutdown').catch(() => undefined);
+    await shutdown();
   }
 }
 

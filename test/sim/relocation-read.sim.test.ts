@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { shardFor } from '../../src/cluster/routing.ts';
-import { ShoalNode } from '../../src/node/shoal-node.ts';
-import { MemoryRaftStorage } from '../../src/raft/memory-storage.ts';
-import { SimulatedClock } from '../../src/runtime/simulated-clock.ts';
-import { MemoryNetwork } from '../../src/transport/memory-transport.ts';
+import type { ShoalNode } from '../../src/node/shoal-node.ts';
+import { simCluster } from '../support/sim-cluster.ts';
 
 /**
  * Read your own write across a relocation, under a simulated clock. A third node joins and a
@@ -14,34 +12,14 @@ import { MemoryNetwork } from '../../src/transport/memory-transport.ts';
  * and the search is routed by it, away from the old copy. Without that, the search is served by
  * the old copy and misses the write.
  */
-const MASTERS = ['n1', 'n2', 'n3'];
 type Any = Record<string, any>;
 
 describe('a write through a node that applies cluster states late, then a search through it, across a relocation', () => {
   it('finds the write: the answer waits for the primary\'s routing, and the search follows it', async () => {
-    const clock = new SimulatedClock({ start: 0, settleTurns: 1 });
-    const network = new MemoryNetwork({ clock });
-    const lag = new Map<string, number>();
-    const nodes = new Map<string, ShoalNode>();
-    const drive = async <T>(p: Promise<T>, what: string, maxMs = 20_000): Promise<T> => {
-      let done: { ok: boolean; value: unknown } | undefined;
-      p.then(
-        (value) => (done = { ok: true, value }),
-        (value) => (done = { ok: false, value }),
-      );
-      await clock.runUntil(() => done !== undefined, { maxTimeMs: maxMs });
-      if (!done) throw new Error(`${what} did not finish within ${maxMs} virtual ms`);
-      if (!done.ok) throw done.value;
-      return done.value as T;
-    };
-    const start = async (id: string, seed: number) => {
-      let x = seed;
-      const random = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-      nodes.set(id, await drive(ShoalNode.start({ nodeId: id, transport: network.connect(id), clock, random, storage: new MemoryRaftStorage(), logLevel: 'silent', masters: MASTERS, stateApplyLag: () => lag.get(id) ?? 0 }), `start ${id}`));
-    };
+    const { clock, nodes, lag, drive, start, shutdown } = simCluster();
     try {
-      await start('n1', 1);
-      await start('n2', 2);
+      await start('n1');
+      await start('n2');
       const n1 = nodes.get('n1')!;
       await clock.runUntil(() => !!n1.state.master && Object.keys(n1.state.nodes).length === 2, { maxTimeMs: 20_000 });
       await drive(n1.api({ op: 'index.create', index: 'r', settings: { number_of_shards: 2, number_of_replicas: 1, refresh_interval_ms: -1 } } as never), 'create');
@@ -49,7 +27,7 @@ describe('a write through a node that applies cluster states late, then a search
       await clock.runUntil(() => allStarted(n1), { maxTimeMs: 20_000 });
       expect(allStarted(n1)).toBe(true);
       // n3 joins: rebalancing moves copies to it. Watch for a replica leaving its node.
-      await start('n3', 3);
+      await start('n3');
       const leader = () => [...nodes.values()].find((n) => n.state.master?.id === n.info.id) ?? n1;
       const movingReplica = () => {
         for (const [shard, t] of (leader().state.routing.r ?? []).entries()) {
@@ -83,8 +61,7 @@ describe('a write through a node that applies cluster states late, then a search
       const found = (await drive(slow.api({ op: 'search', index: 'r', body: { query: { ids: { values: [id] } } } } as never), 'search')) as Any;
       expect(found.hits.hits.map((h: Any) => h._id)).toEqual([id]);
     } finally {
-      lag.clear();
-      for (const n of nodes.values()) await drive(n.shutdown(), 'shutdown').catch(() => undefined);
+      await shutdown();
     }
   });
 });
