@@ -9,15 +9,18 @@
 
 import { EngineError } from '../types.ts';
 import { makeRounding } from './dates.ts';
+import { renderExtendedStats } from './extended-stats.ts';
 import { CardinalitySketch } from './hll.ts';
 import type { CardinalityPartial } from './hll.ts';
 import { bucketComparator, cardinalityValue, compareSortValues, hasMetricOrder, metricValue } from './order.ts';
+import { mergePercentiles, renderPercentiles } from './percentiles.ts';
 import type {
   AggNode,
   AggPartial,
   BucketOrder,
   CountBucketPartial,
   DateHistogramNode,
+  ExtendedStatsPartial,
   FiltersNode,
   FixedBucketsPartial,
   HistogramNode,
@@ -25,6 +28,7 @@ import type {
   HitPartial,
   KeyFormat,
   NumericMetricNode,
+  PercentilesPartial,
   RangeNode,
   ShardAggs,
   SingleBucketPartial,
@@ -35,7 +39,7 @@ import type {
   TopHitsPartial,
   ValueCountPartial,
 } from './types.ts';
-import { compareKeys, javaDouble } from './util.ts';
+import { CompensatedSum, compareKeys, javaDouble } from './util.ts';
 import type { Key } from './util.ts';
 
 export interface ReduceOptions {
@@ -134,6 +138,11 @@ function renderNode(node: AggNode, parts: readonly ShardAggs[], ctx: RCtx): Reco
     case 'sum':
     case 'stats':
       return renderStats(node, mergeStats(node, partsOf(node, parts)));
+    case 'extended_stats':
+      return renderExtendedStats(node, mergeExtendedStats(partsOf(node, parts)));
+    case 'percentiles':
+    case 'percentile_ranks':
+      return renderPercentiles(node, mergePercentiles(node, partsOf(node, parts)));
     case 'value_count':
       return { value: mergeValueCount(partsOf(node, parts)).c };
     case 'cardinality':
@@ -192,6 +201,11 @@ function mergeNode(node: AggNode, ps: AggPartial[]): AggPartial {
     case 'sum':
     case 'stats':
       return mergeStats(node, ps as StatsPartial[]);
+    case 'extended_stats':
+      return mergeExtendedStats(ps as ExtendedStatsPartial[]);
+    case 'percentiles':
+    case 'percentile_ranks':
+      return mergePercentiles(node, ps as PercentilesPartial[]);
     case 'value_count':
       return mergeValueCount(ps as ValueCountPartial[]);
     case 'cardinality':
@@ -434,7 +448,10 @@ function renderFilters(node: FiltersNode, ps: FixedBucketsPartial[], ctx: RCtx):
 
 // ---- metrics ----
 
-function mergeStats(node: NumericMetricNode, ps: readonly StatsPartial[]): StatsPartial {
+type StatsFields = Omit<StatsPartial, 't'>;
+
+/** Count, min, max and the compensated sum over partials of stats or extended_stats. */
+function mergeStatsFields(ps: readonly StatsFields[]): StatsFields {
   let c = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -451,12 +468,21 @@ function mergeStats(node: NumericMetricNode, ps: readonly StatsPartial[]): Stats
     sum = t;
   }
   return {
-    t: node.type,
     c,
     min: min === Infinity ? null : min,
     max: max === -Infinity ? null : max,
     sum: Number.isFinite(sum) ? sum + comp : sum,
   };
+}
+
+function mergeStats(node: NumericMetricNode, ps: readonly StatsPartial[]): StatsPartial {
+  return { t: node.type, ...mergeStatsFields(ps) };
+}
+
+function mergeExtendedStats(ps: readonly ExtendedStatsPartial[]): ExtendedStatsPartial {
+  const squares = new CompensatedSum();
+  for (const p of ps) squares.addCompensated(p.sq, p.sqc);
+  return { t: 'extended_stats', ...mergeStatsFields(ps), sq: squares.sum, sqc: squares.compensation };
 }
 
 function renderStats(node: NumericMetricNode, p: StatsPartial): Record<string, unknown> {
