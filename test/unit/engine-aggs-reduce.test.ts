@@ -129,6 +129,36 @@ const metricArb: fc.Arbitrary<Any> = fc.oneof(
     field: numericField,
     missing: maybe(fc.integer({ min: -5, max: 5 })),
   }).map(({ type, field, missing }) => ({ [type]: { field, ...(missing === undefined ? {} : { missing }) } })),
+  fc.record({ field: numericField, missing: maybe(fc.integer({ min: -5, max: 5 })), sigma: maybe(fc.constantFrom(0, 1, 2.5)) }).map(
+    ({ field, missing, sigma }) => ({
+      extended_stats: { field, ...(missing === undefined ? {} : { missing }), ...(sigma === undefined ? {} : { sigma }) },
+    }),
+  ),
+  // A corpus holds at most 360 values, under 5 · compression: the digests stay exact, so the
+  // reduce must equal one engine exactly (the compressed case has its own test below).
+  fc.record({
+    field: numericField,
+    percents: maybe(fc.constantFrom([50], [0, 12.5, 99.9, 100], [75, 25])),
+    keyed: maybe(fc.boolean()),
+    missing: maybe(fc.integer({ min: -5, max: 5 })),
+    compression: maybe(fc.constantFrom(80, 300)),
+  }).map(({ field, percents, keyed, missing, compression }) => ({
+    percentiles: {
+      field,
+      ...(percents === undefined ? {} : { percents }),
+      ...(keyed === undefined ? {} : { keyed }),
+      ...(missing === undefined ? {} : { missing }),
+      ...(compression === undefined ? {} : { tdigest: { compression } }),
+    },
+  })),
+  fc.record({
+    field: fc.constantFrom('n', 'price'),
+    values: fc.array(fc.integer({ min: -40, max: 1000 }), { minLength: 1, maxLength: 3 }),
+    keyed: maybe(fc.boolean()),
+    missing: maybe(fc.integer({ min: -5, max: 5 })),
+  }).map(({ field, values, keyed, missing }) => ({
+    percentile_ranks: { field, values, ...(keyed === undefined ? {} : { keyed }), ...(missing === undefined ? {} : { missing }) },
+  })),
   fc.constantFrom('n', 'tag', 'ts').map((field) => ({ value_count: { field } })),
   fc.record({ field: fc.constantFrom('tag', 'n', 'uid', 'color', 'price'), t: fc.constantFrom(undefined, 5, 40, 3000) }).map(({ field, t }) => ({
     cardinality: { field, ...(t === undefined ? {} : { precision_threshold: t }) },
@@ -294,9 +324,17 @@ function compositeReference(docs: readonly Doc[], cases: readonly SourceCase[]):
 const compositeSourcesArb = fc.array(sourceCaseArb, { minLength: 1, maxLength: 3 });
 const compositeSources = (cases: readonly SourceCase[]): Any[] => cases.map((c, i) => ({ [`s${i}`]: c.def }));
 
+/** The sub-aggregations that bucket orders read: `m`, `pm.50`, `em.std_deviation`, `em.variance`. */
+const ORDER_SUBS: Any = {
+  m: { max: { field: 'price' } },
+  pm: { percentiles: { field: 'price', percents: [50] } },
+  em: { extended_stats: { field: 'n' } },
+};
+const readsOrderSubs = (order: unknown): boolean => order !== undefined && /"(m"|pm\.|em\.)/.test(JSON.stringify(order));
+
 /**
- * A bucket aggregation without its sub-aggregations; `needsM` when its order reads sub-aggregation
- * `m`. Terms take `min_doc_count: 0` at the top level only: below a bucket, a shard that has no doc
+ * A bucket aggregation without its sub-aggregations; `needsM` when its order reads the
+ * sub-aggregations of `ORDER_SUBS`. Terms take `min_doc_count: 0` at the top level only: below a bucket, a shard that has no doc
  * in that bucket contributes none of its zero-count terms (as in Elasticsearch), so the result
  * depends on the split.
  */
@@ -304,7 +342,14 @@ const bucketArb = (depth: number): fc.Arbitrary<{ def: Any; needsM: boolean }> =
   // terms: shard_size (size × 1.5 + 10 ≥ 130) covers every term, so counts must be exact.
   fc.record({
     field: fc.constantFrom('tag', 'color', 'n', 'ok'),
-    order: fc.constantFrom<unknown>(undefined, { _count: 'asc' }, { m: 'desc' }, [{ m: 'asc' }, { _key: 'desc' }]),
+    order: fc.constantFrom<unknown>(
+      undefined,
+      { _count: 'asc' },
+      { m: 'desc' },
+      [{ m: 'asc' }, { _key: 'desc' }],
+      { 'pm.50': 'desc' },
+      [{ 'em.std_deviation': 'asc' }, { _count: 'desc' }],
+    ),
     min: fc.integer({ min: depth === 0 ? 0 : 1, max: 3 }),
     missing: fc.boolean(),
     err: fc.boolean(),
@@ -319,7 +364,7 @@ const bucketArb = (depth: number): fc.Arbitrary<{ def: Any; needsM: boolean }> =
         ...(err ? { show_term_doc_count_error: true } : {}),
       },
     },
-    needsM: order !== undefined && JSON.stringify(order).includes('"m"'),
+    needsM: readsOrderSubs(order),
   })),
   // terms by key with a small size: shards return their first shard_size keys, which is exact.
   fc.record({ field: fc.constantFrom('tag', 'n'), dir: fc.constantFrom('asc', 'desc'), size: fc.integer({ min: 1, max: 6 }), min: fc.integer({ min: depth === 0 ? 0 : 1, max: 1 }) }).map(
@@ -331,7 +376,7 @@ const bucketArb = (depth: number): fc.Arbitrary<{ def: Any; needsM: boolean }> =
     offset: fc.constantFrom(0, 2),
     min: fc.integer({ min: 0, max: 2 }),
     bounds: fc.boolean(),
-    order: fc.constantFrom<unknown>(undefined, { _count: 'desc' }, { _key: 'desc' }),
+    order: fc.constantFrom<unknown>(undefined, { _count: 'desc' }, { _key: 'desc' }, { 'em.variance': 'desc' }),
     keyed: fc.boolean(),
   }).map(({ f: [field, intervals], pick, offset, min, bounds, order, keyed }) => ({
     def: {
@@ -345,7 +390,7 @@ const bucketArb = (depth: number): fc.Arbitrary<{ def: Any; needsM: boolean }> =
         ...(keyed ? { keyed: true } : {}),
       },
     },
-    needsM: false,
+    needsM: readsOrderSubs(order),
   })),
   fc.record({
     interval: fc.constantFrom<Any>({ calendar_interval: 'day' }, { calendar_interval: 'week' }, { calendar_interval: 'month' }, { fixed_interval: '36h' }, { fixed_interval: '7d' }),
@@ -420,7 +465,7 @@ function aggsArb(depth: number): fc.Arbitrary<Any> {
           {
             arbitrary: fc.tuple(bucketArb(depth), fc.option(aggsArb(depth + 1), { nil: undefined, freq: 2 })).map(([{ def, needsM }, subs]) => {
               const aggs: Any = { ...(subs ?? {}) };
-              if (needsM) aggs.m = { max: { field: 'price' } };
+              if (needsM) Object.assign(aggs, ORDER_SUBS);
               return Object.keys(aggs).length > 0 ? { ...def, aggs } : def;
             }),
             weight: 2,
@@ -585,6 +630,70 @@ describe('distributed aggregations: shard partials reduced on the coordinating n
         const stdErr = 1.04 / Math.sqrt(2 ** p);
         expect(Math.abs(got - 6000)).toBeLessThanOrEqual(3 * stdErr * 6000);
       }
+    }
+  });
+
+  it('percentiles past 5 · compression values: merged digests within the t-digest bound of one engine and of the truth; extended_stats equal up to rounding', () => {
+    // 6000 docs, skewed prices that are not exact in binary, over 4 shards that refresh at different points.
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 48271) >>> 0) % 2147483647) / 2147483647);
+    const docs: Doc[] = Array.from({ length: 6000 }, (_, uid) => ({
+      uid,
+      color: COLORS[uid % 3]!,
+      price: Math.exp(rnd() * 8) / 3,
+      ts: BASE + Math.floor(rnd() * 90 * DAY),
+    }));
+    const shards = [0, 1, 2, 3].map((s) => engineWith(docs.filter((d) => (d.uid * 7) % 4 === s), (i) => i % 700 === 699));
+    const whole = engineWith(docs, (i) => i % 1000 === 999);
+    const percents = [0, 1, 25, 50, 90, 99, 99.9, 100];
+    const probes = [1, 10, 100, 1000];
+    const metrics = {
+      p: { percentiles: { field: 'price', percents, keyed: false } },
+      r: { percentile_ranks: { field: 'price', values: probes, keyed: false } },
+      e: { extended_stats: { field: 'price' } },
+      et: { extended_stats: { field: 'ts' } },
+    };
+    const body = { size: 0, aggs: { ...metrics, c: { terms: { field: 'color' }, aggs: metrics } } };
+    const got = distributed(shards, body) as Any;
+    const one = whole.search(body).aggregations as Any;
+    /** Three centroid spans under k1 plus one value (see engine-tdigest.test.ts). */
+    const tol = (q: number, n: number) => (3 * 2 * Math.PI * Math.sqrt(q * (1 - q))) / 100 + 1 / n;
+    const check = (g: Any, o: Any, prices: number[]) => {
+      const sorted = [...prices].sort((a, b) => a - b);
+      const n = sorted.length;
+      expect(n).toBeGreaterThan(500);
+      const rankOf = (v: number): [number, number] => [sorted.filter((x) => x < v).length, sorted.filter((x) => x <= v).length];
+      g.p.values.forEach(({ key, value }: Any, i: number) => {
+        const q = key / 100;
+        for (const answer of [value, o.p.values[i].value]) {
+          const [below, atMost] = rankOf(answer);
+          expect(Math.max(0, below - q * n, q * n - atMost) / n, `p${key}`).toBeLessThanOrEqual(tol(q, n));
+        }
+      });
+      expect(g.p.values[0].value).toBe(sorted[0]);
+      expect(g.p.values.at(-1).value).toBe(sorted[n - 1]);
+      g.r.values.forEach(({ key, value }: Any, i: number) => {
+        const truth = rankOf(key)[1] / n;
+        expect(Math.abs(value / 100 - truth), `rank of ${key}`).toBeLessThanOrEqual(tol(truth, n));
+        expect(Math.abs(o.r.values[i].value / 100 - truth)).toBeLessThanOrEqual(tol(truth, n));
+      });
+      // extended_stats: same count, min and max; sums and what follows from them equal up to rounding.
+      for (const name of ['e', 'et']) {
+        expect([g[name].count, g[name].min, g[name].max]).toEqual([o[name].count, o[name].min, o[name].max]);
+        for (const k of ['avg', 'sum', 'sum_of_squares', 'variance', 'variance_sampling', 'std_deviation', 'std_deviation_sampling']) {
+          expect(Math.abs(g[name][k] - o[name][k]), `${name}.${k}`).toBeLessThanOrEqual(Math.abs(o[name][k]) * 1e-12);
+        }
+        for (const k of Object.keys(o[name].std_deviation_bounds)) {
+          expect(Math.abs(g[name].std_deviation_bounds[k] - o[name].std_deviation_bounds[k])).toBeLessThanOrEqual(Math.abs(o[name].std_deviation_bounds[k]) * 1e-12);
+        }
+      }
+      const mean = prices.reduce((a, b) => a + b, 0) / n;
+      const variance = prices.reduce((a, b) => a + (b - mean) ** 2, 0) / n;
+      expect(Math.abs(g.e.variance - variance)).toBeLessThanOrEqual(variance * 1e-9);
+    };
+    check(got, one, docs.map((d) => d.price!));
+    for (const b of got.c.buckets) {
+      check(b, one.c.buckets.find((x: Any) => x.key === b.key), docs.filter((d) => d.color === b.key).map((d) => d.price!));
     }
   });
 

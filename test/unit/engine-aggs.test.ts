@@ -591,6 +591,276 @@ describe('cardinality', () => {
   });
 });
 
+describe('extended_stats', () => {
+  /** Elasticsearch's formulas over the values (variance from the sums, negatives clamped to 0). */
+  const refExtended = (vals: number[], sigma: number) => {
+    const c = vals.length;
+    if (c === 0) {
+      const none = { upper: null, lower: null, upper_population: null, lower_population: null, upper_sampling: null, lower_sampling: null };
+      return {
+        count: 0, min: null, max: null, avg: null, sum: 0, sum_of_squares: null, variance: null, variance_population: null,
+        variance_sampling: null, std_deviation: null, std_deviation_population: null, std_deviation_sampling: null, std_deviation_bounds: none,
+      };
+    }
+    const sum = vals.reduce((a, b) => a + b, 0);
+    const sq = vals.reduce((a, b) => a + b * b, 0);
+    const avg = sum / c;
+    const vp = Math.max(0, (sq - (sum * sum) / c) / c);
+    const vs = c > 1 ? Math.max(0, (sq - (sum * sum) / c) / (c - 1)) : null;
+    const sp = Math.sqrt(vp);
+    const ss = vs === null ? null : Math.sqrt(vs);
+    return {
+      count: c, min: Math.min(...vals), max: Math.max(...vals), avg, sum, sum_of_squares: sq,
+      variance: vp, variance_population: vp, variance_sampling: vs,
+      std_deviation: sp, std_deviation_population: sp, std_deviation_sampling: ss,
+      std_deviation_bounds: {
+        upper: avg + sigma * sp, lower: avg - sigma * sp, upper_population: avg + sigma * sp, lower_population: avg - sigma * sp,
+        upper_sampling: ss === null ? null : avg + sigma * ss, lower_sampling: ss === null ? null : avg - sigma * ss,
+      },
+    };
+  };
+
+  it('matches a reference (count, sums, variances, deviations, σ bounds), on one shard and on several', () => {
+    fc.assert(
+      fc.property(docsArb, fc.integer({ min: 1, max: 3 }), fc.constantFrom(undefined, 0, 1.5, 3), (docs, shards, sigma) => {
+        const req = {
+          e: { extended_stats: { field: 'n', ...(sigma === undefined ? {} : { sigma }) } },
+          m: { extended_stats: { field: 'n', missing: -7 } },
+          none: { extended_stats: { field: 'unmapped' } },
+        };
+        const { single, multi } = run(req, docs, shards, 2, { match });
+        const m = docs.filter(match);
+        const vals = m.flatMap((d) => nums(d, 'n'));
+        const withMissing = m.flatMap((d) => (nums(d, 'n').length ? nums(d, 'n') : [-7]));
+        const expected = { e: refExtended(vals, sigma ?? 2), m: refExtended(withMissing, 2), none: refExtended([], 2) };
+        expect(single).toEqual(expected);
+        expect(multi).toEqual(expected);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('one value: no sampling variance (null, where Elasticsearch says NaN); Elasticsearch example numbers', () => {
+    const one = run({ e: { extended_stats: { field: 'x' } } }, [{ x: 5 }], 1, 1).single['e'] as Record<string, unknown>;
+    expect(one).toMatchObject({ count: 1, variance: 0, variance_sampling: null, std_deviation: 0, std_deviation_sampling: null });
+    expect(one['std_deviation_bounds']).toEqual({ upper: 5, lower: 5, upper_population: 5, lower_population: 5, upper_sampling: null, lower_sampling: null });
+    // Equal values: the sums leave a variance of about -3e-18, clamped to 0 (else the deviations would be NaN).
+    const same = run({ e: { extended_stats: { field: 'x' } } }, [{ x: 0.1 }, { x: 0.1 }, { x: 0.1 }], 1, 1).single['e'];
+    expect(same).toMatchObject({ variance: 0, variance_sampling: 0, std_deviation: 0, std_deviation_sampling: 0 });
+    // The two grades of Elasticsearch's documentation example.
+    const es = run({ e: { extended_stats: { field: 'g' } } }, [{ g: 50 }, { g: 100 }], 2, 1).multi['e'];
+    expect(es).toEqual({
+      count: 2, min: 50, max: 100, avg: 75, sum: 150, sum_of_squares: 12500, variance: 625, variance_population: 625,
+      variance_sampling: 1250, std_deviation: 25, std_deviation_population: 25, std_deviation_sampling: 35.35533905932738,
+      std_deviation_bounds: { upper: 125, lower: 25, upper_population: 125, lower_population: 25, upper_sampling: 145.71067811865476, lower_sampling: 4.289321881345245 },
+    });
+  });
+
+  it('sums of squares are compensated; dates get *_as_string like Elasticsearch; missing accepts a date', () => {
+    const docs: Doc[] = Array.from({ length: 1000 }, () => ({ x: 0.1 }));
+    expect((run({ e: { extended_stats: { field: 'x' } } }, docs, 3, 3).multi['e'] as { sum_of_squares: number }).sum_of_squares).toBe(10.000000000000002);
+    const fieldType = (f: string) => (f === 'ts' ? 'date' : undefined);
+    const r = run({ e: { extended_stats: { field: 'ts', sigma: 1, missing: '2020-01-03' } } }, [{ ts: T0 }, { ts: T0 + 86_400_000 }, {}], 1, 1, { parse: { fieldType } });
+    const e = r.single['e'] as Record<string, unknown>;
+    expect(e['count']).toBe(3);
+    expect(e['min_as_string']).toBe('2020-01-01T00:00:00.000Z');
+    expect(e['max_as_string']).toBe('2020-01-03T00:00:00.000Z');
+    expect(e['avg_as_string']).toBe('2020-01-02T00:00:00.000Z');
+    // σ = 1: avg ± √(2/3) day (population), ± 1 day (sampling); the sums of squares of epoch
+    // millis cancel, so (as in Elasticsearch) the bounds are off by a millisecond or so.
+    const day = 86_400_000;
+    const bounds = e['std_deviation_bounds'] as Record<string, number>;
+    const want = { upper: Math.sqrt(2 / 3) * day, lower: -Math.sqrt(2 / 3) * day, upper_sampling: day, lower_sampling: -day };
+    for (const [k, off] of Object.entries(want)) expect(Math.abs(bounds[k]! - (T0 + day + off))).toBeLessThan(5);
+    expect(e['std_deviation_bounds_as_string']).toEqual(
+      Object.fromEntries(Object.entries(bounds).map(([k, v]) => [k, new Date(v).toISOString()])),
+    );
+    expect((e['std_deviation_bounds_as_string'] as Record<string, string>)['upper']).toMatch(/^2020-01-02T19:35:45/);
+    for (const k of ['sum_as_string', 'sum_of_squares_as_string', 'variance_as_string', 'variance_population_as_string', 'variance_sampling_as_string', 'std_deviation_as_string', 'std_deviation_population_as_string', 'std_deviation_sampling_as_string']) {
+      expect(typeof e[k]).toBe('string');
+    }
+    expect(Object.keys(run({ e: { extended_stats: { field: 'ts' } } }, [{}], 1, 1, { parse: { fieldType } }).single['e'] as object)).not.toContain('min_as_string');
+  });
+});
+
+describe('percentiles and percentile_ranks', () => {
+  /** What the t-digest answers exactly while it holds few values: the middle of the step where two values meet. */
+  const refPercentile = (sorted: number[], percent: number): number | null => {
+    const n = sorted.length;
+    if (n === 0) return null;
+    const q = percent / 100;
+    if (q <= 0) return sorted[0]!;
+    if (q >= 1) return sorted[n - 1]!;
+    const r = q * n;
+    if (Number.isInteger(r)) {
+      const a = sorted[r - 1]!;
+      const b = sorted[r]!;
+      return a === b ? a : a / 2 + b / 2;
+    }
+    return sorted[Math.ceil(r) - 1]!;
+  };
+  const refRank = (sorted: number[], v: number): number | null =>
+    sorted.length === 0 ? null : (sorted.filter((x) => x <= v).length / sorted.length) * 100;
+  const DEFAULT = [1, 5, 25, 50, 75, 95, 99];
+  const keyOf = (p: number) => (Number.isInteger(p) ? `${p}.0` : String(p));
+
+  it('are exact for few values (here ≤ 360), keyed by default, on one shard and on several', () => {
+    fc.assert(
+      fc.property(docsArb, fc.integer({ min: 1, max: 3 }), (docs, shards) => {
+        const req = {
+          p: { percentiles: { field: 'n' } },
+          pu: { percentiles: { field: 'n', percents: [99.9, 0, 50, 100, 33.3], keyed: false } },
+          r: { percentile_ranks: { field: 'n', values: [10, -50, 0, 49.5] } },
+          rm: { percentile_ranks: { field: 'n', values: [0], missing: -1, keyed: false } },
+        };
+        const { single, multi } = run(req, docs, shards, 2, { match });
+        const m = docs.filter(match);
+        const sorted = m.flatMap((d) => nums(d, 'n')).sort((a, b) => a - b);
+        const withMissing = m.flatMap((d) => (nums(d, 'n').length ? nums(d, 'n') : [-1])).sort((a, b) => a - b);
+        const expected = {
+          p: { values: Object.fromEntries(DEFAULT.map((p) => [keyOf(p), refPercentile(sorted, p)])) },
+          pu: { values: [0, 33.3, 50, 99.9, 100].map((p) => ({ key: p, value: refPercentile(sorted, p) })) },
+          r: { values: { '-50.0': refRank(sorted, -50), '0.0': refRank(sorted, 0), '10.0': refRank(sorted, 10), '49.5': refRank(sorted, 49.5) } },
+          rm: { values: [{ key: 0, value: refRank(withMissing, 0) }] },
+        };
+        expect(single).toEqual(expected);
+        expect(multi).toEqual(expected);
+        expect(Object.keys((single['p'] as { values: object }).values)).toEqual(['1.0', '5.0', '25.0', '50.0', '75.0', '95.0', '99.0']);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('with no values: null values, as Elasticsearch', () => {
+    const { single } = run({ p: { percentiles: { field: 'x', percents: [50] } }, r: { percentile_ranks: { field: 'x', values: [1], keyed: false } } }, [{ y: 1 }], 1, 1);
+    expect(single).toEqual({ p: { values: { '50.0': null } }, r: { values: [{ key: 1, value: null }] } });
+  });
+
+  it('many values over several shards: within the t-digest bound of the truth, and exact at 0 and 100', () => {
+    // 30 000 values (far past 5 · compression), skewed, split over 4 shards of 2 segments.
+    let s = 1;
+    const rnd = () => ((s = (Math.imul(s, 48271) >>> 0) % 2147483647) / 2147483647);
+    const docs: Doc[] = Array.from({ length: 30_000 }, () => ({ v: Math.round(-Math.log(1 - rnd()) * 1e6) / 1000 }));
+    const sorted = docs.map((d) => d['v'] as number).sort((a, b) => a - b);
+    const n = sorted.length;
+    const percents = [0, 0.1, 1, 10, 50, 90, 99, 99.9, 100];
+    const probes = [0.01, 1, 100, 693.147, 4605.17, 8000];
+    const { single, multi } = run(
+      { p: { percentiles: { field: 'v', percents, keyed: false } }, r: { percentile_ranks: { field: 'v', values: probes, keyed: false } } },
+      docs, 4, 2,
+    );
+    for (const res of [single, multi]) {
+      const ps = (res['p'] as { values: { key: number; value: number }[] }).values;
+      for (const { key, value } of ps) {
+        const q = key / 100;
+        const below = sorted.filter((x) => x < value).length;
+        const atMost = sorted.filter((x) => x <= value).length;
+        const err = Math.max(0, below - q * n, q * n - atMost) / n;
+        // Three centroid spans under k1 (2π·√(q(1−q))/δ each) plus one value: see engine-tdigest.test.ts.
+        expect(err, `p${key}`).toBeLessThanOrEqual((3 * 2 * Math.PI * Math.sqrt(q * (1 - q))) / 100 + 1 / n);
+      }
+      expect(ps[0]!.value).toBe(sorted[0]);
+      expect(ps[ps.length - 1]!.value).toBe(sorted[n - 1]);
+      for (const { key, value } of (res['r'] as { values: { key: number; value: number }[] }).values) {
+        const truth = sorted.filter((x) => x <= key).length / n;
+        expect(Math.abs(value / 100 - truth), `rank of ${key}`).toBeLessThanOrEqual((3 * 2 * Math.PI * Math.sqrt(truth * (1 - truth))) / 100 + 1 / n);
+      }
+    }
+  });
+
+  it('missing and dates: values print as dates (ES puts "<key>_as_string" beside each key); compression is a parameter', () => {
+    const fieldType = (f: string) => (f === 'ts' ? 'date' : undefined);
+    const docs: Doc[] = [{ ts: T0 }, { ts: T0 + 86_400_000 }, { ts: T0 + 2 * 86_400_000 }, {}];
+    const { single } = run(
+      {
+        p: { percentiles: { field: 'ts', percents: [50, 100], missing: '2020-01-10', tdigest: { compression: 200 } } },
+        pu: { percentiles: { field: 'ts', percents: [0], keyed: false } },
+      },
+      docs, 1, 1, { parse: { fieldType } },
+    );
+    expect(single).toEqual({
+      p: {
+        values: {
+          '50.0': T0 + 1.5 * 86_400_000,
+          '50.0_as_string': '2020-01-02T12:00:00.000Z',
+          '100.0': Date.UTC(2020, 0, 10),
+          '100.0_as_string': '2020-01-10T00:00:00.000Z',
+        },
+      },
+      pu: { values: [{ key: 0, value: T0, value_as_string: '2020-01-01T00:00:00.000Z' }] },
+    });
+  });
+
+  it('sit under buckets, echo meta, and order terms/histogram buckets (pct.99, pct[99.9], pct.99.9, ranks.v, ext.std_deviation)', () => {
+    // cat a: n 1…5; cat b: n 0 and 20 (lowest low percentiles, highest high ones); cat c: n 7 ×3 (no spread).
+    const docs: Doc[] = [
+      ...[1, 2, 3, 4, 5].map((n) => ({ cat: 'a', n })),
+      ...[0, 20].map((n) => ({ cat: 'b', n })),
+      ...[7, 7, 7].map((n) => ({ cat: 'c', n })),
+    ];
+    const keys = (r: Record<string, unknown>, name: string) => (r[name] as { buckets: Bucket[] }).buckets.map((b) => b.key);
+    const subs = {
+      pct: { percentiles: { field: 'n', percents: [50, 99, 99.9] }, meta: { unit: 'ms' } },
+      ranks: { percentile_ranks: { field: 'n', values: [6] } },
+      ext: { extended_stats: { field: 'n' } },
+    };
+    const { single, multi } = run(
+      {
+        p99: { terms: { field: 'cat', order: { 'pct.99': 'desc' } }, aggs: subs },
+        p1: { terms: { field: 'cat', order: { 'pct.1': 'asc' } }, aggs: subs },
+        p999: { terms: { field: 'cat', order: { 'pct[99.9]': 'asc' } }, aggs: subs },
+        p999dots: { terms: { field: 'cat', order: { 'pct.99.9': 'asc' } }, aggs: subs },
+        rank: { terms: { field: 'cat', order: [{ 'ranks.6': 'desc' }, { _key: 'desc' }] }, aggs: subs },
+        sd: { terms: { field: 'cat', order: { 'ext.std_deviation': 'asc' } }, aggs: subs },
+        var: { histogram: { field: 'n', interval: 10, min_doc_count: 1, order: { 'ext.variance': 'desc' } }, aggs: subs },
+      },
+      docs, 3, 1,
+    );
+    expect(keys(single, 'p99')).toEqual(['b', 'c', 'a']);
+    expect(keys(single, 'p1')).toEqual(['b', 'a', 'c']);
+    expect(keys(single, 'p999')).toEqual(['a', 'c', 'b']);
+    expect(keys(single, 'p999dots')).toEqual(['a', 'c', 'b']);
+    expect(keys(single, 'rank')).toEqual(['a', 'b', 'c']); // 100 %, 50 %, 0 %
+    expect(keys(single, 'sd')).toEqual(['c', 'a', 'b']);
+    expect(keys(single, 'var')).toEqual([0, 20]); // variances 5.06 (0…7) and 0
+    const a = (single['p99'] as { buckets: Bucket[] }).buckets[2]!;
+    expect(a.key).toBe('a');
+    expect(a['pct']).toEqual({ meta: { unit: 'ms' }, values: { '50.0': 3, '99.0': 5, '99.9': 5 } });
+    expect(a['ranks']).toEqual({ values: { '6.0': 100 } });
+    expect((a['ext'] as { variance: number }).variance).toBe(2);
+    expect(multi).toEqual(single);
+  });
+
+  it('tdigest.compression sizes the digest a shard sends', () => {
+    const docs: Doc[] = Array.from({ length: 3000 }, (_, i) => ({ n: (i * 7919) % 1000 }));
+    const centroids = (compression: number | undefined) => {
+      const aggs = parseAggs({ p: { percentiles: { field: 'n', ...(compression ? { tdigest: { compression } } : {}) } } });
+      return (collectAggs(aggs, [segment(docs, 'x')])['p'] as { d: { m: number[] } }).d.m.length;
+    };
+    expect(centroids(5)).toBeLessThanOrEqual(25);
+    expect(centroids(undefined)).toBeGreaterThan(25);
+    expect(centroids(1000)).toBe(3000); // 3000 values < 5 · 1000: every value kept as it is
+    // …and the coordinating node merges with it too: 3 shards' 3000 values stay exact.
+    const { aggs, parts, multi } = run({ p: { percentiles: { field: 'n', percents: [10, 33.3], tdigest: { compression: 1000 } } } }, docs, 3, 1);
+    expect((mergeAggs(aggs, parts)['p'] as { d: { m: number[] } }).d.m).toHaveLength(3000);
+    const sorted = docs.map((d) => d['n'] as number).sort((a, b) => a - b);
+    expect(multi['p']).toEqual({ values: { '10.0': sorted[299]! / 2 + sorted[300]! / 2, '33.3': sorted[998] } });
+  });
+
+  it('partials are plain data: through JSON and the msgpack codec they reduce the same', () => {
+    const docs: Doc[] = Array.from({ length: 3000 }, (_, i) => ({ n: (i * 7919) % 1000, k: `k${i % 3}` }));
+    const aggs = parseAggs({
+      p: { percentiles: { field: 'n' } },
+      t: { terms: { field: 'k' }, aggs: { r: { percentile_ranks: { field: 'n', values: [500] } }, e: { extended_stats: { field: 'n' } } } },
+    });
+    const part = collectAggs(aggs, [segment(docs, 'x')]);
+    expect(json(part)).toEqual(part);
+    const back = decode(encode(part)) as ShardAggs;
+    expect(back).toEqual(part);
+    expect(reduceAggs(aggs, [back, back])).toEqual(reduceAggs(aggs, [part, part]));
+  });
+});
+
 describe('filters and sub-aggregations', () => {
   /** The engine's side: evaluates `{ term: { field: value } }` on a segment's docs. */
   const resolverFor =
@@ -767,6 +1037,9 @@ describe('partials', () => {
       s: { stats: { field: 'n' } },
       c: { cardinality: { field: 'cat' } },
       h: { top_hits: {} },
+      p: { percentiles: { field: 'n', percents: [50] } },
+      r: { percentile_ranks: { field: 'n', values: [1], keyed: false } },
+      e: { extended_stats: { field: 'n' } },
     });
     const part = collectAggs(aggs, [segment([{ cat: 'a', n: 1 }], 'x')]);
     expect(json(part)).toEqual(part);
@@ -775,6 +1048,13 @@ describe('partials', () => {
       s: { count: 0, min: null, max: null, avg: null, sum: 0 },
       c: { value: 0 },
       h: { hits: { total: { value: 0, relation: 'eq' }, max_score: null, hits: [] } },
+      p: { values: { '50.0': null } },
+      r: { values: [{ key: 1, value: null }] },
+      e: {
+        count: 0, min: null, max: null, avg: null, sum: 0, sum_of_squares: null, variance: null, variance_population: null,
+        variance_sampling: null, std_deviation: null, std_deviation_population: null, std_deviation_sampling: null,
+        std_deviation_bounds: { upper: null, lower: null, upper_population: null, lower_population: null, upper_sampling: null, lower_sampling: null },
+      },
     });
   });
 
@@ -844,8 +1124,48 @@ describe('parse errors', () => {
   });
 
   it('errors at collection for numeric aggregations on keyword columns', () => {
-    const aggs = parseAggs({ a: { avg: { field: 'cat' } } });
-    expect(() => collectAggs(aggs, [segment([{ cat: 'a' }], 'x')])).toThrow(EngineError);
+    for (const def of [{ avg: { field: 'cat' } }, { percentiles: { field: 'cat' } }, { percentile_ranks: { field: 'cat', values: [1] } }, { extended_stats: { field: 'cat' } }]) {
+      const aggs = parseAggs({ a: def });
+      expect(() => collectAggs(aggs, [segment([{ cat: 'a' }], 'x')])).toThrow(/of type \[keyword\] is not supported/);
+    }
+  });
+
+  it('percentiles, percentile_ranks and extended_stats: structure is parsing_exception, values illegal_argument_exception', () => {
+    const P = 'parsing_exception';
+    const I = 'illegal_argument_exception';
+    err({ a: { percentiles: { field: 'x', hdr: { number_of_significant_value_digits: 3 } } } }, I, /\[hdr\] is not supported.*t-digest/);
+    err({ a: { percentiles: { field: 'x', bogus: 1 } } }, P, /\[percentiles\] unknown field \[bogus\]/);
+    err({ a: { percentiles: { field: 'x', values: [1] } } }, P, /unknown field \[values\]/);
+    err({ a: { percentiles: { field: 'x', percents: 50 } } }, P, /\[percents\].*must be an array/);
+    err({ a: { percentiles: { field: 'x', percents: ['half'] } } }, P, /field \[percents\].*expected a number/);
+    err({ a: { percentiles: { field: 'x', percents: [] } } }, I, /\[percents\] must not be empty/);
+    err({ a: { percentiles: { field: 'x', percents: [50, 100.5] } } }, I, /percent must be in \[0,100\], got \[100\.5\]/);
+    err({ a: { percentiles: { field: 'x', percents: [-1] } } }, I, /percent must be in \[0,100\]/);
+    err({ a: { percentiles: { field: 'x', tdigest: 100 } } }, P, /\[tdigest\].*must be an object/);
+    err({ a: { percentiles: { field: 'x', tdigest: { compression: 100, execution_hint: 'high_accuracy' } } } }, P, /\[tdigest\] unknown field \[execution_hint\]/);
+    err({ a: { percentiles: { field: 'x', tdigest: { compression: 0 } } } }, I, /\[compression\] must be greater than 0/);
+    err({ a: { percentiles: { field: 'x', keyed: 'yes' } } }, P, /keyed/);
+    err({ a: { percentiles: {} } }, I, /Required one of fields \[field, script\]/);
+    err({ a: { percentiles: { field: 'k' } } }, I, /of type \[keyword\] is not supported/, { fieldType: () => 'keyword' });
+    err({ a: { percentiles: { field: 'x' }, aggs: { b: { max: { field: 'y' } } } } }, P, /cannot accept sub-aggregations/);
+    err({ a: { percentile_ranks: { field: 'x' } } }, I, /\[values\] must not be null/);
+    err({ a: { percentile_ranks: { field: 'x', values: [] } } }, I, /\[values\] must not be an empty array/);
+    err({ a: { percentile_ranks: { field: 'x', values: { v: 1 } } } }, P, /\[values\].*must be an array/);
+    err({ a: { percentile_ranks: { field: 'x', values: [1], percents: [5] } } }, P, /unknown field \[percents\]/);
+    err({ a: { percentile_ranks: { field: 'x', values: [1], hdr: {} } } }, I, /\[hdr\] is not supported/);
+    err({ a: { extended_stats: { field: 'x', sigma: -1 } } }, I, /\[sigma\] must be greater than or equal to 0/);
+    err({ a: { extended_stats: { field: 'x', sigma: 'two' } } }, P, /sigma/);
+    err({ a: { extended_stats: { field: 'x', format: 'yyyy' } } }, P, /\[extended_stats\] unknown field \[format\]/);
+    // Orders by them.
+    const t = (order: unknown, aggs: unknown) => ({ t: { terms: { field: 'c', order }, aggs } });
+    const pct = { pct: { percentiles: { field: 'n' } } };
+    err(t({ pct: 'asc' }, pct), I, /metric name must be specified/);
+    err(t({ 'pct.101': 'asc' }, pct), I, /\[101\] of \[pct\] is not a percent between 0 and 100/);
+    err(t({ 'pct.p99': 'asc' }, pct), I, /is not a percent/);
+    err(t({ 'r.x': 'asc' }, { r: { percentile_ranks: { field: 'n', values: [1] } } }), I, /\[x\] of \[r\] is not a number/);
+    err(t({ 'e.std_dev': 'asc' }, { e: { extended_stats: { field: 'n' } } }), I, /Unknown metric name \[std_dev\]/);
+    err(t({ 's.variance': 'asc' }, { s: { stats: { field: 'n' } } }), I, /Unknown metric name \[variance\]/);
+    expect(parseAggs(t({ 'e.std_upper_sampling': 'asc' }, { e: { extended_stats: { field: 'n' } } }))).toHaveLength(1);
   });
 
   it('accepts aggs or aggregations, not both, and empty input', () => {

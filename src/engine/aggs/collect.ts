@@ -13,6 +13,7 @@ import { EngineError } from '../types.ts';
 import type { Column, KeywordColumn, SegmentColumns } from '../types.ts';
 import { collectComposite } from './composite.ts';
 import { CardinalitySketch, hashNumber, hashString } from './hll.ts';
+import { TDigest } from './tdigest.ts';
 import { makeRounding } from './dates.ts';
 import { bucketComparator, hasMetricOrder, metricValue } from './order.ts';
 import type {
@@ -21,6 +22,8 @@ import type {
   CardinalityNode,
   CountBucketPartial,
   DateHistogramNode,
+  ExtendedStatsNode,
+  ExtendedStatsPartial,
   FilterNode,
   FiltersNode,
   FixedBucketsPartial,
@@ -29,6 +32,8 @@ import type {
   HitPartial,
   MissingNode,
   NumericMetricNode,
+  PercentilesNode,
+  PercentilesPartial,
   RangeNode,
   ShardAggs,
   SingleBucketPartial,
@@ -42,7 +47,7 @@ import type {
   ValueCountNode,
 } from './types.ts';
 import { compareSortValues } from './order.ts';
-import { filterSource, illegal, IntList, intersectPositions, normNum, NumIntMap, PairBuf, partitionInto, subView } from './util.ts';
+import { CompensatedSum, filterSource, illegal, IntList, intersectPositions, normNum, NumIntMap, PairBuf, partitionInto, subView } from './util.ts';
 import type { Key, SegView } from './util.ts';
 
 /** One segment of the shard, as the engine hands it over. */
@@ -127,7 +132,11 @@ function collectNode(node: AggNode, views: SegView[], ctx: Ctx): AggPartial {
     case 'avg':
     case 'sum':
     case 'stats':
+    case 'extended_stats':
       return collectStats(node, views);
+    case 'percentiles':
+    case 'percentile_ranks':
+      return collectPercentiles(node, views);
     case 'value_count':
       return collectValueCount(node, views);
     case 'cardinality':
@@ -730,13 +739,14 @@ function collectMissing(node: MissingNode, views: SegView[], ctx: Ctx): SingleBu
 
 // ---- metrics ----
 
-function collectStats(node: NumericMetricNode, views: SegView[]): StatsPartial {
+function collectStats(node: NumericMetricNode | ExtendedStatsNode, views: SegView[]): StatsPartial | ExtendedStatsPartial {
   let c = 0;
   let min = Infinity;
   let max = -Infinity;
   let sum = 0;
   let comp = 0;
   const needSum = node.type !== 'min' && node.type !== 'max';
+  const squares = node.type === 'extended_stats' ? new CompensatedSum() : undefined;
   const hasMissing = node.missing !== undefined;
   const mv = node.missing ?? 0;
   let missingDocs = 0;
@@ -788,6 +798,7 @@ function collectStats(node: NumericMetricNode, views: SegView[]): StatsPartial {
         if (Math.abs(sum) >= Math.abs(v)) comp += sum - t + v;
         else comp += v - t + sum;
         sum = t;
+        squares?.add(v * v);
       }
     }
   }
@@ -800,9 +811,38 @@ function collectStats(node: NumericMetricNode, views: SegView[]): StatsPartial {
     if (Math.abs(sum) >= Math.abs(v)) comp += sum - t + v;
     else comp += v - t + sum;
     sum = t;
+    squares?.add(mv * mv * missingDocs);
   }
   const total = Number.isFinite(sum) ? sum + comp : sum;
-  return { t: node.type, c, min: c > 0 ? min : null, max: c > 0 ? max : null, sum: needSum ? total : 0 };
+  const stats = { c, min: c > 0 ? min : null, max: c > 0 ? max : null, sum: needSum ? total : 0 };
+  if (node.type === 'extended_stats') return { t: node.type, ...stats, sq: squares!.sum, sqc: squares!.compensation };
+  return { t: node.type, ...stats };
+}
+
+function collectPercentiles(node: PercentilesNode, views: SegView[]): PercentilesPartial {
+  const digest = new TDigest(node.compression);
+  let missingDocs = 0;
+  for (const view of views) {
+    const docs = view.docs;
+    const nd = docs.length;
+    if (nd === 0) continue;
+    const col = view.columns.column(node.field);
+    if (col === undefined) {
+      missingDocs += nd;
+      continue;
+    }
+    if (col.kind === 'keyword') throw unsupported(node.field, 'keyword', node.type);
+    const { offsets, values } = col;
+    for (let i = 0; i < nd; i++) {
+      const d = docs[i]!;
+      const s = offsets[d]!;
+      const e = offsets[d + 1]!;
+      if (s === e) missingDocs++;
+      for (let j = s; j < e; j++) digest.add(values[j]!);
+    }
+  }
+  if (node.missing !== undefined) for (let i = 0; i < missingDocs; i++) digest.add(node.missing);
+  return { t: node.type, d: digest.toState() };
 }
 
 function collectValueCount(node: ValueCountNode, views: SegView[]): AggPartial {

@@ -4,9 +4,20 @@
  * of nothing, is greatest), min of nothing is +Infinity and max of nothing -Infinity.
  */
 
+import { extendedStatsValues } from './extended-stats.ts';
 import { CardinalitySketch } from './hll.ts';
 import type { CardinalityPartial } from './hll.ts';
-import type { AggNode, AggPartial, BucketOrder, SortSpec, SortValue, StatsPartial } from './types.ts';
+import { percentilesMetric } from './percentiles.ts';
+import type {
+  AggNode,
+  AggPartial,
+  BucketOrder,
+  ExtendedStatsPartial,
+  PercentilesPartial,
+  SortSpec,
+  SortValue,
+  StatsPartial,
+} from './types.ts';
 import { compareDouble, compareKeys } from './util.ts';
 import type { Key } from './util.ts';
 
@@ -43,7 +54,10 @@ export function cardinalityValue(part: CardinalityPartial | undefined, threshold
   return s.value();
 }
 
-/** The value a metric order reads from a (merged) partial of sub-aggregation `sub`. */
+/**
+ * The value a metric order reads from a (merged) partial of sub-aggregation `sub`; `metric` names
+ * the value of a multi-value metric (a stats name, or the percent / value of percentiles / ranks).
+ */
 export function metricValue(sub: AggNode, part: AggPartial | undefined, metric: string | undefined): number {
   switch (sub.type) {
     case 'min':
@@ -67,6 +81,11 @@ export function metricValue(sub: AggNode, part: AggPartial | undefined, metric: 
           return p?.sum ?? 0;
       }
     }
+    case 'extended_stats':
+      return extendedStatsValues(part as ExtendedStatsPartial | undefined, sub.sigma)[metric!] ?? NaN;
+    case 'percentiles':
+    case 'percentile_ranks':
+      return percentilesMetric(sub, part as PercentilesPartial | undefined, Number(metric));
     case 'value_count':
       return (part as { c: number } | undefined)?.c ?? 0;
     case 'cardinality':

@@ -11,7 +11,7 @@ import type { AggType, SortDir } from './types.ts';
 import { illegal, parsing } from './util.ts';
 
 /** Aggregations that need a numeric field (a keyword mapping is refused at parse time). */
-const NUMERIC_ONLY = new Set<AggType>(['min', 'max', 'avg', 'sum', 'stats', 'histogram', 'date_histogram', 'range']);
+const NUMERIC_ONLY = new Set<AggType>(['min', 'max', 'avg', 'sum', 'stats', 'extended_stats', 'percentiles', 'percentile_ranks', 'histogram', 'date_histogram', 'range']);
 export const TEXT_TYPES = new Set(['text', 'match_only_text', 'annotated_text', 'search_as_you_type']);
 
 /** The JSON token type of a value, as Elasticsearch names it in parse errors. */

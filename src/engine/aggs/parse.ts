@@ -10,7 +10,10 @@ import { parseComposite } from './composite.ts';
 import { makeDateFormatter, parseDateValue, parseOffset, parseTimeZone } from './dates.ts';
 import { DEFAULT_PRECISION_THRESHOLD, MAX_PRECISION_THRESHOLD } from './hll.ts';
 import { jsonType, Params, parseDateInterval, parseDir, TEXT_TYPES } from './params.ts';
-import type { AggNode, AggType, BucketOrder, KeyFormat, RangeSpec, SortSpec, TermFilter } from './types.ts';
+import { EXTENDED_STATS_METRICS } from './extended-stats.ts';
+import { DEFAULT_PERCENTS } from './percentiles.ts';
+import { DEFAULT_COMPRESSION } from './tdigest.ts';
+import type { AggNode, AggType, BucketOrder, KeyFormat, RangeSpec, SortDir, SortSpec, TermFilter } from './types.ts';
 import { illegal, javaDouble, parseSourceSpec, parsing } from './util.ts';
 import type { Key } from './util.ts';
 
@@ -42,6 +45,9 @@ const TYPES: readonly AggType[] = [
   'avg',
   'sum',
   'stats',
+  'extended_stats',
+  'percentiles',
+  'percentile_ranks',
   'value_count',
   'cardinality',
   'top_hits',
@@ -174,7 +180,10 @@ function parseOrder(v: unknown, p: Params, subs: readonly AggNode[], keyAliases:
         agg = br[1]!;
         metric = br[2]!;
       } else {
-        const dot = path.lastIndexOf('.');
+        // The longest prefix that names a sub-aggregation: `pct.99.9` is percentile 99.9 of `pct`.
+        let dot = path.lastIndexOf('.');
+        while (dot > 0 && !subs.some((s) => s.name === path.slice(0, dot))) dot = path.lastIndexOf('.', dot - 1);
+        if (dot <= 0) dot = path.lastIndexOf('.');
         if (dot > 0) {
           agg = path.slice(0, dot);
           metric = path.slice(dot + 1);
@@ -193,12 +202,21 @@ function parseOrder(v: unknown, p: Params, subs: readonly AggNode[], keyAliases:
         throw orderPathError(path, `[${agg}] is a single-value metrics aggregation: it has no metric [${metric}].`);
       }
       metric = undefined;
-    } else if (sub.type === 'stats') {
+    } else if (sub.type === 'stats' || sub.type === 'extended_stats') {
       if (metric === undefined) {
         throw orderPathError(path, 'When ordering on a multi-value metrics aggregation a metric name must be specified.');
       }
-      if (!STATS_METRICS.has(metric)) {
+      if (!(sub.type === 'stats' ? STATS_METRICS : EXTENDED_STATS_METRICS).has(metric)) {
         throw orderPathError(path, `Unknown metric name [${metric}] on multi-value metrics aggregation [${agg}]`);
+      }
+    } else if (sub.type === 'percentiles' || sub.type === 'percentile_ranks') {
+      if (metric === undefined) {
+        throw orderPathError(path, 'When ordering on a multi-value metrics aggregation a metric name must be specified.');
+      }
+      const key = metric.trim() === '' ? NaN : Number(metric);
+      const what = sub.type === 'percentiles' ? 'a percent between 0 and 100' : 'a number (the value to rank)';
+      if (!Number.isFinite(key) || (sub.type === 'percentiles' && (key < 0 || key > 100))) {
+        throw orderPathError(path, `[${metric}] of [${agg}] is not ${what}.`);
       }
     } else if (sub.type === 'filter' || sub.type === 'missing') {
       if (metric !== undefined && metric !== '_count' && metric !== 'doc_count') {
@@ -460,16 +478,37 @@ function parseNode(
       const p = new Params(type, name, obj, ['field', 'missing']);
       const field = p.field(opts);
       const keyFormat = keyFormatOf(opts, field);
-      const m = obj['missing'];
-      const missing =
-        m === undefined
-          ? undefined
-          : keyFormat?.kind === 'date'
-            ? parseDateValue(m, name)
-            : typeof m === 'boolean'
-              ? Number(m)
-              : p.toNum('missing', m);
-      return { type, name, aggs, meta, field, missing, keyFormat };
+      return { type, name, aggs, meta, field, missing: metricMissing(p, keyFormat), keyFormat };
+    }
+    case 'extended_stats': {
+      const p = new Params(type, name, obj, ['field', 'missing', 'sigma']);
+      const field = p.field(opts);
+      const keyFormat = keyFormatOf(opts, field);
+      const sigma = p.num('sigma') ?? 2;
+      if (sigma < 0) throw illegal(`[sigma] must be greater than or equal to 0. Found [${sigma}] in [${name}]`);
+      return { type, name, aggs, meta, field, missing: metricMissing(p, keyFormat), keyFormat, sigma };
+    }
+    case 'percentiles':
+    case 'percentile_ranks': {
+      const keysParam = type === 'percentiles' ? 'percents' : 'values';
+      const p = new Params(type, name, obj, ['field', keysParam, 'keyed', 'missing', 'tdigest', 'hdr']);
+      if (obj['hdr'] !== undefined) {
+        throw illegal(`[hdr] is not supported (aggregation [${name}]): ${type} are computed with a t-digest only; use [tdigest] or leave both out`);
+      }
+      const field = p.field(opts);
+      const keyFormat = keyFormatOf(opts, field);
+      return {
+        type,
+        name,
+        aggs,
+        meta,
+        field,
+        keys: parsePercentKeys(p, keysParam),
+        keyed: p.bool('keyed', true),
+        missing: metricMissing(p, keyFormat),
+        compression: parseCompression(p),
+        keyFormat,
+      };
     }
     case 'value_count': {
       const p = new Params(type, name, obj, ['field']);
@@ -508,6 +547,46 @@ function parseNode(
       };
     }
   }
+}
+
+/** `missing` of a numeric metric: a number, a boolean (0/1), or a date for date fields. */
+function metricMissing(p: Params, keyFormat: KeyFormat): number | undefined {
+  const m = p.obj['missing'];
+  if (m === undefined) return undefined;
+  if (keyFormat?.kind === 'date') return parseDateValue(m, p.name);
+  return typeof m === 'boolean' ? Number(m) : p.toNum('missing', m);
+}
+
+/** `percents` of percentiles (default 1…99, each in [0, 100]) or `values` of percentile_ranks (required), sorted. */
+function parsePercentKeys(p: Params, key: 'percents' | 'values'): number[] {
+  const raw = p.obj[key];
+  if (raw === undefined || raw === null) {
+    if (key === 'percents') return [...DEFAULT_PERCENTS];
+    throw illegal(`[values] must not be null: [${p.name}]`);
+  }
+  if (!Array.isArray(raw)) throw parsing(`[${p.type}] [${key}] of aggregation [${p.name}] must be an array of numbers`);
+  if (raw.length === 0) {
+    throw illegal(key === 'percents' ? `[percents] must not be empty: [${p.name}]` : `[values] must not be an empty array: [${p.name}]`);
+  }
+  const keys = raw.map((v) => p.toNum(key, v));
+  if (key === 'percents') {
+    for (const k of keys) if (k < 0 || k > 100) throw illegal(`percent must be in [0,100], got [${k}]: [${p.name}]`);
+  }
+  return keys.sort((a, b) => a - b);
+}
+
+/** `tdigest: {compression}` (default 100, > 0). */
+function parseCompression(p: Params): number {
+  const td = p.obj['tdigest'];
+  if (td === undefined) return DEFAULT_COMPRESSION;
+  if (!isPlainObject(td)) throw parsing(`[${p.type}] [tdigest] of aggregation [${p.name}] must be an object`);
+  for (const k of Object.keys(td)) {
+    if (k !== 'compression') throw parsing(`[tdigest] unknown field [${k}] in aggregation [${p.name}]`);
+  }
+  if (td['compression'] === undefined) return DEFAULT_COMPRESSION;
+  const c = p.toNum('tdigest.compression', td['compression']);
+  if (!(c > 0)) throw illegal(`[compression] must be greater than 0. Found [${c}] in [${p.name}]`);
+  return c;
 }
 
 function parseSort(v: unknown, name: string, opts: ParseOptions): SortSpec[] {

@@ -10,9 +10,11 @@
 import { EngineError } from '../types.ts';
 import { mergeComposite, renderComposite } from './composite.ts';
 import { makeRounding } from './dates.ts';
+import { renderExtendedStats } from './extended-stats.ts';
 import { CardinalitySketch } from './hll.ts';
 import type { CardinalityPartial } from './hll.ts';
 import { bucketComparator, cardinalityValue, compareSortValues, hasMetricOrder, metricValue } from './order.ts';
+import { mergePercentiles, renderPercentiles } from './percentiles.ts';
 import type {
   AggNode,
   AggPartial,
@@ -20,6 +22,7 @@ import type {
   CompositePartial,
   CountBucketPartial,
   DateHistogramNode,
+  ExtendedStatsPartial,
   FiltersNode,
   FixedBucketsPartial,
   HistogramNode,
@@ -27,6 +30,7 @@ import type {
   HitPartial,
   KeyFormat,
   NumericMetricNode,
+  PercentilesPartial,
   RangeNode,
   ShardAggs,
   SingleBucketPartial,
@@ -37,7 +41,7 @@ import type {
   TopHitsPartial,
   ValueCountPartial,
 } from './types.ts';
-import { compareKeys, javaDouble } from './util.ts';
+import { CompensatedSum, compareKeys, javaDouble } from './util.ts';
 import type { Key } from './util.ts';
 
 export interface ReduceOptions {
@@ -136,6 +140,11 @@ function renderNode(node: AggNode, parts: readonly ShardAggs[], ctx: RCtx): Reco
     case 'sum':
     case 'stats':
       return renderStats(node, mergeStats(node, partsOf(node, parts)));
+    case 'extended_stats':
+      return renderExtendedStats(node, mergeExtendedStats(partsOf(node, parts)));
+    case 'percentiles':
+    case 'percentile_ranks':
+      return renderPercentiles(node, mergePercentiles(node, partsOf(node, parts)));
     case 'value_count':
       return { value: mergeValueCount(partsOf(node, parts)).c };
     case 'cardinality':
@@ -201,6 +210,11 @@ function mergeNode(node: AggNode, ps: AggPartial[]): AggPartial {
     case 'sum':
     case 'stats':
       return mergeStats(node, ps as StatsPartial[]);
+    case 'extended_stats':
+      return mergeExtendedStats(ps as ExtendedStatsPartial[]);
+    case 'percentiles':
+    case 'percentile_ranks':
+      return mergePercentiles(node, ps as PercentilesPartial[]);
     case 'value_count':
       return mergeValueCount(ps as ValueCountPartial[]);
     case 'cardinality':
@@ -445,7 +459,10 @@ function renderFilters(node: FiltersNode, ps: FixedBucketsPartial[], ctx: RCtx):
 
 // ---- metrics ----
 
-function mergeStats(node: NumericMetricNode, ps: readonly StatsPartial[]): StatsPartial {
+type StatsFields = Omit<StatsPartial, 't'>;
+
+/** Count, min, max and the compensated sum over partials of stats or extended_stats. */
+function mergeStatsFields(ps: readonly StatsFields[]): StatsFields {
   let c = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -462,12 +479,21 @@ function mergeStats(node: NumericMetricNode, ps: readonly StatsPartial[]): Stats
     sum = t;
   }
   return {
-    t: node.type,
     c,
     min: min === Infinity ? null : min,
     max: max === -Infinity ? null : max,
     sum: Number.isFinite(sum) ? sum + comp : sum,
   };
+}
+
+function mergeStats(node: NumericMetricNode, ps: readonly StatsPartial[]): StatsPartial {
+  return { t: node.type, ...mergeStatsFields(ps) };
+}
+
+function mergeExtendedStats(ps: readonly ExtendedStatsPartial[]): ExtendedStatsPartial {
+  const squares = new CompensatedSum();
+  for (const p of ps) squares.addCompensated(p.sq, p.sqc);
+  return { t: 'extended_stats', ...mergeStatsFields(ps), sq: squares.sum, sqc: squares.compensation };
 }
 
 function renderStats(node: NumericMetricNode, p: StatsPartial): Record<string, unknown> {

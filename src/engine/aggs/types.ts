@@ -8,11 +8,15 @@
 
 import type { CalendarUnit, DateFormatter } from './dates.ts';
 import type { CardinalityPartial } from './hll.ts';
+import type { TDigestState } from './tdigest.ts';
 import type { Key, SourceFilter } from './util.ts';
 
 export type SortDir = 'asc' | 'desc';
 
-/** One criterion of a bucket order. A `metric` order names a metric sub-aggregation (and for `stats`, which value). */
+/**
+ * One criterion of a bucket order. A `metric` order names a metric sub-aggregation (and for a
+ * multi-value one, which value: a stats name, or a percent / value of percentiles / ranks).
+ */
 export type BucketOrder =
   | { readonly kind: '_count'; readonly dir: SortDir }
   | { readonly kind: '_key'; readonly dir: SortDir }
@@ -116,6 +120,27 @@ export interface NumericMetricNode extends NodeBase {
   readonly keyFormat: KeyFormat;
 }
 
+export interface ExtendedStatsNode extends NodeBase {
+  readonly type: 'extended_stats';
+  readonly field: string;
+  readonly missing: number | undefined;
+  readonly keyFormat: KeyFormat;
+  /** How many standard deviations `std_deviation_bounds` lie from the mean. */
+  readonly sigma: number;
+}
+
+/** `percentiles` (keys are percents) and `percentile_ranks` (keys are values), over one t-digest. */
+export interface PercentilesNode extends NodeBase {
+  readonly type: 'percentiles' | 'percentile_ranks';
+  readonly field: string;
+  /** The requested percents or values, sorted ascending as Elasticsearch does. */
+  readonly keys: readonly number[];
+  readonly keyed: boolean;
+  readonly missing: number | undefined;
+  readonly compression: number;
+  readonly keyFormat: KeyFormat;
+}
+
 export interface ValueCountNode extends NodeBase {
   readonly type: 'value_count';
   readonly field: string;
@@ -186,7 +211,13 @@ export type BucketNode =
   | FilterNode
   | MissingNode
   | CompositeNode;
-export type MetricNode = NumericMetricNode | ValueCountNode | CardinalityNode | TopHitsNode;
+export type MetricNode =
+  | NumericMetricNode
+  | ExtendedStatsNode
+  | PercentilesNode
+  | ValueCountNode
+  | CardinalityNode
+  | TopHitsNode;
 export type AggNode = BucketNode | MetricNode;
 export type AggType = AggNode['type'];
 
@@ -266,6 +297,26 @@ export interface StatsPartial {
   sum: number;
 }
 
+/**
+ * Stats plus the sum of squares, kept as a running sum and its compensation (sq + sqc): squares of
+ * large values (epoch millis ~3e24) round, and merging the two parts keeps the reduce as exact as
+ * one shard's sum.
+ */
+export interface ExtendedStatsPartial {
+  t: 'extended_stats';
+  c: number;
+  min: number | null;
+  max: number | null;
+  sum: number;
+  sq: number;
+  sqc: number;
+}
+
+export interface PercentilesPartial {
+  t: 'percentiles' | 'percentile_ranks';
+  d: TDigestState;
+}
+
 export interface ValueCountPartial {
   t: 'value_count';
   c: number;
@@ -298,6 +349,8 @@ export type AggPartial =
   | FixedBucketsPartial
   | SingleBucketPartial
   | StatsPartial
+  | ExtendedStatsPartial
+  | PercentilesPartial
   | ValueCountPartial
   | CardinalityPartial
   | TopHitsPartial;

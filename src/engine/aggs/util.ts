@@ -77,6 +77,37 @@ export function javaDouble(x: number): string {
   return `${m.includes('.') ? m : `${m}.0`}E${e.startsWith('+') ? e.slice(1) : e}`;
 }
 
+/**
+ * Neumaier (improved Kahan) summation, as Elasticsearch's CompensatedSum. `sum` is the running
+ * float sum and `compensation` the rounding it lost, so that another sum can take both over.
+ */
+export class CompensatedSum {
+  sum = 0;
+  compensation = 0;
+
+  add(v: number): void {
+    const t = this.sum + v;
+    if (Math.abs(this.sum) >= Math.abs(v)) this.compensation += this.sum - t + v;
+    else this.compensation += v - t + this.sum;
+    this.sum = t;
+  }
+
+  /** Adds another compensated sum without rounding its compensation into its sum first. */
+  addCompensated(sum: number, compensation: number): void {
+    this.add(sum);
+    this.compensation += compensation;
+  }
+
+  /** The compensated total (the plain one once it overflowed: the compensation is NaN then). */
+  value(): number {
+    return compensatedValue(this.sum, this.compensation);
+  }
+}
+
+export function compensatedValue(sum: number, compensation: number): number {
+  return Number.isFinite(sum) ? sum + compensation : sum;
+}
+
 /** -0 → 0, so that keys compare and serialize consistently. */
 export function normNum(v: number): number {
   return v === 0 ? 0 : v;
