@@ -1,4 +1,5 @@
 import type { NodeInfo } from './cluster-state.ts';
+import { wildcardMatch } from './wildcard.ts';
 
 /**
  * Elasticsearch's shard allocation filtering (cluster.routing.allocation.require|include|exclude.*):
@@ -35,21 +36,7 @@ export function settingName(kind: FilterKind, attr: string): string {
 
 function matches(node: NodeInfo, attr: string, values: readonly string[]): boolean {
   const own = attr === '_name' ? node.name : attr === '_id' ? node.id : node.attributes[attr];
-  return own !== undefined && values.some((v) => globMatch(v, own));
-}
-
-/** `*` matches any run of characters; everything else matches itself. */
-function globMatch(pattern: string, value: string): boolean {
-  if (!pattern.includes('*')) return pattern === value;
-  const parts = pattern.split('*');
-  if (!value.startsWith(parts[0]!) || !value.endsWith(parts.at(-1)!)) return false;
-  let at = parts[0]!.length;
-  for (const part of parts.slice(1, -1)) {
-    const found = value.indexOf(part, at);
-    if (found < 0) return false;
-    at = found + part.length;
-  }
-  return at <= value.length - parts.at(-1)!.length;
+  return own !== undefined && values.some((v) => wildcardMatch(v, own));
 }
 
 /** Plain-data check for the Raft log (cluster-state.ts validates commands). */

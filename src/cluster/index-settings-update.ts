@@ -67,9 +67,12 @@ export function indexSettingsView(uuid: string, s: IndexSettings): Record<string
   return { index: view };
 }
 
+/** Why a change to the index's mappings or settings is refused (its read-only block), or undefined. */
+export function readOnlyBlock(index: string, s: IndexSettings): string | undefined {
+  return s.blocks?.read_only ? `index [${index}] blocked by: [FORBIDDEN/5/index read-only (api)];` : undefined;
+}
+
 /** Why a write to the index is refused (a block), or undefined. */
 export function writeBlock(index: string, s: IndexSettings): string | undefined {
-  if (s.blocks?.read_only) return `index [${index}] blocked by: [FORBIDDEN/5/index read-only (api)];`;
-  if (s.blocks?.write) return `index [${index}] blocked by: [FORBIDDEN/8/index write (api)];`;
-  return undefined;
+  return readOnlyBlock(index, s) ?? (s.blocks?.write ? `index [${index}] blocked by: [FORBIDDEN/8/index write (api)];` : undefined);
 }

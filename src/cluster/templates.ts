@@ -1,4 +1,5 @@
 import { SettingsError } from './metadata.ts';
+import { wildcardMatch } from './wildcard.ts';
 
 /**
  * Index templates (Elasticsearch's composable `_index_template`): settings, mappings and aliases
@@ -61,17 +62,11 @@ export function parseTemplate(name: string, body: unknown): IndexTemplate {
   };
 }
 
-/** `*` matches any run of characters. */
-function matches(pattern: string, name: string): boolean {
-  const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(name);
-}
-
 /** The template an index of this name gets: the matching one of highest priority, if any. */
 export function templateFor(templates: Templates | undefined, index: string): { name: string; template: IndexTemplate } | undefined {
   let best: { name: string; template: IndexTemplate } | undefined;
   for (const [name, template] of Object.entries(templates ?? {})) {
-    if (!template.index_patterns.some((p) => matches(p, index))) continue;
+    if (!template.index_patterns.some((p) => wildcardMatch(p, index))) continue;
     if (!best || template.priority > best.template.priority) best = { name, template };
   }
   return best;
@@ -94,8 +89,8 @@ function patternsOverlap(a: string, b: string): boolean {
   const pa = a.split('*')[0]!;
   const pb = b.split('*')[0]!;
   if (!a.includes('*') && !b.includes('*')) return a === b;
-  if (!a.includes('*')) return matches(b, a);
-  if (!b.includes('*')) return matches(a, b);
+  if (!a.includes('*')) return wildcardMatch(b, a);
+  if (!b.includes('*')) return wildcardMatch(a, b);
   return pa.startsWith(pb) || pb.startsWith(pa);
 }
 

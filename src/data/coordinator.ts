@@ -3,7 +3,8 @@ import { shardHealth } from '../cluster/allocation.ts';
 import type { ClusterCommand, ClusterState } from '../cluster/cluster-state.ts';
 import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
 import { explainAllocation, ExplainError } from '../cluster/allocation-explain.ts';
-import { indexSettingsView, updateIndexSettings, writeBlock } from '../cluster/index-settings-update.ts';
+import { indexSettingsView, readOnlyBlock, updateIndexSettings, writeBlock } from '../cluster/index-settings-update.ts';
+import { wildcardMatch } from '../cluster/wildcard.ts';
 import { overlapping, parseTemplate, templateFor, withTemplateMappings, withTemplateSettings } from '../cluster/templates.ts';
 import { flattenSettings, settingsAsFlat, updateSettings } from '../cluster/cluster-settings.ts';
 import { analysisSettingsOf, parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
@@ -74,6 +75,12 @@ export class Coordinator {
     return this.host.state;
   }
 
+  /** Commit a cluster-state command through the master, and answer once this node has applied it. */
+  private async commit(command: ClusterCommand): Promise<ClusterState> {
+    const res = await this.host.propose(command);
+    return this.host.waitForVersion(res.version, 10_000);
+  }
+
   // ---- index admin ------------------------------------------------------------------------------
 
   async createIndex(name: unknown, body: { settings?: unknown; mappings?: unknown } = {}, opts: { timeoutMs?: number; waitForActiveShards?: number | 'all' } = {}) {
@@ -90,11 +97,10 @@ export class Coordinator {
     const aliases = Object.entries(tpl?.aliases ?? {}).map(([alias, opts]): AliasAction => ({ add: { index, alias, ...(opts.is_write_index !== undefined ? { is_write_index: opts.is_write_index } : {}) } }));
     for (const a of aliases) if ('add' in a && this.state.indices[a.add.alias]) throw new ApiError('invalid_alias_name_exception', `the template's alias [${a.add.alias}] is the name of an index`, 400);
     const uuid = randomUUID().replace(/-/g, '').slice(0, 22);
-    const res = await this.host.propose({ op: 'create_index', name: index, uuid, settings, mappings, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op: 'create_index', name: index, uuid, settings, mappings, at: this.now() });
     const created = this.host.state.indices[index] as { uuid: string } | undefined;
     if (created?.uuid !== uuid) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
-    if (aliases.length > 0) await this.host.waitForVersion((await this.host.propose({ op: 'update_aliases', actions: aliases, at: this.now() })).version, 10_000);
+    if (aliases.length > 0) await this.commit({ op: 'update_aliases', actions: aliases, at: this.now() });
     const shardsAcknowledged = await this.waitForActive(index, opts.waitForActiveShards ?? 1, opts.timeoutMs ?? DEFAULT_TIMEOUT_MS)
       .then(() => true)
       .catch(() => false);
@@ -103,23 +109,20 @@ export class Coordinator {
 
   async deleteIndex(name: unknown) {
     const index = this.existing(name);
-    const res = await this.host.propose({ op: 'delete_index', name: index, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op: 'delete_index', name: index, at: this.now() });
     return { acknowledged: true };
   }
 
   async setReplicas(name: unknown, replicas: unknown) {
     const index = this.existing(name);
     const n = wrap(() => parseIndexSettings({ number_of_replicas: replicas }).number_of_replicas);
-    const res = await this.host.propose({ op: 'set_replicas', name: index, replicas: n, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op: 'set_replicas', name: index, replicas: n, at: this.now() });
     return { acknowledged: true };
   }
 
   async openClose(name: unknown, op: 'open_index' | 'close_index') {
     const index = this.existing(name);
-    const res = await this.host.propose({ op, name: index, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op, name: index, at: this.now() });
     return { acknowledged: true };
   }
 
@@ -849,8 +852,7 @@ export class Coordinator {
       if (body.is_write_index !== undefined && typeof body.is_write_index !== 'boolean') throw badRequest('[is_write_index] must be a boolean');
       return { add: { index, alias, ...(body.is_write_index === undefined ? {} : { is_write_index: body.is_write_index as boolean }) } };
     });
-    const res = await this.host.propose({ op: 'update_aliases', actions: checked, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op: 'update_aliases', actions: checked, at: this.now() });
     return { acknowledged: true };
   }
 
@@ -865,14 +867,14 @@ export class Coordinator {
     const next = indices.map((index) => {
       const meta = this.state.indices[index]!;
       const settings = wrap(() => updateIndexSettings(index, meta.settings, update));
-      const { blocks: before, ...restBefore } = meta.settings;
+      const { blocks: _before, ...restBefore } = meta.settings;
       const { blocks: _after, ...restAfter } = settings;
-      if (before?.read_only && JSON.stringify(restBefore) !== JSON.stringify(restAfter)) throw new ApiError('cluster_block_exception', `index [${index}] blocked by: [FORBIDDEN/5/index read-only (api)];`, 403);
+      const blocked = readOnlyBlock(index, meta.settings);
+      if (blocked && JSON.stringify(restBefore) !== JSON.stringify(restAfter)) throw new ApiError('cluster_block_exception', blocked, 403);
       return { index, settings };
     });
     for (const { index, settings } of next) {
-      const res = await this.host.propose({ op: 'update_index_settings', name: index, settings, at: this.now() });
-      await this.host.waitForVersion(res.version, 10_000);
+      await this.commit({ op: 'update_index_settings', name: index, settings, at: this.now() });
     }
     return { acknowledged: true };
   }
@@ -895,8 +897,7 @@ export class Coordinator {
     wrapEngine(() => validateIndexDefinition(template.template.mappings ?? {}, analysisSettingsOf(settings)));
     const clash = overlapping(this.state.templates, templateName, template);
     if (clash) throw badRequest(`index template [${templateName}] has index patterns ${JSON.stringify(template.index_patterns)} matching patterns from existing template [${clash}] with the same priority [${template.priority}]; give one of them another priority`);
-    const res = await this.host.propose({ op: 'put_template', name: templateName, template, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op: 'put_template', name: templateName, template, at: this.now() });
     return { acknowledged: true };
   }
 
@@ -905,8 +906,7 @@ export class Coordinator {
     const all = Object.entries(this.state.templates ?? {}).sort(([a], [b]) => a.localeCompare(b));
     if (name === undefined) return { index_templates: all.map(([n, t]) => ({ name: n, index_template: t })) };
     const pattern = str(name, 'name');
-    const re = new RegExp(`^${pattern.split('*').map(escapeRe).join('.*')}$`);
-    const found = all.filter(([n]) => re.test(n));
+    const found = all.filter(([n]) => wildcardMatch(pattern, n));
     if (found.length === 0 && !pattern.includes('*')) throw new ApiError('resource_not_found_exception', `index template matching [${pattern}] not found`, 404);
     return { index_templates: found.map(([n, t]) => ({ name: n, index_template: t })) };
   }
@@ -914,8 +914,7 @@ export class Coordinator {
   async deleteTemplate(name: unknown) {
     const templateName = str(name, 'name');
     if (!this.state.templates?.[templateName]) throw new ApiError('resource_not_found_exception', `index template matching [${templateName}] not found`, 404);
-    const res = await this.host.propose({ op: 'delete_template', name: templateName, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op: 'delete_template', name: templateName, at: this.now() });
     return { acknowledged: true };
   }
 
@@ -930,8 +929,7 @@ export class Coordinator {
     }
     const update = wrap(() => flattenSettings(persistent ?? {}));
     const next = wrap(() => updateSettings(this.state.settings, update));
-    const res = await this.host.propose({ op: 'allocation_settings', awareness: next.awareness ?? null, filters: next.allocation ?? {}, at: this.now() });
-    await this.host.waitForVersion(res.version, 10_000);
+    await this.commit({ op: 'allocation_settings', awareness: next.awareness ?? null, filters: next.allocation ?? {}, at: this.now() });
     const applied = settingsAsFlat(this.state.settings);
     return { acknowledged: true, persistent: Object.fromEntries(Object.keys(update).map((k) => [k, applied[k] ?? null])), transient: {} };
   }
@@ -970,7 +968,8 @@ export class Coordinator {
     const mappings = obj(body, 'body') as Mappings;
     const indices = this.resolveIndices(indexExpr);
     for (const index of indices) {
-      if (this.state.indices[index]!.settings.blocks?.read_only) throw new ApiError('cluster_block_exception', `index [${index}] blocked by: [FORBIDDEN/5/index read-only (api)];`, 403);
+      const blocked = readOnlyBlock(index, this.state.indices[index]!.settings);
+      if (blocked) throw new ApiError('cluster_block_exception', blocked, 403);
     }
     for (const index of indices) wrapEngine(() => this.mergedMappings(index, mappings));
     for (const index of indices) {
@@ -978,8 +977,7 @@ export class Coordinator {
       // nothing, so check what was applied and say why.
       for (let attempt = 0; wrapEngine(() => this.mergedMappings(index, mappings)) !== undefined; attempt++) {
         if (attempt === 3) throw new ApiError('illegal_argument_exception', `the mappings of [${index}] kept changing; try again`, 409);
-        const res = await this.host.propose({ op: 'put_mapping', name: index, mappings, at: this.now() });
-        await this.host.waitForVersion(res.version, 10_000);
+        await this.commit({ op: 'put_mapping', name: index, mappings, at: this.now() });
         if (!this.state.indices[index]) throw indexNotFound(index);
       }
     }
@@ -1079,8 +1077,7 @@ export class Coordinator {
       const p = part.trim();
       if (p === '_all' || p === '*') names.filter(isOpen).forEach((n) => out.add(n));
       else if (p.includes('*')) {
-        const re = new RegExp(`^${p.split('*').map(escapeRe).join('.*')}$`);
-        names.filter((n) => re.test(n) && isOpen(n)).forEach((n) => out.add(n));
+        names.filter((n) => wildcardMatch(p, n) && isOpen(n)).forEach((n) => out.add(n));
       } else if (this.state.aliases?.[p]) this.state.aliases[p].indices.filter(isOpen).forEach((n) => out.add(n));
       else if (!this.state.indices[p]) throw indexNotFound(p);
       else if (!isOpen(p)) throw new ApiError('index_closed_exception', `closed index [${p}]`, 400);
@@ -1180,9 +1177,6 @@ function wrapEngine<T>(fn: () => T): T {
   }
 }
 
-function escapeRe(s: string): string {
-  return s.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-}
 
 function wrap<T>(fn: () => T): T {
   try {
