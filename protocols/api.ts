@@ -88,6 +88,21 @@ export interface PitCloseRequest {
 export interface IndexUpdateAliasesRequest {
   actions: ({ add: { index: string; alias: string; is_write_index?: boolean } } | { remove: { index: string; alias: string } })[];
 }
+/** Elasticsearch's `_analyze`: the tokens of a text, by a named analyzer, a field's, or a chain built for the request. */
+export interface IndexAnalyzeRequest {
+  index?: string;
+  body: {
+    text: string | string[];
+    analyzer?: string;
+    field?: string;
+    tokenizer?: string | Record<string, unknown>;
+    filter?: (string | Record<string, unknown>)[];
+    char_filter?: (string | Record<string, unknown>)[];
+  };
+}
+export interface IndexAnalyzeResponse {
+  tokens: { token: string; start_offset: number; end_offset: number; position: number }[];
+}
 /** An index template (Elasticsearch's composable `_index_template`): what new indices matching its patterns get. */
 export interface IndexPutTemplateRequest {
   name: string;
@@ -442,6 +457,7 @@ export interface ApiOps {
   'index.update_aliases': { request: IndexUpdateAliasesRequest; response: Acknowledged };
   'index.put_mapping': { request: IndexPutMappingRequest; response: Acknowledged };
   'index.get_mapping': { request: IndexGetMappingRequest; response: IndexGetMappingResponse };
+  'index.analyze': { request: IndexAnalyzeRequest; response: IndexAnalyzeResponse };
   'index.put_settings': { request: IndexPutSettingsRequest; response: Acknowledged };
   'index.get_settings': { request: IndexGetSettingsRequest; response: IndexGetSettingsResponse };
   'index.put_template': { request: IndexPutTemplateRequest; response: Acknowledged };
@@ -523,6 +539,7 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.update_aliases': { fields: { actions: 'array' }, required: ['actions'], idempotent: true, summary: 'add and remove aliases in one atomic change' },
   'index.put_mapping': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'map new fields (or change dynamic) on existing indices' },
   'index.get_mapping': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: "the indices' mappings" },
+  'index.analyze': { fields: { index: 'string', body: 'object' }, required: ['body'], idempotent: true, summary: 'the tokens an analyzer makes of a text (a named one, a field\'s, or a chain)' },
   'index.put_settings': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'change the dynamic settings of live indices: replicas, refresh interval, delayed allocation, write blocks' },
   'index.get_settings': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: "the indices' settings" },
   'index.put_template': { fields: { name: 'string', body: 'object' }, required: ['name', 'body'], idempotent: true, summary: 'add or replace an index template: settings, mappings and aliases for new indices matching its patterns' },

@@ -49,6 +49,7 @@ import {
   type IndexPutMappingRequest,
   type IndexPutTemplateRequest,
   type IndexPutSettingsRequest,
+  type IndexAnalyzeRequest,
   type IndexGetSettingsRequest,
   type IndexGetTemplateRequest,
   type IndexTemplateNameRequest,
@@ -281,6 +282,8 @@ export class ShoalClient {
     updateAliases: (p: IndexUpdateAliasesRequest, o?: RequestOptions) => this.request('index.update_aliases', p, o),
     /** Map new fields (or change `dynamic`) on existing indices; a field already mapped cannot change. */
     putMapping: (p: IndexPutMappingRequest, o?: RequestOptions) => this.request('index.put_mapping', p, o),
+    /** The tokens an analyzer makes of a text: `{ body: { analyzer | field | tokenizer + filter, text } }`, with `index` for its analyzers. */
+    analyze: (p: IndexAnalyzeRequest, o?: RequestOptions) => this.request('index.analyze', p, o),
     /** Change the dynamic settings of live indices, e.g. `{ index: { refresh_interval: '30s', blocks: { write: true } } }`. */
     putSettings: (p: IndexPutSettingsRequest, o?: RequestOptions) => this.request('index.put_settings', p, o),
     getSettings: (p: IndexGetSettingsRequest = {}, o?: RequestOptions) => this.request('index.get_settings', p, o),

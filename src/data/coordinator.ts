@@ -12,6 +12,7 @@ import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
+import { analyzeRequest } from '../engine/analyze.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
 import { decodePit, encodePit, keepAliveMs, shardDoc, shardSearchAfter, withShardDocTiebreaker, type PitShard } from './pit-id.ts';
@@ -996,6 +997,18 @@ export class Coordinator {
     // Every node would fail to map a field whose analyzer the index does not define: refuse it here.
     validateIndexDefinition(merged, analysisSettingsOf(meta.settings));
     return merged;
+  }
+
+  /**
+   * Elasticsearch's `_analyze` (src/engine/analyze.ts): with an index, against its analysis
+   * settings and mappings (an alias must stand for one index); without one, the built-ins.
+   */
+  analyze(indexName: unknown, body: unknown) {
+    if (indexName === undefined) return wrapEngine(() => analyzeRequest(body));
+    const [index, ...more] = this.resolveIndices(str(indexName, 'index'));
+    if (!index || more.length > 0) throw badRequest(`[${String(indexName)}] stands for ${more.length + (index ? 1 : 0)} indices; _analyze takes one`);
+    const meta = this.state.indices[index]!;
+    return wrapEngine(() => analyzeRequest(body, { settings: analysisSettingsOf(meta.settings), mappings: new MappingRegistry(meta.mappings) }));
   }
 
   /** Each index's mappings, as Elasticsearch's get-mapping shows them. */

@@ -101,6 +101,8 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('cluster.get_settings')).toEqual({ persistent: { 'cluster.routing.allocation.exclude._name': 'nobody' }, transient: {} });
     expect(await ok('cluster.put_settings', { persistent: { cluster: { routing: { allocation: { exclude: { _name: null } } } } } })).toMatchObject({ persistent: { 'cluster.routing.allocation.exclude._name': null } });
     expect(await ok('cluster.allocation_explain', { index: 'books', shard: 0, primary: true })).toMatchObject({ index: 'books', shard: 0, primary: true, can_remain_on_current_node: 'yes' });
+    expect((await ok('index.analyze', { index: 'books', body: { field: 'title', text: 'Two Towers' } })).tokens.map((t: Any) => t.token)).toEqual(['two', 'towers']);
+    expect((await ok('index.analyze', { body: { analyzer: 'english', text: 'running' } })).tokens[0].token).toBe('run');
     expect(await ok('index.put_settings', { index: 'books', body: { index: { refresh_interval: '2s' } } })).toEqual({ acknowledged: true });
     expect((await ok('index.get_settings', { index: 'books' })).books.settings.index.refresh_interval).toBe('2000ms');
     expect(await ok('index.put_template', { name: 'tpl', body: { index_patterns: ['tpl-*'], template: { settings: { number_of_replicas: 0 } } } })).toEqual({ acknowledged: true });
