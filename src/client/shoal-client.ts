@@ -50,6 +50,7 @@ import {
   type IndexPutTemplateRequest,
   type IndexPutSettingsRequest,
   type IndexAnalyzeRequest,
+  type IndexValidateQueryRequest,
   type IndexGetSettingsRequest,
   type IndexGetTemplateRequest,
   type IndexTemplateNameRequest,
@@ -282,6 +283,8 @@ export class ShoalClient {
     updateAliases: (p: IndexUpdateAliasesRequest, o?: RequestOptions) => this.request('index.update_aliases', p, o),
     /** Map new fields (or change `dynamic`) on existing indices; a field already mapped cannot change. */
     putMapping: (p: IndexPutMappingRequest, o?: RequestOptions) => this.request('index.put_mapping', p, o),
+    /** Whether a query would run on the indices (with `explain`, why not, per index). */
+    validateQuery: (p: IndexValidateQueryRequest = {}, o?: RequestOptions) => this.request('index.validate_query', p, o),
     /** The tokens an analyzer makes of a text: `{ body: { analyzer | field | tokenizer + filter, text } }`, with `index` for its analyzers. */
     analyze: (p: IndexAnalyzeRequest, o?: RequestOptions) => this.request('index.analyze', p, o),
     /** Change the dynamic settings of live indices, e.g. `{ index: { refresh_interval: '30s', blocks: { write: true } } }`. */

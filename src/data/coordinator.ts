@@ -656,6 +656,32 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Elasticsearch's `_validate/query`: whether a query would run on the indices, checked the way a
+   * search checks it (parsed here, then against each shard's mappings), without collecting hits.
+   * `explain`: per index, why not.
+   */
+  async validateQuery(indexExpr: unknown, body: unknown, explain = false) {
+    const b = obj(body ?? {}, 'validate body');
+    for (const k of Object.keys(b)) if (k !== 'query') throw badRequest(`unknown key [${k}] in the validate request; known: query`);
+    const indices = this.resolveIndices(indexExpr ?? '_all');
+    const results = await Promise.all(
+      indices.map(async (index) => {
+        try {
+          const r = (await this.search(index, { query: b.query, size: 0, track_total_hits: false })) as { _shards: { total: number; successful: number; failed: number } };
+          return { index, valid: true, shards: r._shards };
+        } catch (err) {
+          const e = toApiError(err);
+          if (e.status !== 400) throw e;
+          return { index, valid: false, error: `[${index}] ${e.type}: ${e.message}` };
+        }
+      }),
+    );
+    const shards = results.reduce((s, r) => ({ total: s.total + (r.shards?.total ?? 0), successful: s.successful + (r.shards?.successful ?? 0), failed: s.failed + (r.shards?.failed ?? 0) }), { total: 0, successful: 0, failed: 0 });
+    const valid = results.every((r) => r.valid);
+    return { valid, _shards: shards, ...(explain ? { explanations: results.map(({ index, valid: ok, error }) => ({ index, valid: ok, ...(error ? { error } : {}) })) } : {}) };
+  }
+
   async count(indexExpr: unknown, body: unknown = {}) {
     const b = obj(body ?? {}, 'count body');
     for (const k of Object.keys(b)) if (k !== 'query') throw badRequest(`unknown key [${k}] in the count request`);
