@@ -4,6 +4,7 @@
  */
 import { ShoalNode } from '../../src/node/shoal-node.ts';
 import { MemoryRaftStorage } from '../../src/raft/memory-storage.ts';
+import { SeededRandom } from '../../src/runtime/random.ts';
 import { SimulatedClock } from '../../src/runtime/simulated-clock.ts';
 import { MemoryNetwork } from '../../src/transport/memory-transport.ts';
 
@@ -46,8 +47,8 @@ export function simCluster(): SimCluster {
   };
   const start = async (id: string) => {
     // A seeded generator per node (Raft's election timeouts), so a run replays exactly.
-    let x = SIM_MASTERS.indexOf(id) + 1;
-    const random = () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const seeded = new SeededRandom(SIM_MASTERS.indexOf(id) + 1);
+    const random = () => seeded.next();
     const node = await drive(
       ShoalNode.start({ nodeId: id, transport: network.connect(id), clock, random, storage: new MemoryRaftStorage(), logLevel: 'silent', masters: SIM_MASTERS, stateApplyLag: () => lag.get(id) ?? 0 }),
       `start ${id}`,

@@ -8,17 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { TDigest } from '../../src/engine/aggs/tdigest.ts';
 import type { TDigestState } from '../../src/engine/aggs/tdigest.ts';
 import { decode, encode } from '../../src/transport/codec.ts';
+import { SeededRandom } from '../../src/runtime/random.ts';
 
-/** A small seeded PRNG (mulberry32), so the random-data tests are reproducible. */
+/** A seeded PRNG (the runtime's mulberry32), so the random-data tests are reproducible. */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = new SeededRandom(seed);
+  return () => r.next();
 }
 
 const digestOf = (values: readonly number[], compression = 100): TDigest => {
