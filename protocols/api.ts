@@ -88,6 +88,19 @@ export interface PitCloseRequest {
 export interface IndexUpdateAliasesRequest {
   actions: ({ add: { index: string; alias: string; is_write_index?: boolean } } | { remove: { index: string; alias: string } })[];
 }
+/** Elasticsearch's `_explain`: how one document scores for a query. */
+export interface DocExplainRequest {
+  index: string;
+  id: string;
+  routing?: string;
+  body: { query: Record<string, unknown> };
+}
+export interface DocExplainResponse {
+  _index: string;
+  _id: string;
+  matched: boolean;
+  explanation: { value: number; description: string; details: unknown[] };
+}
 /** Elasticsearch's `_validate/query`: would this query run on these indices? */
 export interface IndexValidateQueryRequest {
   index?: IndexExpr;
@@ -470,6 +483,7 @@ export interface ApiOps {
   'index.get_mapping': { request: IndexGetMappingRequest; response: IndexGetMappingResponse };
   'index.analyze': { request: IndexAnalyzeRequest; response: IndexAnalyzeResponse };
   'index.validate_query': { request: IndexValidateQueryRequest; response: IndexValidateQueryResponse };
+  'doc.explain': { request: DocExplainRequest; response: DocExplainResponse };
   'index.put_settings': { request: IndexPutSettingsRequest; response: Acknowledged };
   'index.get_settings': { request: IndexGetSettingsRequest; response: IndexGetSettingsResponse };
   'index.put_template': { request: IndexPutTemplateRequest; response: Acknowledged };
@@ -551,6 +565,7 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.update_aliases': { fields: { actions: 'array' }, required: ['actions'], idempotent: true, summary: 'add and remove aliases in one atomic change' },
   'index.put_mapping': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'map new fields (or change dynamic) on existing indices' },
   'index.get_mapping': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: "the indices' mappings" },
+  'doc.explain': { fields: { index: 'index', id: 'id', routing: 'string', body: 'object' }, required: ['index', 'id', 'body'], idempotent: true, summary: 'how one document scores for a query, or that it does not match' },
   'index.validate_query': { fields: { index: 'indexExpr', body: 'object', explain: 'boolean' }, required: [], idempotent: true, summary: 'whether a query would run on the indices (and, with explain, why not)' },
   'index.analyze': { fields: { index: 'string', body: 'object' }, required: ['body'], idempotent: true, summary: 'the tokens an analyzer makes of a text (a named one, a field\'s, or a chain)' },
   'index.put_settings': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'change the dynamic settings of live indices: replicas, refresh interval, delayed allocation, write blocks' },

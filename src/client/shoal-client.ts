@@ -58,6 +58,7 @@ import {
   type CatAlias,
   type DocDeleteByQueryRequest,
   type DocUpdateByQueryRequest,
+  type DocExplainRequest,
   type ReindexRequest,
   type MsearchResponse,
   type DocBulkRequest,
@@ -243,6 +244,11 @@ export class ShoalClient {
   /** Index every document a query matches again, as it is (to pick up a put-mapping's new fields). */
   updateByQuery(p: DocUpdateByQueryRequest, o?: RequestOptions) {
     return this.request('doc.update_by_query', p, o);
+  }
+
+  /** How one document scores for a query (its explanation tree), or that it does not match. */
+  explain(p: DocExplainRequest, o?: RequestOptions) {
+    return this.request('doc.explain', p, o);
   }
 
   /** Delete every document a query matches, each on the condition that it has not changed. */

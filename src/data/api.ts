@@ -27,6 +27,8 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.putMapping(p.index, p.body);
     case 'index.get_mapping':
       return coord.getMapping(p.index);
+    case 'doc.explain':
+      return coord.explainDoc(p.index, p.id, p.body, { routing: p.routing });
     case 'index.validate_query':
       return coord.validateQuery(p.index, p.body, p.explain === true);
     case 'index.analyze':

@@ -287,6 +287,29 @@ export class Coordinator {
     throw toApiError(lastError);
   }
 
+  /**
+   * Elasticsearch's `_explain`: how one document scores for a query (src/engine/explain.ts), or
+   * that it does not match. Runs on a copy of the document's shard, against what is searchable.
+   */
+  async explainDoc(index: unknown, id: unknown, body: unknown, params: { routing?: unknown; timeoutMs?: number } = {}) {
+    const name = this.concrete(index);
+    const docId = str(id, 'id');
+    const b = obj(body, 'explain body');
+    for (const k of Object.keys(b)) if (k !== 'query') throw badRequest(`unknown key [${k}] in the explain request; known: query`);
+    if (b.query === undefined) throw badRequest('the explain request needs a [query]');
+    wrapEngine(() => parseSearchRequest({ query: b.query }));
+    const routing = optStr(params.routing, 'routing');
+    if ((await this.get(name, docId, { routing }) as { found?: boolean }).found !== true) throw new ApiError('document_missing_exception', `[${docId}]: document missing`, 404);
+    const shard = shardFor(routing ?? docId, this.state.indices[name]!.settings.number_of_shards);
+    const target = this.searchTargets([name], false)[shard]!;
+    if (!target.copy) throw new ApiError('no_shard_available_action_exception', `[${name}][${shard}] no started copy`, 503);
+    // The post filter picks the document out without changing its score or its explanation.
+    const request = { query: b.query, post_filter: { ids: { values: [docId] } }, explain: true, size: 1, _source: false, track_total_hits: false };
+    const hit = (await this.searchWithRetry(target, request, params.timeoutMs ?? DEFAULT_TIMEOUT_MS)).r.hits.hits[0];
+    if (!hit) return { _index: name, _id: docId, matched: false, explanation: { value: 0, description: 'the document does not match the query', details: [] } };
+    return { _index: name, _id: docId, matched: true, explanation: hit._explanation };
+  }
+
   async mget(body: unknown, defaultIndex?: unknown) {
     const b = obj(body, 'mget body');
     const docs: { _index: unknown; _id: unknown; routing?: unknown }[] = Array.isArray(b.docs)

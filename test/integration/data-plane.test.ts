@@ -279,6 +279,15 @@ describe('data plane in one process over a real nats-server', () => {
       expect(scores).toEqual([...scores].sort((a, b) => b - a));
       expect(res.hits.max_score).toBe(scores[0]);
       await expect(api({ op: 'search', index: 'rs', body: { query, rescore, sort: [{ _id: 'asc' }] } })).rejects.toMatchObject({ status: 400 });
+      // _explain of one document, on its own shard: the same score a search gives it.
+      const top = (await api({ op: 'search', index: 'rs', body: { query, size: 1 } })).hits.hits[0];
+      const explained = await api({ op: 'doc.explain', index: 'rs', id: top._id, body: { query } });
+      expect(explained).toMatchObject({ _index: 'rs', _id: top._id, matched: true });
+      expect(explained.explanation.value).toBeCloseTo(top._score, 9);
+      const dog = titles.findIndex((t) => t.includes('dog'));
+      expect(await api({ op: 'doc.explain', index: 'rs', id: `t${dog}`, body: { query: { match: { title: 'fox' } } } })).toMatchObject({ matched: false, explanation: { value: 0 } });
+      await expect(api({ op: 'doc.explain', index: 'rs', id: 'nope', body: { query } })).rejects.toMatchObject({ type: 'document_missing_exception', status: 404 });
+      await expect(api({ op: 'doc.explain', index: 'rs', id: top._id, body: { query: { nope: {} } } })).rejects.toMatchObject({ status: 400 });
     } finally {
       await api({ op: 'index.delete', index: 'rs' });
     }

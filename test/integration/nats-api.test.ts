@@ -101,6 +101,7 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('cluster.get_settings')).toEqual({ persistent: { 'cluster.routing.allocation.exclude._name': 'nobody' }, transient: {} });
     expect(await ok('cluster.put_settings', { persistent: { cluster: { routing: { allocation: { exclude: { _name: null } } } } } })).toMatchObject({ persistent: { 'cluster.routing.allocation.exclude._name': null } });
     expect(await ok('cluster.allocation_explain', { index: 'books', shard: 0, primary: true })).toMatchObject({ index: 'books', shard: 0, primary: true, can_remain_on_current_node: 'yes' });
+    expect(await ok('doc.explain', { index: 'books', id: 'b1', body: { query: { match_all: {} } } })).toMatchObject({ matched: true, explanation: { value: 1 } });
     expect(await ok('index.validate_query', { index: 'books', body: { query: { range: { year: { gte: 1950 } } } } })).toMatchObject({ valid: true, _shards: { total: 2, failed: 0 } });
     // Malformed (the coordinating node sees it) and wrong for the mapping (the shards do): not valid, and why.
     expect(await ok('index.validate_query', { index: 'books', body: { query: { match: { title: { query: 'x', operator: 'maybe' } } } } })).toMatchObject({ valid: false });
