@@ -743,8 +743,8 @@ function collectStats(node: NumericMetricNode | ExtendedStatsNode, views: SegVie
   let c = 0;
   let min = Infinity;
   let max = -Infinity;
-  let sum = 0;
-  let comp = 0;
+  // Neumaier (improved Kahan) summation, as Elasticsearch's CompensatedSum.
+  const sum = new CompensatedSum();
   const needSum = node.type !== 'min' && node.type !== 'max';
   const squares = node.type === 'extended_stats' ? new CompensatedSum() : undefined;
   const hasMissing = node.missing !== undefined;
@@ -792,12 +792,8 @@ function collectStats(node: NumericMetricNode | ExtendedStatsNode, views: SegVie
       if (lo < min) min = lo;
       if (hi > max) max = hi;
       for (let j = s; j < e; j++) {
-        // Neumaier (improved Kahan) summation, as Elasticsearch's CompensatedSum.
         const v = values[j]!;
-        const t = sum + v;
-        if (Math.abs(sum) >= Math.abs(v)) comp += sum - t + v;
-        else comp += v - t + sum;
-        sum = t;
+        sum.add(v);
         squares?.add(v * v);
       }
     }
@@ -806,15 +802,10 @@ function collectStats(node: NumericMetricNode | ExtendedStatsNode, views: SegVie
     c += missingDocs;
     if (mv < min) min = mv;
     if (mv > max) max = mv;
-    const v = mv * missingDocs;
-    const t = sum + v;
-    if (Math.abs(sum) >= Math.abs(v)) comp += sum - t + v;
-    else comp += v - t + sum;
-    sum = t;
+    sum.add(mv * missingDocs);
     squares?.add(mv * mv * missingDocs);
   }
-  const total = Number.isFinite(sum) ? sum + comp : sum;
-  const stats = { c, min: c > 0 ? min : null, max: c > 0 ? max : null, sum: needSum ? total : 0 };
+  const stats = { c, min: c > 0 ? min : null, max: c > 0 ? max : null, sum: needSum ? sum.value() : 0 };
   if (node.type === 'extended_stats') return { t: node.type, ...stats, sq: squares!.sum, sqc: squares!.compensation };
   return { t: node.type, ...stats };
 }

@@ -31,19 +31,7 @@ export const EXTENDED_STATS_METRICS: ReadonlySet<string> = new Set([
 ]);
 
 /** The values Elasticsearch also prints as `<name>_as_string` for a date field (besides the bounds). */
-const AS_STRING = [
-  'min',
-  'max',
-  'avg',
-  'sum',
-  'sum_of_squares',
-  'variance',
-  'variance_population',
-  'variance_sampling',
-  'std_deviation',
-  'std_deviation_population',
-  'std_deviation_sampling',
-];
+const AS_STRING = [...EXTENDED_STATS_METRICS].filter((k) => k !== 'count' && !k.startsWith('std_upper') && !k.startsWith('std_lower'));
 
 /**
  * Every metric by name. With no values: min +Infinity, max -Infinity, the rest NaN except count,
