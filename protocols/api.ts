@@ -133,6 +133,8 @@ export interface IndexPutTemplateRequest {
   body: {
     index_patterns: string | string[];
     priority?: number;
+    /** Component templates applied first, in this order. */
+    composed_of?: string[];
     template?: { settings?: Record<string, unknown>; mappings?: Record<string, unknown>; aliases?: Record<string, { is_write_index?: boolean }> };
     version?: number;
     _meta?: Record<string, unknown>;
@@ -146,6 +148,27 @@ export interface IndexGetTemplateRequest {
 }
 export interface IndexGetTemplateResponse {
   index_templates: { name: string; index_template: import('../src/cluster/templates.ts').IndexTemplate }[];
+}
+/** A component template (Elasticsearch's `_component_template`): settings, mappings and aliases index templates compose. */
+export interface IndexPutComponentTemplateRequest {
+  name: string;
+  body: {
+    template: { settings?: Record<string, unknown>; mappings?: Record<string, unknown>; aliases?: Record<string, { is_write_index?: boolean }> };
+    version?: number;
+    _meta?: Record<string, unknown>;
+  };
+}
+export interface IndexGetComponentTemplateResponse {
+  component_templates: { name: string; component_template: import('../src/cluster/component-templates.ts').ComponentTemplate }[];
+}
+export interface IndexSimulateIndexRequest {
+  /** The name of the index that would be created. */
+  name: string;
+}
+/** What an index of that name would get now; empty when no template matches it. */
+export interface IndexSimulateIndexResponse {
+  template?: { settings: { index: Record<string, unknown> }; mappings: Record<string, unknown>; aliases: Record<string, { is_write_index?: boolean }> };
+  overlapping?: { name: string; index_patterns: string[] }[];
 }
 /**
  * The settings that may change on live indices (Elasticsearch's update-index-settings):
@@ -489,6 +512,10 @@ export interface ApiOps {
   'index.put_template': { request: IndexPutTemplateRequest; response: Acknowledged };
   'index.get_template': { request: IndexGetTemplateRequest; response: IndexGetTemplateResponse };
   'index.delete_template': { request: IndexTemplateNameRequest; response: Acknowledged };
+  'index.put_component_template': { request: IndexPutComponentTemplateRequest; response: Acknowledged };
+  'index.get_component_template': { request: IndexGetTemplateRequest; response: IndexGetComponentTemplateResponse };
+  'index.delete_component_template': { request: IndexTemplateNameRequest; response: Acknowledged };
+  'index.simulate_index': { request: IndexSimulateIndexRequest; response: IndexSimulateIndexResponse };
   'doc.index': { request: DocIndexRequest; response: WriteResponse };
   'doc.create': { request: DocCreateRequest; response: WriteResponse };
   'doc.get': { request: DocGetRequest; response: GetResponse };
@@ -573,6 +600,10 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.put_template': { fields: { name: 'string', body: 'object' }, required: ['name', 'body'], idempotent: true, summary: 'add or replace an index template: settings, mappings and aliases for new indices matching its patterns' },
   'index.get_template': { fields: { name: 'string' }, required: [], idempotent: true, summary: 'index templates by name (wildcards), or all' },
   'index.delete_template': { fields: { name: 'string' }, required: ['name'], idempotent: false, summary: 'delete an index template (indices made from it keep what they got)' },
+  'index.put_component_template': { fields: { name: 'string', body: 'object' }, required: ['name', 'body'], idempotent: true, summary: 'add or replace a component template: settings, mappings and aliases that index templates compose (composed_of)' },
+  'index.get_component_template': { fields: { name: 'string' }, required: [], idempotent: true, summary: 'component templates by name (wildcards), or all' },
+  'index.delete_component_template': { fields: { name: 'string' }, required: ['name'], idempotent: false, summary: 'delete a component template no index template uses' },
+  'index.simulate_index': { fields: { name: 'string' }, required: ['name'], idempotent: true, summary: 'the settings, mappings and aliases an index of this name would be created with now' },
   'doc.index': {
     fields: { index: 'index', id: 'id', document: 'object', routing: 'string', op_type: { enum: ['index', 'create'] }, ...COND, ...WRITE },
     required: ['index', 'document'],

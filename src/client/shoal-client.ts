@@ -54,6 +54,8 @@ import {
   type IndexGetSettingsRequest,
   type IndexGetTemplateRequest,
   type IndexTemplateNameRequest,
+  type IndexPutComponentTemplateRequest,
+  type IndexSimulateIndexRequest,
   type IndexGetMappingRequest,
   type CatAlias,
   type DocDeleteByQueryRequest,
@@ -300,6 +302,12 @@ export class ShoalClient {
     putTemplate: (p: IndexPutTemplateRequest, o?: RequestOptions) => this.request('index.put_template', p, o),
     getTemplate: (p: IndexGetTemplateRequest = {}, o?: RequestOptions) => this.request('index.get_template', p, o),
     deleteTemplate: (p: IndexTemplateNameRequest, o?: RequestOptions) => this.request('index.delete_template', p, o),
+    /** Add or replace a component template (index templates list it in `composed_of`). */
+    putComponentTemplate: (p: IndexPutComponentTemplateRequest, o?: RequestOptions) => this.request('index.put_component_template', p, o),
+    getComponentTemplate: (p: IndexGetTemplateRequest = {}, o?: RequestOptions) => this.request('index.get_component_template', p, o),
+    deleteComponentTemplate: (p: IndexTemplateNameRequest, o?: RequestOptions) => this.request('index.delete_component_template', p, o),
+    /** What an index of this name would be created with now (its matching template, composed). */
+    simulateIndex: (p: IndexSimulateIndexRequest, o?: RequestOptions) => this.request('index.simulate_index', p, o),
     /** The indices' mappings. */
     getMapping: (p: IndexGetMappingRequest = {}, o?: RequestOptions) => this.request('index.get_mapping', p, o),
     /** Per-copy doc counts, checkpoints and replication group. */

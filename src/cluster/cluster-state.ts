@@ -5,6 +5,7 @@ import { applyAliasActions, dropIndex, isAliasActions, type AliasAction, type Al
 import { FILTER_KINDS, isAllocationFilters, type AllocationFilters } from './allocation-filters.ts';
 import { allocate, failCopy, startCopy } from './allocation.ts';
 import { isTemplate, type IndexTemplate, type Templates } from './templates.ts';
+import { isComponentTemplate, missingComponents, templatesUsing, type ComponentTemplate, type ComponentTemplates } from './component-templates.ts';
 import type { IndexMeta, IndexSettings, ShardTable } from './metadata.ts';
 
 export type NodeRole = 'master' | 'data';
@@ -38,6 +39,8 @@ export interface ClusterState {
   aliases?: Aliases;
   /** Index templates by name (templates.ts); absent when there are none. */
   templates?: Templates;
+  /** Component templates by name (component-templates.ts); absent when there are none. */
+  componentTemplates?: ComponentTemplates;
   /** Allocation ids are `a<version>.<n>`: unique and the same on every master. */
 }
 
@@ -65,6 +68,10 @@ export type ClusterCommand =
   /** Add or replace an index template (checked by the coordinating node first). */
   | { op: 'put_template'; name: string; template: IndexTemplate; at?: number }
   | { op: 'delete_template'; name: string; at?: number }
+  /** Add or replace a component template. */
+  | { op: 'put_component_template'; name: string; template: ComponentTemplate; at?: number }
+  /** Delete a component template no index template lists (one that is listed stays). */
+  | { op: 'delete_component_template'; name: string; at?: number }
   /** Alias adds and removes, applied together as one change. */
   | { op: 'update_aliases'; actions: AliasAction[]; at?: number };
 
@@ -173,12 +180,25 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
     }
     case 'put_template': {
       if (JSON.stringify(state.templates?.[cmd.name]) === JSON.stringify(cmd.template)) return state;
+      // Checked here too, where every master agrees: a component deleted since the coordinating node looked.
+      if (missingComponents(state.componentTemplates, cmd.template).length > 0) return state;
       return { ...state, templates: { ...state.templates, [cmd.name]: cmd.template } };
     }
     case 'delete_template': {
       if (!state.templates?.[cmd.name]) return state;
       const { [cmd.name]: _gone, ...templates } = state.templates;
       return Object.keys(templates).length > 0 ? { ...state, templates } : withoutTemplates(state);
+    }
+    case 'put_component_template': {
+      if (JSON.stringify(state.componentTemplates?.[cmd.name]) === JSON.stringify(cmd.template)) return state;
+      return { ...state, componentTemplates: { ...state.componentTemplates, [cmd.name]: cmd.template } };
+    }
+    case 'delete_component_template': {
+      if (!state.componentTemplates?.[cmd.name] || templatesUsing(state.templates, cmd.name).length > 0) return state;
+      const { [cmd.name]: _gone, ...rest } = state.componentTemplates;
+      if (Object.keys(rest).length > 0) return { ...state, componentTemplates: rest };
+      const { componentTemplates: _none, ...without } = state;
+      return without;
     }
     case 'update_aliases': {
       const before = state.aliases ?? {};
@@ -242,7 +262,10 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return typeof c.name === 'string' && isObject(st) && [st!.number_of_shards, st!.number_of_replicas, st!.refresh_interval_ms, st!.delayed_timeout_ms].every((x) => Number.isInteger(x)) && optNumber(c.at);
     }
     case 'delete_template':
+    case 'delete_component_template':
       return typeof c.name === 'string' && optNumber(c.at);
+    case 'put_component_template':
+      return typeof c.name === 'string' && isComponentTemplate(c.template) && optNumber(c.at);
     case 'allocation_settings':
       return (c.awareness === null || typeof c.awareness === 'string') && isAllocationFilters(c.filters) && optNumber(c.at);
     case 'update_aliases':

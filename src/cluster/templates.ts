@@ -10,18 +10,23 @@ import { wildcardMatch } from './wildcard.ts';
 export interface IndexTemplate {
   index_patterns: string[];
   priority: number;
-  template: {
-    settings?: Record<string, unknown>;
-    mappings?: { dynamic?: boolean | 'strict'; properties?: Record<string, unknown> };
-    aliases?: Record<string, { is_write_index?: boolean }>;
-  };
+  template: TemplateBody;
+  /** Component templates (component-templates.ts) applied first, in this order. */
+  composed_of?: string[];
   version?: number;
   _meta?: Record<string, unknown>;
 }
 
+/** What a template gives an index: settings, mappings, aliases (each optional). */
+export interface TemplateBody {
+  settings?: Record<string, unknown>;
+  mappings?: { dynamic?: boolean | 'strict'; properties?: Record<string, unknown> };
+  aliases?: Record<string, { is_write_index?: boolean }>;
+}
+
 export type Templates = Record<string, IndexTemplate>;
 
-const TEMPLATE_KEYS = new Set(['index_patterns', 'priority', 'template', 'version', '_meta']);
+const TEMPLATE_KEYS = new Set(['index_patterns', 'priority', 'template', 'composed_of', 'version', '_meta']);
 const BODY_KEYS = new Set(['settings', 'mappings', 'aliases']);
 
 function bad(reason: string): never {
@@ -44,22 +49,31 @@ export function parseTemplate(name: string, body: unknown): IndexTemplate {
   if (!Number.isSafeInteger(priority) || (priority as number) < 0) bad(`[priority] of index template [${name}] must be a non-negative integer`);
   if (body.version !== undefined && !Number.isSafeInteger(body.version)) bad(`[version] of index template [${name}] must be an integer`);
   if (body._meta !== undefined && !isObject(body._meta)) bad(`[_meta] of index template [${name}] must be an object`);
-  const t = body.template ?? {};
-  if (!isObject(t)) bad(`[template] of index template [${name}] must be an object`);
-  for (const k of Object.keys(t)) if (!BODY_KEYS.has(k)) bad(`unknown key [template.${k}] in index template [${name}]; known: settings, mappings, aliases`);
-  for (const k of ['settings', 'mappings', 'aliases'] as const) if (t[k] !== undefined && !isObject(t[k])) bad(`[template.${k}] of index template [${name}] must be an object`);
-  for (const [alias, opts] of Object.entries((t.aliases ?? {}) as Record<string, unknown>)) {
-    if (!isObject(opts) || Object.keys(opts).some((k) => k !== 'is_write_index') || (opts.is_write_index !== undefined && typeof opts.is_write_index !== 'boolean')) {
-      bad(`alias [${alias}] of index template [${name}] takes only {is_write_index: boolean}`);
-    }
-  }
+  const composed = body.composed_of ?? [];
+  if (!Array.isArray(composed) || !composed.every((c) => typeof c === 'string' && c.length > 0)) bad(`[composed_of] of index template [${name}] must be a list of component template names`);
+  if (new Set(composed).size !== composed.length) bad(`[composed_of] of index template [${name}] names a component template twice`);
+  const template = parseTemplateBody(`index template [${name}]`, body.template ?? {});
   return {
     index_patterns: raw as string[],
     priority: priority as number,
-    template: t as IndexTemplate['template'],
+    template,
+    ...(composed.length > 0 ? { composed_of: composed as string[] } : {}),
     ...(body.version !== undefined ? { version: body.version as number } : {}),
     ...(body._meta !== undefined ? { _meta: body._meta as Record<string, unknown> } : {}),
   };
+}
+
+/** A template's `template` part checked: settings, mappings and aliases objects, aliases' options. `what` names the template in errors. */
+export function parseTemplateBody(what: string, t: unknown): TemplateBody {
+  if (!isObject(t)) bad(`[template] of ${what} must be an object`);
+  for (const k of Object.keys(t)) if (!BODY_KEYS.has(k)) bad(`unknown key [template.${k}] in ${what}; known: settings, mappings, aliases`);
+  for (const k of ['settings', 'mappings', 'aliases'] as const) if (t[k] !== undefined && !isObject(t[k])) bad(`[template.${k}] of ${what} must be an object`);
+  for (const [alias, opts] of Object.entries((t.aliases ?? {}) as Record<string, unknown>)) {
+    if (!isObject(opts) || Object.keys(opts).some((k) => k !== 'is_write_index') || (opts.is_write_index !== undefined && typeof opts.is_write_index !== 'boolean')) {
+      bad(`alias [${alias}] of ${what} takes only {is_write_index: boolean}`);
+    }
+  }
+  return t as TemplateBody;
 }
 
 /** The template an index of this name gets: the matching one of highest priority, if any. */
@@ -107,16 +121,38 @@ export function withTemplateSettings(template: Record<string, unknown> | undefin
   return { ...flat(template), ...flat(request) };
 }
 
-/** A create request's mappings over the template's: its fields replace the template's of the same name, its `dynamic` wins. */
-export function withTemplateMappings(template: IndexTemplate['template']['mappings'], request: unknown): Record<string, unknown> {
+/**
+ * Mappings over a template's (a create request's, or a later template's in a composition): its
+ * fields replace those of the same name, except that two object fields merge field by field, as
+ * Elasticsearch merges them; its `dynamic` wins.
+ */
+export function withTemplateMappings(template: TemplateBody['mappings'], request: unknown): NonNullable<TemplateBody['mappings']> {
   const req = isObject(request) ? request : {};
   const out: Record<string, unknown> = { ...(template ?? {}), ...req };
-  const props = { ...((template?.properties as Record<string, unknown>) ?? {}), ...(isObject(req.properties) ? req.properties : {}) };
+  const props = mergeProperties(template?.properties, req.properties);
   if (Object.keys(props).length > 0) out.properties = props;
+  return out as NonNullable<TemplateBody['mappings']>;
+}
+
+function mergeProperties(base: unknown, over: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...(isObject(base) ? base : {}) };
+  for (const [name, field] of Object.entries(isObject(over) ? over : {})) {
+    const before = out[name];
+    out[name] = isObjectField(before) && isObjectField(field) ? { ...before, ...field, properties: mergeProperties(before.properties, field.properties) } : field;
+  }
   return out;
+}
+
+/** An object field: sub-fields under `properties`, and no type or `object`. */
+function isObjectField(f: unknown): f is Record<string, unknown> {
+  return isObject(f) && isObject(f.properties) && (f.type === undefined || f.type === 'object');
 }
 
 /** Plain-data check for the Raft log. */
 export function isTemplate(v: unknown): v is IndexTemplate {
-  return isObject(v) && Array.isArray(v.index_patterns) && v.index_patterns.every((p) => typeof p === 'string') && typeof v.priority === 'number' && isObject(v.template);
+  const composed = isObject(v) ? v.composed_of : undefined;
+  return (
+    isObject(v) && Array.isArray(v.index_patterns) && v.index_patterns.every((p) => typeof p === 'string') && typeof v.priority === 'number' && isObject(v.template) &&
+    (composed === undefined || (Array.isArray(composed) && composed.every((c) => typeof c === 'string')))
+  );
 }

@@ -1,6 +1,6 @@
 import type { ClusterState } from '../cluster/cluster-state.ts';
-import { badRequest } from './errors.ts';
-import { conditions, toApiError, updateBody, type BulkItem, type Coordinator, type Health } from './coordinator.ts';
+import { badRequest, toApiError } from './errors.ts';
+import { conditions, updateBody, type BulkItem, type Coordinator, type Health } from './coordinator.ts';
 
 /**
  * The coordinator actor's message protocol (`/system/coord` on every node): `{type: 'api', op,
@@ -43,6 +43,14 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.getTemplate(p.name);
     case 'index.delete_template':
       return coord.deleteTemplate(p.name);
+    case 'index.put_component_template':
+      return coord.putComponentTemplate(p.name, p.body);
+    case 'index.get_component_template':
+      return coord.getComponentTemplate(p.name);
+    case 'index.delete_component_template':
+      return coord.deleteComponentTemplate(p.name);
+    case 'index.simulate_index':
+      return coord.simulateIndex(p.name);
     case 'index.open':
       return coord.openClose(p.index, 'open_index');
     case 'index.close':

@@ -5,7 +5,6 @@ import { writeIndexOf, type AliasAction } from '../cluster/aliases.ts';
 import { explainAllocation, ExplainError } from '../cluster/allocation-explain.ts';
 import { indexSettingsView, readOnlyBlock, updateIndexSettings, writeBlock } from '../cluster/index-settings-update.ts';
 import { wildcardMatch } from '../cluster/wildcard.ts';
-import { overlapping, parseTemplate, templateFor, withTemplateMappings, withTemplateSettings } from '../cluster/templates.ts';
 import { flattenSettings, settingsAsFlat, updateSettings } from '../cluster/cluster-settings.ts';
 import { analysisSettingsOf, parseIndexSettings, SettingsError, validateIndexName, type ShardCopy as RoutingCopy, type ShardTable } from '../cluster/metadata.ts';
 import { shardFor } from '../cluster/routing.ts';
@@ -17,7 +16,8 @@ import { validateIndexDefinition, type SearchHit, type SearchResponse, type Writ
 import { mergeSuggestions } from '../engine/suggest.ts';
 import { decodePit, encodePit, keepAliveMs, shardDoc, shardSearchAfter, withShardDocTiebreaker, type PitShard } from './pit-id.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
-import { ApiError, badRequest, indexNotFound, RETRYABLE } from './errors.ts';
+import { deleteComponentTemplate, deleteIndexTemplate, getComponentTemplates, getIndexTemplates, indexDefinition, putComponentTemplate, putIndexTemplate, simulateIndex, type TemplateHost } from './template-admin.ts';
+import { ApiError, badRequest, indexNotFound, RETRYABLE, toApiError, wrap, wrapEngine } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
 import type { ItemResult, RefreshMode, WriteAction, WriteItem, WriteReply } from './shard-copy.ts';
 
@@ -89,13 +89,9 @@ export class Coordinator {
     if (this.state.indices[index]) throw new ApiError('resource_already_exists_exception', `index [${index}] already exists`, 400);
     if (this.state.aliases?.[index]) throw new ApiError('invalid_index_name_exception', `Invalid index name [${index}], an alias with the same name already exists`, 400);
     if (body.mappings !== undefined && (typeof body.mappings !== 'object' || body.mappings === null || Array.isArray(body.mappings))) throw badRequest('mappings must be an object');
-    // The matching index template, if any, under what the request gives itself (templates.ts).
-    const tpl = templateFor(this.state.templates, index)?.template.template;
-    const settings = wrap(() => parseIndexSettings(tpl ? withTemplateSettings(tpl.settings, body.settings) : body.settings));
-    const mappings = (tpl ? withTemplateMappings(tpl.mappings, body.mappings) : (body.mappings ?? {})) as Mappings;
-    // Every node would fail to create the shards of a bad definition: refuse it here.
-    wrapEngine(() => validateIndexDefinition(mappings, analysisSettingsOf(settings)));
-    const aliases = Object.entries(tpl?.aliases ?? {}).map(([alias, opts]): AliasAction => ({ add: { index, alias, ...(opts.is_write_index !== undefined ? { is_write_index: opts.is_write_index } : {}) } }));
+    // The matching index template composed with its components, under what the request gives itself.
+    const { settings, mappings, aliases: templateAliases } = indexDefinition(this.state, index, body);
+    const aliases = Object.entries(templateAliases).map(([alias, opts]): AliasAction => ({ add: { index, alias, ...(opts.is_write_index !== undefined ? { is_write_index: opts.is_write_index } : {}) } }));
     for (const a of aliases) if ('add' in a && this.state.indices[a.add.alias]) throw new ApiError('invalid_alias_name_exception', `the template's alias [${a.add.alias}] is the name of an index`, 400);
     const uuid = randomUUID().replace(/-/g, '').slice(0, 22);
     await this.commit({ op: 'create_index', name: index, uuid, settings, mappings, at: this.now() });
@@ -939,33 +935,39 @@ export class Coordinator {
     return out;
   }
 
-  /** Add or replace an index template, checked as an index created from it would be. */
-  async putTemplate(name: unknown, body: unknown) {
-    const templateName = wrap(() => validateIndexName(name));
-    const template = wrap(() => parseTemplate(templateName, body));
-    const settings = wrap(() => parseIndexSettings(template.template.settings));
-    wrapEngine(() => validateIndexDefinition(template.template.mappings ?? {}, analysisSettingsOf(settings)));
-    const clash = overlapping(this.state.templates, templateName, template);
-    if (clash) throw badRequest(`index template [${templateName}] has index patterns ${JSON.stringify(template.index_patterns)} matching patterns from existing template [${clash}] with the same priority [${template.priority}]; give one of them another priority`);
-    await this.commit({ op: 'put_template', name: templateName, template, at: this.now() });
-    return { acknowledged: true };
-  }
+  // ---- templates (template-admin.ts) -----------------------------------------------------------
 
-  /** Index templates by name (`*` wildcards; none: all). */
+  putTemplate(name: unknown, body: unknown) {
+    return putIndexTemplate(this.templateHost(), name, body);
+  }
   getTemplate(name: unknown) {
-    const all = Object.entries(this.state.templates ?? {}).sort(([a], [b]) => a.localeCompare(b));
-    if (name === undefined) return { index_templates: all.map(([n, t]) => ({ name: n, index_template: t })) };
-    const pattern = str(name, 'name');
-    const found = all.filter(([n]) => wildcardMatch(pattern, n));
-    if (found.length === 0 && !pattern.includes('*')) throw new ApiError('resource_not_found_exception', `index template matching [${pattern}] not found`, 404);
-    return { index_templates: found.map(([n, t]) => ({ name: n, index_template: t })) };
+    return getIndexTemplates(this.state, name);
+  }
+  deleteTemplate(name: unknown) {
+    return deleteIndexTemplate(this.templateHost(), name);
+  }
+  putComponentTemplate(name: unknown, body: unknown) {
+    return putComponentTemplate(this.templateHost(), name, body);
+  }
+  getComponentTemplate(name: unknown) {
+    return getComponentTemplates(this.state, name);
+  }
+  deleteComponentTemplate(name: unknown) {
+    return deleteComponentTemplate(this.templateHost(), name);
+  }
+  simulateIndex(name: unknown) {
+    return simulateIndex(this.state, name);
   }
 
-  async deleteTemplate(name: unknown) {
-    const templateName = str(name, 'name');
-    if (!this.state.templates?.[templateName]) throw new ApiError('resource_not_found_exception', `index template matching [${templateName}] not found`, 404);
-    await this.commit({ op: 'delete_template', name: templateName, at: this.now() });
-    return { acknowledged: true };
+  private templateHost(): TemplateHost {
+    const coordinator = this;
+    return {
+      get state() {
+        return coordinator.state;
+      },
+      commit: (command) => this.commit(command),
+      now: () => this.now(),
+    };
   }
 
   /** Every alias and index pair. */
@@ -1228,34 +1230,6 @@ function refreshMode(value: unknown): RefreshMode {
 function worse(a: Health, b: Health): Health {
   const rank = { green: 0, yellow: 1, red: 2 };
   return rank[b] > rank[a] ? b : a;
-}
-
-/** Engine errors (parse errors, too many buckets) as API errors with their status. */
-function wrapEngine<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    throw toApiError(err);
-  }
-}
-
-
-function wrap<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (err) {
-    if (err instanceof SettingsError) throw new ApiError(err.type, err.message, 400);
-    throw err;
-  }
-}
-
-export function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  const e = err as { type?: string; message?: string; status?: number };
-  const type = typeof e?.type === 'string' ? e.type : 'exception';
-  const status =
-    typeof e?.status === 'number' ? e.status : type === 'timeout' ? 504 : type.endsWith('not_found_exception') ? 404 : type === 'version_conflict_engine_exception' ? 409 : RETRYABLE.has(type) ? 503 : type.includes('exception') ? 400 : 500;
-  return new ApiError(type, e?.message ?? String(err), status);
 }
 
 function str(v: unknown, what: string): string {

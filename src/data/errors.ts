@@ -1,3 +1,5 @@
+import { SettingsError } from '../cluster/metadata.ts';
+
 /** An API error in Elasticsearch's shape: `{error: {type, reason}, status}`. */
 export class ApiError extends Error {
   constructor(
@@ -29,3 +31,31 @@ export const RETRYABLE = new Set([
   'system_stopped',
   'overloaded',
 ]);
+
+/** Engine errors (parse errors, too many buckets) as API errors with their status. */
+export function wrapEngine<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw toApiError(err);
+  }
+}
+
+/** Settings errors as 400 API errors. */
+export function wrap<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof SettingsError) throw new ApiError(err.type, err.message, 400);
+    throw err;
+  }
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { type?: string; message?: string; status?: number };
+  const type = typeof e?.type === 'string' ? e.type : 'exception';
+  const status =
+    typeof e?.status === 'number' ? e.status : type === 'timeout' ? 504 : type.endsWith('not_found_exception') ? 404 : type === 'version_conflict_engine_exception' ? 409 : RETRYABLE.has(type) ? 503 : type.includes('exception') ? 400 : 500;
+  return new ApiError(type, e?.message ?? String(err), status);
+}

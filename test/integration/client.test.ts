@@ -72,6 +72,12 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect(await client.indices.putTemplate({ name: 'tpl', body: { index_patterns: 'tpl-*', priority: 1 } })).toEqual({ acknowledged: true });
     expect((await client.indices.getTemplate()).index_templates.map((t) => t.name)).toEqual(['tpl']);
     expect(await client.indices.deleteTemplate({ name: 'tpl' })).toEqual({ acknowledged: true });
+    expect(await client.indices.putComponentTemplate({ name: 'ct', body: { template: { settings: { number_of_replicas: 0 } } } })).toEqual({ acknowledged: true });
+    expect(await client.indices.putTemplate({ name: 'tpl2', body: { index_patterns: 'tpl2-*', composed_of: ['ct'] } })).toEqual({ acknowledged: true });
+    expect((await client.indices.simulateIndex({ name: 'tpl2-a' })).template?.settings.index).toMatchObject({ number_of_replicas: '0' });
+    expect((await client.indices.getComponentTemplate()).component_templates.map((t) => t.name)).toEqual(['ct']);
+    expect(await client.indices.deleteTemplate({ name: 'tpl2' })).toEqual({ acknowledged: true });
+    expect(await client.indices.deleteComponentTemplate({ name: 'ct' })).toEqual({ acknowledged: true });
     expect(await client.indices.putMapping({ index: 'films', body: { properties: { rating: { type: 'double' } } } })).toEqual({ acknowledged: true });
     expect((await client.indices.getMapping({ index: 'films' })).films!.mappings.properties.rating).toEqual({ type: 'double' });
     expect(await client.indices.updateAliases({ actions: [{ add: { index: 'films', alias: 'movies' } }] })).toEqual({ acknowledged: true });

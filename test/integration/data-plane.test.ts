@@ -769,6 +769,50 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('component templates: an index template composes them in order under its own part; one in use cannot be deleted or broken; simulate-index shows the result', async () => {
+    const put = (name: string, template: object) => api({ op: 'index.put_component_template', name, body: { template } });
+    const folded = { analyzer: { folded: { type: 'custom', tokenizer: 'standard', filter: ['lowercase', 'asciifolding'] } } };
+    expect(await put('ct-settings', { settings: { index: { number_of_shards: 2, number_of_replicas: 0, analysis: folded } }, aliases: { 'app-all': {} } })).toEqual({ acknowledged: true });
+    expect(await put('ct-fields', { mappings: { properties: { user: { properties: { name: { type: 'keyword' } } }, msg: { type: 'text' } } } })).toEqual({ acknowledged: true });
+    try {
+      // A component that would not make an index, and an index template naming a missing one: refused.
+      await expect(put('ct-bad', { mappings: { properties: { x: { type: 'nope' } } } })).rejects.toMatchObject({ type: 'mapper_parsing_exception', status: 400 });
+      await expect(api({ op: 'index.put_template', name: 'app', body: { index_patterns: ['app-*'], composed_of: ['ct-settings', 'ct-missing'] } })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/\[ct-missing\] that do not exist/) });
+      const body = { index_patterns: ['app-*'], priority: 5, composed_of: ['ct-settings', 'ct-fields'], template: { settings: { number_of_replicas: 1 }, mappings: { properties: { user: { properties: { id: { type: 'long' } } }, title: { type: 'text', analyzer: 'folded' } } } } };
+      expect(await api({ op: 'index.put_template', name: 'app', body })).toEqual({ acknowledged: true });
+      expect(await api({ op: 'index.put_template', name: 'app-low', body: { index_patterns: ['app-*'], priority: 1 } })).toEqual({ acknowledged: true });
+      // What app-1 would get, before it exists.
+      const simulated = (await api({ op: 'index.simulate_index', name: 'app-1' })) as Any;
+      expect(simulated.template.settings.index).toMatchObject({ number_of_shards: '2', number_of_replicas: '1' });
+      expect(simulated.template.mappings.properties).toEqual({ user: { properties: { name: { type: 'keyword' }, id: { type: 'long' } } }, msg: { type: 'text' }, title: { type: 'text', analyzer: 'folded' } });
+      expect(simulated.template.aliases).toEqual({ 'app-all': {} });
+      expect(simulated.overlapping).toEqual([{ name: 'app-low', index_patterns: ['app-*'] }]);
+      expect(await api({ op: 'index.simulate_index', name: 'other' })).toEqual({});
+      expect(any().state.indices['app-1']).toBeUndefined();
+      // In use: neither deleted nor changed into something the index template cannot make an index of.
+      await expect(api({ op: 'index.delete_component_template', name: 'ct-fields' })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/still in use by index templates \[app\]/) });
+      // (app's own `title` uses the analyzer ct-settings defines.)
+      await expect(put('ct-settings', { settings: { number_of_shards: 2 } })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/would break index template \[app\]/) });
+      expect((await api({ op: 'index.get_component_template', name: 'ct-*' })).component_templates.map((c: Any) => c.name)).toEqual(['ct-fields', 'ct-settings']);
+      await expect(api({ op: 'index.get_component_template', name: 'nope' })).rejects.toMatchObject({ status: 404 });
+      // A first write creates app-1 from the composition.
+      expect(await api({ op: 'doc.index', index: 'app-1', id: 'u1', document: { user: { name: 'ann', id: 7 }, msg: 'hello there' }, refresh: true })).toMatchObject({ result: 'created' });
+      expect(any().state.indices['app-1']!.settings).toMatchObject({ number_of_shards: 2, number_of_replicas: 1 });
+      expect(((await api({ op: 'index.get_mapping', index: 'app-1' })) as Any)['app-1'].mappings.properties.user.properties).toEqual({ name: { type: 'keyword' }, id: { type: 'long' } });
+      expect((await api({ op: 'count', index: 'app-all', body: { query: { term: { 'user.name': 'ann' } } } })).count).toBe(1);
+      await api({ op: 'doc.index', index: 'app-1', id: 'u2', document: { title: 'Crème Brûlée' }, refresh: true });
+      expect((await api({ op: 'count', index: 'app-1', body: { query: { match: { title: 'creme brulee' } } } })).count).toBe(1);
+      // Once no index template lists it, it goes.
+      expect(await api({ op: 'index.delete_template', name: 'app' })).toEqual({ acknowledged: true });
+      expect(await api({ op: 'index.delete_component_template', name: 'ct-fields' })).toEqual({ acknowledged: true });
+      await expect(api({ op: 'index.delete_component_template', name: 'ct-fields' })).rejects.toMatchObject({ status: 404 });
+    } finally {
+      for (const name of ['app', 'app-low']) await api({ op: 'index.delete_template', name }).catch(() => undefined);
+      for (const name of ['ct-settings', 'ct-fields']) await api({ op: 'index.delete_component_template', name }).catch(() => undefined);
+      await api({ op: 'index.delete', index: 'app-1' }).catch(() => undefined);
+    }
+  });
+
   it('updates live index settings: refresh interval on every copy, replicas, write and read-only blocks; static settings refused', async () => {
     await createSettled('live', 2, 1, { properties: { n: { type: 'long' } } });
     try {

@@ -115,6 +115,10 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('index.put_template', { name: 'tpl', body: { index_patterns: ['tpl-*'], template: { settings: { number_of_replicas: 0 } } } })).toEqual({ acknowledged: true });
     expect((await ok('index.get_template', { name: 'tpl' })).index_templates[0].name).toBe('tpl');
     expect(await ok('index.delete_template', { name: 'tpl' })).toEqual({ acknowledged: true });
+    expect(await ok('index.put_component_template', { name: 'ct', body: { template: { settings: { number_of_replicas: 0 } } } })).toEqual({ acknowledged: true });
+    expect((await ok('index.get_component_template', { name: 'ct' })).component_templates[0].name).toBe('ct');
+    expect(await ok('index.simulate_index', { name: 'nothing-matches' })).toEqual({});
+    expect(await ok('index.delete_component_template', { name: 'ct' })).toEqual({ acknowledged: true });
     expect(await ok('index.put_mapping', { index: 'library', body: { properties: { isbn: { type: 'keyword' } } } })).toEqual({ acknowledged: true });
     expect((await ok('index.get_mapping', { index: 'books' })).books.mappings.properties.isbn).toEqual({ type: 'keyword' });
     expect((await ok('cat.shards')).filter((s: Any) => s.index === 'books')).toHaveLength(4);

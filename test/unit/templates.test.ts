@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyClusterCommand, EMPTY_CLUSTER_STATE, isClusterCommand } from '../../src/cluster/cluster-state.ts';
 import { overlapping, parseTemplate, templateFor, withTemplateMappings, withTemplateSettings, type Templates } from '../../src/cluster/templates.ts';
+import { composeTemplate, parseComponentTemplate, type ComponentTemplates } from '../../src/cluster/component-templates.ts';
 
 const tpl = (patterns: string[], priority = 0, template = {}) => parseTemplate('t', { index_patterns: patterns, priority, template });
 
@@ -42,7 +43,8 @@ describe('index templates', () => {
       [{ index_patterns: ['a'], template: { settings: 3 } }, /template.settings/],
       [{ index_patterns: ['a'], template: { other: {} } }, /unknown key \[template.other\]/],
       [{ index_patterns: ['a'], template: { aliases: { x: { filter: {} } } } }, /is_write_index/],
-      [{ index_patterns: ['a'], composed_of: [] }, /unknown key \[composed_of\]/],
+      [{ index_patterns: ['a'], composed_of: 'c' }, /composed_of/],
+      [{ index_patterns: ['a'], composed_of: ['c', 'c'] }, /twice/],
     ] as const) {
       expect(() => parseTemplate('t', body), JSON.stringify(body)).toThrow(reason);
     }
@@ -58,5 +60,67 @@ describe('index templates', () => {
     const gone = applyClusterCommand(s, { op: 'delete_template', name: 'logs' });
     expect(gone.templates).toBeUndefined();
     expect(applyClusterCommand(gone, { op: 'delete_template', name: 'logs' })).toBe(gone);
+  });
+});
+
+describe('component templates', () => {
+  const component = (template: object) => parseComponentTemplate('c', { template });
+  const components: ComponentTemplates = {
+    base: component({ settings: { index: { number_of_shards: 2, number_of_replicas: 0 } }, mappings: { dynamic: 'strict', properties: { at: { type: 'date' }, host: { properties: { name: { type: 'keyword' } } } } }, aliases: { all: {} } }),
+    fields: component({ settings: { number_of_replicas: 1 }, mappings: { properties: { host: { properties: { ip: { type: 'keyword' } } }, msg: { type: 'text' } } }, aliases: { all: { is_write_index: false } } }),
+  };
+
+  it('composes in composed_of order, then the template itself, later ones winning; object fields merge field by field', () => {
+    const t = parseTemplate('logs', { index_patterns: ['logs-*'], composed_of: ['base', 'fields'], template: { settings: { refresh_interval: '5s' }, mappings: { properties: { msg: { type: 'keyword' } } } } });
+    expect(composeTemplate(components, t)).toEqual({
+      settings: { number_of_shards: 2, number_of_replicas: 1, refresh_interval: '5s' },
+      mappings: { dynamic: 'strict', properties: { at: { type: 'date' }, host: { properties: { name: { type: 'keyword' }, ip: { type: 'keyword' } } }, msg: { type: 'keyword' } } },
+      aliases: { all: { is_write_index: false } },
+    });
+    // The order matters: the other way round, base's settings win.
+    const reversed = parseTemplate('logs', { index_patterns: ['logs-*'], composed_of: ['fields', 'base'] });
+    expect(composeTemplate(components, reversed).settings).toEqual({ number_of_replicas: 0, number_of_shards: 2 });
+    // No components, no parts: nothing.
+    expect(composeTemplate(components, parseTemplate('x', { index_patterns: ['x'] }))).toEqual({});
+  });
+
+  it('a field that changes kind is replaced whole, not merged', () => {
+    const m = withTemplateMappings({ properties: { host: { properties: { name: { type: 'keyword' } } } } }, { properties: { host: { type: 'keyword' } } });
+    expect(m).toEqual({ properties: { host: { type: 'keyword' } } });
+  });
+
+  it('checks the shape, with reasons', () => {
+    expect(parseComponentTemplate('c', { template: {}, version: 3, _meta: { a: 1 } })).toEqual({ template: {}, version: 3, _meta: { a: 1 } });
+    for (const [body, reason] of [
+      [[], /must be an object/],
+      [{}, /needs \[template\]/],
+      [{ template: {}, index_patterns: ['x'] }, /unknown key \[index_patterns\]/],
+      [{ template: { settings: 1 } }, /template.settings/],
+      [{ template: { mappings: {}, other: 1 } }, /unknown key \[template.other\]/],
+      [{ template: {}, version: 'x' }, /version/],
+    ] as const) {
+      expect(() => parseComponentTemplate('c', body), JSON.stringify(body)).toThrow(reason);
+    }
+  });
+
+  it('the cluster state never holds an index template naming a missing component, nor loses a component in use', () => {
+    const putC = { op: 'put_component_template' as const, name: 'base', template: components.base! };
+    const putT = { op: 'put_template' as const, name: 'logs', template: parseTemplate('logs', { index_patterns: ['logs-*'], composed_of: ['base'] }) };
+    for (const c of [putC, putT, { op: 'delete_component_template', name: 'base' }]) expect(isClusterCommand(c)).toBe(true);
+    expect(isClusterCommand({ op: 'put_component_template', name: 'x', template: { settings: {} } })).toBe(false);
+    expect(isClusterCommand({ op: 'put_template', name: 'x', template: { ...putT.template, composed_of: [1] } })).toBe(false);
+    // An index template naming a component that does not exist changes nothing.
+    expect(applyClusterCommand(EMPTY_CLUSTER_STATE, putT)).toBe(EMPTY_CLUSTER_STATE);
+    const withC = applyClusterCommand(EMPTY_CLUSTER_STATE, putC);
+    expect(withC.componentTemplates).toEqual({ base: components.base });
+    expect(applyClusterCommand(withC, putC)).toBe(withC);
+    const both = applyClusterCommand(withC, putT);
+    expect(both.templates?.logs).toEqual(putT.template);
+    // In use: the delete changes nothing; once the index template is gone it goes.
+    expect(applyClusterCommand(both, { op: 'delete_component_template', name: 'base' })).toBe(both);
+    const unused = applyClusterCommand(both, { op: 'delete_template', name: 'logs' });
+    const gone = applyClusterCommand(unused, { op: 'delete_component_template', name: 'base' });
+    expect(gone.componentTemplates).toBeUndefined();
+    expect(gone.templates).toBeUndefined();
   });
 });
