@@ -524,6 +524,30 @@ export class ShardEngine {
     this.applyPendingDeletes();
     const victims = [...this.segments].sort((a, b) => a.liveCount - b.liveCount).slice(0, count);
     if (victims.length < 2) return;
+    this.mergeInto(victims);
+  }
+
+  /**
+   * Elasticsearch's force merge: down to `maxNumSegments` segments (1 by default), then every
+   * segment still holding deleted docs is rewritten alone (Lucene's singleton merge), so none
+   * remain. With `onlyExpungeDeletes`, only the segments with deleted docs merge, into one.
+   * The buffer is not refreshed: what is not searchable yet stays so.
+   */
+  forceMerge(opts: { maxNumSegments?: number; onlyExpungeDeletes?: boolean } = {}): void {
+    const { maxNumSegments = 1, onlyExpungeDeletes = false } = opts;
+    if (!Number.isInteger(maxNumSegments) || maxNumSegments < 1) throw new EngineError('illegal_argument_exception', `[max_num_segments] must be a positive integer, got [${maxNumSegments}]`);
+    this.applyPendingDeletes();
+    const withDeletes = () => this.segments.filter((s) => s.hasDeletions);
+    if (onlyExpungeDeletes) {
+      if (withDeletes().length > 0) this.mergeInto(withDeletes());
+      return;
+    }
+    if (this.segments.length > maxNumSegments) this.merge(this.segments.length - maxNumSegments + 1);
+    for (const seg of withDeletes()) this.mergeInto([seg]);
+  }
+
+  /** Re-index the victims' live docs into one new segment (none when no doc is live); the victims and their deleted docs go away. */
+  private mergeInto(victims: Segment[]): void {
     const builder = new SegmentBuilder(this.nextSegmentName());
     const moved: [string, number][] = [];
     for (const seg of victims) {
@@ -534,10 +558,27 @@ export class ShardEngine {
         moved.push([seg.id(d), doc]);
       }
     }
-    const merged = builder.seal();
     const gone = new Set(victims);
+    const kept = this.segments.filter((s) => !gone.has(s));
+    if (moved.length === 0) {
+      this.segments = kept;
+      return;
+    }
+    const merged = builder.seal();
     for (const [id, doc] of moved) this.locations.set(id, { segment: merged, doc });
-    this.segments = [...this.segments.filter((s) => !gone.has(s)), merged];
+    this.segments = [...kept, merged];
+  }
+
+  /** Docs that are deleted but still take room in their segments (until a merge drops them). */
+  get deletedDocCount(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.maxDoc - s.liveCount;
+    return n;
+  }
+
+  /** Bytes of the shard's files (0 for an engine in memory). */
+  storeSizeBytes(): number {
+    return this.store ? this.store.sizeBytes() : 0;
   }
 
   /** Reused by every pruned search (searches are synchronous; the response copies its hits out). */

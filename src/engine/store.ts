@@ -78,6 +78,18 @@ export class ShardStore {
     return new Uint8Array(this.read(path.join(this.dir, `seg-${name}.liv`)) as Uint8Array);
   }
 
+  /** The bytes of every file under the directory (segments, live docs, commit point, the translog's). */
+  sizeBytes(dir = this.dir): number {
+    let total = 0;
+    for (const f of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, f.name);
+      // A file can vanish between the listing and the stat (a flush trims the translog).
+      if (f.isDirectory()) total += this.sizeBytes(file);
+      else if (f.isFile()) total += fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+    }
+    return total;
+  }
+
   private read(file: string): unknown {
     const value = readAtomic(file, 'ShardStore');
     if (value === undefined) throw new Error(`ShardStore: ${file} is missing`);
