@@ -38,6 +38,7 @@ export type ShardEvent =
   | { type: 'shard.free_reader'; readerId: string }
   | { type: 'shard.refresh' }
   | { type: 'shard.flush' }
+  | { type: 'shard.forcemerge'; maxNumSegments?: number; onlyExpungeDeletes?: boolean; flush?: boolean }
   | { type: 'shard.stats' }
   | { type: 'shard.close' };
 
@@ -165,6 +166,9 @@ export const shardMachine = setup({
     /** Becoming searchable: what arrived since the recovery's own refresh is visible at once. */
     refreshNow: ({ context: c }) => c.copy.engine.refresh(),
     flush: ({ context: c }) => settle(c.shoal.deferReply(), () => (c.copy.engine.flush(), { ok: true })),
+    forceMerge: ({ context: c, event }) => {
+      if (event.type === 'shard.forcemerge') settle(c.shoal.deferReply(), () => c.copy.forceMerge(event));
+    },
     stats: ({ context: c, self }) => {
       const state = self.getSnapshot().value;
       settle(c.shoal.deferReply(), async () => ({ ...(await c.copy.stats()), state }));
@@ -210,6 +214,8 @@ export const shardMachine = setup({
     // Elasticsearch's refresh reaches every copy of the replication group).
     'shard.refresh': { actions: 'refresh' },
     'shard.flush': { actions: 'flush' },
+    // Every copy merges its own segments, as Elasticsearch's force merge reaches every copy.
+    'shard.forcemerge': { actions: 'forceMerge' },
     'shard.recovery_plan': { actions: 'notPrimary' },
     'shard.recover': { actions: 'notPrimary' },
     'shard.recovery_chunk': { actions: 'notPrimary' },

@@ -205,6 +205,38 @@ export interface IndexSetReplicasRequest {
 export interface IndexRefreshRequest {
   index?: IndexExpr;
 }
+export interface IndexForceMergeRequest {
+  index?: IndexExpr;
+  /** Merge down to this many segments per copy (1 when neither this nor only_expunge_deletes is given). */
+  max_num_segments?: number;
+  /** Merge only the segments holding deleted docs. */
+  only_expunge_deletes?: boolean;
+  /** Flush after merging (default true). */
+  flush?: boolean;
+}
+interface IndexStatsBlock {
+  docs: { count: number; deleted: number };
+  store: { size_in_bytes: number };
+  segments: { count: number };
+}
+export interface IndexStatsResponse {
+  _shards: ShardsInfo;
+  _all: { primaries: IndexStatsBlock; total: IndexStatsBlock };
+  indices: Record<string, { uuid: string; primaries: IndexStatsBlock; total: IndexStatsBlock }>;
+}
+export type IndexGetResponse = Record<string, { aliases: Record<string, { is_write_index?: boolean }>; mappings: Record<string, unknown>; settings: { index: Record<string, unknown> } }>;
+export interface IndexExistsRequest {
+  index: IndexExpr;
+}
+export interface FieldCapsRequest {
+  index?: IndexExpr;
+  /** Field names or patterns (`*`, `user.*`); a list or comma-separated. */
+  fields: string | string[];
+}
+export interface FieldCapsResponse {
+  indices: string[];
+  fields: Record<string, Record<string, import('../src/data/index-info.ts').FieldCapability>>;
+}
 export interface DocIndexRequest extends WriteParams, Conditions {
   index: string;
   id?: string;
@@ -500,6 +532,12 @@ export interface ApiOps {
   'index.open': { request: IndexNameRequest; response: Acknowledged };
   'index.close': { request: IndexNameRequest; response: Acknowledged };
   'index.refresh': { request: IndexRefreshRequest; response: { _shards: ShardsInfo } };
+  'index.flush': { request: IndexRefreshRequest; response: { _shards: ShardsInfo } };
+  'index.forcemerge': { request: IndexForceMergeRequest; response: { _shards: ShardsInfo } };
+  'index.stats': { request: IndexRefreshRequest; response: IndexStatsResponse };
+  'index.get': { request: IndexRefreshRequest; response: IndexGetResponse };
+  'index.exists': { request: IndexExistsRequest; response: { exists: boolean } };
+  field_caps: { request: FieldCapsRequest; response: FieldCapsResponse };
   'index.set_replicas': { request: IndexSetReplicasRequest; response: Acknowledged };
   'index.update_aliases': { request: IndexUpdateAliasesRequest; response: Acknowledged };
   'index.put_mapping': { request: IndexPutMappingRequest; response: Acknowledged };
@@ -588,6 +626,12 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'index.open': { fields: { index: 'index' }, required: ['index'], idempotent: true, summary: 'open a closed index' },
   'index.close': { fields: { index: 'index' }, required: ['index'], idempotent: true, summary: 'close an index (no reads or writes)' },
   'index.refresh': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'make recent writes searchable' },
+  'index.flush': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'write every copy\'s segments and a commit point, and trim its translog' },
+  'index.forcemerge': { fields: { index: 'indexExpr', max_num_segments: 'term', only_expunge_deletes: 'boolean', flush: 'boolean' }, required: [], idempotent: true, summary: 'merge every copy\'s segments (down to max_num_segments, or only those with deleted docs), dropping deleted docs' },
+  'index.stats': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'docs, deleted docs, segments and store bytes per index, primaries and all copies' },
+  'index.get': { fields: { index: 'indexExpr' }, required: [], idempotent: true, summary: 'aliases, mappings and settings of each index' },
+  'index.exists': { fields: { index: 'indexExpr' }, required: ['index'], idempotent: true, summary: 'whether an index, alias or pattern names any index' },
+  field_caps: { fields: { index: 'indexExpr', fields: 'indexExpr' }, required: ['fields'], idempotent: true, summary: 'the type of each field across indices, and whether it can be searched and aggregated' },
   'index.set_replicas': { fields: { index: 'index', number_of_replicas: 'replicas' }, required: ['index', 'number_of_replicas'], idempotent: true, summary: 'change the number of replicas' },
   'index.update_aliases': { fields: { actions: 'array' }, required: ['actions'], idempotent: true, summary: 'add and remove aliases in one atomic change' },
   'index.put_mapping': { fields: { index: 'indexExpr', body: 'object' }, required: ['index', 'body'], idempotent: true, summary: 'map new fields (or change dynamic) on existing indices' },

@@ -54,6 +54,9 @@ import {
   type IndexGetSettingsRequest,
   type IndexGetTemplateRequest,
   type IndexTemplateNameRequest,
+  type IndexForceMergeRequest,
+  type IndexExistsRequest,
+  type FieldCapsRequest,
   type IndexPutComponentTemplateRequest,
   type IndexSimulateIndexRequest,
   type IndexGetMappingRequest,
@@ -286,6 +289,16 @@ export class ShoalClient {
     open: (p: { index: string }, o?: RequestOptions) => this.request('index.open', p, o),
     close: (p: { index: string }, o?: RequestOptions) => this.request('index.close', p, o),
     refresh: (p: { index?: IndexExpr } = {}, o?: RequestOptions) => this.request('index.refresh', p, o),
+    /** Write every copy's segments and a commit point, and trim its translog. */
+    flush: (p: { index?: IndexExpr } = {}, o?: RequestOptions) => this.request('index.flush', p, o),
+    /** Merge every copy's segments, dropping deleted docs. */
+    forcemerge: (p: IndexForceMergeRequest = {}, o?: RequestOptions) => this.request('index.forcemerge', p, o),
+    stats: (p: { index?: IndexExpr } = {}, o?: RequestOptions) => this.request('index.stats', p, o),
+    /** Aliases, mappings and settings of each index. */
+    get: (p: { index?: IndexExpr } = {}, o?: RequestOptions) => this.request('index.get', p, o),
+    exists: (p: IndexExistsRequest, o?: RequestOptions) => this.request('index.exists', p, o),
+    /** Field types across indices, searchable and aggregatable. */
+    fieldCaps: (p: FieldCapsRequest, o?: RequestOptions) => this.request('field_caps', p, o),
     setReplicas: (p: { index: string; number_of_replicas: number }, o?: RequestOptions) => this.request('index.set_replicas', p, o),
     /** Add and remove aliases in one atomic change (swap an alias to a reindexed index). */
     updateAliases: (p: IndexUpdateAliasesRequest, o?: RequestOptions) => this.request('index.update_aliases', p, o),

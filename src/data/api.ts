@@ -57,6 +57,18 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.openClose(p.index, 'close_index');
     case 'index.refresh':
       return coord.refresh(p.index);
+    case 'index.flush':
+      return coord.flush(p.index);
+    case 'index.forcemerge':
+      return coord.forceMerge(p.index, { max_num_segments: p.max_num_segments, only_expunge_deletes: p.only_expunge_deletes, flush: p.flush });
+    case 'index.stats':
+      return coord.indexStats(p.index);
+    case 'index.get':
+      return coord.getIndex(p.index);
+    case 'index.exists':
+      return coord.indexExists(p.index);
+    case 'field_caps':
+      return coord.fieldCaps(p.index, p.fields);
     case 'doc.index':
       return coord.index(p.index, p.id, p.document, { ...write, op_type: p.op_type, routing: p.routing, if_seq_no: p.if_seq_no, if_primary_term: p.if_primary_term });
     case 'doc.create':

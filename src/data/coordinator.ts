@@ -17,6 +17,7 @@ import { mergeSuggestions } from '../engine/suggest.ts';
 import { decodePit, encodePit, keepAliveMs, shardDoc, shardSearchAfter, withShardDocTiebreaker, type PitShard } from './pit-id.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
 import { deleteComponentTemplate, deleteIndexTemplate, getComponentTemplates, getIndexTemplates, indexDefinition, putComponentTemplate, putIndexTemplate, simulateIndex, type TemplateHost } from './template-admin.ts';
+import { fieldCaps, fieldPatterns, indexStats, indexView, type CopyStats } from './index-info.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE, toApiError, wrap, wrapEngine } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
 import type { ItemResult, RefreshMode, WriteAction, WriteItem, WriteReply } from './shard-copy.ts';
@@ -54,6 +55,8 @@ export interface WriteOpts {
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+/** A force merge re-indexes whole shards: give it time (Elasticsearch waits for it by default). */
+const FORCE_MERGE_TIMEOUT_MS = 10 * 60_000;
 /** Documents delete_by_query and reindex take from a shard per batch (Elasticsearch's scroll size). */
 const SCROLL_BATCH = 1000;
 /** Longest a write's answer waits for this node to apply the primary's cluster state version. */
@@ -124,13 +127,77 @@ export class Coordinator {
   }
 
   /** Every copy of every shard, recovering ones too: one may turn searchable right after. */
-  async refresh(indexExpr: unknown) {
+  refresh(indexExpr: unknown) {
+    return this.broadcast(indexExpr, { type: 'shard.refresh' }, 10_000);
+  }
+
+  /** Every copy writes its segments and a commit point and trims its translog. */
+  flush(indexExpr: unknown) {
+    return this.broadcast(indexExpr, { type: 'shard.flush' }, 60_000);
+  }
+
+  /**
+   * Elasticsearch's force merge, on every copy: down to `max_num_segments` (1 by default), or only
+   * the segments with deleted docs; then a flush unless `flush` is false.
+   */
+  forceMerge(indexExpr: unknown, params: { max_num_segments?: unknown; only_expunge_deletes?: unknown; flush?: unknown } = {}) {
+    const { max_num_segments: max, only_expunge_deletes: expunge, flush } = params;
+    if (max !== undefined && (!Number.isInteger(max) || (max as number) < 1)) throw badRequest(`[max_num_segments] must be a positive integer, got [${String(max)}]`);
+    if (expunge !== undefined && typeof expunge !== 'boolean') throw badRequest('[only_expunge_deletes] must be a boolean');
+    if (flush !== undefined && typeof flush !== 'boolean') throw badRequest('[flush] must be a boolean');
+    if (max !== undefined && expunge === true) throw badRequest('cannot set only_expunge_deletes and max_num_segments at the same time, those two parameters are mutually exclusive');
+    const message = { type: 'shard.forcemerge', ...(max !== undefined ? { maxNumSegments: max } : {}), ...(expunge !== undefined ? { onlyExpungeDeletes: expunge } : {}), ...(flush !== undefined ? { flush } : {}) };
+    return this.broadcast(indexExpr, message, FORCE_MERGE_TIMEOUT_MS);
+  }
+
+  /** Ask every copy of every shard of the indices, and count the answers as Elasticsearch's broadcast APIs do. */
+  private async broadcast(indexExpr: unknown, message: { type: string; [k: string]: unknown }, timeoutMs: number) {
     const targets = this.resolveIndices(indexExpr ?? '_all').flatMap((index) =>
-      (this.state.routing[index] ?? []).flatMap((table, shard) => table.copies.map((copy) => ({ uuid: this.state.indices[index]!.uuid, shard, copy }))),
+      (this.state.routing[index] ?? []).flatMap((table, shard) => table.copies.map((copy) => ({ index, uuid: this.state.indices[index]!.uuid, shard, copy }))),
     );
-    const results = await Promise.allSettled(targets.map((t) => this.askShard(t.copy.node, t.uuid, t.shard, { type: 'shard.refresh' }, 10_000)));
-    const failed = results.filter((r) => r.status === 'rejected').length;
-    return { _shards: { total: targets.length, successful: targets.length - failed, failed } };
+    const results = await Promise.allSettled(targets.map((t) => this.askShard(t.copy.node, t.uuid, t.shard, message, timeoutMs)));
+    const failures = results.flatMap((r, i) => (r.status === 'rejected' ? [{ index: targets[i]!.index, shard: targets[i]!.shard, node: targets[i]!.copy.node, reason: { type: toApiError(r.reason).type, reason: toApiError(r.reason).message } }] : []));
+    return { _shards: { total: targets.length, successful: targets.length - failures.length, failed: failures.length, ...(failures.length > 0 ? { failures } : {}) } };
+  }
+
+  /** Elasticsearch's get-index: aliases, mappings and settings of each index (closed ones too, when named). */
+  getIndex(indexExpr: unknown) {
+    return Object.fromEntries(this.resolveIndices(indexExpr ?? '_all', true).map((index) => [index, indexView(this.state, index)]));
+  }
+
+  /** Whether the expression names anything: an index, an alias, or a pattern that matches one. */
+  indexExists(indexExpr: unknown) {
+    try {
+      return { exists: this.resolveIndices(str(indexExpr, 'index'), true).length > 0 };
+    } catch (err) {
+      if ((err as ApiError).type === 'index_not_found_exception') return { exists: false };
+      throw err;
+    }
+  }
+
+  /** Field capabilities across the indices (index-info.ts). */
+  fieldCaps(indexExpr: unknown, fields: unknown) {
+    return fieldCaps(this.state, this.resolveIndices(indexExpr ?? '_all'), fieldPatterns(fields));
+  }
+
+  /** Index stats summed from every copy's shard stats: docs, deleted docs, segments, store bytes. */
+  async indexStats(indexExpr: unknown) {
+    const names = this.resolveIndices(indexExpr ?? '_all');
+    const copies = await Promise.all(
+      names.flatMap((index) =>
+        (this.state.routing[index] ?? []).flatMap((table, shard) =>
+          table.copies
+            .filter((c) => c.state === 'STARTED' || c.state === 'RELOCATING')
+            .map((c) =>
+              this.askShard<Record<string, unknown>>(c.node, this.state.indices[index]!.uuid, shard, { type: 'shard.stats' }, 5_000).then(
+                (st): CopyStats => ({ index, primary: c.primary, ...st }),
+                (err): CopyStats => ({ index, primary: c.primary, error: toApiError(err).message }),
+              ),
+            ),
+        ),
+      ),
+    );
+    return indexStats(this.state, names, copies);
   }
 
   // ---- documents --------------------------------------------------------------------------------
@@ -1131,11 +1198,12 @@ export class Coordinator {
    * Patterns and aliases skip closed indices; a closed index named explicitly is an
    * `index_closed_exception`, as in Elasticsearch.
    */
-  resolveIndices(expr: unknown): string[] {
+  /** The indices an expression names (comma lists, `*` patterns, aliases); open ones only unless `includeClosed`. */
+  resolveIndices(expr: unknown, includeClosed = false): string[] {
     const raw = Array.isArray(expr) ? expr : typeof expr === 'string' ? expr.split(',') : undefined;
     if (!raw || raw.some((x) => typeof x !== 'string')) throw badRequest('index must be a string or a list of strings');
     const names = Object.keys(this.state.indices).sort();
-    const isOpen = (n: string) => this.state.indices[n]!.state === 'open';
+    const isOpen = (n: string) => includeClosed || this.state.indices[n]!.state === 'open';
     const out = new Set<string>();
     for (const part of raw as string[]) {
       const p = part.trim();

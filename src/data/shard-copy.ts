@@ -638,6 +638,9 @@ export class ShardCopy {
       role: this.role,
       primary_term: this.term,
       docs: this.engine.docCount,
+      docs_deleted: this.engine.deletedDocCount,
+      segments: this.engine.segmentCount,
+      store_bytes: this.engine.storeSizeBytes(),
       max_seq_no: this.engine.maxSeqNo,
       local_checkpoint: this.engine.localCheckpoint,
       global_checkpoint: this.engine.globalCheckpoint,
@@ -645,6 +648,13 @@ export class ShardCopy {
       refresh_interval_ms: this.engine.refreshIntervalMs,
       ...(this.group ? { group: await this.group.status(this.engine.localCheckpoint) } : {}),
     };
+  }
+
+  /** Force merge (engine.forceMerge), then a flush unless told not to, so the merged segments are what a restart loads. */
+  forceMerge(req: { maxNumSegments?: number; onlyExpungeDeletes?: boolean; flush?: boolean }): { segments: number } {
+    this.engine.forceMerge({ maxNumSegments: req.maxNumSegments ?? undefined, onlyExpungeDeletes: req.onlyExpungeDeletes ?? undefined });
+    if (req.flush !== false) this.engine.flush();
+    return { segments: this.engine.segmentCount };
   }
 
   close(): void {

@@ -71,6 +71,11 @@ export class MappingRegistry {
     return [...this.fields.keys()];
   }
 
+  /** The paths of object fields (`user` of `user.name`). */
+  objectPaths(): string[] {
+    return [...this.objects];
+  }
+
   /** Where a field's values sit in `_source`: a multi-field (`title.english`) reads its parent's. */
   sourcePath(path: string): string {
     const dot = path.lastIndexOf('.');

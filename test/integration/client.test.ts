@@ -45,6 +45,12 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect(bulk.errors).toBe(false);
     expect((await client.mget({ index: 'films', body: { ids: ['f1', 'f3', generated._id] } })).docs.map((d) => (d as Any).found)).toEqual([true, true, false]);
     await client.indices.refresh({ index: 'films' });
+    expect((await client.indices.flush({ index: 'films' }))._shards.failed).toBe(0);
+    expect((await client.indices.forcemerge({ index: 'films', only_expunge_deletes: true }))._shards.failed).toBe(0);
+    expect((await client.indices.stats({ index: 'films' })).indices.films!.primaries.docs).toEqual({ count: 3, deleted: 0 });
+    expect(Object.keys(await client.indices.get({ index: 'films' }))).toEqual(['films']);
+    expect(await client.indices.exists({ index: 'nope' })).toEqual({ exists: false });
+    expect(Object.keys((await client.indices.fieldCaps({ index: 'films', fields: 'genre' })).fields)).toEqual(['genre']);
     const res = await client.search<{ title: string }>({ index: 'films', body: { query: { term: { genre: 'scifi' } }, sort: [{ year: 'asc' }], aggs: { g: { terms: { field: 'genre' } } } } });
     expect(res.hits.hits.map((h) => h._source!.title)).toEqual(['Alien', 'Blade Runner', 'Aliens']);
     expect(res.hits.total).toEqual({ value: 3, relation: 'eq' });

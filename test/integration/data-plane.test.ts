@@ -813,6 +813,54 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('index admin: get, exists, field caps, stats summed over copies, flush, and force merge on every copy', async () => {
+    await createSettled('adm', 2, 1, { properties: { title: { type: 'text' }, n: { type: 'long' }, user: { properties: { name: { type: 'keyword' } } } } });
+    await createSettled('adm2', 1, 0, { properties: { n: { type: 'keyword' } } });
+    try {
+      const got = (await api({ op: 'index.get', index: 'adm*' })) as Any;
+      expect(Object.keys(got)).toEqual(['adm', 'adm2']);
+      expect(got.adm.mappings.properties).toMatchObject({ title: { type: 'text' }, user: { properties: { name: { type: 'keyword' } } } });
+      expect(got.adm.settings.index).toMatchObject({ number_of_shards: '2', number_of_replicas: '1' });
+      expect(got.adm.aliases).toEqual({});
+      for (const [index, exists] of [['adm', true], ['adm*', true], ['nope', false], ['zz*', false]] as const) expect(await api({ op: 'index.exists', index }), index).toEqual({ exists });
+      // Field caps: `n` is a long in one index and a keyword in the other.
+      const caps = (await api({ op: 'field_caps', index: 'adm,adm2', fields: ['n', 'title', 'user*'] })) as Any;
+      expect(caps.indices).toEqual(['adm', 'adm2']);
+      expect(caps.fields).toEqual({
+        n: { long: { type: 'long', metadata_field: false, searchable: true, aggregatable: true, indices: ['adm'] }, keyword: { type: 'keyword', metadata_field: false, searchable: true, aggregatable: true, indices: ['adm2'] } },
+        title: { text: { type: 'text', metadata_field: false, searchable: true, aggregatable: false } },
+        user: { object: { type: 'object', metadata_field: false, searchable: false, aggregatable: false } },
+        'user.name': { keyword: { type: 'keyword', metadata_field: false, searchable: true, aggregatable: true } },
+      });
+      await expect(api({ op: 'field_caps', index: 'adm' })).rejects.toMatchObject({ status: 400 });
+      // Four refreshes of ten docs, then five deletes: several segments per copy, some deleted docs.
+      for (let r = 0; r < 4; r++) {
+        await api({ op: 'doc.bulk', index: 'adm', refresh: true, operations: Array.from({ length: 10 }, (_, i) => [{ index: { _id: `d${r}-${i}` } }, { title: `doc ${i}`, n: r * 10 + i }]).flat() });
+      }
+      for (let i = 0; i < 5; i++) await api({ op: 'doc.delete', index: 'adm', id: `d1-${i}` });
+      await api({ op: 'index.refresh', index: 'adm' });
+      const stats = async () => ((await api({ op: 'index.stats', index: 'adm' })) as Any).indices.adm;
+      const before = await stats();
+      expect(before.primaries.docs).toEqual({ count: 35, deleted: 5 });
+      expect(before.total.docs).toEqual({ count: 70, deleted: 10 });
+      expect(before.primaries.segments.count).toBeGreaterThan(2);
+      expect(await api({ op: 'index.flush', index: 'adm' })).toEqual({ _shards: { total: 4, successful: 4, failed: 0 } });
+      expect((await stats()).total.store.size_in_bytes).toBeGreaterThan(0);
+      // Refused, and nothing merged.
+      await expect(api({ op: 'index.forcemerge', index: 'adm', max_num_segments: 0 })).rejects.toMatchObject({ status: 400 });
+      await expect(api({ op: 'index.forcemerge', index: 'adm', max_num_segments: 1, only_expunge_deletes: true })).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/mutually exclusive/) });
+      expect((await stats()).total.docs.deleted).toBe(10);
+      // One segment per copy, no deleted docs, the same search results.
+      expect(await api({ op: 'index.forcemerge', index: 'adm', max_num_segments: 1 })).toEqual({ _shards: { total: 4, successful: 4, failed: 0 } });
+      const after = await stats();
+      expect(after.primaries).toMatchObject({ docs: { count: 35, deleted: 0 }, segments: { count: 2 } });
+      expect(after.total).toMatchObject({ docs: { count: 70, deleted: 0 }, segments: { count: 4 } });
+      expect((await api({ op: 'search', index: 'adm', body: { query: { range: { n: { gte: 10, lt: 20 } } }, size: 0 } })).hits.total.value).toBe(5);
+    } finally {
+      for (const index of ['adm', 'adm2']) await api({ op: 'index.delete', index }).catch(() => undefined);
+    }
+  });
+
   it('updates live index settings: refresh interval on every copy, replicas, write and read-only blocks; static settings refused', async () => {
     await createSettled('live', 2, 1, { properties: { n: { type: 'long' } } });
     try {

@@ -77,6 +77,12 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(bulk.items.map((i: Any) => Object.keys(i)[0])).toEqual(['index', 'delete', 'update']);
     expect((await ok('doc.mget', { index: 'books', body: { ids: ['b1', 'b2', 'b3'] } })).docs.map((d: Any) => d.found)).toEqual([true, false, true]);
     expect(await ok('index.refresh', { index: 'books' })).toMatchObject({ _shards: { failed: 0 } });
+    expect(await ok('index.flush', { index: 'books' })).toMatchObject({ _shards: { failed: 0 } });
+    expect(await ok('index.forcemerge', { index: 'books', max_num_segments: 1 })).toMatchObject({ _shards: { failed: 0 } });
+    expect((await ok('index.stats', { index: 'books' })).indices.books.primaries.docs).toEqual({ count: 2, deleted: 0 });
+    expect(Object.keys(await ok('index.get', { index: 'books' }))).toEqual(['books']);
+    expect(await ok('index.exists', { index: 'books' })).toEqual({ exists: true });
+    expect((await ok('field_caps', { index: 'books', fields: 'title' })).fields.title.text.aggregatable).toBe(false);
     const found = await ok('search', { index: 'books', body: { query: { match: { title: 'quick' } } } });
     expect(found.hits.hits.map((h: Any) => h._id)).toEqual(['b1']);
     expect(found._shards).toMatchObject({ total: 2, successful: 2 });
