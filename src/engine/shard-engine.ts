@@ -537,13 +537,17 @@ export class ShardEngine {
     const { maxNumSegments = 1, onlyExpungeDeletes = false } = opts;
     if (!Number.isInteger(maxNumSegments) || maxNumSegments < 1) throw new EngineError('illegal_argument_exception', `[max_num_segments] must be a positive integer, got [${maxNumSegments}]`);
     this.applyPendingDeletes();
-    const withDeletes = () => this.segments.filter((s) => s.hasDeletions);
     if (onlyExpungeDeletes) {
-      if (withDeletes().length > 0) this.mergeInto(withDeletes());
+      const victims = this.segmentsWithDeletes();
+      if (victims.length > 0) this.mergeInto(victims);
       return;
     }
     if (this.segments.length > maxNumSegments) this.merge(this.segments.length - maxNumSegments + 1);
-    for (const seg of withDeletes()) this.mergeInto([seg]);
+    for (const seg of this.segmentsWithDeletes()) this.mergeInto([seg]);
+  }
+
+  private segmentsWithDeletes(): Segment[] {
+    return this.segments.filter((s) => s.hasDeletions);
   }
 
   /** Re-index the victims' live docs into one new segment (none when no doc is live); the victims and their deleted docs go away. */
