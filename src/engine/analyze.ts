@@ -13,6 +13,8 @@ export interface AnalyzedToken {
   start_offset: number;
   end_offset: number;
   position: number;
+  /** How many positions a token of a graph spans (a synonym, a joined word part), when more than one. */
+  positionLength?: number;
 }
 
 /** Elasticsearch's index.analyze.max_token_count default. */
@@ -44,7 +46,9 @@ export function analyzeRequest(body: unknown, index?: { settings: AnalysisSettin
     let last = -1;
     for (const t of analyzer.analyze(text)) {
       if (tokens.length >= MAX_ANALYZED_TOKENS) illegal(`The number of tokens produced by calling _analyze has exceeded the allowed maximum of [${MAX_ANALYZED_TOKENS}]. This limit can be set by changing the [index.analyze.max_token_count] index level setting.`);
-      tokens.push({ token: t.term, start_offset: offsetBase + t.startOffset, end_offset: offsetBase + t.endOffset, position: positionBase + t.position });
+      const token: AnalyzedToken = { token: t.term, start_offset: offsetBase + t.startOffset, end_offset: offsetBase + t.endOffset, position: positionBase + t.position };
+      if (t.positionLength !== undefined && t.positionLength > 1) token.positionLength = t.positionLength;
+      tokens.push(token);
       last = Math.max(last, t.position);
     }
     positionBase += last + 1 + POSITION_GAP;

@@ -522,6 +522,7 @@ describe('property: no input makes a component throw, offsets stay in the origin
         marker: { type: 'keyword_marker', keywords_pattern: 'run.*' },
         pr: { type: 'pattern_replace', pattern: '(.)\\1', replacement: '$1' },
         elision: { type: 'elision', articles: ['l', 'qu'], articles_case: true },
+        wdg: { type: 'word_delimiter_graph', catenate_all: true, catenate_words: true, catenate_numbers: true, preserve_original: true },
       },
       analyzer: {
         html: { tokenizer: 'standard', char_filter: ['html_strip'], filter: ['lowercase'] },
@@ -538,6 +539,7 @@ describe('property: no input makes a component throw, offsets stay in the origin
         synonyms_stop_first: { tokenizer: 'standard', filter: ['lowercase', 'stop', 'syn2', 'syn', 'shingle_only'] },
         filters: { tokenizer: 'whitespace', filter: ['trim', 'reverse', 'elision', 'marker', 'porter_stem', 'pr', 'ngram', 'edge'] },
         filters2: { tokenizer: 'standard', filter: ['elision', 'edge', 'shingle', 'trim'] },
+        word_parts: { tokenizer: 'whitespace', char_filter: ['html_strip'], filter: ['wdg', 'lowercase', 'shingle'] },
       },
     },
   });

@@ -1,11 +1,13 @@
 /**
  * Token filters in Elasticsearch's shape. A filter maps Token[] → Token[]; filters own their input
  * (they may rewrite terms in place and compact the array) since an analyzer's tokens are freshly
- * made by its tokenizer. Offsets are never changed. Besides those here: `ngram`, `edge_ngram`
- * (ngram.ts), `shingle` (shingle.ts), `trim`, `reverse`, `elision`, `keyword_marker`,
- * `pattern_replace` (term-filters.ts); `synonym` and `synonym_graph` (synonyms.ts) are built by
- * the analyzer that uses them, since their rules are analysed by what comes before them. Removing a token (stop, length, …) leaves a
- * position gap, as Lucene's FilteringTokenFilter does: the next token keeps its position.
+ * made by its tokenizer. Offsets are never changed, except that word_delimiter_graph gives the
+ * parts it splits off their own. Besides those here: `ngram`, `edge_ngram` (ngram.ts), `shingle`
+ * (shingle.ts), `trim`, `reverse`, `elision`, `keyword_marker`, `pattern_replace`
+ * (term-filters.ts), `word_delimiter_graph` and `word_delimiter` (word-delimiter.ts); `synonym`
+ * and `synonym_graph` (synonyms.ts) are built by the analyzer that uses them, since their rules
+ * are analysed by what comes before them. Removing a token (stop, length, …) leaves a position
+ * gap, as Lucene's FilteringTokenFilter does: the next token keeps its position.
  */
 import { stemmer } from 'stemmer';
 import type { Token } from '../types.ts';
@@ -15,6 +17,7 @@ import { DEFAULT_LIMITS, boolSetting, intSetting, type AnalysisLimits } from './
 import { shingleFilterFrom } from './shingle.ts';
 import { SYNONYM_SETTINGS } from './synonyms.ts';
 import { elisionFilterFrom, keywordMarkerFilterFrom, patternReplaceFilterFrom, reverseFilter, trimFilter } from './term-filters.ts';
+import { WORD_DELIMITER_SETTINGS, wordDelimiterFilter, wordDelimiterOptions } from './word-delimiter.ts';
 
 export type TokenFilter = (tokens: Token[]) => Token[];
 
@@ -442,6 +445,8 @@ const DEFAULT_FILTERS: Record<string, TokenFilter> = {
   trim: trimFilter,
   reverse: reverseFilter,
   elision: elisionFilterFrom({}, 'filter [elision]'),
+  word_delimiter_graph: notForSynonymRules(wordDelimiterFilter(wordDelimiterOptions({}, 'filter [word_delimiter_graph]'))),
+  word_delimiter: notForSynonymRules(wordDelimiterFilter(wordDelimiterOptions({}, 'filter [word_delimiter]'))),
 };
 
 /** Filter types whose definitions the analyzer builds (synonyms.ts), not createTokenFilter. */
@@ -468,6 +473,8 @@ const FILTER_SETTINGS: Record<string, readonly string[]> = {
   pattern_replace: ['pattern', 'replacement', 'flags', 'all'],
   synonym: SYNONYM_SETTINGS,
   synonym_graph: SYNONYM_SETTINGS,
+  word_delimiter_graph: WORD_DELIMITER_SETTINGS,
+  word_delimiter: WORD_DELIMITER_SETTINGS,
 };
 
 /**
@@ -536,6 +543,9 @@ export function createTokenFilter(definition: unknown, name?: string, limits: An
       return keywordMarkerFilterFrom(def, label);
     case 'pattern_replace':
       return patternReplaceFilterFrom(def, label);
+    case 'word_delimiter_graph':
+    case 'word_delimiter':
+      return notForSynonymRules(wordDelimiterFilter(wordDelimiterOptions(def, label)));
     case 'synonym':
     case 'synonym_graph':
       throw illegal(`${label} of type [${type}] can only be used in an analyzer (its rules are analysed by the filters before it)`);
