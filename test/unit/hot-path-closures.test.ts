@@ -35,6 +35,7 @@ const HOT_PATH_MODULES = [
   'src/engine/analysis/shingle.ts',
   'src/engine/analysis/synonyms.ts',
   'src/engine/analysis/term-filters.ts',
+  'src/engine/analysis/word-delimiter.ts',
   'src/engine/token-graph.ts',
   'src/runtime/actor-system.ts',
 ];

@@ -35,12 +35,30 @@ function illegal(reason: string): EngineError {
   return new EngineError('illegal_argument_exception', reason);
 }
 
+/** The names of a custom analyzer's parts, as its definition gives them (`__anonymous__<type>` for inline ones). */
+export interface StageNames {
+  charFilters: string[];
+  tokenizer: string;
+  filters: string[];
+}
+
+/** What each stage of a chain makes of a text (`_analyze` with `explain`): copies, offsets into the original text. */
+export interface AnalysisStages {
+  /** The text after each char filter. */
+  charFilters: string[];
+  tokenizer: Token[];
+  /** The tokens after each token filter. */
+  filters: Token[][];
+}
+
 /** A tokenizer and a chain of token filters. Stateless: safe to share and to call re-entrantly. */
 export class ChainAnalyzer implements Analyzer {
   constructor(
     readonly name: string,
     readonly tokenizer: Tokenizer,
     readonly filters: readonly TokenFilter[] = [],
+    /** Set for custom analyzers (index settings, or a chain built for a request). */
+    readonly stageNames?: StageNames,
   ) {}
 
   analyze(text: string): Token[] {
@@ -48,6 +66,21 @@ export class ChainAnalyzer implements Analyzer {
     const filters = this.filters;
     for (let i = 0; i < filters.length; i++) tokens = filters[i]!(tokens);
     return tokens;
+  }
+
+  stages(text: string): AnalysisStages {
+    return this.stagesOf(text, [], text.length, null);
+  }
+
+  /** Filters own (and may rewrite) their input: each stage's tokens are copied before the next runs. */
+  protected stagesOf(text: string, charFilters: string[], originalLength: number, maps: readonly OffsetMap[] | null): AnalysisStages {
+    let tokens = this.tokenizer(text);
+    const out: AnalysisStages = { charFilters, tokenizer: snapshotOf(tokens, maps, originalLength), filters: [] };
+    for (const f of this.filters) {
+      tokens = f(tokens);
+      out.filters.push(snapshotOf(tokens, maps, originalLength));
+    }
+    return out;
   }
 }
 
@@ -62,8 +95,9 @@ export class CharFilteringAnalyzer extends ChainAnalyzer {
     readonly charFilters: readonly CharFilter[],
     tokenizer: Tokenizer,
     filters: readonly TokenFilter[] = [],
+    stageNames?: StageNames,
   ) {
-    super(name, tokenizer, filters);
+    super(name, tokenizer, filters, stageNames);
   }
 
   override analyze(text: string): Token[] {
@@ -72,6 +106,19 @@ export class CharFilteringAnalyzer extends ChainAnalyzer {
     if (filtered.maps !== null) correctOffsets(tokens, filtered.maps, text.length);
     return tokens;
   }
+
+  override stages(text: string): AnalysisStages {
+    const filtered = applyCharFilters(this.charFilters, text);
+    const texts = this.charFilters.map((_, i) => applyCharFilters(this.charFilters.slice(0, i + 1), text).text);
+    return this.stagesOf(filtered.text, texts, text.length, filtered.maps);
+  }
+}
+
+/** Copies of the tokens, their offsets mapped back to the original text. */
+function snapshotOf(tokens: Token[], maps: readonly OffsetMap[] | null, length: number): Token[] {
+  const copy = tokens.map((t) => ({ ...t }));
+  if (maps !== null) correctOffsets(copy, maps, length);
+  return copy;
 }
 
 /** Maps offsets into the filtered text back through each char filter's map (last filter first). */
@@ -213,7 +260,8 @@ function build(definition: unknown, name: string, resolve: Resolvers): Analyzer 
         const f = resolve.filter(ref, name);
         filters.push(f instanceof SynonymRules ? synonymFilterFor(f, name, charFilters, tokenizer, filters, refs.slice(0, i)) : f);
       });
-      return charFilters.length > 0 ? new CharFilteringAnalyzer(name, charFilters, tokenizer, filters) : new ChainAnalyzer(name, tokenizer, filters);
+      const names: StageNames = { charFilters: cfRefs.map((r) => stageName(r)), tokenizer: stageName(def.tokenizer), filters: refs.map((r) => stageName(r)) };
+      return charFilters.length > 0 ? new CharFilteringAnalyzer(name, charFilters, tokenizer, filters, names) : new ChainAnalyzer(name, tokenizer, filters, names);
     }
     case 'standard': {
       const max = maxTokenLength(def.max_token_length, label);
@@ -248,6 +296,13 @@ function build(definition: unknown, name: string, resolve: Resolvers): Analyzer 
  * The synonym filter of one analyzer: its rules analysed by the char filters, tokenizer and
  * filters before it (earlier synonym filters left out), as ES builds them.
  */
+/** A part of a custom analyzer by name, or an inline one as Elasticsearch names it. */
+function stageName(ref: unknown): string {
+  if (typeof ref === 'string') return ref;
+  const type = isPlainObject(ref) && typeof ref.type === 'string' ? ref.type : 'custom';
+  return `__anonymous__${type}`;
+}
+
 function synonymFilterFor(rules: SynonymRules, analyzer: string, charFilters: CharFilter[], tokenizer: Tokenizer, before: TokenFilter[], beforeRefs: unknown[]): TokenFilter {
   const chain: TokenFilter[] = [];
   before.forEach((f, i) => {

@@ -157,56 +157,88 @@ export function wordDelimiterFilter(o: WordDelimiterOptions): TokenFilter {
   };
 }
 
+/** One split token being emitted: the token, its characters and parts, where its parts go. */
+interface Split {
+  token: Token;
+  chars: string[];
+  parts: Part[];
+  /** Per part: the position (from the token's) it takes, or would take if it were generated. */
+  slot: number[];
+  /** How many positions the generated parts take (at least 1). */
+  width: number;
+  position: number;
+  /** The token's offsets span exactly its text, so parts can have their own. */
+  offsetsExact: boolean;
+  o: WordDelimiterOptions;
+}
+
+function isGenerated(p: Part, o: WordDelimiterOptions): boolean {
+  return p.number ? o.generateNumberParts : o.generateWordParts;
+}
+
+/** The text of parts[from..to], joined without what separated them. */
+function partText(sp: Split, from: number, to: number): string {
+  let text = '';
+  for (let i = from; i <= to; i++) text += sp.chars.slice(sp.parts[i]!.start, sp.parts[i]!.end).join('');
+  return text;
+}
+
+/** How many generated parts parts[from..to] cover (at least 1): the positions a joined token spans. */
+function spanOf(sp: Split, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i <= to; i++) if (isGenerated(sp.parts[i]!, sp.o)) n++;
+  return Math.max(n, 1);
+}
+
+/** The token for parts[from..to] (one part, or a run joined): at the first part's position. */
+function partToken(sp: Split, from: number, to: number, term: string): Token {
+  const { token: t, o } = sp;
+  const exact = o.adjustOffsets && sp.offsetsExact;
+  const tok: Token = {
+    term,
+    position: sp.position + Math.min(sp.slot[from]!, sp.width - 1),
+    startOffset: exact ? t.startOffset + sp.parts[from]!.start : t.startOffset,
+    endOffset: exact ? t.startOffset + sp.parts[to]!.end : t.endOffset,
+  };
+  const span = from === to ? 1 : spanOf(sp, from, to);
+  if (span > 1) tok.positionLength = span;
+  if (t.keyword) tok.keyword = true;
+  return tok;
+}
+
 /** Pushes what one split token makes, and answers how many positions its parts take. */
 function emitToken(t: Token, chars: string[], parts: Part[], position: number, o: WordDelimiterOptions, out: Token[]): number {
-  const generated = (p: Part) => (p.number ? o.generateNumberParts : o.generateWordParts);
   // Each generated part takes the next position; a joined token spans the positions of its parts.
   const slot: number[] = [];
   let slots = 0;
-  for (const p of parts) slot.push(generated(p) ? slots++ : slots);
-  const width = Math.max(slots, 1);
-  const offsetsExact = t.endOffset - t.startOffset === t.term.length && chars.length === t.term.length;
-  const make = (from: number, to: number, term: string, span: number): Token => {
-    const startSlot = Math.min(slot[from]!, width - 1);
-    const tok: Token = {
-      term,
-      position: position + startSlot,
-      startOffset: o.adjustOffsets && offsetsExact ? t.startOffset + parts[from]!.start : t.startOffset,
-      endOffset: o.adjustOffsets && offsetsExact ? t.startOffset + parts[to]!.end : t.endOffset,
-    };
-    if (span > 1) tok.positionLength = span;
-    if (t.keyword) tok.keyword = true;
-    return tok;
-  };
-  const text = (p: Part) => chars.slice(p.start, p.end).join('');
-  const spanOf = (from: number, to: number) => {
-    let n = 0;
-    for (let i = from; i <= to; i++) if (generated(parts[i]!)) n++;
-    return Math.max(n, 1);
-  };
+  for (const p of parts) slot.push(isGenerated(p, o) ? slots++ : slots);
+  const sp: Split = { token: t, chars, parts, slot, width: Math.max(slots, 1), position, offsetsExact: t.endOffset - t.startOffset === t.term.length && chars.length === t.term.length, o };
   // Longest first at each position, as Lucene orders them: the original, all, the runs, the parts.
   const made: Token[] = [];
-  if (o.preserveOriginal) made.push({ ...t, position, ...(width > 1 ? { positionLength: width } : {}) });
+  if (o.preserveOriginal) made.push({ ...t, position, ...(sp.width > 1 ? { positionLength: sp.width } : {}) });
   if (parts.length === 0) {
     // Delimiters only ("---"): the original if kept, else nothing.
     out.push(...made);
     return made.length > 0 ? 1 : 0;
   }
+  const last = parts.length - 1;
   // catenate_all only when it joins more than one run would (Lucene's rule: no duplicate).
   const oneRun = parts.every((p) => p.number === parts[0]!.number) && (parts[0]!.number ? o.catenateNumbers : o.catenateWords);
-  if (o.catenateAll && parts.length > 1 && !oneRun) made.push(make(0, parts.length - 1, parts.map(text).join(''), spanOf(0, parts.length - 1)));
+  if (o.catenateAll && last > 0 && !oneRun) made.push(partToken(sp, 0, last, partText(sp, 0, last)));
   for (let i = 0; i < parts.length; ) {
     let j = i;
     while (j + 1 < parts.length && parts[j + 1]!.number === parts[i]!.number) j++;
     const catenate = parts[i]!.number ? o.catenateNumbers : o.catenateWords;
-    if (catenate && j > i) made.push(make(i, j, parts.slice(i, j + 1).map(text).join(''), spanOf(i, j)));
+    if (catenate && j > i) made.push(partToken(sp, i, j, partText(sp, i, j)));
     i = j + 1;
   }
-  parts.forEach((p, i) => {
-    if (generated(p)) made.push(make(i, i, text(p), 1));
-  });
+  for (let i = 0; i < parts.length; i++) if (isGenerated(parts[i]!, o)) made.push(partToken(sp, i, i, partText(sp, i, i)));
   // Stable: by position, the longer spans first within one.
-  made.sort((a, b) => a.position - b.position);
+  made.sort(byPosition);
   out.push(...made);
-  return made.length > 0 ? width : 0;
+  return made.length > 0 ? sp.width : 0;
+}
+
+function byPosition(a: Token, b: Token): number {
+  return a.position - b.position;
 }
