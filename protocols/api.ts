@@ -124,9 +124,8 @@ export interface IndexAnalyzeRequest {
     char_filter?: (string | Record<string, unknown>)[];
   };
 }
-export interface IndexAnalyzeResponse {
-  tokens: { token: string; start_offset: number; end_offset: number; position: number }[];
-}
+/** `{tokens}`; with `explain`, `{detail}`: each stage's output (see src/engine/analyze.ts). */
+export type IndexAnalyzeResponse = import('../src/engine/analyze.ts').AnalyzeResponse;
 /** An index template (Elasticsearch's composable `_index_template`): what new indices matching its patterns get. */
 export interface IndexPutTemplateRequest {
   name: string;

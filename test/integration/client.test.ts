@@ -72,7 +72,7 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect((await client.cat.shards()).filter((s) => s.prirep === 'p')).toHaveLength(3);
     expect(await client.explain({ index: 'films', id: 'f1', body: { query: { term: { genre: 'scifi' } } } })).toMatchObject({ matched: true });
     expect(await client.indices.validateQuery({ index: 'films', body: { query: { term: { genre: 'scifi' } } } })).toMatchObject({ valid: true });
-    expect((await client.indices.analyze({ index: 'films', body: { tokenizer: 'whitespace', filter: ['lowercase'], text: 'Blade Runner' } })).tokens.map((t) => t.token)).toEqual(['blade', 'runner']);
+    expect((await client.indices.analyze({ index: 'films', body: { tokenizer: 'whitespace', filter: ['lowercase'], text: 'Blade Runner' } })).tokens!.map((t) => t.token)).toEqual(['blade', 'runner']);
     expect(await client.indices.putSettings({ index: 'films', body: { 'index.unassigned.node_left.delayed_timeout': '2m' } })).toEqual({ acknowledged: true });
     expect((await client.indices.getSettings({ index: 'films' })).films!.settings.index.unassigned).toEqual({ node_left: { delayed_timeout: '120000ms' } });
     expect(await client.indices.putTemplate({ name: 'tpl', body: { index_patterns: 'tpl-*', priority: 1 } })).toEqual({ acknowledged: true });
