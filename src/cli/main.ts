@@ -18,6 +18,7 @@ import { registerAllocationCommands } from './allocation.ts';
 import { registerClusterCommands } from './cluster.ts';
 import { CliError, EXIT, printJson } from './common.ts';
 import { registerDocumentCommands } from './documents.ts';
+import { registerMaintenanceCommands } from './maintenance.ts';
 import { registerNodeCommands } from './node.ts';
 import { registerControlCommands } from './up-control.ts';
 import { registerUpCommand } from './up.ts';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerClusterCommands(program);
   registerAllocationCommands(program);
   registerDocumentCommands(program);
+  registerMaintenanceCommands(program);
   registerActorCommands(program);
   registerVizCommands(program);
   // Subcommands exit through the same override (usage errors: exit 2).

@@ -108,6 +108,15 @@ describe('shoal CLI against `shoal up`', () => {
     const again = await shoal(['delete', 'books', '3']);
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/not found: books\/3/);
+
+    // Maintenance: the delete left a deleted doc; a force merge on every copy drops it.
+    expect(await ok(['refresh', 'books'])).toBe('refreshed books: 6 of 6 shard copies\n');
+    expect((await ok(['stats', 'books', '--json'])).indices.books.primaries.docs).toEqual({ count: 2, deleted: 1 });
+    expect(await ok(['flush', 'books'])).toBe('flushed books: 6 of 6 shard copies\n');
+    expect(await ok(['forcemerge', 'books', '--max-num-segments', '1'])).toBe('merged books: 6 of 6 shard copies\n');
+    expect((await ok(['stats', 'books', '--json'])).indices.books.total.docs).toEqual({ count: 4, deleted: 0 });
+    expect(await ok(['stats', 'books'])).toMatch(/^index\s+docs\s+deleted\s+segments\s+store.*\nbooks\s+2\s+0\s+\d+\s+\d/);
+    expect((await shoal(['forcemerge', 'books', '--max-num-segments', '1', '--only-expunge-deletes'])).code).toBe(2);
   }, 45_000);
 
   it('exit codes: 1 for an error reply, 2 for usage, 3 when nothing answers', async () => {
