@@ -165,7 +165,8 @@ export class ShardCopy {
     private readonly startGroup: ReplicaGroupFactory,
   ) {
     this.meta = meta;
-    const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? analysisSettingsOf(meta.settings) : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms, index: id.index };
+    // Merges run in the background, a slice at a time: a big one must not hold the node's event loop (heartbeats, Raft).
+    const opts = { mappings: meta.mappings, settings: meta.settings.analysis ? analysisSettingsOf(meta.settings) : undefined, refreshIntervalMs: meta.settings.refresh_interval_ms, index: id.index, backgroundMerges: true };
     if (id.dataDir) {
       fs.mkdirSync(id.dataDir, { recursive: true });
       this.engine = ShardEngine.open(id.dataDir, opts);

@@ -15,6 +15,7 @@ import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './re
 import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
+import { MergeTask } from './merge-task.ts';
 import { ShardStore } from './store.ts';
 import { LocalCheckpointTracker } from './checkpoint.ts';
 import { Translog, type TranslogOp } from './translog.ts';
@@ -34,6 +35,14 @@ export interface EngineOptions {
   refreshIntervalMs?: number;
   /** Merge when more segments than this exist after a refresh (default 10). */
   maxSegments?: number;
+  /**
+   * Run the merges a refresh asks for in the background, a slice of docs at a time between other
+   * work, instead of inside the refresh: `true` schedules slices with setImmediate; a function
+   * schedules them itself (tests drive slices one by one). Default: inside the refresh.
+   */
+  backgroundMerges?: boolean | ((slice: () => void) => void);
+  /** Docs a background merge copies per slice (default 1,000: some 10 ms of indexing). */
+  mergeSliceDocs?: number;
   /** The index this shard belongs to: `_index` of `top_hits` hits (none when not given). */
   index?: string;
 }
@@ -112,6 +121,12 @@ export class ShardEngine {
   private readonly checkpoints = new LocalCheckpointTracker();
   /** Deletes of searchable docs, applied at the next refresh (markDeleted). */
   private readonly pendingDeletes: { segment: Segment; doc: number }[] = [];
+  /** How background merge slices are scheduled; undefined: merges run inside the refresh. */
+  private readonly scheduleMergeSlice: ((slice: () => void) => void) | undefined;
+  /** The background merge under way, if any (one at a time). */
+  private merging: MergeTask | undefined;
+  private readonly mergeSliceDocs: number;
+  private closed = false;
   private knownGlobalCheckpoint = -1;
 
   constructor(opts: EngineOptions = {}) {
@@ -122,6 +137,8 @@ export class ShardEngine {
     }
     this.primaryTerm = opts.primaryTerm ?? 1;
     this.maxSegments = opts.maxSegments ?? 10;
+    this.scheduleMergeSlice = opts.backgroundMerges === true ? scheduleWithSetImmediate : opts.backgroundMerges || undefined;
+    this.mergeSliceDocs = opts.mergeSliceDocs ?? MERGE_SLICE_DOCS;
     this.indexName = opts.index;
     this.buffer = new SegmentBuilder(this.nextSegmentName());
     this.setRefreshInterval(opts.refreshIntervalMs ?? -1);
@@ -266,6 +283,8 @@ export class ShardEngine {
   }
 
   close(): void {
+    this.closed = true;
+    this.merging = undefined;
     if (this.refreshTimer) clearInterval(this.refreshTimer);
     for (const wake of this.refreshWaiters.splice(0)) wake();
     this.translog?.close();
@@ -512,7 +531,7 @@ export class ShardEngine {
       if (!loc || loc.segment !== segment || loc.doc !== d) segment.delete(d);
     }
     this.segments.push(segment);
-    if (this.segments.length > this.maxSegments) this.merge();
+    if (this.segments.length > this.maxSegments) this.requestMerge();
   }
 
   /**
@@ -520,6 +539,7 @@ export class ShardEngine {
    * the old ones (with their deleted docs) go away. Searches already running keep their old list.
    */
   merge(count = Math.max(2, this.segments.length - this.maxSegments + 1)): void {
+    this.finishRunningMerge();
     // A doc whose delete waits for a refresh must not move into the merged segment as live.
     this.applyPendingDeletes();
     const victims = [...this.segments].sort((a, b) => a.liveCount - b.liveCount).slice(0, count);
@@ -536,6 +556,7 @@ export class ShardEngine {
   forceMerge(opts: { maxNumSegments?: number; onlyExpungeDeletes?: boolean } = {}): void {
     const { maxNumSegments = 1, onlyExpungeDeletes = false } = opts;
     if (!Number.isInteger(maxNumSegments) || maxNumSegments < 1) throw new EngineError('illegal_argument_exception', `[max_num_segments] must be a positive integer, got [${maxNumSegments}]`);
+    this.finishRunningMerge();
     this.applyPendingDeletes();
     if (onlyExpungeDeletes) {
       const victims = this.segmentsWithDeletes();
@@ -552,24 +573,86 @@ export class ShardEngine {
 
   /** Re-index the victims' live docs into one new segment (none when no doc is live); the victims and their deleted docs go away. */
   private mergeInto(victims: Segment[]): void {
+    const task = this.mergeTask(victims);
+    task.step(Infinity);
+    this.finishMerge(task);
+  }
+
+  private mergeTask(victims: readonly Segment[]): MergeTask {
     const builder = new SegmentBuilder(this.nextSegmentName());
-    const moved: [string, number][] = [];
-    for (const seg of victims) {
-      for (let d = 0; d < seg.maxDoc; d++) {
-        if (!seg.isLive(d)) continue;
-        const source = seg.source(d);
-        const doc = builder.add(seg.meta(d), source, this.mappings.parse(source), (f) => this.analyzerForIndexing(f));
-        moved.push([seg.id(d), doc]);
-      }
-    }
-    const gone = new Set(victims);
+    return new MergeTask(victims, builder, (seg, d) => this.copyDoc(builder, seg, d));
+  }
+
+  private copyDoc(builder: SegmentBuilder, seg: Segment, d: number): number {
+    const source = seg.source(d);
+    return builder.add(seg.meta(d), source, this.mappings.parse(source), (f) => this.analyzerForIndexing(f));
+  }
+
+  /**
+   * A refresh left too many segments: merge the smallest now, or, with background merges, start
+   * merging them a slice at a time (unless a merge is under way: it asks again when it is done).
+   */
+  private requestMerge(): void {
+    if (!this.scheduleMergeSlice) return this.merge();
+    if (this.merging) return;
+    const count = Math.max(2, this.segments.length - this.maxSegments + 1);
+    const victims = [...this.segments].sort((a, b) => a.liveCount - b.liveCount).slice(0, count);
+    if (victims.length < 2) return;
+    this.merging = this.mergeTask(victims);
+    this.scheduleMergeSlice(this.mergeSlice);
+  }
+
+  /** One slice of the background merge; the last one swaps the merged segment in. */
+  private readonly mergeSlice = (): void => {
+    const task = this.merging;
+    if (!task || this.closed) return;
+    if (!task.step(this.mergeSliceDocs)) return this.scheduleMergeSlice!(this.mergeSlice);
+    this.merging = undefined;
+    this.finishMerge(task);
+    if (this.segments.length > this.maxSegments) this.requestMerge();
+  };
+
+  /** A merge that must see every segment (an explicit or force merge) first finishes the one under way. */
+  private finishRunningMerge(): void {
+    const task = this.merging;
+    if (!task) return;
+    this.merging = undefined;
+    task.step(Infinity);
+    this.finishMerge(task);
+  }
+
+  /**
+   * Swap the merged segment in for its victims, carrying over what happened while it ran: a copied
+   * doc whose delete a refresh has applied since is deleted in the merged segment too; one replaced
+   * or deleted since whose delete still waits for the next refresh has that pending delete moved
+   * to its merged copy (so it stays searchable until then, as it would have); every other copied
+   * doc now lives in the merged segment.
+   */
+  private finishMerge(task: MergeTask): void {
+    const gone = new Set(task.victims);
     const kept = this.segments.filter((s) => !gone.has(s));
-    if (moved.length === 0) {
+    if (task.from.length === 0) {
       this.segments = kept;
       return;
     }
-    const merged = builder.seal();
-    for (const [id, doc] of moved) this.locations.set(id, { segment: merged, doc });
+    const merged = task.builder.seal();
+    const copyOf = new Map<Segment, Int32Array>(task.victims.map((v) => [v, new Int32Array(v.maxDoc).fill(-1)]));
+    for (let nd = 0; nd < task.from.length; nd++) {
+      const { segment, doc } = task.from[nd]!;
+      copyOf.get(segment)![doc] = nd;
+      if (!segment.isLive(doc)) {
+        merged.delete(nd);
+        continue;
+      }
+      const id = segment.id(doc);
+      const loc = this.locations.get(id);
+      if (loc && loc.segment === segment && loc.doc === doc) this.locations.set(id, { segment: merged, doc: nd });
+    }
+    for (let i = 0; i < this.pendingDeletes.length; i++) {
+      const { segment, doc } = this.pendingDeletes[i]!;
+      const map = copyOf.get(segment);
+      if (map) this.pendingDeletes[i] = { segment: merged, doc: map[doc]! };
+    }
     this.segments = [...kept, merged];
   }
 
@@ -721,6 +804,13 @@ export class ShardEngine {
   private nextSegmentName(): string {
     return `_${(this.segmentCounter++).toString(36)}`;
   }
+}
+
+/** Docs a background merge copies per slice by default: some 10 ms of indexing, so writes and searches wait no longer. */
+const MERGE_SLICE_DOCS = 1_000;
+
+function scheduleWithSetImmediate(slice: () => void): void {
+  setImmediate(slice);
 }
 
 // ---- search ---------------------------------------------------------------------------------------
