@@ -7,6 +7,7 @@ import { isLinear } from './token-graph.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
+import { InnerHitsFetcher, innerHitQueries, type InnerHitsResult } from './nested.ts';
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
@@ -274,10 +275,10 @@ export class ShardEngine {
 
   /** Index with a given identity (new writes, recovery from the translog, later replication). */
   private applyIndex(id: string, source: Record<string, unknown>, meta: DocMeta): void {
-    const fields = this.mappings.parse(source);
+    const parsed = this.mappings.parseDocument(source);
     const current = this.locations.get(id);
     if (current) this.markDeleted(current);
-    const doc = this.buffer.add(meta, source, fields, (f) => this.analyzerForIndexing(f));
+    const doc = this.buffer.add(meta, source, parsed.fields, (f) => this.analyzerForIndexing(f), parsed.nested);
     this.locations.set(id, { segment: this.buffer, doc });
     this.tombstones.delete(id);
   }
@@ -530,7 +531,9 @@ export class ShardEngine {
       for (let d = 0; d < seg.maxDoc; d++) {
         if (!seg.isLive(d)) continue;
         const source = seg.source(d);
-        const doc = builder.add(seg.meta(d), source, this.mappings.parse(source), (f) => this.analyzerForIndexing(f));
+        // Re-parsed from _source: the nested objects move with their parent.
+        const parsed = this.mappings.parseDocument(source);
+        const doc = builder.add(seg.meta(d), source, parsed.fields, (f) => this.analyzerForIndexing(f), parsed.nested);
         moved.push([seg.id(d), doc]);
       }
     }
@@ -567,7 +570,9 @@ export class ShardEngine {
     if (!Array.isArray(addresses)) throw new EngineError('illegal_argument_exception', 'fetch addresses must be an array');
     const sourceFilter = parseSourceFilter(opts._source);
     const highlight = opts.highlight === undefined ? undefined : parseHighlight(opts.highlight);
-    const highlighter = highlight ? highlighterFor(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), highlight) : undefined;
+    const query: Query = opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query);
+    const highlighter = highlight ? highlighterFor(this, query, highlight) : undefined;
+    const innerHits = innerHitsFetcher(this, reader.segments, query, Date.now());
     return addresses.map((address): SearchHit => {
       const seg = Number.isSafeInteger(address) && address >= 0 ? keySeg(address) : -1;
       const doc = seg >= 0 ? keyDoc(address) : -1;
@@ -580,6 +585,7 @@ export class ShardEngine {
         const h = highlighter(source);
         if (Object.keys(h).length > 0) hit.highlight = h;
       }
+      if (innerHits) hit.inner_hits = innerHits.innerHits(seg, doc);
       return hit;
     });
   }
@@ -707,6 +713,8 @@ export interface SearchHit {
   fields?: Record<string, unknown[]>;
   /** With `explain`: how its score was computed. */
   _explanation?: Explanation;
+  /** A nested query's `inner_hits`: the hit's matching nested objects, per inner hits name. */
+  inner_hits?: Record<string, InnerHitsResult>;
   /** With `seq_no_primary_term` (what a conditional write needs), and with `version`. */
   _seq_no?: number;
   _primary_term?: number;
@@ -853,6 +861,8 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);
+  // Query then fetch: the fetch phase adds inner hits (fetch), not the query phase.
+  const innerHits = addresses ? undefined : innerHitsFetcher(engine, segments, query, now, stats);
   const explainers = new Map<number, Explainer>();
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
@@ -875,6 +885,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       const h = highlighter(source);
       if (Object.keys(h).length > 0) hit.highlight = h;
     }
+    if (innerHits) hit.inner_hits = innerHits.innerHits(c.seg, c.doc);
     return hit;
   });
   const response: SearchResponse = {
@@ -1059,8 +1070,9 @@ function textFieldsOf(engine: ShardEngine): string[] {
   return engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
 }
 
-function shardStats(segments: Segment[]): ShardStats {
+function shardStats(segments: readonly Segment[]): ShardStats {
   const fieldCache = new Map<string, { docCount: number; sumTotalTermFreq: number }>();
+  let nestedCache: Map<string, ShardStats> | undefined;
   return {
     field(field) {
       let s = fieldCache.get(field);
@@ -1082,7 +1094,17 @@ function shardStats(segments: Segment[]): ShardStats {
       for (const seg of segments) n += seg.field(field)?.terms.get(term)?.df ?? 0;
       return n;
     },
+    nested(path) {
+      let s = (nestedCache ??= new Map()).get(path);
+      if (!s) nestedCache.set(path, (s = shardStats(segments.flatMap((seg) => nestedSegment(seg, path)))));
+      return s;
+    },
   };
+}
+
+function nestedSegment(seg: Segment, path: string): Segment[] {
+  const n = seg.nested(path);
+  return n ? [n.segment] : [];
 }
 
 function execContext(engine: ShardEngine, segment: Segment, stats: ShardStats, now: number): ExecContext {
@@ -1118,6 +1140,14 @@ function namedQueriesMatcher(engine: ShardEngine, segments: Segment[], stats: Sh
     }
     return named.filter((_, i) => contains(perQuery[i]!, doc)).map((q) => q.name!);
   };
+}
+
+/** The inner hits of a query's nested queries (nested.ts), or undefined when none asks for them. */
+function innerHitsFetcher(engine: ShardEngine, segments: readonly Segment[], query: Query, now: number, stats?: ShardStats): InnerHitsFetcher | undefined {
+  const queries = innerHitQueries(query);
+  if (queries.length === 0) return undefined;
+  const shared = stats ?? shardStats(segments);
+  return new InnerHitsFetcher(queries, (seg) => execContext(engine, segments[seg]!, shared, now), execute);
 }
 
 /** The highlighter of a search: the query's terms per field (highlight.ts). */
