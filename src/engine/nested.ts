@@ -1,8 +1,9 @@
 import { filterSource, parseSourceSpec, type SourceFilter as SourceSpec } from './aggs/util.ts';
 import type { MappingRegistry } from './mapping.ts';
 import type { DocSet, ExecContext, Query, ShardStats } from './query.ts';
-import type { NestedDocs, Segment } from './segment.ts';
-import { EngineError, isPlainObject } from './types.ts';
+import { Segment, type NestedDocs } from './segment.ts';
+import type { SortKey, SortMode } from './search-request.ts';
+import { EngineError, isPlainObject, type Column } from './types.ts';
 
 /**
  * The `nested` query: its inner query runs over the nested objects of `path` (child segments,
@@ -138,6 +139,17 @@ export function nestedMatches(q: NestedQuery, ctx: ExecContext, run: (q: Query, 
   return { chain, levels, set };
 }
 
+/** A context over the nested objects of `path` (from the root) of the context's segment: a filter inside a nested aggregation runs there. */
+export function nestedContext(ctx: ExecContext, path: string): ExecContext {
+  const chain = nestedChainOf(ctx.mappings, undefined, path, false)!;
+  const levels = levelsOf(ctx.segment, chain);
+  let stats: ShardStats = ctx.stats;
+  for (const p of chain) stats = stats.nested(p);
+  // A segment without such objects: an empty one (nothing matches).
+  return { ...ctx, segment: levels ? levels.at(-1)!.segment : (emptySegment ??= new Segment('empty', [], [], new Map(), new Map())), stats, nestedPath: path };
+}
+
+let emptySegment: Segment | undefined;
 const EMPTY: DocSet = { docs: new Int32Array(0), scores: new Float64Array(0) };
 
 export function executeNested(q: NestedQuery, ctx: ExecContext, run: (q: Query, ctx: ExecContext) => DocSet): DocSet {
@@ -305,4 +317,60 @@ function lowerBound(list: Int32Array, x: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+// ---- sort on a field inside a nested path ------------------------------------------------------------
+
+/** One segment's view of a nested sort key: its objects, the filter's matches among them, the field's column. */
+export interface NestedSortSource {
+  levels: NestedDocs[];
+  /** 1 for the objects the key's `filter` matches; undefined without a filter (every object). */
+  mask: Uint8Array | undefined;
+  column: Column | undefined;
+}
+
+export function nestedSortSource(key: SortKey, ctx: ExecContext, run: (q: Query, ctx: ExecContext) => DocSet): NestedSortSource | undefined {
+  const path = key.nested!.path;
+  const chain = ctx.mappings.nestedChain(undefined, path);
+  const levels = chain && levelsOf(ctx.segment, chain);
+  if (!chain || !levels) return undefined;
+  const deepest = levels.at(-1)!.segment;
+  let mask: Uint8Array | undefined;
+  if (key.nested!.filter) {
+    let stats: ShardStats = ctx.stats;
+    for (const p of chain) stats = stats.nested(p);
+    mask = new Uint8Array(deepest.maxDoc);
+    for (const c of run(key.nested!.filter, { ...ctx, segment: deepest, stats, nestedPath: path }).docs) mask[c] = 1;
+  }
+  return { levels, mask, column: deepest.column(key.field) };
+}
+
+/**
+ * The value a doc sorts by under `mode` (min ascending and max descending by default), from the
+ * column's values of docs lo .. hi (one doc, or a parent's nested objects) that `mask` keeps;
+ * undefined when they have none.
+ */
+export function sortValueOf(col: Column, lo: number, hi: number, mask: Uint8Array | undefined, mode: SortMode | undefined, order: 'asc' | 'desc'): number | string | undefined {
+  const m = mode ?? (order === 'asc' ? 'min' : 'max');
+  let count = 0;
+  let sum = 0;
+  let best = -1;
+  for (let d = lo; d < hi; d++) {
+    if (mask && mask[d] !== 1) continue;
+    const from = col.offsets[d]!;
+    const to = col.offsets[d + 1]!;
+    if (from === to) continue;
+    if (col.kind === 'numeric') {
+      for (let i = from; i < to; i++) sum += col.values[i]!;
+      const v = m === 'max' ? col.values[to - 1]! : col.values[from]!;
+      if (count === 0 || (m === 'max' ? v > best : v < best)) best = v;
+    } else {
+      const ord = m === 'max' ? col.ords[to - 1]! : col.ords[from]!;
+      if (count === 0 || (m === 'max' ? ord > best : ord < best)) best = ord;
+    }
+    count += to - from;
+  }
+  if (count === 0) return undefined;
+  if (col.kind === 'keyword') return col.terms[best];
+  return m === 'sum' ? sum : m === 'avg' ? sum / count : best;
 }

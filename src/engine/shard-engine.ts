@@ -7,7 +7,7 @@ import { isLinear } from './token-graph.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
-import { InnerHitsFetcher, innerHitQueries, type InnerHitsResult } from './nested.ts';
+import { childRange, InnerHitsFetcher, innerHitQueries, nestedChainOf, nestedContext, nestedSortSource, sortValueOf, type InnerHitsResult, type NestedSortSource } from './nested.ts';
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
@@ -818,6 +818,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const collapsing = req.collapse === undefined ? undefined : new CollapsingCollector<Candidate>((a, b) => compareCandidates(a, b, effectiveSort));
   let timedOut = false;
   let docBase = 0;
+  const sortsNested = sort.some((key) => key.nested !== undefined);
   for (let seg = 0; seg < segments.length; seg++) {
     if (seg > 0 && timeIsUp(deadline)) {
       timedOut = true;
@@ -838,9 +839,10 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       continue;
     }
     const groupColumn = req.collapse === undefined ? undefined : segment.column(req.collapse);
+    const nestedSorts = sortsNested ? sort.map((key) => (key.nested ? nestedSortSource(key, ctx, execute) : undefined)) : undefined;
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i]!;
-      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort) };
+      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort, nestedSorts) };
       if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       if (collapsing) {
         c.group = collapseValue(groupColumn, req.collapse!, c.doc);
@@ -1016,8 +1018,12 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
   const segments = matches.map((m) => m.columns);
   const partial = collectAggs(nodes, matches, {
     index: engine.indexName,
-    resolveFilter(q: unknown, segmentIndex: number): Int32Array {
-      return execute(parseQuery(q), execContext(engine, segments[segmentIndex]!, stats, now)).docs;
+    resolveFilter(q: unknown, segmentIndex: number, nestedPath?: string): Int32Array {
+      const ctx = execContext(engine, segments[segmentIndex]!, stats, now);
+      return execute(parseQuery(q), nestedPath === undefined ? ctx : nestedContext(ctx, nestedPath)).docs;
+    },
+    nestedChain(from: string | undefined, to: string): string[] {
+      return nestedChainOf(engine.mappings, from, to, true, 'nested aggregation') ?? [];
     },
   });
   return { nodes, partial };
@@ -1027,19 +1033,29 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
  * ES semantics: asc sorts by a doc's smallest value, desc by its largest; a doc without one has
  * null (placed by compareSortValues), or the key's `missing` value.
  */
-function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec): unknown[] {
-  return sort.map(({ field, order, missing }) => {
+function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec, nested: (NestedSortSource | undefined)[] | undefined): unknown[] {
+  return sort.map(({ field, order, missing, mode }, k) => {
     if (field === '_score') return score;
     // Index order: the doc's number in the reader (its segment's docs come after the earlier segments').
     if (field === '_doc') return docBase + doc;
     const none = missing === undefined || missing === '_first' || missing === '_last' ? null : missing;
+    if (nested?.[k] !== undefined || sort[k]!.nested !== undefined) {
+      const source = nested?.[k];
+      if (!source?.column) return none;
+      const [lo, hi] = childRange(source.levels, doc);
+      return sortValueOf(source.column, lo, hi, source.mask, mode, order) ?? none;
+    }
     const col: Column | undefined = segment.column(field);
     if (!col) return none;
     const lo = col.offsets[doc]!;
     const hi = col.offsets[doc + 1]!;
     if (hi === lo) return none;
-    if (col.kind === 'numeric') return order === 'asc' ? col.values[lo] : col.values[hi - 1];
-    return col.terms[order === 'asc' ? col.ords[lo]! : col.ords[hi - 1]!];
+    if (mode === undefined || mode === 'min' || mode === 'max') {
+      const max = mode === undefined ? order === 'desc' : mode === 'max';
+      if (col.kind === 'numeric') return max ? col.values[hi - 1] : col.values[lo];
+      return col.terms[max ? col.ords[hi - 1]! : col.ords[lo]!];
+    }
+    return sortValueOf(col, doc, doc + 1, undefined, mode, order) ?? none;
   });
 }
 
