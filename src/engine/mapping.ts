@@ -182,7 +182,7 @@ export class MappingRegistry {
   }
 
   /** An object's mapping JSON: `{ properties }`, with `type: nested` (and its `dynamic`) for a nested path. */
-  private objectJSON(path: string): Record<string, any> {
+  private objectJSON(path: string): { type?: 'nested'; dynamic?: boolean | 'strict'; properties: Record<string, unknown> } {
     const nested = this.nestedPaths.get(path);
     if (!nested) return { properties: {} };
     return nested.dynamic === undefined ? { type: 'nested', properties: {} } : { type: 'nested', dynamic: nested.dynamic, properties: {} };
@@ -209,15 +209,36 @@ export class MappingRegistry {
     const into: ParsedDoc = { fields: [], nested: undefined };
     const byPath = new Map<string, ParsedField>();
     if (prefix === '') {
-      for (const k in obj) this.visit(k, obj[k], added, byPath, depth, nesting, scope, into);
-    } else {
       for (const k in obj) {
-        checkFieldName(k);
-        this.visit(`${prefix}.${k}`, obj[k], added, byPath, depth + 1, nesting + 1, scope, into);
+        if (this.nestedPaths.size > 0 && k.includes('.') && this.crossesNested(prefix, k)) this.visitExpanded(prefix, k, obj[k], added, byPath, depth, nesting, scope, into);
+        else this.visit(k, obj[k], added, byPath, depth, nesting, scope, into);
       }
+    } else {
+      for (const k in obj) this.visitKey(prefix, k, obj[k], added, byPath, depth + 1, nesting + 1, scope, into);
     }
     into.fields = [...byPath.values()];
     return into;
+  }
+
+  /** One key of an object below the root: a valid name, and a dotted one that crosses a nested path expanded. */
+  private visitKey(prefix: string, k: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>, depth: number, nesting: number, scope: string | undefined, doc: ParsedDoc): void {
+    checkFieldName(k);
+    if (this.nestedPaths.size > 0 && k.includes('.') && this.crossesNested(prefix, k)) this.visitExpanded(prefix, k, value, added, byPath, depth, nesting, scope, doc);
+    else this.visit(prefix ? `${prefix}.${k}` : k, value, added, byPath, depth, nesting, scope, doc);
+  }
+
+  /** Whether a dotted key (`users.first`) under `prefix` passes through a nested path (then it must become an object). */
+  private crossesNested(prefix: string, key: string): boolean {
+    const base = prefix === '' ? '' : `${prefix}.`;
+    for (let at = key.indexOf('.'); at > 0; at = key.indexOf('.', at + 1)) if (this.nestedPaths.has(base + key.slice(0, at))) return true;
+    return false;
+  }
+
+  /** A dotted key whose path crosses a nested path, visited as the objects it stands for (`{ "users.first": x }` is `{ users: { first: x } }`), as Elasticsearch expands it. */
+  private visitExpanded(prefix: string, key: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>, depth: number, nesting: number, scope: string | undefined, doc: ParsedDoc): void {
+    const dot = key.indexOf('.');
+    const head = key.slice(0, dot);
+    this.visit(prefix === '' ? head : `${prefix}.${head}`, { [key.slice(dot + 1)]: value }, added, byPath, depth, nesting, scope, doc);
   }
 
   /** `dynamic` in a nested scope: the innermost nested path's own, else the root's. */
@@ -344,10 +365,7 @@ export class MappingRegistry {
         objects.push({ offset: objects.length, source: obj, doc: this.parseObject(obj, prefix, prefix, added, depth, nesting) });
         return;
       }
-      for (const k in obj) {
-        checkFieldName(k);
-        this.visit(prefix ? `${prefix}.${k}` : k, obj[k], added, byPath, depth + 1, nesting + 1, scope, doc);
-      }
+      for (const k in obj) this.visitKey(prefix, k, obj[k], added, byPath, depth + 1, nesting + 1, scope, doc);
       return;
     }
     if (this.objects.has(prefix)) throw conflict(prefix, this.nestedPaths.has(prefix) ? 'nested' : 'object', typeof value);
@@ -505,18 +523,22 @@ function checkFieldName(k: string): void {
 
 /** Elasticsearch's index.mapping.nested_objects.limit: nested objects of every path and depth, per document. */
 function checkNestedObjects(doc: ParsedDoc): void {
-  let count = 0;
-  const walk = (d: ParsedDoc): void => {
-    if (!d.nested) return;
-    for (const objects of d.nested.values()) {
-      count += objects.length;
-      if (count > NESTED_OBJECTS_LIMIT) {
-        throw new EngineError('mapper_parsing_exception', `The number of nested documents has exceeded the allowed limit of [${NESTED_OBJECTS_LIMIT}]. This limit can be set by changing the [index.mapping.nested_objects.limit] index level setting.`);
-      }
-      for (const o of objects) walk(o.doc);
+  if (countNestedObjects(doc, 0) > NESTED_OBJECTS_LIMIT) {
+    throw new EngineError('mapper_parsing_exception', `The number of nested documents has exceeded the allowed limit of [${NESTED_OBJECTS_LIMIT}]. This limit can be set by changing the [index.mapping.nested_objects.limit] index level setting.`);
+  }
+}
+
+/** `count` plus the document's nested objects at every depth (stops counting past the limit). */
+function countNestedObjects(doc: ParsedDoc, count: number): number {
+  if (!doc.nested) return count;
+  for (const objects of doc.nested.values()) {
+    count += objects.length;
+    for (const o of objects) {
+      if (count > NESTED_OBJECTS_LIMIT) return count;
+      count = countNestedObjects(o.doc, count);
     }
-  };
-  walk(doc);
+  }
+  return count;
 }
 
 function totalFieldsExceeded(adding: number): EngineError {

@@ -55,13 +55,8 @@ function parseInnerHits(v: unknown, path: string): InnerHitsSpec {
   if (!isPlainObject(v)) throw parsing('[inner_hits] must be an object');
   const o = v as Record<string, unknown>;
   for (const k in o) if (!INNER_HITS_KEYS.has(k)) throw parsing(`[inner_hits] option [${k}] is not supported (supported: ${[...INNER_HITS_KEYS].join(', ')})`);
-  const count = (x: unknown, what: string, dflt: number): number => {
-    if (x === undefined) return dflt;
-    if (!Number.isInteger(x) || (x as number) < 0) throw parsing(`[inner_hits] [${what}] must be a non-negative integer`);
-    return x as number;
-  };
-  const from = count(o.from, 'from', 0);
-  const size = count(o.size, 'size', 3);
+  const from = innerHitsCount(o.from, 'from', 0);
+  const size = innerHitsCount(o.size, 'size', 3);
   if (from + size > MAX_INNER_RESULT_WINDOW) {
     throw new EngineError('illegal_argument_exception', `Inner result window is too large, the inner hit definition's [${path}]'s from + size must be less than or equal to: [${MAX_INNER_RESULT_WINDOW}] but was [${from + size}]`);
   }
@@ -75,6 +70,12 @@ function parseInnerHits(v: unknown, path: string): InnerHitsSpec {
   return { name: (o.name as string | undefined) ?? path, from, size, source };
 }
 
+function innerHitsCount(x: unknown, what: string, dflt: number): number {
+  if (x === undefined) return dflt;
+  if (!Number.isInteger(x) || (x as number) < 0) throw parsing(`[inner_hits] [${what}] must be a non-negative integer`);
+  return x as number;
+}
+
 /**
  * The nested paths from the context's scope down to the query's path, outermost first; undefined
  * when the path is unmapped and `ignore_unmapped` is set (the query matches nothing).
@@ -86,7 +87,7 @@ export function nestedChainOf(mappings: MappingRegistry, from: string | undefine
     throw new EngineError('query_shard_exception', `[${what}] failed to find nested object under path [${path}]`);
   }
   const chain = mappings.nestedChain(from, path);
-  if (!chain) throw new EngineError('query_shard_exception', `[${what}] nested path [${path}] is not inside the enclosing nested path [${from ?? ''}]`);
+  if (!chain || chain.length === 0) throw new EngineError('query_shard_exception', `[${what}] nested path [${path}] is not inside the enclosing nested path [${from ?? ''}]`);
   return chain;
 }
 
@@ -223,7 +224,9 @@ export function innerHitQueries(q: Query, out: NestedQuery[] = []): NestedQuery[
       }
       break;
     case 'bool':
-      for (const c of [...q.must, ...q.should, ...q.filter]) innerHitQueries(c, out);
+      for (const c of q.must) innerHitQueries(c, out);
+      for (const c of q.should) innerHitQueries(c, out);
+      for (const c of q.filter) innerHitQueries(c, out);
       break;
     case 'dis_max':
       for (const c of q.queries) innerHitQueries(c, out);

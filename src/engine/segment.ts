@@ -224,7 +224,7 @@ export class Segment implements SegmentColumns {
       }
       this.live[doc] = 0;
       this.deleted++;
-      for (const n of this.nestedDocs.values()) for (let c = n.childStart[doc]!; c < n.childStart[doc + 1]!; c++) n.segment.delete(c);
+      if (this.nestedDocs.size > 0) for (const n of this.nestedDocs.values()) for (let c = n.childStart[doc]!; c < n.childStart[doc + 1]!; c++) n.segment.delete(c);
     }
   }
 

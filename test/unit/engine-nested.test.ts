@@ -42,6 +42,15 @@ describe('nested: the John / Alice example', () => {
     expect(ids(e, { bool: { must_not: [{ nested: { path: 'users', query: aliceSmith } }] } })).toEqual(['1']);
   });
 
+  it('reads a dotted key that passes through a nested path as the object it stands for', () => {
+    const e = engine();
+    e.index('1', { 'users.first': 'Alice', group: 'g' });
+    e.index('2', { users: [{ 'first': 'Bob' }] });
+    e.refresh();
+    expect(ids(e, { nested: { path: 'users', query: { term: { 'users.first': 'Alice' } } } })).toEqual(['1']);
+    expect(ids(e, { term: { 'users.first': 'Alice' } })).toEqual([]);
+  });
+
   it('keeps the nested mapping through toJSON, and sources whole', () => {
     const e = engine();
     e.index('1', { users: [{ first: 'John', age: 3 }] });
@@ -161,6 +170,7 @@ describe('nested in nested', () => {
     const inner = e.search({ query: { nested: { path: 'a.b', query: yz, inner_hits: {} } } }).hits.hits.find((h) => h._id === '1')!.inner_hits!['a.b']!.hits.hits;
     expect(inner.map((h) => h._nested)).toEqual([{ field: 'a', offset: 1, _nested: { field: 'b', offset: 0 } }]);
     expect(thrownType(() => e.search({ query: { nested: { path: 'a.b', query: { nested: { path: 'a', query: { match_all: {} } } } } } }))).toBe('query_shard_exception');
+    expect(thrownType(() => e.search({ query: { nested: { path: 'a', query: { nested: { path: 'a', query: { match_all: {} } } } } } }))).toBe('query_shard_exception');
   });
 });
 
