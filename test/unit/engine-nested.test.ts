@@ -80,6 +80,9 @@ describe('nested query scoring', () => {
     expect(scores('sum')).toEqual({ '1': 8, '2': 2 });
     expect(scores('none')).toEqual({ '1': 0, '2': 0 });
     expect(scores('avg', 2)).toEqual({ '1': 8, '2': 4 });
+    const explained = e.search({ explain: true, query: { bool: { should: [{ nested: { path: 'users', query: inner, score_mode: 'max' } }, { term: { 'users.first': 'John' } }] } } }).hits.hits[0]!;
+    expect(explained._explanation!.value).toBe(explained._score);
+    expect(explained._explanation!.details[0]).toMatchObject({ value: 5, description: 'nested [users], score_mode [max]' });
   });
 
   it('scores with BM25 statistics of the nested objects', () => {
