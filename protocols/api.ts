@@ -453,6 +453,21 @@ export interface SearchHitResponse<T = Document> {
   fields?: Record<string, unknown[]>;
   /** With `explain: true`: { value, description, details } all the way down. */
   _explanation?: { value: number; description: string; details: unknown[] };
+  /** With a `nested` query's `inner_hits`: per inner hits name, the hit's matching nested objects. */
+  inner_hits?: Record<string, { hits: { total: { value: number; relation: 'eq' }; max_score: number | null; hits: NestedHitResponse[] } }>;
+}
+/** One nested object of an inner hit: `_id` is its parent's, `_nested` where it sits in the parent. */
+export interface NestedHitResponse {
+  _index: string;
+  _id: string;
+  _nested: NestedIdentity;
+  _score: number;
+  _source?: Record<string, unknown>;
+}
+export interface NestedIdentity {
+  field: string;
+  offset: number;
+  _nested?: NestedIdentity;
 }
 export interface SearchResponse<T = Document> {
   took: number;

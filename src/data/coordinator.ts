@@ -11,6 +11,7 @@ import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
+import { innerHitQueries, type InnerHitsResult } from '../engine/nested.ts';
 import { analyzeRequest } from '../engine/analyze.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
@@ -422,7 +423,9 @@ export class Coordinator {
     const hasAggs = parsed.aggs !== undefined;
     const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
     // The fetch phase reads the winners from the readers their query phase ran on (point in time).
-    const fetchNeeded = size > 0 && (_source !== false || highlight !== undefined);
+    // Inner hits (of nested queries) come with the fetch phase too, as in Elasticsearch.
+    const innerHits = wrapEngine(() => innerHitQueries(parsed.query)).length > 0;
+    const fetchNeeded = size > 0 && (_source !== false || highlight !== undefined || innerHits);
     const failures: { index: string; shard: number; node?: string; reason: { type: string; reason: string } }[] = [];
     let timedOut = false;
     const shardResults = await Promise.all(
@@ -507,6 +510,7 @@ export class Coordinator {
       if (p.hit._primary_term !== undefined) hit._primary_term = p.hit._primary_term;
       if (p.hit._version !== undefined) hit._version = p.hit._version;
       if (f?.highlight !== undefined) hit.highlight = f.highlight;
+      if (f?.inner_hits !== undefined) hit.inner_hits = withIndex(f.inner_hits, ok[p.shardIdx]!.t.index);
       return hit;
     });
     let total = 0;
@@ -1350,4 +1354,11 @@ function collapseMerged<T extends { hit: SearchHit }>(ranked: T[], field: string
     seen.add(value);
     return true;
   });
+}
+
+/** Inner hits as the client sees them: each nested hit names its index, as a top-level hit does. */
+function withIndex(innerHits: Record<string, InnerHitsResult>, index: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, r] of Object.entries(innerHits)) out[name] = { hits: { ...r.hits, hits: r.hits.hits.map((h) => ({ _index: index, ...h })) } };
+  return out;
 }

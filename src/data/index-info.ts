@@ -67,7 +67,7 @@ export function fieldCaps(state: ClusterState, indices: string[], patterns: stri
       const type = registry.field(path)!.type;
       add(path, { type, metadata_field: false, searchable: true, aggregatable: type !== 'text' }, index);
     }
-    for (const path of registry.objectPaths()) add(path, { type: 'object', metadata_field: false, searchable: false, aggregatable: false }, index);
+    for (const path of registry.objectPaths()) add(path, { type: registry.isNested(path) ? 'nested' : 'object', metadata_field: false, searchable: false, aggregatable: false }, index);
     for (const [name, cap] of Object.entries(METADATA)) add(name, cap, index);
   }
   const fields: Record<string, Record<string, FieldCapability>> = {};

@@ -158,6 +158,8 @@ function describe(q: Query): string {
     case 'match_all':
     case 'match_none':
       return `${q.kind}`;
+    case 'nested':
+      return `nested [${q.path}], score_mode [${q.scoreMode}]${q.boost !== 1 ? `, boost [${q.boost}]` : ''}`;
     default:
       return 'field' in q ? `${q.kind}(${q.field})` : q.kind;
   }

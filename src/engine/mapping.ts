@@ -30,6 +30,33 @@ export interface ParsedField {
   numbers: number[];
 }
 
+/**
+ * One document parsed: its own fields, and per nested path (`type: nested`) its nested objects,
+ * each parsed the same way (a nested object may hold nested objects of a deeper path).
+ */
+export interface ParsedDoc {
+  fields: ParsedField[];
+  /** Undefined when the document has no nested objects (the common case: no allocation). */
+  nested: Map<string, NestedObject[]> | undefined;
+}
+
+/** One object of a nested field: its place in the parent's array (`_nested.offset`), its source, its fields. */
+export interface NestedObject {
+  offset: number;
+  source: Record<string, unknown>;
+  doc: ParsedDoc;
+}
+
+/** A `type: nested` field's own settings. */
+export interface NestedMapping {
+  /** Its own `dynamic`; unset, it inherits the enclosing scope's. */
+  dynamic?: boolean | 'strict';
+}
+
+/** Elasticsearch's index.mapping.nested_fields.limit and index.mapping.nested_objects.limit defaults. */
+export const NESTED_FIELDS_LIMIT = 50;
+export const NESTED_OBJECTS_LIMIT = 10_000;
+
 /** Elasticsearch's index.mapping.depth.limit and index.mapping.total_fields.limit defaults. */
 export const MAPPING_DEPTH_LIMIT = 20;
 export const TOTAL_FIELDS_LIMIT = 1000;
@@ -47,6 +74,8 @@ const DATE_DETECT = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?
 export class MappingRegistry {
   private readonly fields = new Map<string, FieldMapping>();
   private readonly objects = new Set<string>();
+  /** Nested paths (also in `objects`): their fields are indexed in nested objects, not in the parent. */
+  private readonly nestedPaths = new Map<string, NestedMapping>();
   /** Changes only through `merge` (a put-mapping that sets it). */
   dynamic: boolean | 'strict';
 
@@ -61,6 +90,49 @@ export class MappingRegistry {
     }
     this.addProperties('', mappings.properties ?? {});
     if (this.fields.size + this.objects.size > TOTAL_FIELDS_LIMIT) throw totalFieldsExceeded(this.fields.size + this.objects.size);
+    if (this.nestedPaths.size > NESTED_FIELDS_LIMIT) throw nestedFieldsExceeded();
+  }
+
+  /** Whether `path` is an object (or nested) field. */
+  isObject(path: string): boolean {
+    return this.objects.has(path);
+  }
+
+  /** Whether `path` is a nested field (`type: nested`). */
+  isNested(path: string): boolean {
+    return this.nestedPaths.has(path);
+  }
+
+  /** Whether any field is nested (documents then parse their nested objects apart). */
+  get hasNested(): boolean {
+    return this.nestedPaths.size > 0;
+  }
+
+  /** The nested paths, outermost first. */
+  nestedPathList(): string[] {
+    return [...this.nestedPaths.keys()].sort((a, b) => a.length - b.length);
+  }
+
+  /** The innermost nested path that holds `path` (a field or a nested path itself excluded), or undefined at the root. */
+  nestedScopeOf(path: string): string | undefined {
+    for (let at = path.lastIndexOf('.'); at > 0; at = path.lastIndexOf('.', at - 1)) {
+      const prefix = path.slice(0, at);
+      if (this.nestedPaths.has(prefix)) return prefix;
+    }
+    return undefined;
+  }
+
+  /**
+   * The nested paths from scope `from` (undefined: the root) down to nested path `to`, outermost
+   * first (`to` last); undefined when `to` is not inside `from`.
+   */
+  nestedChain(from: string | undefined, to: string): string[] | undefined {
+    const chain: string[] = [];
+    for (let p: string | undefined = to; p !== from; p = this.nestedScopeOf(p)) {
+      if (p === undefined) return undefined;
+      chain.unshift(p);
+    }
+    return chain;
   }
 
   field(path: string): FieldMapping | undefined {
@@ -102,21 +174,85 @@ export class MappingRegistry {
       if (this.sourcePath(path) !== path) continue;
       const parts = path.split('.');
       let node = root;
-      for (const p of parts.slice(0, -1)) node = (node[p] ??= { properties: {} }).properties;
+      for (let i = 0; i < parts.length - 1; i++) node = (node[parts[i]!] ??= this.objectJSON(parts.slice(0, i + 1).join('.'))).properties;
       node[parts.at(-1)!] = m;
+    }
+    // Nested fields without fields of their own yet.
+    for (const path of this.nestedPaths.keys()) {
+      let node = root;
+      const parts = path.split('.');
+      for (let i = 0; i < parts.length; i++) node = (node[parts[i]!] ??= this.objectJSON(parts.slice(0, i + 1).join('.'))).properties;
     }
     return { dynamic: this.dynamic, properties: root };
   }
 
+  /** An object's mapping JSON: `{ properties }`, with `type: nested` (and its `dynamic`) for a nested path. */
+  private objectJSON(path: string): { type?: 'nested'; dynamic?: boolean | 'strict'; properties: Record<string, unknown> } {
+    const nested = this.nestedPaths.get(path);
+    if (!nested) return { properties: {} };
+    return nested.dynamic === undefined ? { type: 'nested', properties: {} } : { type: 'nested', dynamic: nested.dynamic, properties: {} };
+  }
+
   /** Parse a source document: all of it is valid, or an EngineError names the problem. */
   parse(source: Record<string, unknown>): ParsedField[] {
+    return this.parseDocument(source).fields;
+  }
+
+  /** Parse a source document with its nested objects (what indexing needs): all valid, or an EngineError. */
+  parseDocument(source: Record<string, unknown>): ParsedDoc {
     const added = new Map<string, FieldMapping>();
-    const byPath = new Map<string, ParsedField>();
-    for (const k in source) this.visit(k, source[k], added, byPath, 1, 0);
+    const doc = this.parseObject(source, '', undefined, added, 1, 0);
+    if (doc.nested) checkNestedObjects(doc);
     if (added.size > 0) this.checkTotalFields(added);
     // The document is valid: only now do dynamic fields join the mapping.
     for (const [path, m] of added) this.addField(path, m);
-    return [...byPath.values()];
+    return doc;
+  }
+
+  /** The fields of one (root or nested) object; `prefix`: its path ('' at the root), `scope`: its nested path. */
+  private parseObject(obj: Record<string, unknown>, prefix: string, scope: string | undefined, added: Map<string, FieldMapping>, depth: number, nesting: number): ParsedDoc {
+    const into: ParsedDoc = { fields: [], nested: undefined };
+    const byPath = new Map<string, ParsedField>();
+    if (prefix === '') {
+      for (const k in obj) {
+        if (this.nestedPaths.size > 0 && k.includes('.') && this.crossesNested(prefix, k)) this.visitExpanded(prefix, k, obj[k], added, byPath, depth, nesting, scope, into);
+        else this.visit(k, obj[k], added, byPath, depth, nesting, scope, into);
+      }
+    } else {
+      for (const k in obj) this.visitKey(prefix, k, obj[k], added, byPath, depth + 1, nesting + 1, scope, into);
+    }
+    into.fields = [...byPath.values()];
+    return into;
+  }
+
+  /** One key of an object below the root: a valid name, and a dotted one that crosses a nested path expanded. */
+  private visitKey(prefix: string, k: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>, depth: number, nesting: number, scope: string | undefined, doc: ParsedDoc): void {
+    checkFieldName(k);
+    if (this.nestedPaths.size > 0 && k.includes('.') && this.crossesNested(prefix, k)) this.visitExpanded(prefix, k, value, added, byPath, depth, nesting, scope, doc);
+    else this.visit(prefix ? `${prefix}.${k}` : k, value, added, byPath, depth, nesting, scope, doc);
+  }
+
+  /** Whether a dotted key (`users.first`) under `prefix` passes through a nested path (then it must become an object). */
+  private crossesNested(prefix: string, key: string): boolean {
+    const base = prefix === '' ? '' : `${prefix}.`;
+    for (let at = key.indexOf('.'); at > 0; at = key.indexOf('.', at + 1)) if (this.nestedPaths.has(base + key.slice(0, at))) return true;
+    return false;
+  }
+
+  /** A dotted key whose path crosses a nested path, visited as the objects it stands for (`{ "users.first": x }` is `{ users: { first: x } }`), as Elasticsearch expands it. */
+  private visitExpanded(prefix: string, key: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>, depth: number, nesting: number, scope: string | undefined, doc: ParsedDoc): void {
+    const dot = key.indexOf('.');
+    const head = key.slice(0, dot);
+    this.visit(prefix === '' ? head : `${prefix}.${head}`, { [key.slice(dot + 1)]: value }, added, byPath, depth, nesting, scope, doc);
+  }
+
+  /** `dynamic` in a nested scope: the innermost nested path's own, else the root's. */
+  private dynamicIn(scope: string | undefined): boolean | 'strict' {
+    for (let p = scope; p !== undefined; p = this.nestedScopeOf(p)) {
+      const d = this.nestedPaths.get(p)!.dynamic;
+      if (d !== undefined) return d;
+    }
+    return this.dynamic;
   }
 
   /**
@@ -124,7 +260,8 @@ export class MappingRegistry {
    * the hot path: only then is `dynamicUpdate` worth running).
    */
   hasUnmapped(source: Record<string, unknown>, prefix = '', nesting = 0): boolean {
-    if (this.dynamic !== true) return false;
+    // A nested field may map dynamically under a root that does not: walk then.
+    if (this.dynamic !== true && !this.hasNested) return false;
     // Too deep to walk: let dynamicUpdate refuse it.
     if (nesting > MAX_DOCUMENT_NESTING) return true;
     for (const k in source) {
@@ -136,7 +273,7 @@ export class MappingRegistry {
       if (typeof first === 'object') {
         const objects = (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'object' && x !== null);
         if (objects.some((x) => this.hasUnmapped(x as Record<string, unknown>, path, nesting + 1))) return true;
-      } else if (!this.fields.has(path)) return true;
+      } else if (!this.fields.has(path) && this.dynamicIn(this.nestedScopeOf(path)) === true) return true;
     }
     return false;
   }
@@ -147,11 +284,13 @@ export class MappingRegistry {
    */
   dynamicUpdate(source: Record<string, unknown>): Mappings | undefined {
     const added = new Map<string, FieldMapping>();
-    const byPath = new Map<string, ParsedField>();
-    for (const k in source) this.visit(k, source[k], added, byPath, 1, 0);
+    const doc = this.parseObject(source, '', undefined, added, 1, 0);
+    if (doc.nested) checkNestedObjects(doc);
     if (added.size === 0) return undefined;
     this.checkTotalFields(added);
     const delta = new MappingRegistry();
+    // The delta keeps the nested fields its fields sit in nested (merging them as objects would conflict).
+    for (const path of added.keys()) for (let p = this.nestedScopeOf(path); p !== undefined; p = this.nestedScopeOf(p)) delta.nestedPaths.set(p, { ...this.nestedPaths.get(p) });
     for (const [path, m] of added) delta.addField(path, m);
     return { properties: delta.toJSON().properties };
   }
@@ -167,10 +306,11 @@ export class MappingRegistry {
     const o = new MappingRegistry(other);
     const dynamic = other.dynamic === undefined ? this.dynamic : o.dynamic;
     const updated = new Map<string, FieldMapping>();
+    const updatedNested = new Map<string, boolean | 'strict'>();
     for (const [path, m] of o.fields) {
       const mine = this.fields.get(path);
       if (!mine) {
-        if (this.objects.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [object] to [${m.type}]`);
+        if (this.objects.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${this.nestedPaths.has(path) ? 'nested' : 'object'}] to [${m.type}]`);
         continue;
       }
       checkUnchanged(path, mine, m);
@@ -178,14 +318,27 @@ export class MappingRegistry {
       if (added.length > 0) updated.set(path, { ...mine, fields: { ...mine.fields, ...Object.fromEntries(added.map((sub) => [sub, m.fields![sub]!])) } });
     }
     for (const path of o.objects) {
-      if (this.fields.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${this.fields.get(path)!.type}] to [object]`);
+      if (this.fields.has(path)) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${this.fields.get(path)!.type}] to [${o.nestedPaths.has(path) ? 'nested' : 'object'}]`);
+      // An object stays an object and a nested field nested (Elasticsearch refuses the change either way).
+      if (this.objects.has(path) && this.nestedPaths.has(path) !== o.nestedPaths.has(path)) {
+        const [from, to] = this.nestedPaths.has(path) ? ['nested', 'object'] : ['object', 'nested'];
+        throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${from}] to [${to}]`);
+      }
+      const mine = this.nestedPaths.get(path);
+      const theirs = o.nestedPaths.get(path);
+      if (mine && theirs && theirs.dynamic !== undefined && theirs.dynamic !== mine.dynamic) updatedNested.set(path, theirs.dynamic);
     }
+    let newNested = 0;
+    for (const path of o.nestedPaths.keys()) if (!this.nestedPaths.has(path)) newNested++;
+    if (this.nestedPaths.size + newNested > NESTED_FIELDS_LIMIT) throw nestedFieldsExceeded();
     let adds = 0;
     for (const path of o.objects) if (!this.objects.has(path)) adds++;
     for (const path of o.fields.keys()) if (!this.fields.has(path)) adds++;
     // Checked here too, where the master merges what shards propose: two shards' documents could pass it together.
     if (this.fields.size + this.objects.size + adds > TOTAL_FIELDS_LIMIT) throw totalFieldsExceeded(adds);
     for (const path of o.objects) this.objects.add(path);
+    for (const [path, n] of o.nestedPaths) if (!this.nestedPaths.has(path)) this.nestedPaths.set(path, { ...n });
+    for (const [path, dynamic] of updatedNested) this.nestedPaths.set(path, { dynamic });
     for (const [path, m] of updated) this.addField(path, m);
     for (const [path, m] of o.fields) if (!this.fields.has(path)) this.fields.set(path, m);
     this.dynamic = dynamic;
@@ -196,32 +349,38 @@ export class MappingRegistry {
    * `depth`: the field's depth in objects (1 at the root); `nesting`: JSON levels (objects and
    * arrays) above the value, bounded so that no document can exhaust the stack.
    */
-  private visit(prefix: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>, depth: number, nesting: number): void {
+  private visit(prefix: string, value: unknown, added: Map<string, FieldMapping>, byPath: Map<string, ParsedField>, depth: number, nesting: number, scope: string | undefined, doc: ParsedDoc): void {
     if (nesting > MAX_DOCUMENT_NESTING) throw new EngineError('mapper_parsing_exception', `the document nests deeper than ${MAX_DOCUMENT_NESTING} levels at [${prefix}]`);
     if (value === null || value === undefined) return;
     if (Array.isArray(value)) {
-      for (const v of value) this.visit(prefix, v, added, byPath, depth, nesting + 1);
+      for (const v of value) this.visit(prefix, v, added, byPath, depth, nesting + 1, scope, doc);
       return;
     }
     if (typeof value === 'object') {
       const existing = this.fields.get(prefix) ?? added.get(prefix);
       if (existing) throw conflict(prefix, existing.type, 'object');
       const obj = value as Record<string, unknown>;
+      const dynamic = this.dynamicIn(scope);
       // Only where new fields get mapped: with dynamic false an unmapped subtree is only kept in _source.
-      if (this.dynamic === true && depth + 1 > MAPPING_DEPTH_LIMIT) throw new EngineError('illegal_argument_exception', `Limit of mapping depth [${MAPPING_DEPTH_LIMIT}] has been exceeded due to object field [${prefix}]`);
-      for (const k in obj) {
-        if (k === '' || (k.includes('.') && k.split('.').some((p) => p === ''))) throw new EngineError('mapper_parsing_exception', `field name [${k}] is not valid`);
-        this.visit(prefix ? `${prefix}.${k}` : k, obj[k], added, byPath, depth + 1, nesting + 1);
+      if (dynamic === true && depth + 1 > MAPPING_DEPTH_LIMIT) throw new EngineError('illegal_argument_exception', `Limit of mapping depth [${MAPPING_DEPTH_LIMIT}] has been exceeded due to object field [${prefix}]`);
+      if (this.nestedPaths.size > 0 && this.nestedPaths.has(prefix)) {
+        // A nested object is a document of its own: its fields are not the parent's.
+        const objects = ((doc.nested ??= new Map()).get(prefix) ?? []);
+        doc.nested.set(prefix, objects);
+        objects.push({ offset: objects.length, source: obj, doc: this.parseObject(obj, prefix, prefix, added, depth, nesting) });
+        return;
       }
+      for (const k in obj) this.visitKey(prefix, k, obj[k], added, byPath, depth + 1, nesting + 1, scope, doc);
       return;
     }
-    if (this.objects.has(prefix)) throw conflict(prefix, 'object', typeof value);
+    if (this.objects.has(prefix)) throw conflict(prefix, this.nestedPaths.has(prefix) ? 'nested' : 'object', typeof value);
     let mapping = this.fields.get(prefix) ?? added.get(prefix);
     if (!mapping) {
-      if (this.dynamic === 'strict') {
+      const dynamic = this.dynamicIn(scope);
+      if (dynamic === 'strict') {
         throw new EngineError('strict_dynamic_mapping_exception', `mapping set to strict, dynamic introduction of [${prefix}] is not allowed`);
       }
-      if (this.dynamic === false) return; // kept in _source, not indexed
+      if (dynamic === false) return; // kept in _source, not indexed
       mapping = dynamicMapping(value);
       added.set(prefix, mapping);
     }
@@ -249,6 +408,15 @@ export class MappingRegistry {
       const path = prefix ? `${prefix}.${name}` : name;
       if (typeof def !== 'object' || def === null) throw new EngineError('mapper_parsing_exception', `mapping for [${path}] must be an object`);
       const d = def as Record<string, unknown>;
+      if (d.type === 'nested') {
+        for (const k in d) if (k !== 'type' && k !== 'properties' && k !== 'dynamic') throw unknownParameter(k, path, 'nested');
+        if (d.dynamic !== undefined && ![true, false, 'strict'].includes(d.dynamic as boolean | string)) throw new EngineError('mapper_parsing_exception', `dynamic of [${path}] must be true, false or "strict"`);
+        if (d.properties !== undefined && !isPlainObject(d.properties)) throw new EngineError('mapper_parsing_exception', `[properties] of [${path}] must be an object`);
+        this.objects.add(path);
+        this.nestedPaths.set(path, d.dynamic === undefined ? {} : { dynamic: d.dynamic as boolean | 'strict' });
+        this.addProperties(path, (d.properties ?? {}) as Record<string, unknown>);
+        continue;
+      }
       if (d.properties !== undefined || d.type === 'object') {
         for (const k in d) if (k !== 'type' && k !== 'properties') throw unknownParameter(k, path, 'object');
         if (d.properties !== undefined && !isPlainObject(d.properties)) throw new EngineError('mapper_parsing_exception', `[properties] of [${path}] must be an object`);
@@ -348,6 +516,34 @@ function dynamicMapping(value: unknown): FieldMapping {
     default:
       throw new EngineError('mapper_parsing_exception', `cannot map a value of type ${typeof value}`);
   }
+}
+
+function nestedFieldsExceeded(): EngineError {
+  return new EngineError('illegal_argument_exception', `Limit of nested fields [${NESTED_FIELDS_LIMIT}] has been exceeded`);
+}
+
+function checkFieldName(k: string): void {
+  if (k === '' || (k.includes('.') && k.split('.').some((p) => p === ''))) throw new EngineError('mapper_parsing_exception', `field name [${k}] is not valid`);
+}
+
+/** Elasticsearch's index.mapping.nested_objects.limit: nested objects of every path and depth, per document. */
+function checkNestedObjects(doc: ParsedDoc): void {
+  if (countNestedObjects(doc, 0) > NESTED_OBJECTS_LIMIT) {
+    throw new EngineError('mapper_parsing_exception', `The number of nested documents has exceeded the allowed limit of [${NESTED_OBJECTS_LIMIT}]. This limit can be set by changing the [index.mapping.nested_objects.limit] index level setting.`);
+  }
+}
+
+/** `count` plus the document's nested objects at every depth (stops counting past the limit). */
+function countNestedObjects(doc: ParsedDoc, count: number): number {
+  if (!doc.nested) return count;
+  for (const objects of doc.nested.values()) {
+    count += objects.length;
+    for (const o of objects) {
+      if (count > NESTED_OBJECTS_LIMIT) return count;
+      count = countNestedObjects(o.doc, count);
+    }
+  }
+  return count;
 }
 
 function totalFieldsExceeded(adding: number): EngineError {

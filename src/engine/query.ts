@@ -2,6 +2,7 @@ import { resolveDate } from './date-math.ts';
 import { luceneRegExp, regexpOperators } from './regexp.ts';
 import { fuzzinessOf, fuzzyExpansions, fuzzyOptionsOf, type FuzzyOptions } from './fuzzy.ts';
 import { executeFunctionScore, parseFunctionScore, type FunctionScoreQuery } from './function-score.ts';
+import { executeNested, parseNested, type NestedQuery } from './nested.ts';
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
 import { firstTermAtOrAfter, postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
@@ -34,7 +35,8 @@ type QueryNode =
   | { kind: 'bool'; must: Query[]; should: Query[]; filter: Query[]; mustNot: Query[]; msm?: string | number; boost: number }
   | { kind: 'constant_score'; filter: Query; boost: number }
   | { kind: 'dis_max'; queries: Query[]; tieBreaker: number; boost: number }
-  | FunctionScoreQuery;
+  | FunctionScoreQuery
+  | NestedQuery;
 
 const parsing = (reason: string) => new EngineError('parsing_exception', reason);
 
@@ -102,7 +104,7 @@ function list(v: unknown): unknown[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'regexp', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'boosting', 'constant_score', 'dis_max', 'function_score', 'fuzzy', 'query_string', 'simple_query_string'];
+const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'regexp', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'boosting', 'constant_score', 'dis_max', 'function_score', 'fuzzy', 'query_string', 'simple_query_string', 'nested'];
 
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
 /** How deep compound queries (bool, dis_max, constant_score) may nest: Elasticsearch's indices.query.bool.max_nested_depth. */
@@ -152,6 +154,7 @@ export function namedQueries(q: Query, out: Query[] = []): Query[] {
   else if (q.kind === 'constant_score') namedQueries(q.filter, out);
   else if (q.kind === 'boosting') for (const c of [q.positive, q.negative]) namedQueries(c, out);
   else if (q.kind === 'function_score') for (const c of [q.query, ...q.functions.flatMap((f) => (f.filter ? [f.filter] : []))]) namedQueries(c, out);
+  // A nested query's inner names are of its objects, not of the hit (Elasticsearch lists them in inner hits).
   return out;
 }
 
@@ -300,6 +303,10 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
       const b = obj(v, type);
       return parseFunctionScore(b, boostOf(b), (json) => parseQuery(json, depth + 1));
     }
+    case 'nested': {
+      const b = obj(v, type);
+      return parseNested(b, boostOf(b), (json) => parseQuery(json, depth + 1));
+    }
     case 'query_string':
     case 'simple_query_string': {
       const b = obj(v, type);
@@ -411,6 +418,8 @@ const EMPTY: DocSet = { docs: new Int32Array(0), scores: new Float64Array(0) };
 export interface ShardStats {
   field(field: string): { docCount: number; sumTotalTermFreq: number };
   docFreq(field: string, term: string): number;
+  /** The statistics of a nested path's objects (one level below these), as Lucene keeps them for its hidden child docs. */
+  nested(path: string): ShardStats;
 }
 
 export interface ExecContext {
@@ -423,6 +432,8 @@ export interface ExecContext {
   textFields(): string[];
   /** The search's current time (epoch ms): what `now` in date math stands for. */
   now: number;
+  /** Inside a nested query: its path (`segment` then holds that path's objects); undefined at the root. */
+  nestedPath?: string;
 }
 
 export function execute(q: Query, ctx: ExecContext): DocSet {
@@ -477,6 +488,8 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
       return boostingQuery(ctx, q);
     case 'bool':
       return boolQuery(ctx, q);
+    case 'nested':
+      return executeNested(q, ctx, execute);
   }
 }
 

@@ -19,7 +19,19 @@ import { EngineError, isPlainObject } from './types.ts';
  * `missing`: where docs without a value go (`_last`, the default, or `_first`), or the value they
  * sort as.
  */
-export type SortSpec = { field: string; order: 'asc' | 'desc'; unmappedType?: string; missing?: '_first' | '_last' | number | string }[];
+export type SortSpec = SortKey[];
+export interface SortKey {
+  field: string;
+  order: 'asc' | 'desc';
+  unmappedType?: string;
+  missing?: '_first' | '_last' | number | string;
+  /** Which of a doc's values it sorts by (default: min ascending, max descending). */
+  mode?: SortMode;
+  /** A field inside a nested path: the doc's nested objects of `path` (those `filter` matches) give its values. */
+  nested?: { path: string; filter?: Query };
+}
+export type SortMode = 'min' | 'max' | 'avg' | 'sum';
+const SORT_MODES: readonly SortMode[] = ['min', 'max', 'avg', 'sum'];
 
 /** Filters a stored `_source` down to what the request asked for. */
 export type SourceFilter = (source: Record<string, unknown>) => Record<string, unknown>;
@@ -150,7 +162,7 @@ function trackTotalHits(v: unknown): number {
   return bad('[track_total_hits] must be true, false or a non-negative integer');
 }
 
-const SORT_OPTIONS = new Set(['order', 'unmapped_type', 'missing']);
+const SORT_OPTIONS = new Set(['order', 'unmapped_type', 'missing', 'mode', 'nested']);
 
 /** `sort`: a field name, `{ field: order }`, `{ field: { order, missing, unmapped_type } }`, or a list of them. */
 function parseSort(v: unknown): SortSpec {
@@ -167,10 +179,17 @@ function parseSort(v: unknown): SortSpec {
     let order: unknown = field === '_score' ? 'desc' : 'asc';
     let unmappedType: string | undefined;
     let missing: SortSpec[number]['missing'];
+    let mode: SortMode | undefined;
+    let nested: SortKey['nested'];
     if (typeof spec === 'string') order = spec;
     else if (isPlainObject(spec)) {
       const o = spec as Record<string, unknown>;
-      for (const k in o) if (!SORT_OPTIONS.has(k)) bad(`[sort] option [${k}] of [${field}] is not supported (supported: order, missing, unmapped_type)`);
+      for (const k in o) if (!SORT_OPTIONS.has(k)) bad(`[sort] option [${k}] of [${field}] is not supported (supported: ${[...SORT_OPTIONS].join(', ')})`);
+      if (o.mode !== undefined) {
+        if (!SORT_MODES.includes(o.mode as SortMode)) bad(`[sort] mode of [${field}] must be one of ${SORT_MODES.join(', ')}`);
+        mode = o.mode as SortMode;
+      }
+      if (o.nested !== undefined) nested = parseNestedSort(o.nested, field);
       if (o.missing !== undefined) {
         if (typeof o.missing !== 'string' && (typeof o.missing !== 'number' || !Number.isFinite(o.missing))) bad(`[sort] missing of [${field}] must be _last, _first or a value`);
         missing = o.missing as string | number;
@@ -185,8 +204,19 @@ function parseSort(v: unknown): SortSpec {
     const key: SortSpec[number] = { field, order };
     if (unmappedType !== undefined) key.unmappedType = unmappedType;
     if (missing !== undefined && missing !== '_last') key.missing = missing as SortSpec[number]['missing'];
+    if (mode !== undefined) key.mode = mode;
+    if (nested !== undefined) key.nested = nested;
     return key;
   });
+}
+
+/** A sort key's `nested`: `{ path, filter? }` (one level: the field's own nested path). */
+function parseNestedSort(v: unknown, field: string): NonNullable<SortKey['nested']> {
+  if (!isPlainObject(v)) bad(`[sort] nested of [${field}] must be an object`);
+  const o = v as Record<string, unknown>;
+  for (const k in o) if (k !== 'path' && k !== 'filter') bad(`[sort] nested option [${k}] of [${field}] is not supported (supported: path, filter)`);
+  if (typeof o.path !== 'string' || o.path === '') bad(`[sort] nested of [${field}] requires [path]`);
+  return o.filter === undefined ? { path: o.path as string } : { path: o.path as string, filter: parseQuery(o.filter) };
 }
 
 /**
@@ -203,6 +233,7 @@ export function checkSortFields(sort: SortSpec, mappings: MappingRegistry): void
     } else if (type === 'text') {
       throw new EngineError('illegal_argument_exception', `Text fields are not sortable: [${field}] is a text field; sort on a keyword field (such as [${field}.keyword]) instead`);
     }
+    checkNestedSort(key, type, mappings);
     if (key.missing !== undefined && key.missing !== '_first') {
       const keyword = (type ?? key.unmappedType) === 'keyword';
       if (keyword ? typeof key.missing !== 'string' : typeof key.missing !== 'number') {
@@ -210,6 +241,21 @@ export function checkSortFields(sort: SortSpec, mappings: MappingRegistry): void
       }
     }
   }
+}
+
+/** A field inside a nested path sorts only with `nested` naming that path; avg and sum need numbers. */
+function checkNestedSort(key: SortKey, type: string | undefined, mappings: MappingRegistry): void {
+  const { field } = key;
+  if ((key.mode === 'avg' || key.mode === 'sum') && (type === 'keyword' || (type === undefined && key.unmappedType === 'keyword'))) {
+    throw new EngineError('illegal_argument_exception', `[sort] mode [${key.mode}] of [${field}] needs a numeric field`);
+  }
+  const scope = mappings.nestedScopeOf(field);
+  if (key.nested === undefined) {
+    if (scope !== undefined && type !== undefined) throw new EngineError('query_shard_exception', `it is mandatory to set the [nested] context on the nested sort field: [${field}].`);
+    return;
+  }
+  if (!mappings.isNested(key.nested.path)) throw new EngineError('query_shard_exception', `[nested] nested object under path [${key.nested.path}] is not of nested type`);
+  if (type !== undefined && scope !== key.nested.path) throw new EngineError('query_shard_exception', `[nested] sort field [${field}] is not inside nested path [${key.nested.path}]`);
 }
 
 /**

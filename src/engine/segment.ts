@@ -1,4 +1,4 @@
-import type { ParsedField } from './mapping.ts';
+import type { NestedObject, ParsedDoc, ParsedField } from './mapping.ts';
 import { IntBlockPool, PostingsPool, type BuiltPostings } from './postings-pool.ts';
 import { encodeNorm, K1, lengthCache } from './similarity.ts';
 import type { Analyzer, Column, KeywordColumn, NumericColumn, SegmentColumns } from './types.ts';
@@ -111,6 +111,26 @@ export interface DocMeta {
   version: number;
 }
 
+/**
+ * The nested objects of one nested path in one segment, kept apart from the segment's own data
+ * (so that they can be persisted on their own): a child segment whose docs are the objects (its
+ * own postings, norms, doc values and field statistics; a child's id and metadata are its
+ * parent's, its source the object), which parent each child belongs to, and per parent the range
+ * of its children (children are stored in parent order). A child is live exactly when its parent
+ * is: deleting a parent deletes its children.
+ */
+export interface NestedDocs {
+  readonly segment: Segment;
+  /** child → parent doc */
+  readonly parentOf: Int32Array;
+  /** parent p's children are childStart[p] .. childStart[p + 1] (maxDoc + 1 entries) */
+  readonly childStart: Int32Array;
+  /** child → its index in its parent's array (`_nested.offset`) */
+  readonly offsetOf: Int32Array;
+}
+
+const NO_NESTED: ReadonlyMap<string, NestedDocs> = new Map();
+
 /** ES's gap between the values of a multi-valued text field, so phrases do not span values. */
 const POSITION_INCREMENT_GAP = 100;
 
@@ -128,6 +148,8 @@ export class Segment implements SegmentColumns {
   private readonly primaryTerms: Float64Array;
   private readonly versions: Float64Array;
   private deleted = 0;
+  /** Per nested path (of this segment's scope: the root, or a nested path for a child segment), its nested objects. */
+  private nestedDocs: ReadonlyMap<string, NestedDocs>;
 
   constructor(
     readonly name: string,
@@ -135,7 +157,9 @@ export class Segment implements SegmentColumns {
     private readonly sources: Record<string, unknown>[],
     readonly fields: ReadonlyMap<string, FieldIndex>,
     private readonly columns: ReadonlyMap<string, Column>,
+    nested: ReadonlyMap<string, NestedDocs> = NO_NESTED,
   ) {
+    this.nestedDocs = nested;
     this.maxDoc = metas.length;
     // Columns rather than one object per doc: a hit's id is one array read (search builds ten per
     // query, from random docs: the object hop was a second cache miss each), and 32 bytes per doc
@@ -183,6 +207,12 @@ export class Segment implements SegmentColumns {
     view.live = this.live;
     view.deleted = this.deleted;
     this.liveShared = true;
+    // The children's deletes belong to the same generation as the parents'.
+    if (this.nestedDocs.size > 0) {
+      const nested = new Map<string, NestedDocs>();
+      for (const [path, n] of this.nestedDocs) nested.set(path, { ...n, segment: n.segment.snapshot() });
+      view.nestedDocs = nested;
+    }
     return view;
   }
 
@@ -194,7 +224,18 @@ export class Segment implements SegmentColumns {
       }
       this.live[doc] = 0;
       this.deleted++;
+      if (this.nestedDocs.size > 0) for (const n of this.nestedDocs.values()) for (let c = n.childStart[doc]!; c < n.childStart[doc + 1]!; c++) n.segment.delete(c);
     }
+  }
+
+  /** The nested objects of a nested path directly under this segment's scope, if any doc has some. */
+  nested(path: string): NestedDocs | undefined {
+    return this.nestedDocs.get(path);
+  }
+
+  /** Every nested path with objects here, and its objects (persistence, tests). */
+  nestedEntries(): ReadonlyMap<string, NestedDocs> {
+    return this.nestedDocs;
   }
 
   meta(doc: number): DocMeta {
@@ -246,6 +287,8 @@ export class SegmentBuilder {
   private readonly keywordValues = new Map<string, Map<number, string[]>>();
   private readonly numericValues = new Map<string, Map<number, number[]>>();
   private readonly pool = new IntBlockPool();
+  /** Per nested path, a builder of its objects and each object's parent and offset. */
+  private nestedBuilders: Map<string, { builder: SegmentBuilder; parents: number[]; offsets: number[] }> | undefined;
 
   constructor(readonly name: string) {}
 
@@ -261,11 +304,12 @@ export class SegmentBuilder {
     return this.sources[doc]!;
   }
 
-  /** Add a parsed document; returns its doc id in this segment. */
-  add(meta: DocMeta, source: Record<string, unknown>, fields: ParsedField[], analyzerFor: (f: ParsedField) => Analyzer): number {
+  /** Add a parsed document (its nested objects too, when `nested` has them); returns its doc id in this segment. */
+  add(meta: DocMeta, source: Record<string, unknown>, fields: ParsedField[], analyzerFor: (f: ParsedField) => Analyzer, nested?: ParsedDoc['nested']): number {
     const doc = this.metas.length;
     this.metas.push(meta);
     this.sources.push(source);
+    if (nested) this.addNested(doc, meta, nested, analyzerFor);
     for (const f of fields) {
       switch (f.mapping.type) {
         case 'text':
@@ -284,8 +328,36 @@ export class SegmentBuilder {
     return doc;
   }
 
+  private addNested(doc: number, meta: DocMeta, nested: Map<string, NestedObject[]>, analyzerFor: (f: ParsedField) => Analyzer): void {
+    this.nestedBuilders ??= new Map();
+    for (const [path, objects] of nested) {
+      let nb = this.nestedBuilders.get(path);
+      if (!nb) this.nestedBuilders.set(path, (nb = { builder: new SegmentBuilder(`${this.name}#${path}`), parents: [], offsets: [] }));
+      for (const o of objects) {
+        nb.builder.add(meta, o.source, o.doc.fields, analyzerFor, o.doc.nested);
+        nb.parents.push(doc);
+        nb.offsets.push(o.offset);
+      }
+    }
+  }
+
   seal(): Segment {
     const maxDoc = this.metas.length;
+    let nested: Map<string, NestedDocs> | undefined;
+    if (this.nestedBuilders) {
+      nested = new Map();
+      for (const [path, nb] of this.nestedBuilders) {
+        const parentOf = Int32Array.from(nb.parents);
+        const childStart = new Int32Array(maxDoc + 1);
+        // Children come in parent order: a parent's range starts after every earlier parent's children.
+        let c = 0;
+        for (let p = 0; p <= maxDoc; p++) {
+          while (c < parentOf.length && parentOf[c]! < p) c++;
+          childStart[p] = c;
+        }
+        nested.set(path, { segment: nb.builder.seal(), parentOf, childStart, offsetOf: Int32Array.from(nb.offsets) });
+      }
+    }
     const fields = new Map<string, FieldIndex>();
     for (const [path, fb] of this.fields) {
       let norms: Uint8Array | undefined;
@@ -298,7 +370,7 @@ export class SegmentBuilder {
     const columns = new Map<string, Column>();
     for (const [path, values] of this.numericValues) columns.set(path, numericColumn(maxDoc, values));
     for (const [path, values] of this.keywordValues) columns.set(path, keywordColumn(maxDoc, values));
-    return new Segment(this.name, this.metas, this.sources, fields, columns);
+    return new Segment(this.name, this.metas, this.sources, fields, columns, nested);
   }
 
   private fieldBuilder(path: string, text: boolean): FieldBuilder {

@@ -7,6 +7,7 @@ import { isLinear } from './token-graph.ts';
 import { MappingRegistry, type Mappings, type ParsedField } from './mapping.ts';
 import { docKey, keyDoc, keySeg, MaxScoreCollector, type PruningTerm } from './maxscore.ts';
 import { makeHighlighter, type Highlighter } from './highlight.ts';
+import { childRange, InnerHitsFetcher, innerHitQueries, nestedChainOf, nestedContext, nestedSortSource, sortValueOf, type InnerHitsResult, type NestedSortSource } from './nested.ts';
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
@@ -293,10 +294,10 @@ export class ShardEngine {
 
   /** Index with a given identity (new writes, recovery from the translog, later replication). */
   private applyIndex(id: string, source: Record<string, unknown>, meta: DocMeta): void {
-    const fields = this.mappings.parse(source);
+    const parsed = this.mappings.parseDocument(source);
     const current = this.locations.get(id);
     if (current) this.markDeleted(current);
-    const doc = this.buffer.add(meta, source, fields, (f) => this.analyzerForIndexing(f));
+    const doc = this.buffer.add(meta, source, parsed.fields, (f) => this.analyzerForIndexing(f), parsed.nested);
     this.locations.set(id, { segment: this.buffer, doc });
     this.tombstones.delete(id);
   }
@@ -585,7 +586,9 @@ export class ShardEngine {
 
   private copyDoc(builder: SegmentBuilder, seg: Segment, d: number): number {
     const source = seg.source(d);
-    return builder.add(seg.meta(d), source, this.mappings.parse(source), (f) => this.analyzerForIndexing(f));
+    // Re-parsed from _source: the nested objects move with their parent.
+    const parsed = this.mappings.parseDocument(source);
+    return builder.add(seg.meta(d), source, parsed.fields, (f) => this.analyzerForIndexing(f), parsed.nested);
   }
 
   /**
@@ -695,7 +698,9 @@ export class ShardEngine {
     if (!Array.isArray(addresses)) throw new EngineError('illegal_argument_exception', 'fetch addresses must be an array');
     const sourceFilter = parseSourceFilter(opts._source);
     const highlight = opts.highlight === undefined ? undefined : parseHighlight(opts.highlight);
-    const highlighter = highlight ? highlighterFor(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), highlight) : undefined;
+    const query: Query = opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query);
+    const highlighter = highlight ? highlighterFor(this, query, highlight) : undefined;
+    const innerHits = innerHitsFetcher(this, reader.segments, query, Date.now());
     return addresses.map((address): SearchHit => {
       const seg = Number.isSafeInteger(address) && address >= 0 ? keySeg(address) : -1;
       const doc = seg >= 0 ? keyDoc(address) : -1;
@@ -708,6 +713,7 @@ export class ShardEngine {
         const h = highlighter(source);
         if (Object.keys(h).length > 0) hit.highlight = h;
       }
+      if (innerHits) hit.inner_hits = innerHits.innerHits(seg, doc);
       return hit;
     });
   }
@@ -842,6 +848,8 @@ export interface SearchHit {
   fields?: Record<string, unknown[]>;
   /** With `explain`: how its score was computed. */
   _explanation?: Explanation;
+  /** A nested query's `inner_hits`: the hit's matching nested objects, per inner hits name. */
+  inner_hits?: Record<string, InnerHitsResult>;
   /** With `seq_no_primary_term` (what a conditional write needs), and with `version`. */
   _seq_no?: number;
   _primary_term?: number;
@@ -945,6 +953,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const collapsing = req.collapse === undefined ? undefined : new CollapsingCollector<Candidate>((a, b) => compareCandidates(a, b, effectiveSort));
   let timedOut = false;
   let docBase = 0;
+  const sortsNested = sort.some((key) => key.nested !== undefined);
   for (let seg = 0; seg < segments.length; seg++) {
     if (seg > 0 && timeIsUp(deadline)) {
       timedOut = true;
@@ -965,9 +974,10 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       continue;
     }
     const groupColumn = req.collapse === undefined ? undefined : segment.column(req.collapse);
+    const nestedSorts = sortsNested ? sort.map((key) => (key.nested ? nestedSortSource(key, ctx, execute) : undefined)) : undefined;
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i]!;
-      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort) };
+      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort, nestedSorts) };
       if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       if (collapsing) {
         c.group = collapseValue(groupColumn, req.collapse!, c.doc);
@@ -988,6 +998,8 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);
+  // Query then fetch: the fetch phase adds inner hits (fetch), not the query phase.
+  const innerHits = addresses ? undefined : innerHitsFetcher(engine, segments, query, now, stats);
   const explainers = new Map<number, Explainer>();
   const hits = top.slice(from, from + size).map((c): SearchHit => {
     const segment = segments[c.seg]!;
@@ -1010,6 +1022,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       const h = highlighter(source);
       if (Object.keys(h).length > 0) hit.highlight = h;
     }
+    if (innerHits) hit.inner_hits = innerHits.innerHits(c.seg, c.doc);
     return hit;
   });
   const response: SearchResponse = {
@@ -1140,8 +1153,12 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
   const segments = matches.map((m) => m.columns);
   const partial = collectAggs(nodes, matches, {
     index: engine.indexName,
-    resolveFilter(q: unknown, segmentIndex: number): Int32Array {
-      return execute(parseQuery(q), execContext(engine, segments[segmentIndex]!, stats, now)).docs;
+    resolveFilter(q: unknown, segmentIndex: number, nestedPath?: string): Int32Array {
+      const ctx = execContext(engine, segments[segmentIndex]!, stats, now);
+      return execute(parseQuery(q), nestedPath === undefined ? ctx : nestedContext(ctx, nestedPath)).docs;
+    },
+    nestedChain(from: string | undefined, to: string): string[] {
+      return nestedChainOf(engine.mappings, from, to, true, 'nested aggregation') ?? [];
     },
   });
   return { nodes, partial };
@@ -1151,19 +1168,29 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
  * ES semantics: asc sorts by a doc's smallest value, desc by its largest; a doc without one has
  * null (placed by compareSortValues), or the key's `missing` value.
  */
-function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec): unknown[] {
-  return sort.map(({ field, order, missing }) => {
+function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec, nested: (NestedSortSource | undefined)[] | undefined): unknown[] {
+  return sort.map(({ field, order, missing, mode }, k) => {
     if (field === '_score') return score;
     // Index order: the doc's number in the reader (its segment's docs come after the earlier segments').
     if (field === '_doc') return docBase + doc;
     const none = missing === undefined || missing === '_first' || missing === '_last' ? null : missing;
+    if (nested?.[k] !== undefined || sort[k]!.nested !== undefined) {
+      const source = nested?.[k];
+      if (!source?.column) return none;
+      const [lo, hi] = childRange(source.levels, doc);
+      return sortValueOf(source.column, lo, hi, source.mask, mode, order) ?? none;
+    }
     const col: Column | undefined = segment.column(field);
     if (!col) return none;
     const lo = col.offsets[doc]!;
     const hi = col.offsets[doc + 1]!;
     if (hi === lo) return none;
-    if (col.kind === 'numeric') return order === 'asc' ? col.values[lo] : col.values[hi - 1];
-    return col.terms[order === 'asc' ? col.ords[lo]! : col.ords[hi - 1]!];
+    if (mode === undefined || mode === 'min' || mode === 'max') {
+      const max = mode === undefined ? order === 'desc' : mode === 'max';
+      if (col.kind === 'numeric') return max ? col.values[hi - 1] : col.values[lo];
+      return col.terms[max ? col.ords[hi - 1]! : col.ords[lo]!];
+    }
+    return sortValueOf(col, doc, doc + 1, undefined, mode, order) ?? none;
   });
 }
 
@@ -1194,8 +1221,9 @@ function textFieldsOf(engine: ShardEngine): string[] {
   return engine.mappings.paths().filter((p) => engine.mappings.field(p)?.type === 'text');
 }
 
-function shardStats(segments: Segment[]): ShardStats {
+function shardStats(segments: readonly Segment[]): ShardStats {
   const fieldCache = new Map<string, { docCount: number; sumTotalTermFreq: number }>();
+  let nestedCache: Map<string, ShardStats> | undefined;
   return {
     field(field) {
       let s = fieldCache.get(field);
@@ -1217,7 +1245,17 @@ function shardStats(segments: Segment[]): ShardStats {
       for (const seg of segments) n += seg.field(field)?.terms.get(term)?.df ?? 0;
       return n;
     },
+    nested(path) {
+      let s = (nestedCache ??= new Map()).get(path);
+      if (!s) nestedCache.set(path, (s = shardStats(segments.flatMap((seg) => nestedSegment(seg, path)))));
+      return s;
+    },
   };
+}
+
+function nestedSegment(seg: Segment, path: string): Segment[] {
+  const n = seg.nested(path);
+  return n ? [n.segment] : [];
 }
 
 function execContext(engine: ShardEngine, segment: Segment, stats: ShardStats, now: number): ExecContext {
@@ -1253,6 +1291,14 @@ function namedQueriesMatcher(engine: ShardEngine, segments: Segment[], stats: Sh
     }
     return named.filter((_, i) => contains(perQuery[i]!, doc)).map((q) => q.name!);
   };
+}
+
+/** The inner hits of a query's nested queries (nested.ts), or undefined when none asks for them. */
+function innerHitsFetcher(engine: ShardEngine, segments: readonly Segment[], query: Query, now: number, stats?: ShardStats): InnerHitsFetcher | undefined {
+  const queries = innerHitQueries(query);
+  if (queries.length === 0) return undefined;
+  const shared = stats ?? shardStats(segments);
+  return new InnerHitsFetcher(queries, (seg) => execContext(engine, segments[seg]!, shared, now), execute);
 }
 
 /** The highlighter of a search: the query's terms per field (highlight.ts). */

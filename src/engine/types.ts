@@ -48,10 +48,24 @@ export interface KeywordColumn {
 
 export type Column = NumericColumn | KeywordColumn;
 
+/** A nested path's objects under one segment (segment.ts: NestedDocs). */
+export interface NestedColumns {
+  readonly segment: SegmentColumns;
+  /** child → parent doc */
+  readonly parentOf: Int32Array;
+  /** parent p's children are childStart[p] .. childStart[p + 1] */
+  readonly childStart: Int32Array;
+}
+
 /** What aggregations and sorting need from one segment. */
 export interface SegmentColumns {
   readonly maxDoc: number;
   column(field: string): Column | undefined;
+  /**
+   * The nested objects of a nested path directly under this scope (nested and reverse_nested
+   * aggregations): their own columns, each object's parent, each parent's range of objects.
+   */
+  nested?(path: string): NestedColumns | undefined;
   /** The stored source of a doc (for top_hits). */
   source(doc: number): Record<string, unknown>;
   id(doc: number): string;

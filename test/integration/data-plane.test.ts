@@ -293,6 +293,50 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('searches nested objects across shards: nested query with inner_hits through the fetch phase, nested sort, nested and reverse_nested aggregations', async () => {
+    await createSettled('teams', 3, 0, { properties: { team: { type: 'keyword' }, users: { type: 'nested', properties: { first: { type: 'keyword' }, last: { type: 'keyword' }, age: { type: 'long' } } } } });
+    try {
+      const FIRST = ['John', 'Alice', 'Bob'];
+      const LAST = ['Smith', 'White'];
+      // Team i has i % 4 users: user j is FIRST[(i + j) % 3] LAST[(i + 2j) % 2], aged i + j; the
+      // users also carry a field no mapping has yet (mapped through the master, inside the nested field).
+      const teams = Array.from({ length: 40 }, (_, i) => ({ team: `t${i % 5}`, users: Array.from({ length: i % 4 }, (_, j) => ({ first: FIRST[(i + j) % 3]!, last: LAST[(i + 2 * j) % 2]!, age: i + j, nick: `n${j}` })) }));
+      const bulk = await api({ op: 'doc.bulk', index: 'teams', refresh: true, operations: teams.flatMap((d, i) => [{ index: { _id: `g${i}` } }, d]) });
+      expect(bulk.errors).toBe(false);
+      const mapping = await api({ op: 'index.get_mapping', index: 'teams' });
+      expect(JSON.stringify(mapping)).toContain('"nick"');
+      const aliceSmith = (u: { first: string; last: string }) => u.first === 'Alice' && u.last === 'Smith';
+      const want = teams.map((t, i) => [i, t] as const).filter(([, t]) => t.users.some(aliceSmith));
+      const query = { nested: { path: 'users', score_mode: 'sum', query: { bool: { filter: [{ term: { 'users.first': 'Alice' } }, { term: { 'users.last': 'Smith' } }] } }, inner_hits: { size: 5 } } };
+      const res = await api({ op: 'search', index: 'teams', body: { query, size: 100, sort: [{ 'users.age': { order: 'desc', nested: { path: 'users', filter: { term: { 'users.first': 'Alice' } } } } }] } });
+      expect(res._shards.failed).toBe(0);
+      expect(res.hits.total.value).toBe(want.length);
+      // Sorted by the oldest Alice of each team; each hit's inner hits are its Alice Smiths, from the fetch phase.
+      const oldestAlice = (t: (typeof teams)[number]) => Math.max(...t.users.filter((u) => u.first === 'Alice').map((u) => u.age));
+      expect(res.hits.hits.map((h: Any) => h.sort[0])).toEqual(want.map(([, t]) => oldestAlice(t)).sort((a, b) => b - a));
+      for (const h of res.hits.hits) {
+        const t = teams[Number(h._id.slice(1))]!;
+        const inner = h.inner_hits.users.hits;
+        expect(inner.total.value).toBe(t.users.filter(aliceSmith).length);
+        expect(inner.hits.map((x: Any) => [x._index, x._id, x._source])).toEqual(t.users.map((u, j) => [j, u] as const).filter(([, u]) => aliceSmith(u)).map(([, u]) => ['teams', h._id, u]));
+        expect(inner.hits.map((x: Any) => x._nested.offset)).toEqual(t.users.map((u, j) => [j, u] as const).filter(([, u]) => aliceSmith(u)).map(([j]) => j));
+      }
+      // Plain queries do not see inside the nested field.
+      expect((await api({ op: 'search', index: 'teams', body: { query: { term: { 'users.first': 'Alice' } } } })).hits.total.value).toBe(0);
+      const aggs = { users: { nested: { path: 'users' }, aggs: { first: { terms: { field: 'users.first' }, aggs: { teams: { reverse_nested: {}, aggs: { team: { terms: { field: 'team', size: 1, order: { _key: 'asc' } } } } } } }, ages: { stats: { field: 'users.age' } } } } };
+      const aggRes = await api({ op: 'search', index: 'teams', body: { size: 0, aggs } });
+      const all = teams.flatMap((t) => t.users);
+      expect(aggRes.aggregations.users.doc_count).toBe(all.length);
+      expect(aggRes.aggregations.users.ages).toMatchObject({ count: all.length, sum: all.reduce((s, u) => s + u.age, 0) });
+      for (const b of aggRes.aggregations.users.first.buckets) {
+        expect(b.doc_count).toBe(all.filter((u) => u.first === b.key).length);
+        expect(b.teams.doc_count).toBe(teams.filter((t) => t.users.some((u) => u.first === b.key)).length);
+      }
+    } finally {
+      await api({ op: 'index.delete', index: 'teams' });
+    }
+  });
+
   it('deletes by query, batch by batch, on every shard, and honours max_docs', async () => {
     await createSettled('dbq', 3, 1, { properties: { kind: { type: 'keyword' }, n: { type: 'long' } } });
     try {
@@ -814,7 +858,7 @@ describe('data plane in one process over a real nats-server', () => {
   });
 
   it('index admin: get, exists, field caps, stats summed over copies, flush, and force merge on every copy', async () => {
-    await createSettled('adm', 2, 1, { properties: { title: { type: 'text' }, n: { type: 'long' }, user: { properties: { name: { type: 'keyword' } } } } });
+    await createSettled('adm', 2, 1, { properties: { title: { type: 'text' }, n: { type: 'long' }, user: { properties: { name: { type: 'keyword' } } }, tags: { type: 'nested', properties: { k: { type: 'keyword' } } } } });
     await createSettled('adm2', 1, 0, { properties: { n: { type: 'keyword' } } });
     try {
       const got = (await api({ op: 'index.get', index: 'adm*' })) as Any;
@@ -824,13 +868,15 @@ describe('data plane in one process over a real nats-server', () => {
       expect(got.adm.aliases).toEqual({});
       for (const [index, exists] of [['adm', true], ['adm*', true], ['nope', false], ['zz*', false]] as const) expect(await api({ op: 'index.exists', index }), index).toEqual({ exists });
       // Field caps: `n` is a long in one index and a keyword in the other.
-      const caps = (await api({ op: 'field_caps', index: 'adm,adm2', fields: ['n', 'title', 'user*'] })) as Any;
+      const caps = (await api({ op: 'field_caps', index: 'adm,adm2', fields: ['n', 'title', 'user*', 'tags*'] })) as Any;
       expect(caps.indices).toEqual(['adm', 'adm2']);
       expect(caps.fields).toEqual({
         n: { long: { type: 'long', metadata_field: false, searchable: true, aggregatable: true, indices: ['adm'] }, keyword: { type: 'keyword', metadata_field: false, searchable: true, aggregatable: true, indices: ['adm2'] } },
         title: { text: { type: 'text', metadata_field: false, searchable: true, aggregatable: false } },
         user: { object: { type: 'object', metadata_field: false, searchable: false, aggregatable: false } },
         'user.name': { keyword: { type: 'keyword', metadata_field: false, searchable: true, aggregatable: true } },
+        tags: { nested: { type: 'nested', metadata_field: false, searchable: false, aggregatable: false } },
+        'tags.k': { keyword: { type: 'keyword', metadata_field: false, searchable: true, aggregatable: true } },
       });
       await expect(api({ op: 'field_caps', index: 'adm' })).rejects.toMatchObject({ status: 400 });
       // Four refreshes of ten docs, then five deletes: several segments per copy, some deleted docs.

@@ -8,11 +8,12 @@ import { EngineError } from '../../src/engine/types.ts';
 
 const odd = fc.constantFrom<unknown>(undefined, null, NaN, Infinity, -1, 0, 1, 2.5, 1e308, '', 'x', 'a b', 'now-1d/d', 'now-1q', '2024-01-01||+1M', '10d', 'AUTO', true, [], {}, [1, 'a'], { a: 1 });
 const value = fc.oneof(odd, fc.jsonValue({ maxDepth: 2 }));
-const field = fc.constantFrom('body', 'tag', 'n', 'at', 'nope', 'body.keyword', '', '*');
+const field = fc.constantFrom('body', 'tag', 'n', 'at', 'nope', 'body.keyword', '', '*', 'users', 'users.name', 'users.age');
 const OPTION_KEYS = [
   'query', 'operator', 'boost', 'value', 'values', 'fuzziness', 'prefix_length', 'max_expansions', 'transpositions', 'fuzzy_transpositions',
   'minimum_should_match', 'analyzer', 'slop', 'gt', 'gte', 'lt', 'lte', 'format', 'field', 'fields', '_name', 'origin', 'scale', 'offset',
   'decay', 'factor', 'modifier', 'missing', 'seed', 'type', 'tie_breaker', 'default_operator', 'flags', 'case_insensitive', 'bogus',
+  'path', 'score_mode', 'ignore_unmapped', 'inner_hits', 'mode', 'nested',
 ];
 const options = fc.dictionary(fc.constantFrom(...OPTION_KEYS), value, { maxKeys: 4 });
 const LEAVES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'regexp', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'fuzzy', 'query_string', 'simple_query_string', 'nope'];
@@ -38,6 +39,12 @@ const query: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
     fc.record({ bool: fc.dictionary(fc.constantFrom('must', 'should', 'filter', 'must_not', 'minimum_should_match', 'boost', 'bogus'), fc.oneof(tie('q'), fc.array(tie('q'), { maxLength: 2 }), value), { maxKeys: 3 }) }),
     fc.record({ dis_max: fc.dictionary(fc.constantFrom('queries', 'tie_breaker', 'boost'), fc.oneof(fc.array(tie('q'), { maxLength: 2 }), value), { maxKeys: 2 }) }),
     fc.record({ constant_score: fc.dictionary(fc.constantFrom('filter', 'boost'), fc.oneof(tie('q'), value), { maxKeys: 2 }) }),
+    fc.record({
+      nested: fc.record(
+        { path: fc.oneof(field, value), query: tie('q'), score_mode: fc.oneof(fc.constantFrom('avg', 'max', 'min', 'sum', 'none'), value), ignore_unmapped: value, inner_hits: fc.oneof(odd, fc.dictionary(fc.constantFrom('name', 'from', 'size', '_source', 'bogus'), value, { maxKeys: 3 })) },
+        { requiredKeys: ['query'] },
+      ),
+    }),
     fc.record({ boosting: fc.dictionary(fc.constantFrom('positive', 'negative', 'negative_boost'), fc.oneof(tie('q'), value), { maxKeys: 3 }) }),
     fc.record({ function_score: fc.record({ query: tie('q'), functions: fc.array(fc.record({ filter: tie('q') }, { requiredKeys: [] }).chain((f) => scoreFunction.map((g) => ({ ...f, ...g }))), { maxLength: 3 }), score_mode: value, boost_mode: value }, { requiredKeys: [] }) }),
     fc.record({
@@ -56,7 +63,24 @@ const rescorer = fc.dictionary(
   fc.oneof(value, fc.dictionary(fc.constantFrom('rescore_query', 'query_weight', 'rescore_query_weight', 'score_mode'), fc.oneof(query, value), { maxKeys: 3 })),
   { maxKeys: 2 },
 );
+// Nested queries that get past the outer checks (a path that is mostly right, an inner query on the path's fields).
+const nestedLeaf = fc.oneof(
+  fc.constant({ match_all: {} }),
+  fc.record({ term: fc.record({ 'users.name': fc.oneof(fc.constantFrom('p', 'q'), value) }) }),
+  fc.record({ range: fc.record({ 'users.age': fc.dictionary(fc.constantFrom('gte', 'lt'), fc.oneof(fc.integer({ min: 0, max: 30 }), value), { maxKeys: 2 }) }) }),
+  fc.record({ exists: fc.record({ field }) }),
+);
+const nestedQuery = fc.record({
+  nested: fc.record(
+    { path: fc.oneof(fc.constant('users'), field, value), query: fc.oneof(nestedLeaf, fc.record({ bool: fc.record({ must: fc.array(nestedLeaf, { maxLength: 2 }), must_not: fc.array(nestedLeaf, { maxLength: 1 }) }, { requiredKeys: [] }) })), score_mode: fc.oneof(fc.constantFrom('avg', 'max', 'min', 'sum', 'none'), value), ignore_unmapped: fc.oneof(fc.boolean(), value), inner_hits: fc.oneof(odd, fc.dictionary(fc.constantFrom('name', 'from', 'size', '_source', 'bogus'), fc.oneof(fc.integer({ min: 0, max: 5 }), value), { maxKeys: 3 })) },
+    { requiredKeys: ['path', 'query'] },
+  ),
+});
+// Sort keys on a nested field: `nested` with a path and maybe a filter, and a mode.
+const nestedSort = fc.record({ 'users.age': fc.record({ order: fc.oneof(fc.constantFrom('asc', 'desc'), value), mode: fc.oneof(fc.constantFrom('min', 'max', 'avg', 'sum'), value), nested: fc.oneof(fc.constantFrom<unknown>(null, 1, 'x', []), fc.record({ path: fc.oneof(fc.constant('users'), field, value), filter: fc.oneof(nestedLeaf, query) }, { requiredKeys: [] })) }, { requiredKeys: ['nested'] }) });
+const nestedAggs = fc.record({ u: fc.record({ nested: fc.record({ path: fc.oneof(field, value) }, { requiredKeys: [] }), aggs: fc.record({ back: fc.oneof(fc.record({ reverse_nested: fc.record({ path: fc.oneof(field, value) }, { requiredKeys: [] }) }), fc.record({ ages: fc.record({ stats: fc.record({ field }) }) })) }, { requiredKeys: [] }) }, { requiredKeys: [] }) });
 const request = fc.oneof(
+  fc.record({ query: fc.oneof(nestedQuery, fc.constant({ match_all: {} })), sort: fc.array(nestedSort, { maxLength: 1 }), aggs: nestedAggs, size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
   fc.record({ query, explain: fc.boolean(), collapse: fc.record({ field }), suggest, rescore: fc.oneof(rescorer, fc.array(rescorer, { maxLength: 2 })), sort: fc.array(fc.oneof(field, oneField(value)), { maxLength: 2 }), size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
   fc.dictionary(
   fc.constantFrom('query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'highlight', 'timeout', 'collapse', 'explain', 'suggest', 'rescore', 'bogus'),
@@ -75,8 +99,8 @@ function ordinary(v: unknown): unknown {
 }
 
 describe('search requests, fuzzed', () => {
-  const e = new ShardEngine({ mappings: { properties: { body: { type: 'text', fields: { keyword: { type: 'keyword' } } }, tag: { type: 'keyword' }, n: { type: 'long' }, at: { type: 'date' } } } });
-  for (let i = 0; i < 30; i++) e.index(String(i), { body: ['a b', 'b c', 'a c d', 'x'][i % 4], tag: ['p', 'q'][i % 2], n: i % 7, at: 1_700_000_000_000 + i * 86_400_000 });
+  const e = new ShardEngine({ mappings: { properties: { body: { type: 'text', fields: { keyword: { type: 'keyword' } } }, tag: { type: 'keyword' }, n: { type: 'long' }, at: { type: 'date' }, users: { type: 'nested', properties: { name: { type: 'keyword' }, age: { type: 'long' } } } } } });
+  for (let i = 0; i < 30; i++) e.index(String(i), { body: ['a b', 'b c', 'a c d', 'x'][i % 4], tag: ['p', 'q'][i % 2], n: i % 7, at: 1_700_000_000_000 + i * 86_400_000, users: Array.from({ length: i % 3 }, (_, j) => ({ name: ['p', 'q', 'x'][(i + j) % 3], age: i + j })) });
   e.refresh();
 
   it('answers, or fails with a structured error, whatever the request', () => {

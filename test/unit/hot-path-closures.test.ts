@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 
 const HOT_PATH_MODULES = [
   'src/engine/query.ts',
+  'src/engine/nested.ts',
   'src/engine/search-request.ts',
   'src/engine/shard-engine.ts',
   'src/engine/segment.ts',

@@ -31,6 +31,8 @@ import type {
   HistogramPartial,
   HitPartial,
   MissingNode,
+  NestedNode,
+  ReverseNestedNode,
   NumericMetricNode,
   PercentilesNode,
   PercentilesPartial,
@@ -68,7 +70,14 @@ export interface CollectOptions {
    * intersected with the matched docs here) and may return a superset of non-matching deleted docs
    * for the same reason. Called at most once per (query, segment) per `collectAggs` call.
    */
-  resolveFilter?: (query: unknown, segmentIndex: number) => ArrayLike<number>;
+  resolveFilter?: (query: unknown, segmentIndex: number, nestedPath?: string) => ArrayLike<number>;
+  /**
+   * The nested paths from scope `from` (undefined: the root) down to nested path `to`, outermost
+   * first (`to` last): a nested aggregation descends them one level at a time. Without it, `to` is
+   * taken as one level below. It throws when `to` is not a nested path inside `from`; an unmapped
+   * path gives [] (no objects).
+   */
+  nestedChain?: (from: string | undefined, to: string) => string[];
   /** Index name reported as `_index` in `top_hits` hits. */
   index?: string;
 }
@@ -80,6 +89,15 @@ interface Ctx {
   readonly docBase: number[];
   /** Every segment of the shard, including those with no doc in the current bucket. */
   readonly allColumns: readonly SegmentColumns[];
+  /** The root, then each nested path a nested aggregation descended into (the current scope last). */
+  readonly scopes: readonly AggScope[];
+}
+
+/** One level of nested aggregation scopes: its path, and per segment (by index) its columns and its docs' parents one level up. */
+interface AggScope {
+  readonly path: string | undefined;
+  readonly columns: readonly (SegmentColumns | undefined)[];
+  readonly parentOf: readonly (Int32Array | undefined)[];
 }
 
 /**
@@ -101,7 +119,8 @@ export function collectAggs(
     base += s.columns.maxDoc;
     return { seg: i, columns: s.columns, docs: s.docs, scores: s.scores };
   });
-  const ctx: Ctx = { opts: options, filterCache: new Map(), hashCache: new WeakMap(), docBase, allColumns: segments.map((s) => s.columns) };
+  const columns = segments.map((s) => s.columns);
+  const ctx: Ctx = { opts: options, filterCache: new Map(), hashCache: new WeakMap(), docBase, allColumns: columns, scopes: [{ path: undefined, columns, parentOf: [] }] };
   return collectLevel(aggs, views, ctx);
 }
 
@@ -127,6 +146,10 @@ function collectNode(node: AggNode, views: SegView[], ctx: Ctx): AggPartial {
       return collectFilter(node, views, ctx);
     case 'missing':
       return collectMissing(node, views, ctx);
+    case 'nested':
+      return collectNested(node, views, ctx);
+    case 'reverse_nested':
+      return collectReverseNested(node, views, ctx);
     case 'min':
     case 'max':
     case 'avg':
@@ -647,7 +670,7 @@ function resolve(ctx: Ctx, query: unknown, seg: number): ArrayLike<number> {
         500,
       );
     }
-    r = fn(query, seg);
+    r = fn(query, seg, ctx.scopes.at(-1)!.path);
     perSeg[seg] = r;
   }
   return r;
@@ -735,6 +758,81 @@ function collectMissing(node: MissingNode, views: SegView[], ctx: Ctx): SingleBu
     if (subs && k > 0) sub.push(subView(view, pos.subarray(0, k), withScores));
   }
   return { t: 'missing', n, a: subs ? collectLevel(node.aggs, sub, ctx) : {} };
+}
+
+// ---- nested and reverse_nested ----
+
+function collectNested(node: NestedNode, views: SegView[], ctx: Ctx): SingleBucketPartial {
+  const from = ctx.scopes.at(-1)!.path;
+  const chain = ctx.opts.nestedChain ? ctx.opts.nestedChain(from, node.path) : [node.path];
+  let n = 0;
+  if (chain.length === 0) return { t: 'nested', n, a: node.aggs.length > 0 ? collectLevel(node.aggs, [], ctx) : {} };
+  let level = views;
+  let scoped = ctx;
+  for (const path of chain) [level, scoped] = descend(level, scoped, path);
+  for (const v of level) n += v.docs.length;
+  return { t: 'nested', n, a: node.aggs.length > 0 ? collectLevel(node.aggs, level, scoped) : {} };
+}
+
+/** The nested objects of `path` (one level below the current scope) of the views' docs, and the scope they form. */
+function descend(views: SegView[], ctx: Ctx, path: string): [SegView[], Ctx] {
+  const top = ctx.scopes.at(-1)!;
+  const nested = top.columns.map((c) => c?.nested?.(path));
+  const out: SegView[] = [];
+  for (const v of views) {
+    const n = nested[v.seg];
+    if (!n) continue;
+    let count = 0;
+    for (let i = 0; i < v.docs.length; i++) count += n.childStart[v.docs[i]! + 1]! - n.childStart[v.docs[i]!]!;
+    if (count === 0) continue;
+    const docs = new Int32Array(count);
+    let k = 0;
+    for (let i = 0; i < v.docs.length; i++) for (let c = n.childStart[v.docs[i]!]!; c < n.childStart[v.docs[i]! + 1]!; c++) docs[k++] = c;
+    out.push({ seg: v.seg, columns: n.segment, docs, scores: undefined });
+  }
+  const scope: AggScope = { path, columns: nested.map((n) => n?.segment), parentOf: nested.map((n) => n?.parentOf) };
+  return [out, scopedCtx(ctx, [...ctx.scopes, scope])];
+}
+
+function scopedCtx(ctx: Ctx, scopes: AggScope[]): Ctx {
+  const columns = scopes.at(-1)!.columns;
+  const docBase: number[] = [];
+  let base = 0;
+  for (const c of columns) {
+    docBase.push(base);
+    base += c?.maxDoc ?? 0;
+  }
+  return { opts: ctx.opts, filterCache: new Map(), hashCache: ctx.hashCache, docBase, allColumns: columns.filter((c): c is SegmentColumns => c !== undefined), scopes };
+}
+
+function collectReverseNested(node: ReverseNestedNode, views: SegView[], ctx: Ctx): SingleBucketPartial {
+  const scopes = ctx.scopes;
+  if (scopes.length === 1) throw illegal(`Reverse nested aggregation [${node.name}] can only be used inside a [nested] aggregation`);
+  const target = node.path === undefined ? 0 : scopes.findIndex((s) => s.path === node.path);
+  if (target < 0 || target === scopes.length - 1) {
+    throw illegal(`[reverse_nested] path [${node.path}] of aggregation [${node.name}] is not a parent of the current nested path [${scopes.at(-1)!.path}]`);
+  }
+  const out: SegView[] = [];
+  let n = 0;
+  for (const v of views) {
+    let docs = v.docs;
+    // Up one level at a time; parents come in order, so duplicates are neighbours.
+    for (let s = scopes.length - 1; s > target; s--) {
+      const parentOf = scopes[s]!.parentOf[v.seg]!;
+      const up = new Int32Array(docs.length);
+      let k = 0;
+      for (let i = 0; i < docs.length; i++) {
+        const p = parentOf[docs[i]!]!;
+        if (k === 0 || up[k - 1] !== p) up[k++] = p;
+      }
+      docs = up.subarray(0, k);
+    }
+    if (docs.length === 0) continue;
+    n += docs.length;
+    out.push({ seg: v.seg, columns: scopes[target]!.columns[v.seg]!, docs, scores: undefined });
+  }
+  const scoped = scopedCtx(ctx, scopes.slice(0, target + 1));
+  return { t: 'reverse_nested', n, a: node.aggs.length > 0 ? collectLevel(node.aggs, out, scoped) : {} };
 }
 
 // ---- metrics ----

@@ -92,6 +92,8 @@ export function metricValue(sub: AggNode, part: AggPartial | undefined, metric: 
       return cardinalityValue(part as CardinalityPartial | undefined, sub.precisionThreshold);
     case 'filter':
     case 'missing':
+    case 'nested':
+    case 'reverse_nested':
       return (part as { n: number } | undefined)?.n ?? 0;
     default:
       return NaN;

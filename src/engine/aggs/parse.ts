@@ -40,6 +40,8 @@ const TYPES: readonly AggType[] = [
   'filters',
   'filter',
   'missing',
+  'nested',
+  'reverse_nested',
   'min',
   'max',
   'avg',
@@ -54,7 +56,7 @@ const TYPES: readonly AggType[] = [
   'composite',
 ];
 
-const BUCKET_TYPES = new Set<AggType>(['terms', 'range', 'histogram', 'date_histogram', 'filters', 'filter', 'missing', 'composite']);
+const BUCKET_TYPES = new Set<AggType>(['terms', 'range', 'histogram', 'date_histogram', 'filters', 'filter', 'missing', 'nested', 'reverse_nested', 'composite']);
 const SINGLE_VALUE_METRICS = new Set<AggType>(['min', 'max', 'avg', 'sum', 'value_count', 'cardinality']);
 const STATS_METRICS = new Set(['count', 'min', 'max', 'avg', 'sum']);
 
@@ -218,7 +220,7 @@ function parseOrder(v: unknown, p: Params, subs: readonly AggNode[], keyAliases:
       if (!Number.isFinite(key) || (sub.type === 'percentiles' && (key < 0 || key > 100))) {
         throw orderPathError(path, `[${metric}] of [${agg}] is not ${what}.`);
       }
-    } else if (sub.type === 'filter' || sub.type === 'missing') {
+    } else if (sub.type === 'filter' || sub.type === 'missing' || sub.type === 'nested' || sub.type === 'reverse_nested') {
       if (metric !== undefined && metric !== '_count' && metric !== 'doc_count') {
         throw orderPathError(path, `[${agg}] is a single-bucket aggregation: only its [_count] can be used.`);
       }
@@ -469,6 +471,17 @@ function parseNode(
     case 'missing': {
       const p = new Params(type, name, obj, ['field']);
       return { type, name, aggs, meta, field: p.field(opts) };
+    }
+    case 'nested': {
+      const p = new Params(type, name, obj, ['path']);
+      const path = p.str('path');
+      if (path === undefined || path === '') throw illegal(`[path] must be specified in aggregation [${name}]`);
+      return { type, name, aggs, meta, path };
+    }
+    case 'reverse_nested': {
+      const p = new Params(type, name, obj, ['path']);
+      const path = p.str('path');
+      return { type, name, aggs, meta, path: path === '' ? undefined : path };
     }
     case 'min':
     case 'max':

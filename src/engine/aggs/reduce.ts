@@ -127,7 +127,9 @@ function renderNode(node: AggNode, parts: readonly ShardAggs[], ctx: RCtx): Reco
     case 'filters':
       return renderFilters(node, partsOf(node, parts), ctx);
     case 'filter':
-    case 'missing': {
+    case 'missing':
+    case 'nested':
+    case 'reverse_nested': {
       const ps = partsOf<SingleBucketPartial>(node, parts);
       let n = 0;
       for (const p of ps) n += p.n;
@@ -200,7 +202,9 @@ function mergeNode(node: AggNode, ps: AggPartial[]): AggPartial {
       return out;
     }
     case 'filter':
-    case 'missing': {
+    case 'missing':
+    case 'nested':
+    case 'reverse_nested': {
       const c = mergeCount(node.aggs, ps as SingleBucketPartial[]);
       return { t: node.type, n: c.n, a: c.a };
     }

@@ -106,6 +106,18 @@ export interface FilterNode extends NodeBase {
   readonly query: unknown;
 }
 
+/** Sub-aggregations over the nested objects (of `path`) of the docs in the bucket. */
+export interface NestedNode extends NodeBase {
+  readonly type: 'nested';
+  readonly path: string;
+}
+
+/** Inside a nested aggregation: sub-aggregations over the docs of an enclosing scope (`path`, or the root) that hold the bucket's objects. */
+export interface ReverseNestedNode extends NodeBase {
+  readonly type: 'reverse_nested';
+  readonly path: string | undefined;
+}
+
 export interface MissingNode extends NodeBase {
   readonly type: 'missing';
   readonly field: string;
@@ -210,6 +222,8 @@ export type BucketNode =
   | FiltersNode
   | FilterNode
   | MissingNode
+  | NestedNode
+  | ReverseNestedNode
   | CompositeNode;
 export type MetricNode =
   | NumericMetricNode
@@ -283,7 +297,7 @@ export interface FixedBucketsPartial {
 }
 
 export interface SingleBucketPartial {
-  t: 'filter' | 'missing';
+  t: 'filter' | 'missing' | 'nested' | 'reverse_nested';
   n: number;
   a: ShardAggs;
 }
