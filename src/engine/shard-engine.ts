@@ -12,7 +12,9 @@ import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
 import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
-import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
+import { checkSortFields, compareSortValues, parseHighlight, parseScriptFields, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
+import { scriptFieldsComputer, scriptSortRunners, scriptSortValue } from './script-fields.ts';
+import type { ScriptRunner } from './script/index.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
 import { ShardStore } from './store.ts';
@@ -563,9 +565,10 @@ export class ShardEngine {
   }
 
   /** The fetch phase: `_id`, `_source` (filtered as `_source` says) and highlights of hits by `_address`. */
-  fetch(reader: SearchReader, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown } = {}): SearchHit[] {
+  fetch(reader: SearchReader, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown; script_fields?: unknown } = {}): SearchHit[] {
     if (!Array.isArray(addresses)) throw new EngineError('illegal_argument_exception', 'fetch addresses must be an array');
     const sourceFilter = parseSourceFilter(opts._source);
+    const scriptFields = opts.script_fields === undefined ? undefined : scriptFieldsComputer(parseScriptFields(opts.script_fields), this.mappings);
     const highlight = opts.highlight === undefined ? undefined : parseHighlight(opts.highlight);
     const highlighter = highlight ? highlighterFor(this, opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query), highlight) : undefined;
     return addresses.map((address): SearchHit => {
@@ -576,6 +579,7 @@ export class ShardEngine {
       const source = segment.source(doc);
       const hit: SearchHit = { _id: segment.id(doc), _score: null };
       if (sourceFilter) hit._source = sourceFilter(source);
+      if (scriptFields) hit.fields = scriptFields(segment, doc);
       if (highlighter) {
         const h = highlighter(source);
         if (Object.keys(h).length > 0) hit.highlight = h;
@@ -703,7 +707,7 @@ export interface SearchHit {
   highlight?: Record<string, string[]>;
   /** The `_name`s of the query's named parts that the hit matches. */
   matched_queries?: string[];
-  /** With `collapse`: the hit's value of the collapse field. */
+  /** With `collapse`: the hit's value of the collapse field; with `script_fields`: their values. */
   fields?: Record<string, unknown[]>;
   /** With `explain`: how its score was computed. */
   _explanation?: Explanation;
@@ -761,14 +765,15 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
   if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain && req.suggest === undefined && req.rescore === undefined) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
-    if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
+    if (pruned) return prunedResponse(engine, segments, pruned, req, started, addresses);
   }
   return searchGeneral(engine, segments, shardStats(segments), req, started, deadline, addresses);
 }
 
 /** The response of searchPruned's collector: its hits from `from` on, and its total. */
-function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: SearchRequest, started: number, addresses: boolean): SearchResponse {
+function prunedResponse(engine: ShardEngine, segments: Segment[], pruned: MaxScoreCollector, req: SearchRequest, started: number, addresses: boolean): SearchResponse {
   const { from, limit, source: sourceFilter } = req;
+  const scriptFields = req.scriptFields === undefined ? undefined : scriptFieldsComputer(req.scriptFields, engine.mappings);
   pruned.finish();
   const n = pruned.hitCount;
   const hits: SearchHit[] = [];
@@ -778,6 +783,7 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: Sea
     const hit: SearchHit = { _id: segment.id(doc), _score: pruned.hitScore(i) };
     if (addresses) hit._address = pruned.hitKey(i);
     if (sourceFilter) hit._source = sourceFilter(segment.source(doc));
+    if (scriptFields) hit.fields = scriptFields(segment, doc);
     if (req.seqNoPrimaryTerm || req.version) addMeta(hit, segment, doc, req);
     hits.push(hit);
   }
@@ -830,9 +836,10 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       continue;
     }
     const groupColumn = req.collapse === undefined ? undefined : segment.column(req.collapse);
+    const sortScripts = byScore ? undefined : scriptSortRunners(sort, segment, engine.mappings);
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i]!;
-      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort) };
+      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort, sortScripts) };
       if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       if (collapsing) {
         c.group = collapseValue(groupColumn, req.collapse!, c.doc);
@@ -852,6 +859,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   }
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
+  const scriptFields = req.scriptFields === undefined ? undefined : scriptFieldsComputer(req.scriptFields, engine.mappings);
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);
   const explainers = new Map<number, Explainer>();
   const hits = top.slice(from, from + size).map((c): SearchHit => {
@@ -864,6 +872,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
     if (c.group !== undefined) hit.fields = { [req.collapse!]: [c.group] };
+    if (scriptFields) hit.fields = { ...hit.fields, ...scriptFields(segment, c.doc) };
     if (req.seqNoPrimaryTerm || req.version) addMeta(hit, segment, c.doc, req);
     if (req.explain) {
       let explainer = explainers.get(c.seg);
@@ -1016,8 +1025,9 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
  * ES semantics: asc sorts by a doc's smallest value, desc by its largest; a doc without one has
  * null (placed by compareSortValues), or the key's `missing` value.
  */
-function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec): unknown[] {
-  return sort.map(({ field, order, missing }) => {
+function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec, scripts: (ScriptRunner | undefined)[] | undefined): unknown[] {
+  return sort.map(({ field, order, missing, script }, i) => {
+    if (script !== undefined) return scriptSortValue(scripts![i]!, script.type, doc, score);
     if (field === '_score') return score;
     // Index order: the doc's number in the reader (its segment's docs come after the earlier segments').
     if (field === '_doc') return docBase + doc;

@@ -204,3 +204,10 @@ function readerOf(col: Column | undefined, boolean: boolean): (doc: number, out:
     for (let i = col.offsets[doc]!; i < col.offsets[doc + 1]!; i++) out.push(col.values[i]!);
   };
 }
+
+/** A script's score: finite and not negative, as Elasticsearch requires. */
+export function checkedScriptScore(score: number, doc: number): number {
+  if (score < 0) throw new EngineError('illegal_argument_exception', `script score function must not produce negative scores, but got: [${score}]`);
+  if (!Number.isFinite(score)) throw new EngineError('illegal_argument_exception', `script_score script returned an invalid score [${score}] for doc [${doc}].`);
+  return score;
+}
