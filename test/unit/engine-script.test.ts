@@ -152,6 +152,10 @@ describe('script language: errors', () => {
     expect(e.script_stack).toEqual(['1 + * 2', '    ^---- HERE']);
     expect(e.lang).toBe('painless');
     expect((e.caused_by as { type: string }).type).toBe('illegal_argument_exception');
+    // A long script: 25 characters each side of the position, elided with '...'.
+    const long = failure(`def abcdefghij = 1; def klmnopqrst = 2; abcdefghij + klmnopqrst + zz + abcdefghij + klmnopqrst`);
+    expect(long.script_stack).toEqual(['... bcdefghij + klmnopqrst + zz + abcdefghij + klmnopq ...', '                             ^---- HERE']);
+    expect(long.position).toEqual({ offset: 66, start: 41, end: 91 });
   });
 
   it('compile errors: unknown names, methods, fields of Math, bad assignments, break outside loops, _score without a score', () => {
