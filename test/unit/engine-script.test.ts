@@ -174,6 +174,9 @@ describe('script language: errors', () => {
     expect(offset("doc['n'].frob")).toBe(9);
     expect(offset('doc')).toBe(0);
     expect(failure('').type).toBe('script_exception');
+    // Deep nesting is a compile error, not a host stack overflow.
+    expect(failure(`${'('.repeat(5000)}1${')'.repeat(5000)}`).type).toBe('script_exception');
+    expect(failure(`${'{'.repeat(5000)}${'}'.repeat(5000)}`).type).toBe('script_exception');
   });
 
   it('runtime type errors are script_exception with the reason and the position', () => {
