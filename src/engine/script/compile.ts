@@ -416,6 +416,7 @@ class Compiler {
         return (s) => {
           const a = l(s);
           const b = r(s);
+          if (typeof a === 'number' && typeof b === 'number') return op === '<' ? a < b : op === '>' ? a > b : op === '<=' ? a <= b : a >= b;
           return at(pos, () => compare(op, a, b));
         };
       case '==':
@@ -464,7 +465,15 @@ class Compiler {
       if (slot === undefined) this.fieldSlots.set(key.v, (slot = this.fieldSlots.size));
       const name = key.v;
       const pos = key.pos;
-      return (s) => s.fields[slot] ?? (s.fields[slot] = at(pos, () => s.docs.field(name)));
+      return (s) => {
+        const dv = s.fields[slot];
+        if (dv !== undefined) return dv;
+        try {
+          return (s.fields[slot] = s.docs.field(name));
+        } catch (e) {
+          throw positioned(e, pos);
+        }
+      };
     }
     const k = this.expr(key);
     const pos = key.pos;
@@ -490,7 +499,11 @@ class Compiler {
     return (s) => {
       const o = obj(s);
       if (safe && o === null) return null;
-      return at(pos, () => getMember(o, name));
+      try {
+        return getMember(o, name);
+      } catch (e) {
+        throw positioned(e, pos);
+      }
     };
   }
 
@@ -502,7 +515,11 @@ class Compiler {
     return (s) => {
       const o = obj(s);
       const k = key(s);
-      return at(pos, () => getIndex(o, k));
+      try {
+        return getIndex(o, k);
+      } catch (e) {
+        throw positioned(e, pos);
+      }
     };
   }
 
@@ -545,7 +562,11 @@ class Compiler {
       const o = obj(s);
       if (safe && o === null) return null;
       const values = args.map((a) => a(s));
-      return at(pos, () => callMethod(o, name, values));
+      try {
+        return callMethod(o, name, values);
+      } catch (e) {
+        throw positioned(e, pos);
+      }
     };
   }
 

@@ -182,28 +182,10 @@ class SegmentDocs implements DocAccess {
         `Fielddata is disabled on [${name}]. Text fields are not optimised for operations that require per-document field data like aggregations, sorting and scripting, so these operations are disabled: use a keyword field instead (such as [${name}.keyword]).`,
       );
     }
-    const col = this.segment.column(name);
-    const read = readerOf(col, type === 'boolean');
-    return new DocValues(name, read, this.state);
+    return new DocValues(name, this.segment.column(name), type === 'boolean', this.state);
   }
 }
 
-function readerOf(col: Column | undefined, boolean: boolean): (doc: number, out: Value[]) => void {
-  if (col === undefined) return () => undefined;
-  if (col.kind === 'keyword') {
-    return (doc, out) => {
-      for (let i = col.offsets[doc]!; i < col.offsets[doc + 1]!; i++) out.push(col.terms[col.ords[i]!]!);
-    };
-  }
-  if (boolean) {
-    return (doc, out) => {
-      for (let i = col.offsets[doc]!; i < col.offsets[doc + 1]!; i++) out.push(col.values[i] !== 0);
-    };
-  }
-  return (doc, out) => {
-    for (let i = col.offsets[doc]!; i < col.offsets[doc + 1]!; i++) out.push(col.values[i]!);
-  };
-}
 
 /** A script's score: finite and not negative, as Elasticsearch requires. */
 export function checkedScriptScore(score: number, doc: number): number {

@@ -5,6 +5,7 @@
  * types, never on a JavaScript object's own properties, so a script cannot reach prototypes or
  * anything else of the host.
  */
+import type { Column } from '../types.ts';
 import { classCast, illegalArgument, ScriptRuntimeFault } from './errors.ts';
 
 export type Value = null | boolean | number | string | Value[] | ScriptMap | DocValues;
@@ -35,34 +36,52 @@ function writable(v: Value[] | ScriptMap): void {
 export const MAX_STRING_LENGTH = 1_000_000;
 
 /**
- * A field's values in the current doc (Elasticsearch's ScriptDocValues): numbers for numeric,
- * date (epoch milliseconds) and boolean fields (as booleans), strings for keyword fields; sorted
- * ascending. Reads the doc of the script state it was made for.
+ * A field's values in the current doc (Elasticsearch's ScriptDocValues): numbers for numeric and
+ * date (epoch milliseconds) fields, booleans for boolean fields, strings for keyword fields;
+ * sorted ascending. Reads the column directly for the doc of the script state it was made for.
  */
 export class DocValues {
-  constructor(
-    readonly field: string,
-    private readonly at: (doc: number, out: Value[]) => void,
-    private readonly state: { doc: number },
-  ) {}
   private cachedDoc = -1;
   private cached: Value[] = [];
 
+  constructor(
+    readonly field: string,
+    private readonly col: Column | undefined,
+    private readonly boolean: boolean,
+    private readonly state: { doc: number },
+  ) {}
+
+  size(): number {
+    const col = this.col;
+    if (col === undefined) return 0;
+    const d = this.state.doc;
+    return col.offsets[d + 1]! - col.offsets[d]!;
+  }
+
+  /** The i-th value (0 <= i < size()). */
+  at(i: number): Value {
+    const col = this.col!;
+    const k = col.offsets[this.state.doc]! + i;
+    if (col.kind === 'keyword') return col.terms[col.ords[k]!]!;
+    return this.boolean ? col.values[k] !== 0 : col.values[k]!;
+  }
+
+  value(): Value {
+    if (this.size() === 0) throw new ScriptRuntimeFault('illegal_state_exception', "A document doesn't have a value for a field! Use doc[<field>].size()==0 to check if a document is missing a field!");
+    return this.at(0);
+  }
+
+  /** All values, as a read-only list (made once per doc). */
   values(): Value[] {
     const doc = this.state.doc;
     if (doc !== this.cachedDoc) {
-      this.cached = [];
-      this.at(doc, this.cached);
+      const n = this.size();
+      this.cached = new Array<Value>(n);
+      for (let i = 0; i < n; i++) this.cached[i] = this.at(i);
       readOnly.add(this.cached);
       this.cachedDoc = doc;
     }
     return this.cached;
-  }
-
-  value(): Value {
-    const v = this.values();
-    if (v.length === 0) throw new ScriptRuntimeFault('illegal_state_exception', "A document doesn't have a value for a field! Use doc[<field>].size()==0 to check if a document is missing a field!");
-    return v[0]!;
   }
 }
 
@@ -216,10 +235,7 @@ function index(v: Value, length: number): number {
 
 /** `obj[key]`. */
 export function getIndex(obj: Value, key: Value): Value {
-  if (obj instanceof DocValues) {
-    const values = obj.values();
-    return values[index(key, values.length)]!;
-  }
+  if (obj instanceof DocValues) return obj.at(index(key, obj.size()));
   if (Array.isArray(obj)) return obj[index(key, obj.length)]!;
   if (obj instanceof Map) return obj.get(key) ?? null;
   throw nullOrNot(obj, `[${stringOf(key)}]`);
@@ -246,9 +262,9 @@ function nullOrNot(obj: Value, what: string): ScriptRuntimeFault {
 export function getMember(obj: Value, name: string): Value {
   if (obj instanceof DocValues) {
     if (name === 'value') return obj.value();
-    if (name === 'empty') return obj.values().length === 0;
+    if (name === 'empty') return obj.size() === 0;
     if (name === 'values') return obj.values();
-    if (name === 'length') return obj.values().length;
+    if (name === 'length') return obj.size();
   } else if (obj instanceof Map) return obj.get(name) ?? null;
   else if (Array.isArray(obj)) {
     if (name === 'length' || name === 'size') return obj.length;
@@ -292,7 +308,6 @@ function int(v: Value, what: string): number {
 export function callMethod(obj: Value, name: string, args: Value[]): Value {
   if (obj === null) throw new ScriptRuntimeFault('null_pointer_exception', `cannot invoke [${name}] on null`);
   if (obj instanceof DocValues) {
-    const values = obj.values();
     switch (name) {
       case 'getValue':
         arity(name, args, 0);
@@ -300,16 +315,16 @@ export function callMethod(obj: Value, name: string, args: Value[]): Value {
       case 'size':
       case 'length':
         arity(name, args, 0);
-        return values.length;
+        return obj.size();
       case 'isEmpty':
         arity(name, args, 0);
-        return values.length === 0;
+        return obj.size() === 0;
       case 'get':
         arity(name, args, 1);
-        return values[index(args[0]!, values.length)]!;
+        return obj.at(index(args[0]!, obj.size()));
       case 'contains':
         arity(name, args, 1);
-        return values.some((v) => equal(v, args[0]!));
+        return obj.values().some((v) => equal(v, args[0]!));
     }
   } else if (Array.isArray(obj)) return listMethod(obj, name, args);
   else if (obj instanceof Map) return mapMethod(obj, name, args);
