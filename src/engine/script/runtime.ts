@@ -32,8 +32,13 @@ function writable(v: Value[] | ScriptMap): void {
   if (readOnly.has(v)) throw new ScriptRuntimeFault('unsupported_operation_exception', 'params and doc values are read-only');
 }
 
-/** Longest string a script may build (a doubling loop would otherwise exhaust memory). */
-export const MAX_STRING_LENGTH = 1_000_000;
+/** A map may grow by one more entry (the size limit scripts share with strings and lists). */
+function roomIn(m: ScriptMap, key: Value): void {
+  if (m.size >= MAX_VALUE_SIZE && !m.has(key)) throw illegalArgument(`a map larger than ${MAX_VALUE_SIZE} entries`);
+}
+
+/** Longest string, and most list or map entries, a script may build (a doubling loop would otherwise exhaust memory). */
+export const MAX_VALUE_SIZE = 1_000_000;
 
 /**
  * A field's values in the current doc (Elasticsearch's ScriptDocValues): numbers for numeric and
@@ -118,7 +123,7 @@ export function add(a: Value, b: Value): Value {
   if (typeof a === 'number' && typeof b === 'number') return a + b;
   if (typeof a === 'string' || typeof b === 'string') {
     const s = stringOf(a) + stringOf(b);
-    if (s.length > MAX_STRING_LENGTH) throw illegalArgument(`a string longer than ${MAX_STRING_LENGTH} characters`);
+    if (s.length > MAX_VALUE_SIZE) throw illegalArgument(`a string longer than ${MAX_VALUE_SIZE} characters`);
     return s;
   }
   throw badOperands('+', a, b);
@@ -248,6 +253,7 @@ export function setIndex(obj: Value, key: Value, value: Value): void {
     obj[index(key, obj.length)] = value;
   } else if (obj instanceof Map) {
     writable(obj);
+    roomIn(obj, key);
     obj.set(key, value);
   }
   else throw nullOrNot(obj, `[${stringOf(key)}] =`);
@@ -278,6 +284,7 @@ export function getMember(obj: Value, name: string): Value {
 export function setMember(obj: Value, name: string, value: Value): void {
   if (obj instanceof Map) {
     writable(obj);
+    roomIn(obj, name);
     obj.set(name, value);
   } else if (obj === null) throw new ScriptRuntimeFault('null_pointer_exception', `cannot set [${name}] of null`);
   else throw illegalArgument(`dynamic setter [${typeName(obj)}, ${name}] not found`);
@@ -366,7 +373,7 @@ function listMethod(list: Value[], name: string, args: Value[]): Value {
       return list[index(args[0]!, list.length)]!;
     case 'add':
       arity(name, args, 1, 2);
-      if (list.length >= MAX_STRING_LENGTH) throw illegalArgument(`a list longer than ${MAX_STRING_LENGTH} elements`);
+      if (list.length >= MAX_VALUE_SIZE) throw illegalArgument(`a list longer than ${MAX_VALUE_SIZE} elements`);
       if (args.length === 1) {
         list.push(args[0]!);
         return true;
@@ -378,7 +385,7 @@ function listMethod(list: Value[], name: string, args: Value[]): Value {
       const other = args[0]!;
       const items = other instanceof DocValues ? other.values() : Array.isArray(other) ? other : null;
       if (items === null) throw classCast(`Cannot cast [${typeName(other)}] to [java.util.Collection]`);
-      if (list.length + items.length > MAX_STRING_LENGTH) throw illegalArgument(`a list longer than ${MAX_STRING_LENGTH} elements`);
+      if (list.length + items.length > MAX_VALUE_SIZE) throw illegalArgument(`a list longer than ${MAX_VALUE_SIZE} elements`);
       list.push(...items);
       return true;
     }
@@ -434,7 +441,7 @@ function mapMethod(map: ScriptMap, name: string, args: Value[]): Value {
       return map.has(args[0]!);
     case 'put': {
       arity(name, args, 2);
-      if (map.size >= MAX_STRING_LENGTH) throw illegalArgument(`a map larger than ${MAX_STRING_LENGTH} entries`);
+      roomIn(map, args[0]!);
       const old = map.get(args[0]!) ?? null;
       map.set(args[0]!, args[1]!);
       return old;
