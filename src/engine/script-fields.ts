@@ -23,7 +23,10 @@ export function scriptFieldsComputer(fields: readonly ScriptField[], mappings: M
 
 /** Per sort key, the bound script of a `_script` key (undefined for other keys); undefined when no key is a script. */
 export function scriptSortRunners(sort: SortSpec, segment: ScriptSegment, mappings: MappingRegistry): (ScriptRunner | undefined)[] | undefined {
-  if (!sort.some((k) => k.script !== undefined)) return undefined;
+  // A plain loop: this runs per segment of every sorted search, and a closure per call costs there.
+  let any = false;
+  for (const k of sort) if (k.script !== undefined) any = true;
+  if (!any) return undefined;
   return sort.map((k) => k.script?.script.bind(segment, mappings));
 }
 

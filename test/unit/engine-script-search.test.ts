@@ -172,6 +172,9 @@ describe('script_fields and _script sort', () => {
     const found = e.search({ query: { match: { body: 'a' } }, _source: false }, reader).hits.hits;
     const fetched = e.fetch(reader, found.map((h) => h._address), { _source: false, script_fields: { t: { script: "doc['tag'].value" } } });
     expect(fetched.map((h) => [h._id, h.fields])).toEqual(found.map((h) => [h._id, { t: [docs[Number(h._id)]!.tag] }]));
+    // Beside a collapse value.
+    const collapsed = e.search({ query: { match_all: {} }, collapse: { field: 'tag' }, script_fields: { t: { script: "doc['tag'].value.toUpperCase()" } }, sort: ['_doc'] });
+    expect(collapsed.hits.hits.map((h) => h.fields)).toEqual([{ tag: ['x'], t: ['X'] }, { tag: ['y'], t: ['Y'] }, { tag: ['z'], t: ['Z'] }]);
     expect(thrownType(() => e.search({ script_fields: { f: { script: '_score' } } }))).toBe('script_exception');
     expect(thrownType(() => e.search({ script_fields: { f: {} } }))).toBe('parsing_exception');
     expect(thrownType(() => e.search({ script_fields: { f: { script: '1', x: 1 } } }))).toBe('parsing_exception');
