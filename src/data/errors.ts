@@ -1,9 +1,13 @@
-/** An API error in Elasticsearch's shape: `{error: {type, reason}, status}`. */
+/**
+ * An API error in Elasticsearch's shape: `{error: {type, reason}, status}`; `details`: the extra
+ * fields some errors carry beside them in `error` (a script error's `script_stack`, `position`…).
+ */
 export class ApiError extends Error {
   constructor(
     readonly type: string,
     reason: string,
     readonly status = 400,
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(reason);
     this.name = 'ApiError';

@@ -327,7 +327,7 @@ describe('data plane in one process over a real nats-server', () => {
       const byString = await api({ op: 'search', index: 'sc', body: { sort: [{ _script: { type: 'string', script: "doc['tag'].value", order: 'desc' } }, { n: 'asc' }], size: 2, _source: false } });
       expect(byString.hits.hits.map((h: Any) => h.sort)).toEqual([['odd', 1], ['odd', 3]]);
       // A script that does not compile is the caller's error, found before any shard runs it.
-      await expect(api({ op: 'search', index: 'sc', body: { query: { script: { script: "doc['n'].value <" } } } })).rejects.toMatchObject({ type: 'script_exception', status: 400 });
+      await expect(api({ op: 'search', index: 'sc', body: { query: { script: { script: "doc['n'].value <" } } } })).rejects.toMatchObject({ type: 'script_exception', status: 400, details: { lang: 'painless', position: { offset: 16 } } });
       await expect(api({ op: 'search', index: 'sc', body: { query: { script_score: { query: { match_all: {} }, script: '0 - 1' } } } })).rejects.toMatchObject({ status: 400 });
     } finally {
       await api({ op: 'index.delete', index: 'sc' });
