@@ -4,10 +4,10 @@
  * of a frame; names, methods, `Math` functions and what may be read in each context are checked
  * here, so most mistakes are compile errors with a position, as in Painless.
  */
-import { compileError, ScriptRuntimeFault } from './errors.ts';
+import { classCast, compileError, ScriptRuntimeFault } from './errors.ts';
 import { parseScript, type Expr, type Stmt } from './parser.ts';
 import {
-  add, arithmetic, callMethod, coerce, compare, DocValues, equal, getIndex, getMember, iterate, MATH_CONSTANTS, MATH_FUNCTIONS, METHOD_NAMES, num, setIndex, setMember, truth,
+  add, arithmetic, callMethod, coerce, compare, typeName, DocValues, equal, getIndex, getMember, iterate, MATH_CONSTANTS, MATH_FUNCTIONS, METHOD_NAMES, notBoolean, notNumber, setIndex, setMember,
   type ScriptMap, type Value,
 } from './runtime.ts';
 
@@ -285,7 +285,7 @@ class Compiler {
       const v = f(s);
       if (v === true) return true;
       if (v === false) return false;
-      throw new PositionedFault(badBoolean(v, what), pos);
+      throw new PositionedFault(notBoolean(v, what), pos);
     };
   }
 
@@ -383,14 +383,14 @@ class Compiler {
     if (e.op === '!') {
       return (s) => {
         const x = v(s);
-        if (typeof x !== 'boolean') throw new PositionedFault(badBoolean(x, '!'), pos);
+        if (typeof x !== 'boolean') throw new PositionedFault(notBoolean(x, '!'), pos);
         return !x;
       };
     }
     const negate = e.op === '-';
     return (s) => {
       const x = v(s);
-      if (typeof x !== 'number') throw wrap(() => num(x, e.op), pos);
+      if (typeof x !== 'number') throw new PositionedFault(notNumber(x, e.op), pos);
       return negate ? -x : x;
     };
   }
@@ -479,7 +479,7 @@ class Compiler {
     const pos = key.pos;
     return (s) => {
       const name = k(s);
-      if (typeof name !== 'string') throw wrap(() => coerce('String', name), pos);
+      if (typeof name !== 'string') throw new PositionedFault(classCast(`Cannot cast [${typeName(name)}] to [java.lang.String] (a field name)`), pos);
       return at(pos, () => s.docs.field(name));
     };
   }
@@ -534,11 +534,18 @@ class Compiler {
         const a = args[0]!;
         return (s) => {
           const x = a(s);
-          if (typeof x !== 'number') throw wrap(() => num(x, `Math.${name}`), pos);
+          if (typeof x !== 'number') throw new PositionedFault(notNumber(x, `Math.${name}`), pos);
           return f(x);
         };
       }
-      return (s) => f(...args.map((a) => (at(pos, () => num(a(s), `Math.${name}`)) as number)));
+      return (s) =>
+        f(
+          ...args.map((a) => {
+            const x = a(s);
+            if (typeof x !== 'number') throw new PositionedFault(notNumber(x, `Math.${name}`), pos);
+            return x;
+          }),
+        );
     }
     if (this.isName(e.obj, 'doc')) {
       if (name !== 'containsKey' || args.length !== 1) throw this.error(pos, `unknown method [${name}] of [doc]: use doc['field'] or doc.containsKey('field')`);
@@ -647,7 +654,7 @@ class Compiler {
     return (s) => {
       if (prepare) prepare(s);
       const old = get(s);
-      if (typeof old !== 'number') throw wrap(() => num(old, e.op), pos);
+      if (typeof old !== 'number') throw new PositionedFault(notNumber(old, e.op), pos);
       const next = old + delta;
       set(s, next);
       return prefix ? next : old;
@@ -675,7 +682,11 @@ function tick(s: ScriptState, pos: number): void {
 }
 
 function typed(type: string, v: Value, pos: number): Value {
-  return at(pos, () => coerce(type, v));
+  try {
+    return coerce(type, v);
+  } catch (e) {
+    throw positioned(e, pos);
+  }
 }
 
 /** Runs fn, giving a runtime fault it raises the position `pos`. */
@@ -685,23 +696,4 @@ function at<T>(pos: number, fn: () => T): T {
   } catch (e) {
     throw positioned(e, pos);
   }
-}
-
-/** The fault fn raises (fn is expected to throw), positioned. */
-function wrap(fn: () => unknown, pos: number): unknown {
-  try {
-    fn();
-  } catch (e) {
-    return positioned(e, pos);
-  }
-  return new PositionedFault(new ScriptRuntimeFault('illegal_state_exception', 'unexpected value'), pos);
-}
-
-function badBoolean(v: Value, what: string): ScriptRuntimeFault {
-  try {
-    truth(v, what);
-  } catch (e) {
-    if (e instanceof ScriptRuntimeFault) return e;
-  }
-  return new ScriptRuntimeFault('class_cast_exception', `not a boolean (${what})`);
 }

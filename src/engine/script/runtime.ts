@@ -168,14 +168,14 @@ export function equal(a: Value, b: Value): boolean {
   return true;
 }
 
-export function truth(v: Value, what: string): boolean {
-  if (typeof v !== 'boolean') throw classCast(`Cannot cast [${typeName(v)}] to [boolean] (${what})`);
-  return v;
+/** The fault of a condition or logical operand that is not a boolean. */
+export function notBoolean(v: Value, what: string): ScriptRuntimeFault {
+  return classCast(`Cannot cast [${typeName(v)}] to [boolean] (${what})`);
 }
 
-export function num(v: Value, what: string): number {
-  if (typeof v !== 'number') throw classCast(`Cannot apply [${what}] to type [${typeName(v)}]`);
-  return v;
+/** The fault of an operand that must be a number and is not. */
+export function notNumber(v: Value, what: string): ScriptRuntimeFault {
+  return classCast(`Cannot apply [${what}] to type [${typeName(v)}]`);
 }
 
 /** A value cast to a declared type (declarations, assignments to typed variables, casts). */
