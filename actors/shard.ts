@@ -34,7 +34,7 @@ export type ShardEvent =
   | { type: 'shard.get'; id: string }
   | { type: 'shard.search'; request: unknown; keepReader?: boolean; pitId?: string; keepAliveMs?: number }
   | { type: 'shard.open_pit'; keepAliveMs: number }
-  | { type: 'shard.fetch'; readerId: string; addresses: unknown; _source?: unknown; highlight?: unknown; query?: unknown }
+  | { type: 'shard.fetch'; readerId: string; addresses: unknown; _source?: unknown; highlight?: unknown; query?: unknown; script_fields?: unknown }
   | { type: 'shard.free_reader'; readerId: string }
   | { type: 'shard.refresh' }
   | { type: 'shard.flush' }

@@ -36,7 +36,8 @@ export const apiSubjectPrefix = (cluster: string) => `shoal.${cluster}.api.`;
 
 /** The error body on the wire, as Elasticsearch answers. */
 export interface ApiErrorReply {
-  error: { type: string; reason: string };
+  /** Some errors carry more fields beside type and reason (a script error's `script_stack`, `position`, `caused_by`…). */
+  error: { type: string; reason: string; [field: string]: unknown };
   status: number;
 }
 

@@ -326,13 +326,13 @@ function encodeBody(body: unknown, json: boolean): Uint8Array {
   return json ? Buffer.from(JSON.stringify(body ?? null)) : encode(body);
 }
 
-function errorBody(type: string, reason: string, status: number): ApiErrorReply {
-  return { error: { type, reason }, status };
+function errorBody(type: string, reason: string, status: number, details?: Readonly<Record<string, unknown>>): ApiErrorReply {
+  return { error: details === undefined ? { type, reason } : { ...details, type, reason }, status };
 }
 
 export function errorReply(err: unknown): ApiErrorReply {
   const e = apiErrorBody(err);
-  return errorBody(e.type, e.reason, e.status);
+  return errorBody(e.type, e.reason, e.status, e.details);
 }
 
 function oneLine(s: string): string {

@@ -12,21 +12,24 @@ export class ShoalApiError extends Error {
     readonly status: number,
     /** The op that failed, e.g. `doc.index`. */
     readonly op: string,
-    extra: { node?: string; attempts?: number; cause?: unknown } = {},
+    extra: { node?: string; attempts?: number; cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
     super(`[${op}] ${type} (${status}): ${reason}`, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.name = 'ShoalApiError';
     this.node = extra.node;
     this.attempts = extra.attempts ?? 1;
+    this.details = extra.details;
   }
+  /** Fields the server's error had beside type and reason (a script error's `script_stack`, `position`, `caused_by`…). */
+  readonly details: Record<string, unknown> | undefined;
   /** The node that answered (the `Shoal-Node` reply header), when one did. */
   readonly node: string | undefined;
   /** How many times the request was sent. */
   attempts: number;
 
   /** `{error: {type, reason}, status}`, as the server sends it. */
-  toJSON(): { error: { type: string; reason: string }; status: number } {
-    return { error: { type: this.type, reason: this.reason }, status: this.status };
+  toJSON(): { error: { type: string; reason: string; [field: string]: unknown }; status: number } {
+    return { error: { ...this.details, type: this.type, reason: this.reason }, status: this.status };
   }
 
   get isNotFound(): boolean {

@@ -206,7 +206,10 @@ export class ShoalClient {
     }
     const code = msg.headers?.get('Nats-Service-Error-Code');
     if (code || isApiErrorReply(body)) {
-      if (isApiErrorReply(body)) throw new ShoalApiError(body.error.type, body.error.reason, body.status, op, { node });
+      if (isApiErrorReply(body)) {
+        const { type, reason, ...details } = body.error;
+        throw new ShoalApiError(type, reason, body.status, op, { node, ...(Object.keys(details).length > 0 ? { details } : {}) });
+      }
       throw new ShoalApiError('exception', msg.headers?.get('Nats-Service-Error') || 'error without a body', Number(code) || 500, op, { node });
     }
     return body;

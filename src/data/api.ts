@@ -106,8 +106,8 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       const responses = await Promise.all(
         searches.map((s) =>
           coord.search(s.index, s.body ?? {}, { timeoutMs: num(p.timeout_ms) }).catch((err: unknown) => {
-            const { type, reason, status } = apiErrorBody(err);
-            return { error: { type, reason }, status };
+            const { type, reason, status, details } = apiErrorBody(err);
+            return { error: { ...details, type, reason }, status };
           }),
         ),
       );
@@ -192,7 +192,7 @@ function num(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
 }
 
-export function apiErrorBody(err: unknown): { type: string; reason: string; status: number } {
+export function apiErrorBody(err: unknown): { type: string; reason: string; status: number; details?: Readonly<Record<string, unknown>> } {
   const e = toApiError(err);
-  return { type: e.type, reason: e.message, status: e.status };
+  return e.details === undefined ? { type: e.type, reason: e.message, status: e.status } : { type: e.type, reason: e.message, status: e.status, details: e.details };
 }

@@ -419,13 +419,14 @@ export class Coordinator {
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     // A point in time searches the readers it opened; otherwise, one copy of every shard now.
     const targets = point ? point.targets : this.searchTargets(this.resolveIndices(indexExpr ?? '_all'), false);
-    const { from: _f, size: _s, _source, highlight, ...rest } = request;
+    // _source, highlight and script_fields are the fetch phase's: only the winners need them.
+    const { from: _f, size: _s, _source, highlight, script_fields, ...rest } = request;
     const hasAggs = parsed.aggs !== undefined;
     const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
     // The fetch phase reads the winners from the readers their query phase ran on (point in time).
-    // Inner hits (of nested queries) come with the fetch phase too, as in Elasticsearch.
+    // Inner hits (of nested queries) and script fields come with the fetch phase, as in Elasticsearch.
     const innerHits = wrapEngine(() => innerHitQueries(parsed.query)).length > 0;
-    const fetchNeeded = size > 0 && (_source !== false || highlight !== undefined || innerHits);
+    const fetchNeeded = size > 0 && (_source !== false || highlight !== undefined || script_fields !== undefined || innerHits);
     const failures: { index: string; shard: number; node?: string; reason: { type: string; reason: string } }[] = [];
     let timedOut = false;
     const shardResults = await Promise.all(
@@ -484,7 +485,7 @@ export class Coordinator {
               copy.node,
               t.uuid,
               t.shard,
-              { type: 'shard.fetch', readerId: r.reader_id, addresses: ranked.map((x) => x.hit._address), _source: _source ?? true, highlight, query: request.query },
+              { type: 'shard.fetch', readerId: r.reader_id, addresses: ranked.map((x) => x.hit._address), _source: _source ?? true, highlight, script_fields, query: request.query },
               timeoutMs,
             );
             ranked.forEach((x, i) => {
@@ -504,7 +505,8 @@ export class Coordinator {
       if (f?._source !== undefined) hit._source = f._source;
       if (p.hit.sort !== undefined) hit.sort = p.hit.sort;
       if (p.hit.matched_queries !== undefined) hit.matched_queries = p.hit.matched_queries;
-      if (p.hit.fields !== undefined) hit.fields = p.hit.fields;
+      // The collapse value (query phase) and the script fields (fetch phase).
+      if (p.hit.fields !== undefined || f?.fields !== undefined) hit.fields = { ...p.hit.fields, ...f?.fields };
       if (p.hit._explanation !== undefined) hit._explanation = p.hit._explanation;
       if (p.hit._seq_no !== undefined) hit._seq_no = p.hit._seq_no;
       if (p.hit._primary_term !== undefined) hit._primary_term = p.hit._primary_term;

@@ -1,11 +1,15 @@
 import { SettingsError } from '../cluster/metadata.ts';
 
-/** An API error in Elasticsearch's shape: `{error: {type, reason}, status}`. */
+/**
+ * An API error in Elasticsearch's shape: `{error: {type, reason}, status}`; `details`: the extra
+ * fields some errors carry beside them in `error` (a script error's `script_stack`, `position`…).
+ */
 export class ApiError extends Error {
   constructor(
     readonly type: string,
     reason: string,
     readonly status = 400,
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(reason);
     this.name = 'ApiError';
@@ -53,9 +57,11 @@ export function wrap<T>(fn: () => T): T {
 
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  const e = err as { type?: string; message?: string; status?: number };
+  const e = err as { type?: string; message?: string; status?: number; details?: unknown };
   const type = typeof e?.type === 'string' ? e.type : 'exception';
   const status =
     typeof e?.status === 'number' ? e.status : type === 'timeout' ? 504 : type.endsWith('not_found_exception') ? 404 : type === 'version_conflict_engine_exception' ? 409 : RETRYABLE.has(type) ? 503 : type.includes('exception') ? 400 : 500;
-  return new ApiError(type, e?.message ?? String(err), status);
+  // Extra structured fields (a script error's script_stack, position…) go on to the reply.
+  const details = typeof e?.details === 'object' && e.details !== null && !Array.isArray(e.details) ? (e.details as Record<string, unknown>) : undefined;
+  return new ApiError(type, e?.message ?? String(err), status, details);
 }

@@ -615,7 +615,7 @@ export class ShardCopy {
   }
 
   /** The fetch phase on the reader of a query phase (which it frees) or of a point in time. */
-  fetch(readerId: string, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown }): { hits: SearchHit[] } {
+  fetch(readerId: string, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown; script_fields?: unknown }): { hits: SearchHit[] } {
     this.expireReaders();
     const kept = this.readers.get(readerId);
     if (!kept) throw new ShoalError('search_context_missing_exception', `${this.label} no search reader [${readerId}]: freed, expired after ${READER_KEEP_ALIVE_MS} ms, or this copy restarted`, 404);

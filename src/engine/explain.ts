@@ -72,7 +72,12 @@ export class Explainer {
         return out;
       }
       case 'function_score':
-        return [this.explain(q.query, doc), ...explainFunctions(q, this.ctx, doc, this.run).map((f) => node(f.value, f.description))];
+        return [this.explain(q.query, doc), ...explainFunctions(q, this.ctx, doc, this.scoreOf(q.query, doc) ?? 0, this.run).map((f) => node(f.value, f.description))];
+      case 'script_score': {
+        const out = [this.explain(q.query, doc)];
+        if (q.boost !== 1) out.push(node(q.boost, 'boost'));
+        return out;
+      }
       default:
         return [];
     }
@@ -153,6 +158,10 @@ function describe(q: Query): string {
       return `ConstantScore(${describe(q.filter)})`;
     case 'boosting':
       return 'boosting, product of:';
+    case 'script_score':
+      return `script score function, computed with script:"${q.script.source}" and parameters: ${JSON.stringify(q.script.paramsJson)}${q.boost !== 1 ? `, times boost [${q.boost}]` : ''}, from _score:`;
+    case 'script':
+      return `ScriptQuery(${q.script.source})`;
     case 'function_score':
       return `function score, score_mode [${q.scoreMode}], boost_mode [${q.boostMode}]${q.maxBoost < Infinity ? `, max_boost [${q.maxBoost}]` : ''}${q.boost !== 1 ? `, boost [${q.boost}]` : ''}, of:`;
     case 'match_all':

@@ -12,6 +12,7 @@
 import type { DocSet, ExecContext, Query } from './query.ts';
 import { fmix, hashNumber, hashString } from './aggs/hll.ts';
 import { resolveDate } from './date-math.ts';
+import { checkedScriptScore, parseScript, type Script, type ScriptRunner } from './script/index.ts';
 import { timeValueMs } from './time-value.ts';
 import { EngineError, isPlainObject, type NumericColumn } from './types.ts';
 
@@ -30,7 +31,9 @@ export type ScoreFunctionSpec =
   | { type: 'weight' }
   | { type: 'field_value_factor'; field: string; factor: number; modifier: Modifier; missing: number | undefined }
   | { type: 'gauss' | 'exp' | 'linear'; field: string; origin: unknown; scale: unknown; offset: unknown; decay: number; multiValueMode: MultiValueMode }
-  | { type: 'random_score'; seed: number; field: string | undefined };
+  | { type: 'random_score'; seed: number; field: string | undefined }
+  /** `_score` in the script is the inner query's score of the doc. */
+  | { type: 'script_score'; script: Script };
 
 export interface ScoreFunction {
   filter: Query | undefined;
@@ -50,12 +53,13 @@ export interface FunctionScoreQuery {
   boost: number;
 }
 
-const FUNCTION_TYPES = ['field_value_factor', 'gauss', 'exp', 'linear', 'random_score'] as const;
+const FUNCTION_TYPES = ['field_value_factor', 'gauss', 'exp', 'linear', 'random_score', 'script_score'] as const;
 const QUERY_KEYS = new Set(['query', 'functions', 'score_mode', 'boost_mode', 'max_boost', 'min_score', 'boost', '_name', 'weight', ...FUNCTION_TYPES]);
 const FUNCTION_KEYS = new Set(['filter', 'weight', ...FUNCTION_TYPES]);
 const FIELD_VALUE_FACTOR_KEYS = new Set(['field', 'factor', 'modifier', 'missing']);
 const DECAY_KEYS = new Set(['origin', 'scale', 'offset', 'decay']);
 const RANDOM_KEYS = new Set(['seed', 'field']);
+const SCRIPT_SCORE_KEYS = new Set(['script']);
 
 function parsing(reason: string): EngineError {
   return new EngineError('parsing_exception', reason);
@@ -147,6 +151,10 @@ function parseSpec(type: (typeof FUNCTION_TYPES)[number], v: unknown): ScoreFunc
         missing: o.missing === undefined ? undefined : numberOf(o.missing, 'missing'),
       };
     }
+    case 'script_score':
+      onlyKeys(o, SCRIPT_SCORE_KEYS, type);
+      if (o.script === undefined) throw parsing('[script_score] requires a [script]');
+      return { type, script: parseScript(o.script, 'score', 'script_score.script') };
     case 'random_score': {
       onlyKeys(o, RANDOM_KEYS, type);
       if (o.field !== undefined && (typeof o.field !== 'string' || o.field === '')) throw parsing('[random_score] [field] must be a field name');
@@ -179,9 +187,9 @@ function parseDecay(type: 'gauss' | 'exp' | 'linear', o: Record<string, unknown>
 
 // ---- execution ----------------------------------------------------------------------------------
 
-/** One function, bound to a segment: its value for a doc (weight included). */
+/** One function, bound to a segment: its value for a doc (weight included); `queryScore`: the inner query's score of the doc. */
 interface LeafFunction {
-  score(doc: number): number;
+  score(doc: number, queryScore: number): number;
 }
 
 /**
@@ -217,7 +225,7 @@ export function executeFunctionScore(q: FunctionScoreQuery, ctx: ExecContext, ru
       cursors[j] = c;
       matched[j] = c < filter.length && filter[c] === doc ? 1 : 0;
     }
-    const factor = Math.min(combineFunctions(q.scoreMode, leaves, weights, matched, doc), q.maxBoost);
+    const factor = Math.min(combineFunctions(q.scoreMode, leaves, weights, matched, doc, inner.scores[i]!), q.maxBoost);
     const score = combineWithQuery(q.boostMode, inner.scores[i]!, factor);
     if (!(score >= 0)) throw illegal(`function score query returned an invalid score: ${score} for doc: ${doc}`);
     if (q.minScore !== undefined && score < q.minScore) continue;
@@ -228,26 +236,26 @@ export function executeFunctionScore(q: FunctionScoreQuery, ctx: ExecContext, ru
 }
 
 /** For explain: the value of each function the doc matches (its filter, if any), weight included. */
-export function explainFunctions(q: FunctionScoreQuery, ctx: ExecContext, doc: number, run: (q: Query, ctx: ExecContext) => DocSet): { value: number; description: string }[] {
+export function explainFunctions(q: FunctionScoreQuery, ctx: ExecContext, doc: number, queryScore: number, run: (q: Query, ctx: ExecContext) => DocSet): { value: number; description: string }[] {
   const out: { value: number; description: string }[] = [];
   for (const f of q.functions) {
     if (f.filter !== undefined && !run(f.filter, ctx).docs.includes(doc)) continue;
-    const what = f.fn.type === 'weight' ? 'weight' : f.fn.type === 'random_score' ? `random_score(seed ${f.fn.seed})` : `${f.fn.type}(${f.fn.field})`;
-    out.push({ value: leafFunction(f, ctx).score(doc), description: `${what}${f.weight !== undefined && f.fn.type !== 'weight' ? ` × weight ${f.weight}` : ''}${f.filter ? ', its filter matched' : ''}` });
+    const what = f.fn.type === 'weight' ? 'weight' : f.fn.type === 'random_score' ? `random_score(seed ${f.fn.seed})` : f.fn.type === 'script_score' ? `script_score(script: ${f.fn.script.source}, params: ${JSON.stringify(f.fn.script.paramsJson)})` : `${f.fn.type}(${f.fn.field})`;
+    out.push({ value: leafFunction(f, ctx).score(doc, queryScore), description: `${what}${f.weight !== undefined && f.fn.type !== 'weight' ? ` × weight ${f.weight}` : ''}${f.filter ? ', its filter matched' : ''}` });
   }
   if (out.length === 0) out.push({ value: 1, description: 'no function matched: the factor is 1' });
   return out;
 }
 
 /** The functions a doc matches, combined by score_mode; 1 when it matches none. */
-function combineFunctions(mode: ScoreMode, leaves: LeafFunction[], weights: number[], matched: Uint8Array, doc: number): number {
+function combineFunctions(mode: ScoreMode, leaves: LeafFunction[], weights: number[], matched: Uint8Array, doc: number, queryScore: number): number {
   let factor = 1;
   let any = false;
   let total = 0;
   let weightSum = 0;
   for (let j = 0; j < leaves.length; j++) {
     if (matched[j] === 0) continue;
-    const s = leaves[j]!.score(doc);
+    const s = leaves[j]!.score(doc, queryScore);
     if (mode === 'first') return s;
     if (mode === 'multiply') factor *= s;
     else if (mode === 'max') factor = any ? Math.max(factor, s) : s;
@@ -289,6 +297,8 @@ function leafFunction(f: ScoreFunction, ctx: ExecContext): LeafFunction {
       return new FieldValueFactor(spec, numericColumn(ctx, spec.field, 'field_value_factor', spec.missing !== undefined), weight);
     case 'random_score':
       return new RandomScore(spec.seed, spec.field, ctx, weight);
+    case 'script_score':
+      return new ScriptScore(spec.script.bind(ctx.segment, ctx.mappings), weight);
     default:
       return decayFunction(spec, ctx, weight);
   }
@@ -309,6 +319,18 @@ function numericColumn(ctx: ExecContext, field: string, what: string, hasMissing
   }
   const col = ctx.segment.column(field);
   return col?.kind === 'numeric' ? col : undefined;
+}
+
+/** script_score: the script's value (not negative), times the weight. */
+class ScriptScore implements LeafFunction {
+  constructor(
+    private readonly runner: ScriptRunner,
+    private readonly weight: number,
+  ) {}
+
+  score(doc: number, queryScore: number): number {
+    return checkedScriptScore(this.runner.number(doc, queryScore, 'a script_score function'), doc) * this.weight;
+  }
 }
 
 class ConstantFunction implements LeafFunction {

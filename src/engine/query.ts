@@ -4,6 +4,7 @@ import { fuzzinessOf, fuzzyExpansions, fuzzyOptionsOf, type FuzzyOptions } from 
 import { executeFunctionScore, parseFunctionScore, type FunctionScoreQuery } from './function-score.ts';
 import { executeNested, parseNested, type NestedQuery } from './nested.ts';
 import { parseDate, type FieldMapping, type MappingRegistry } from './mapping.ts';
+import { checkedScriptScore, parseScript, type Script } from './script/index.ts';
 import { firstTermAtOrAfter, postingsOf, type PostingsView, type Segment, type TermPostings } from './segment.ts';
 import { advance } from './maxscore.ts';
 import { B, Bm25TermScorer, decodeNorm as decodeLength, K1 } from './similarity.ts';
@@ -35,6 +36,10 @@ type QueryNode =
   | { kind: 'bool'; must: Query[]; should: Query[]; filter: Query[]; mustNot: Query[]; msm?: string | number; boost: number }
   | { kind: 'constant_score'; filter: Query; boost: number }
   | { kind: 'dis_max'; queries: Query[]; tieBreaker: number; boost: number }
+  /** Scores the inner query's matches with a script (`_score`: the inner score); min_score compares the boosted score. */
+  | { kind: 'script_score'; query: Query; script: Script; minScore: number | undefined; boost: number }
+  /** Filter: the docs for which the script returns true (constant score, the boost). */
+  | { kind: 'script'; script: Script; boost: number }
   | FunctionScoreQuery
   | NestedQuery;
 
@@ -91,6 +96,8 @@ const OPTIONS = {
   bool: keys('must', 'should', 'filter', 'must_not', 'minimum_should_match', 'boost'),
   constant_score: keys('filter', 'boost'),
   dis_max: keys('queries', 'tie_breaker', 'boost'),
+  script_score: keys('query', 'script', 'min_score', 'boost'),
+  script: keys('script', 'boost'),
   query_string: keys('query', 'fields', 'default_field', 'default_operator', 'boost'),
 };
 
@@ -104,7 +111,7 @@ function list(v: unknown): unknown[] {
   return v === undefined ? [] : Array.isArray(v) ? v : [v];
 }
 
-const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'regexp', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'boosting', 'constant_score', 'dis_max', 'function_score', 'fuzzy', 'query_string', 'simple_query_string', 'nested'];
+const QUERY_TYPES = ['match_all', 'match_none', 'term', 'terms', 'ids', 'exists', 'range', 'prefix', 'wildcard', 'regexp', 'match', 'match_phrase', 'match_phrase_prefix', 'match_bool_prefix', 'multi_match', 'bool', 'boosting', 'constant_score', 'dis_max', 'function_score', 'script_score', 'script', 'fuzzy', 'query_string', 'simple_query_string', 'nested'];
 
 /** Parse Elasticsearch's query JSON; anything unknown or malformed is a `parsing_exception`. */
 /** How deep compound queries (bool, dis_max, constant_score) may nest: Elasticsearch's indices.query.bool.max_nested_depth. */
@@ -153,6 +160,7 @@ export function namedQueries(q: Query, out: Query[] = []): Query[] {
   else if (q.kind === 'dis_max') for (const c of q.queries) namedQueries(c, out);
   else if (q.kind === 'constant_score') namedQueries(q.filter, out);
   else if (q.kind === 'boosting') for (const c of [q.positive, q.negative]) namedQueries(c, out);
+  else if (q.kind === 'script_score') namedQueries(q.query, out);
   else if (q.kind === 'function_score') for (const c of [q.query, ...q.functions.flatMap((f) => (f.filter ? [f.filter] : []))]) namedQueries(c, out);
   // A nested query's inner names are of its objects, not of the hit (Elasticsearch lists them in inner hits).
   return out;
@@ -306,6 +314,20 @@ function parseTyped(type: string, v: unknown, depth: number): Query {
     case 'nested': {
       const b = obj(v, type);
       return parseNested(b, boostOf(b), (json) => parseQuery(json, depth + 1));
+    }
+    case 'script_score': {
+      const b = obj(v, type);
+      onlyKeys(b, OPTIONS.script_score, type);
+      if (b.query === undefined) throw parsing('[script_score] requires a [query]');
+      if (b.script === undefined) throw parsing('[script_score] requires a [script]');
+      if (b.min_score !== undefined && (typeof b.min_score !== 'number' || !Number.isFinite(b.min_score))) throw parsing('[script_score] min_score must be a number');
+      return { kind: 'script_score', query: parseQuery(b.query, depth + 1), script: parseScript(b.script, 'score', 'script_score.script'), minScore: b.min_score as number | undefined, boost: boostOf(b) };
+    }
+    case 'script': {
+      const b = obj(v, type);
+      onlyKeys(b, OPTIONS.script, type);
+      if (b.script === undefined) throw parsing('[script] query requires a [script]');
+      return { kind: 'script', script: parseScript(b.script, 'filter', 'script.script'), boost: boostOf(b) };
     }
     case 'query_string':
     case 'simple_query_string': {
@@ -482,6 +504,12 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
       return constant(execute(q.filter, ctx).docs, q.boost);
     case 'function_score':
       return executeFunctionScore(q, ctx, execute);
+    case 'script_score':
+      return scriptScoreQuery(ctx, q);
+    case 'script': {
+      const runner = q.script.bind(ctx.segment, ctx.mappings);
+      return constant(filterLive(ctx.segment, (d) => runner.boolean(d)), q.boost);
+    }
     case 'fuzzy':
       return fuzzyQuery(ctx, q);
     case 'boosting':
@@ -491,6 +519,24 @@ export function execute(q: Query, ctx: ExecContext): DocSet {
     case 'nested':
       return executeNested(q, ctx, execute);
   }
+}
+
+/** script_score: each match of the inner query scored by the script, times the boost. */
+function scriptScoreQuery(ctx: ExecContext, q: Extract<Query, { kind: 'script_score' }>): DocSet {
+  const inner = execute(q.query, ctx);
+  const runner = q.script.bind(ctx.segment, ctx.mappings);
+  const n = inner.docs.length;
+  const docs = new Int32Array(n);
+  const scores = new Float64Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const doc = inner.docs[i]!;
+    const score = checkedScriptScore(runner.number(doc, inner.scores[i]!, 'a script_score script'), doc) * q.boost;
+    if (q.minScore !== undefined && score < q.minScore) continue;
+    docs[m] = doc;
+    scores[m++] = score;
+  }
+  return m === n ? { docs, scores } : { docs: docs.slice(0, m), scores: scores.slice(0, m) };
 }
 
 function boolQuery(ctx: ExecContext, q: Extract<Query, { kind: 'bool' }>): DocSet {
@@ -1177,6 +1223,7 @@ export function queryTerms(q: Query, ctx: Pick<ExecContext, 'analyzer' | 'mappin
       queryTerms(q.filter, ctx, out);
       break;
     case 'function_score':
+    case 'script_score':
       queryTerms(q.query, ctx, out);
       break;
     case 'boosting':

@@ -11,6 +11,7 @@ import { parseCollapse } from './collapse.ts';
 import { parseSuggest, type TermSuggestSpec } from './suggest.ts';
 import { parseQuery, type Query } from './query.ts';
 import { parseRescore, type Rescorer } from './rescore.ts';
+import { parseScript, type Script } from './script/index.ts';
 import { timeValueMs } from './time-value.ts';
 import { EngineError, isPlainObject } from './types.ts';
 
@@ -29,9 +30,17 @@ export interface SortKey {
   mode?: SortMode;
   /** A field inside a nested path: the doc's nested objects of `path` (those `filter` matches) give its values. */
   nested?: { path: string; filter?: Query };
+  /** `_script` sort: the script whose value (a number or a string, as `type` says) each doc sorts by. */
+  script?: { script: Script; type: 'number' | 'string' };
 }
 export type SortMode = 'min' | 'max' | 'avg' | 'sum';
 const SORT_MODES: readonly SortMode[] = ['min', 'max', 'avg', 'sum'];
+
+/** `script_fields`: a value computed per hit, returned in `fields`. */
+export interface ScriptField {
+  name: string;
+  script: Script;
+}
 
 /** Filters a stored `_source` down to what the request asked for. */
 export type SourceFilter = (source: Record<string, unknown>) => Record<string, unknown>;
@@ -80,9 +89,11 @@ export interface SearchRequest {
   /** Hits carry `_seq_no` and `_primary_term` (for conditional writes), and `_version`. */
   seqNoPrimaryTerm: boolean;
   version: boolean;
+  /** Computed for each hit (in the fetch phase of a distributed search). */
+  scriptFields: ScriptField[] | undefined;
 }
 
-const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest', 'seq_no_primary_term', 'version', 'rescore']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest', 'seq_no_primary_term', 'version', 'rescore', 'script_fields']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -139,6 +150,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     version: flag(r.version, 'version'),
     suggest: r.suggest === undefined ? undefined : parseSuggest(r.suggest),
     rescore,
+    scriptFields: r.script_fields === undefined ? undefined : parseScriptFields(r.script_fields),
   };
 }
 
@@ -163,6 +175,31 @@ function trackTotalHits(v: unknown): number {
 }
 
 const SORT_OPTIONS = new Set(['order', 'unmapped_type', 'missing', 'mode', 'nested']);
+const SCRIPT_SORT_OPTIONS = new Set(['type', 'script', 'order']);
+const SCRIPT_FIELD_OPTIONS = new Set(['script', 'ignore_failure']);
+
+/** `script_fields: { name: { script } }`. */
+export function parseScriptFields(v: unknown): ScriptField[] {
+  if (!isPlainObject(v)) bad('[script_fields] must be an object of { name: { script } }');
+  return Object.entries(v).map(([name, spec]) => {
+    if (!isPlainObject(spec)) bad(`[script_fields] [${name}] must be an object with a [script]`);
+    for (const k in spec) if (!SCRIPT_FIELD_OPTIONS.has(k)) bad(`[script_fields] [${name}] does not support [${k}]`);
+    if (spec.ignore_failure !== undefined && spec.ignore_failure !== false) bad(`[script_fields] [${name}] ignore_failure is not supported`);
+    if (spec.script === undefined) bad(`[script_fields] [${name}] requires a [script]`);
+    return { name, script: parseScript(spec.script, 'field', `script_fields.${name}.script`) };
+  });
+}
+
+/** `{ _script: { type, script, order } }`. */
+function parseScriptSort(spec: unknown): SortKey {
+  if (!isPlainObject(spec)) bad('[_script] sort must be an object with [type] and [script]');
+  for (const k in spec) if (!SCRIPT_SORT_OPTIONS.has(k)) bad(`[_script] sort option [${k}] is not supported (supported: type, script, order)`);
+  if (spec.type !== 'number' && spec.type !== 'string') bad(`[_script] sort [type] must be number or string, got [${String(spec.type)}]`);
+  if (spec.script === undefined) bad('[_script] sort requires a [script]');
+  const order = spec.order ?? 'asc';
+  if (order !== 'asc' && order !== 'desc') bad(`sort order must be asc or desc, got [${String(order)}]`);
+  return { field: '_script', order, script: { script: parseScript(spec.script, 'sort', '_script.script'), type: spec.type } };
+}
 
 /** `sort`: a field name, `{ field: order }`, `{ field: { order, missing, unmapped_type } }`, or a list of them. */
 function parseSort(v: unknown): SortSpec {
@@ -176,6 +213,7 @@ function parseSort(v: unknown): SortSpec {
     const entries = Object.entries(s as Record<string, unknown>);
     if (entries.length !== 1) bad(`a sort key names exactly one field, got [${entries.map(([k]) => k).join(', ')}]`);
     const [field, spec] = entries[0]!;
+    if (field === '_script') return parseScriptSort(spec);
     let order: unknown = field === '_score' ? 'desc' : 'asc';
     let unmappedType: string | undefined;
     let missing: SortSpec[number]['missing'];
@@ -226,7 +264,7 @@ function parseNestedSort(v: unknown, field: string): NonNullable<SortKey['nested
 export function checkSortFields(sort: SortSpec, mappings: MappingRegistry): void {
   for (const key of sort) {
     const { field, unmappedType } = key;
-    if (field === '_score' || field === '_doc') continue;
+    if (field === '_score' || field === '_doc' || key.script !== undefined) continue;
     const type = mappings.field(field)?.type;
     if (type === undefined) {
       if (unmappedType === undefined) throw new EngineError('query_shard_exception', `No mapping found for [${field}] in order to sort on`);

@@ -13,7 +13,9 @@ import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
 import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
-import { checkSortFields, compareSortValues, parseHighlight, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
+import { checkSortFields, compareSortValues, parseHighlight, parseScriptFields, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
+import { scriptFieldsComputer, scriptSortRunners, scriptSortValue } from './script-fields.ts';
+import type { ScriptRunner } from './script/index.ts';
 import { Bm25TermScorer } from './similarity.ts';
 import { Segment, SegmentBuilder, type DocMeta, type FieldIndex, type TermPostings } from './segment.ts';
 import { MergeTask } from './merge-task.ts';
@@ -694,9 +696,10 @@ export class ShardEngine {
   }
 
   /** The fetch phase: `_id`, `_source` (filtered as `_source` says) and highlights of hits by `_address`. */
-  fetch(reader: SearchReader, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown } = {}): SearchHit[] {
+  fetch(reader: SearchReader, addresses: unknown, opts: { _source?: unknown; highlight?: unknown; query?: unknown; script_fields?: unknown } = {}): SearchHit[] {
     if (!Array.isArray(addresses)) throw new EngineError('illegal_argument_exception', 'fetch addresses must be an array');
     const sourceFilter = parseSourceFilter(opts._source);
+    const scriptFields = opts.script_fields === undefined ? undefined : scriptFieldsComputer(parseScriptFields(opts.script_fields), this.mappings);
     const highlight = opts.highlight === undefined ? undefined : parseHighlight(opts.highlight);
     const query: Query = opts.query === undefined ? { kind: 'match_all', boost: 1 } : parseQuery(opts.query);
     const highlighter = highlight ? highlighterFor(this, query, highlight) : undefined;
@@ -709,6 +712,7 @@ export class ShardEngine {
       const source = segment.source(doc);
       const hit: SearchHit = { _id: segment.id(doc), _score: null };
       if (sourceFilter) hit._source = sourceFilter(source);
+      if (scriptFields) hit.fields = scriptFields(segment, doc);
       if (highlighter) {
         const h = highlighter(source);
         if (Object.keys(h).length > 0) hit.highlight = h;
@@ -844,7 +848,7 @@ export interface SearchHit {
   highlight?: Record<string, string[]>;
   /** The `_name`s of the query's named parts that the hit matches. */
   matched_queries?: string[];
-  /** With `collapse`: the hit's value of the collapse field. */
+  /** With `collapse`: the hit's value of the collapse field; with `script_fields`: their values. */
   fields?: Record<string, unknown[]>;
   /** With `explain`: how its score was computed. */
   _explanation?: Explanation;
@@ -904,14 +908,15 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
   if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain && req.suggest === undefined && req.rescore === undefined) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
-    if (pruned) return prunedResponse(segments, pruned, req, started, addresses);
+    if (pruned) return prunedResponse(engine, segments, pruned, req, started, addresses);
   }
   return searchGeneral(engine, segments, shardStats(segments), req, started, deadline, addresses);
 }
 
 /** The response of searchPruned's collector: its hits from `from` on, and its total. */
-function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: SearchRequest, started: number, addresses: boolean): SearchResponse {
+function prunedResponse(engine: ShardEngine, segments: Segment[], pruned: MaxScoreCollector, req: SearchRequest, started: number, addresses: boolean): SearchResponse {
   const { from, limit, source: sourceFilter } = req;
+  const scriptFields = req.scriptFields === undefined ? undefined : scriptFieldsComputer(req.scriptFields, engine.mappings);
   pruned.finish();
   const n = pruned.hitCount;
   const hits: SearchHit[] = [];
@@ -921,6 +926,7 @@ function prunedResponse(segments: Segment[], pruned: MaxScoreCollector, req: Sea
     const hit: SearchHit = { _id: segment.id(doc), _score: pruned.hitScore(i) };
     if (addresses) hit._address = pruned.hitKey(i);
     if (sourceFilter) hit._source = sourceFilter(segment.source(doc));
+    if (scriptFields) hit.fields = scriptFields(segment, doc);
     if (req.seqNoPrimaryTerm || req.version) addMeta(hit, segment, doc, req);
     hits.push(hit);
   }
@@ -975,9 +981,10 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     }
     const groupColumn = req.collapse === undefined ? undefined : segment.column(req.collapse);
     const nestedSorts = sortsNested ? sort.map((key) => (key.nested ? nestedSortSource(key, ctx, execute) : undefined)) : undefined;
+    const sortScripts = byScore ? undefined : scriptSortRunners(sort, segment, engine.mappings);
     for (let i = 0; i < docs.length; i++) {
       const score = scores[i]!;
-      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort, nestedSorts) };
+      const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort, nestedSorts, sortScripts) };
       if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       if (collapsing) {
         c.group = collapseValue(groupColumn, req.collapse!, c.doc);
@@ -997,6 +1004,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   }
   const sourceFilter = req.source;
   const highlighter = req.highlight ? highlighterFor(engine, query, req.highlight) : undefined;
+  const scriptFields = req.scriptFields === undefined ? undefined : scriptFieldsComputer(req.scriptFields, engine.mappings);
   const matchedQueries = namedQueriesMatcher(engine, segments, stats, query, now);
   // Query then fetch: the fetch phase adds inner hits (fetch), not the query phase.
   const innerHits = addresses ? undefined : innerHitsFetcher(engine, segments, query, now, stats);
@@ -1011,6 +1019,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     if (sourceFilter) hit._source = sourceFilter(source);
     if (!byScore) hit.sort = c.sortValues;
     if (c.group !== undefined) hit.fields = { [req.collapse!]: [c.group] };
+    if (scriptFields) hit.fields = { ...hit.fields, ...scriptFields(segment, c.doc) };
     if (req.seqNoPrimaryTerm || req.version) addMeta(hit, segment, c.doc, req);
     if (req.explain) {
       let explainer = explainers.get(c.seg);
@@ -1168,8 +1177,9 @@ function runAggs(engine: ShardEngine, json: unknown, fieldType: (f: string) => s
  * ES semantics: asc sorts by a doc's smallest value, desc by its largest; a doc without one has
  * null (placed by compareSortValues), or the key's `missing` value.
  */
-function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec, nested: (NestedSortSource | undefined)[] | undefined): unknown[] {
-  return sort.map(({ field, order, missing, mode }, k) => {
+function sortValues(segment: Segment, docBase: number, doc: number, score: number, sort: SortSpec, nested: (NestedSortSource | undefined)[] | undefined, scripts: (ScriptRunner | undefined)[] | undefined): unknown[] {
+  return sort.map(({ field, order, missing, mode, script }, k) => {
+    if (script !== undefined) return scriptSortValue(scripts![k]!, script.type, doc, score);
     if (field === '_score') return score;
     // Index order: the doc's number in the reader (its segment's docs come after the earlier segments').
     if (field === '_doc') return docBase + doc;

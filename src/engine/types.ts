@@ -71,12 +71,16 @@ export interface SegmentColumns {
   id(doc: number): string;
 }
 
-/** Errors in Elasticsearch's shape: a type and a reason. */
+/**
+ * Errors in Elasticsearch's shape: a type and a reason, and for some types the extra structured
+ * fields Elasticsearch adds (a script error's `script_stack`, `position` and `caused_by`).
+ */
 export class EngineError extends Error {
   constructor(
     readonly type: string,
     reason: string,
     readonly status = 400,
+    readonly details?: Readonly<Record<string, unknown>>,
   ) {
     super(reason);
     this.name = 'EngineError';
@@ -84,8 +88,8 @@ export class EngineError extends Error {
   get reason(): string {
     return this.message;
   }
-  toJSON(): { type: string; reason: string } {
-    return { type: this.type, reason: this.message };
+  toJSON(): { type: string; reason: string } & Record<string, unknown> {
+    return { type: this.type, reason: this.message, ...this.details };
   }
 }
 

@@ -116,6 +116,11 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     await expect(client.create({ index: 'dups', id: 'd', document: { a: 2 } })).rejects.toMatchObject({ type: 'version_conflict_engine_exception', status: 409, isConflict: true, attempts: 1 });
     // Unknown fields are refused by the server even when the types would let them through.
     await expect(client.request('doc.get', { index: 'dups', id: 'd', extra: 1 } as never)).rejects.toMatchObject({ type: 'illegal_argument_exception', status: 400 });
+    // A script that does not compile: Elasticsearch's extra fields (script_stack, position, caused_by) come through.
+    const script = await client.search({ index: 'dups', body: { query: { script: { script: 'doc[' } } } }).catch((e) => e);
+    expect(script).toMatchObject({ type: 'script_exception', status: 400, details: { lang: 'painless', script: 'doc[', position: { offset: 4 } } });
+    expect(script.details.script_stack).toEqual(['doc[', '    ^---- HERE']);
+    expect(script.toJSON().error).toMatchObject({ type: 'script_exception', caused_by: { type: 'illegal_argument_exception' } });
   });
 
   it('refuses a request larger than the NATS max_payload before sending it', async () => {

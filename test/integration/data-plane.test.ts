@@ -337,6 +337,47 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('runs scripts across shards: script_score, script query, script_fields from the fetch phase, _script sort merged by its values', async () => {
+    await createSettled('sc', 3, 0, { properties: { title: { type: 'text' }, n: { type: 'long' }, tag: { type: 'keyword' } } });
+    try {
+      const operations = Array.from({ length: 40 }, (_, i) => [{ index: { _id: `d${i}` } }, { title: 'doc', n: (i * 7) % 40, tag: i % 2 === 0 ? 'even' : 'odd' }]).flat();
+      expect((await api({ op: 'doc.bulk', index: 'sc', refresh: true, operations })).errors).toBe(false);
+      const nOf = (id: string) => (Number(id.slice(1)) * 7) % 40;
+      // script_score: the best scores are the largest n, whichever shard holds them; script_fields come from the fetch phase.
+      const scored = await api({
+        op: 'search',
+        index: 'sc',
+        body: {
+          query: { script_score: { query: { match_all: {} }, script: { source: "doc['n'].value * params.f", params: { f: 2 } } } },
+          script_fields: { half: { script: "doc['n'].value / 2" }, tag: { script: "doc['tag'].value" } },
+          _source: false,
+          size: 5,
+        },
+      });
+      expect(scored._shards.failed).toBe(0);
+      expect(scored.hits.hits.map((h: Any) => h._score)).toEqual([78, 76, 74, 72, 70]);
+      for (const h of scored.hits.hits) {
+        expect(h._score).toBe(nOf(h._id) * 2);
+        expect(h.fields).toEqual({ half: [nOf(h._id) / 2], tag: [Number(h._id.slice(1)) % 2 === 0 ? 'even' : 'odd'] });
+        expect(h._source).toBeUndefined();
+      }
+      // script query: a filter on every shard.
+      const filtered = await api({ op: 'search', index: 'sc', body: { query: { bool: { filter: [{ script: { script: { source: "doc['n'].value < params.t", params: { t: 10 } } } }] } }, size: 0 } });
+      expect(filtered.hits.total.value).toBe(10);
+      // _script sort: merged across shards by the sort values the shards computed.
+      const sorted = await api({ op: 'search', index: 'sc', body: { sort: [{ _script: { type: 'number', script: "40 - doc['n'].value", order: 'asc' } }], size: 6, _source: false } });
+      expect(sorted.hits.hits.map((h: Any) => h.sort[0])).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(sorted.hits.hits.map((h: Any) => 40 - nOf(h._id))).toEqual([1, 2, 3, 4, 5, 6]);
+      const byString = await api({ op: 'search', index: 'sc', body: { sort: [{ _script: { type: 'string', script: "doc['tag'].value", order: 'desc' } }, { n: 'asc' }], size: 2, _source: false } });
+      expect(byString.hits.hits.map((h: Any) => h.sort)).toEqual([['odd', 1], ['odd', 3]]);
+      // A script that does not compile is the caller's error, found before any shard runs it.
+      await expect(api({ op: 'search', index: 'sc', body: { query: { script: { script: "doc['n'].value <" } } } })).rejects.toMatchObject({ type: 'script_exception', status: 400, details: { lang: 'painless', position: { offset: 16 } } });
+      await expect(api({ op: 'search', index: 'sc', body: { query: { script_score: { query: { match_all: {} }, script: '0 - 1' } } } })).rejects.toMatchObject({ status: 400 });
+    } finally {
+      await api({ op: 'index.delete', index: 'sc' });
+    }
+  });
+
   it('deletes by query, batch by batch, on every shard, and honours max_docs', async () => {
     await createSettled('dbq', 3, 1, { properties: { kind: { type: 'keyword' }, n: { type: 'long' } } });
     try {

@@ -24,7 +24,31 @@ const oneField = (body: fc.Arbitrary<unknown>) => fc.tuple(field, body).map(([f,
 const decay = oneField(fc.dictionary(fc.constantFrom('origin', 'scale', 'offset', 'decay'), value, { maxKeys: 3 }));
 const fieldValueFactor = fc.dictionary(fc.constantFrom('field', 'factor', 'modifier', 'missing'), fc.oneof(value, field), { maxKeys: 3 });
 const randomScore = fc.dictionary(fc.constantFrom('seed', 'field'), fc.oneof(value, field), { maxKeys: 2 });
+// Scripts: sources that compile, and token soup and plain strings that mostly do not.
+const VALID_SCRIPTS = [
+  "doc['n'].value * _score", "doc['n'].size() == 0 ? 0 : Math.log(2 + doc['n'].value)", "doc['tag'].value == 'p'", "doc['at'].value > params.p", '_score',
+  "def s = 0; for (def v : doc['n']) s += v; s", "doc['body'].value", "doc['nope'].value", "params.p + params['q']", 'return params.p', "doc['n'].value - 3",
+  "int t = 0; for (int i = 0; i < doc['n'].value; i++) t += i; t > 3", "doc['tag'].value.length()", "'a' * 2", '[1, 2].get(5)', 'true', '1',
+];
+const SCRIPT_TOKENS = [
+  "doc['n'].value", "doc['tag'].value", "doc['body'].value", "doc['at'].value", "doc['n'].size()", "doc['n'].empty", "doc['n']", '_score', 'params.p', "params['q']",
+  'Math.log', 'Math.max', 'Math.PI', '(', ')', '[', ']', '{', '}', '+', '-', '*', '/', '%', '==', '!=', '<', '>=', '&&', '||', '!', '?', ':', ';', ',', '.',
+  '1', '0', '2.5', "'s'", '"t"', 'true', 'false', 'null', 'def x =', 'x', 'if', 'else', 'for', 'return', 'int', 'size()', 'length()', '=', '+=', '++', '[:]', 'new',
+];
+const scriptSource = fc.oneof(
+  { arbitrary: fc.constantFrom(...VALID_SCRIPTS), weight: 4 },
+  fc.array(fc.constantFrom(...SCRIPT_TOKENS), { minLength: 1, maxLength: 12 }).map((t) => t.join(' ')),
+  fc.string({ maxLength: 20 }),
+);
+const script = fc.oneof(
+  { arbitrary: scriptSource, weight: 2 },
+  { arbitrary: fc.record({ source: scriptSource, params: fc.oneof(fc.record({ p: value, q: value }, { requiredKeys: [] }), value), lang: fc.constantFrom('painless', 'expression', 'x') }, { requiredKeys: ['source'] }), weight: 2 },
+  fc.record({ id: value }),
+  value,
+);
+
 const scoreFunction = fc.oneof(
+  fc.record({ script_score: fc.record({ script }, { requiredKeys: [] }), weight: value }, { requiredKeys: ['script_score'] }),
   fc.record({ gauss: decay }),
   fc.record({ exp: decay, weight: value }, { requiredKeys: ['exp'] }),
   fc.record({ linear: decay, multi_value_mode: value }, { requiredKeys: ['linear'] }),
@@ -45,6 +69,9 @@ const query: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
         { requiredKeys: ['query'] },
       ),
     }),
+    fc.record({ script_score: fc.record({ query: fc.oneof(tie('q'), fc.constant({ match_all: {} })), script, min_score: value, boost: value }, { requiredKeys: [] }) }),
+    fc.record({ script: fc.record({ script, boost: value }, { requiredKeys: [] }) }),
+    fc.record({ bool: fc.record({ filter: fc.record({ script: fc.record({ script }) }) }) }),
     fc.record({ boosting: fc.dictionary(fc.constantFrom('positive', 'negative', 'negative_boost'), fc.oneof(tie('q'), value), { maxKeys: 3 }) }),
     fc.record({ function_score: fc.record({ query: tie('q'), functions: fc.array(fc.record({ filter: tie('q') }, { requiredKeys: [] }).chain((f) => scoreFunction.map((g) => ({ ...f, ...g }))), { maxLength: 3 }), score_mode: value, boost_mode: value }, { requiredKeys: [] }) }),
     fc.record({
@@ -82,11 +109,35 @@ const nestedAggs = fc.record({ u: fc.record({ nested: fc.record({ path: fc.oneof
 const request = fc.oneof(
   fc.record({ query: fc.oneof(nestedQuery, fc.constant({ match_all: {} })), sort: fc.array(nestedSort, { maxLength: 1 }), aggs: nestedAggs, size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
   fc.record({ query, explain: fc.boolean(), collapse: fc.record({ field }), suggest, rescore: fc.oneof(rescorer, fc.array(rescorer, { maxLength: 2 })), sort: fc.array(fc.oneof(field, oneField(value)), { maxLength: 2 }), size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
+  fc.record(
+    {
+      query,
+      script_fields: fc.oneof(fc.dictionary(fc.constantFrom('f', 'g'), fc.oneof(fc.record({ script }), value), { maxKeys: 2 }), value),
+      sort: fc.array(fc.oneof(fc.record({ _script: fc.record({ type: fc.constantFrom<unknown>('number', 'string', 'date', 1), script, order: fc.constantFrom<unknown>('asc', 'desc', 'up') }, { requiredKeys: [] }) }), field), { maxLength: 2 }),
+      size: fc.constantFrom(0, 3),
+    },
+    { requiredKeys: [] },
+  ),
   fc.dictionary(
   fc.constantFrom('query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'highlight', 'timeout', 'collapse', 'explain', 'suggest', 'rescore', 'bogus'),
   fc.oneof(query, value, fc.record({ field }), fc.dictionary(fc.constantFrom('s', 'text'), fc.oneof(value, fc.record({ text: value, term: options })), { maxKeys: 2 })),
   { maxKeys: 5 },
   ),
+);
+
+// Requests whose only doubtful part is a script's source, so that scripts run (and fail at run time) often.
+const runnable = fc.oneof(scriptSource, fc.record({ source: scriptSource, params: fc.record({ p: fc.integer(), q: fc.integer() }) }));
+const scriptRequest = fc.record(
+  {
+    query: fc.oneof(
+      fc.record({ script_score: fc.record({ query: fc.constantFrom<unknown>({ match_all: {} }, { match: { body: 'a' } }), script: runnable }) }),
+      fc.record({ script: fc.record({ script: runnable }) }),
+      fc.record({ function_score: fc.record({ functions: fc.tuple(fc.record({ script_score: fc.record({ script: runnable }) })) }) }),
+    ),
+    script_fields: fc.record({ f: fc.record({ script: runnable }) }),
+    sort: fc.tuple(fc.record({ _script: fc.record({ type: fc.constantFrom('number', 'string'), script: runnable }) })),
+  },
+  { requiredKeys: ['query'] },
 );
 
 /** As a decoded JSON or msgpack body has them: ordinary objects (fast-check makes some without a prototype). */
@@ -125,5 +176,25 @@ describe('search requests, fuzzed', () => {
     expect(answered).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(100);
     expect(e.search({ query: { match_all: {} }, size: 0, track_total_hits: true }).hits.total.value).toBe(30);
+  });
+
+  it('scripts: valid and invalid sources answer, or fail with a structured error (compile or run time)', () => {
+    const outcomes = { answered: 0, compile: 0, runtime: 0, other: 0 };
+    fc.assert(
+      fc.property(scriptRequest.map(ordinary), (body) => {
+        try {
+          e.search(body);
+          outcomes.answered++;
+        } catch (err) {
+          if (!(err instanceof EngineError)) throw new Error(`not a structured error for ${JSON.stringify(body)}: ${String(err)}`);
+          if (err.type === 'script_exception') outcomes[err.reason.startsWith('compile') ? 'compile' : 'runtime']++;
+          else outcomes.other++;
+        }
+      }),
+      { numRuns: 1_500, seed: 5 },
+    );
+    expect(outcomes.answered).toBeGreaterThan(50);
+    expect(outcomes.compile).toBeGreaterThan(50);
+    expect(outcomes.runtime).toBeGreaterThan(50);
   });
 });
