@@ -422,7 +422,9 @@ export class Coordinator {
     // _source, highlight and script_fields are the fetch phase's: only the winners need them.
     const { from: _f, size: _s, _source, highlight, script_fields, ...rest } = request;
     const hasAggs = parsed.aggs !== undefined;
-    const queryPhase = { ...rest, from: 0, size: from + size, _source: false, ...(hasAggs ? { partial_aggs: true } : {}) };
+    // Completion suggestions carry their docs' _source from the query phase (the only one they have).
+    const completions = parsed.suggest?.some((spec) => spec.kind === 'completion') === true;
+    const queryPhase = { ...rest, from: 0, size: from + size, _source: completions ? (_source ?? true) : false, ...(hasAggs ? { partial_aggs: true } : {}) };
     // The fetch phase reads the winners from the readers their query phase ran on (point in time).
     // Inner hits (of nested queries) and script fields come with the fetch phase, as in Elasticsearch.
     const innerHits = wrapEngine(() => innerHitQueries(parsed.query)).length > 0;

@@ -1,6 +1,7 @@
+import { checkInput, parseCompletionObject } from './completion.ts';
 import { EngineError, isPlainObject } from './types.ts';
 
-export type FieldType = 'text' | 'keyword' | 'long' | 'double' | 'date' | 'boolean';
+export type FieldType = 'text' | 'keyword' | 'long' | 'double' | 'date' | 'boolean' | 'completion';
 
 export interface FieldMapping {
   type: FieldType;
@@ -12,6 +13,10 @@ export interface FieldMapping {
   ignore_above?: number;
   /** date formats, `||`-separated: strict_date_optional_time, epoch_millis, epoch_second. */
   format?: string;
+  /** completion (completion.ts): separators between a key's words (default true), a removed word's position kept (default true), inputs cut to this length (default 50). */
+  preserve_separators?: boolean;
+  preserve_position_increments?: boolean;
+  max_input_length?: number;
 }
 
 /** ES-shaped mappings: `{ dynamic, properties: { field: {type…} | {properties: …} } }`. */
@@ -271,6 +276,7 @@ export class MappingRegistry {
       const first = Array.isArray(v) ? v.find((x) => x !== null && x !== undefined) : v;
       if (first === undefined) continue;
       if (typeof first === 'object') {
+        if (this.fields.get(path)?.type === 'completion') continue;
         const objects = (Array.isArray(v) ? v : [v]).filter((x) => typeof x === 'object' && x !== null);
         if (objects.some((x) => this.hasUnmapped(x as Record<string, unknown>, path, nesting + 1))) return true;
       } else if (!this.fields.has(path) && this.dynamicIn(this.nestedScopeOf(path)) === true) return true;
@@ -358,6 +364,7 @@ export class MappingRegistry {
     }
     if (typeof value === 'object') {
       const existing = this.fields.get(prefix) ?? added.get(prefix);
+      if (existing?.type === 'completion') return convertCompletionObject(prefix, value as Record<string, unknown>, parsedField(byPath, prefix, existing));
       if (existing) throw conflict(prefix, existing.type, 'object');
       const obj = value as Record<string, unknown>;
       const dynamic = this.dynamicIn(scope);
@@ -436,7 +443,7 @@ export class MappingRegistry {
   }
 }
 
-const TYPES: FieldType[] = ['text', 'keyword', 'long', 'double', 'date', 'boolean'];
+const TYPES: FieldType[] = ['text', 'keyword', 'long', 'double', 'date', 'boolean', 'completion'];
 const ALIASES: Record<string, FieldType> = { integer: 'long', short: 'long', byte: 'long', float: 'double', half_float: 'double', scaled_float: 'double' };
 
 /** The parameters each field type takes besides `type`: anything else is an error, as in Elasticsearch. */
@@ -447,6 +454,7 @@ const PARAMETERS: Record<FieldType, readonly string[]> = {
   double: ['fields'],
   date: ['format', 'fields'],
   boolean: ['fields'],
+  completion: ['analyzer', 'search_analyzer', 'preserve_separators', 'preserve_position_increments', 'max_input_length'],
 };
 const DATE_FORMATS = new Set(['strict_date_optional_time', 'date_optional_time', 'date', 'epoch_millis', 'epoch_second']);
 
@@ -470,6 +478,16 @@ function validateFieldMapping(path: string, def: unknown): FieldMapping {
   if (m.format !== undefined) {
     for (const f of m.format.split('||')) if (!DATE_FORMATS.has(f)) throw new EngineError('mapper_parsing_exception', `Invalid format: [${m.format}] on field [${path}]: supported formats are ${[...DATE_FORMATS].join(', ')}, joined by ||`);
   }
+  for (const k of ['preserve_separators', 'preserve_position_increments'] as const) {
+    if (d[k] !== undefined) {
+      if (typeof d[k] !== 'boolean') throw new EngineError('mapper_parsing_exception', `[${k}] on field [${path}] must be a boolean`);
+      m[k] = d[k] as boolean;
+    }
+  }
+  if (d.max_input_length !== undefined) {
+    if (!Number.isInteger(d.max_input_length) || (d.max_input_length as number) < 1) throw new EngineError('mapper_parsing_exception', `[max_input_length] on [${path}] must be a positive integer`);
+    m.max_input_length = d.max_input_length as number;
+  }
   if (d.ignore_above !== undefined) {
     if (!Number.isInteger(d.ignore_above) || (d.ignore_above as number) < 0) throw new EngineError('mapper_parsing_exception', `[ignore_above] on [${path}] must be a non-negative integer`);
     m.ignore_above = d.ignore_above as number;
@@ -487,7 +505,7 @@ function validateFieldMapping(path: string, def: unknown): FieldMapping {
 }
 
 /** The parameters a mapped field cannot change (Elasticsearch's put-mapping refuses these updates too). */
-const FIXED_PARAMETERS = ['analyzer', 'search_analyzer', 'ignore_above', 'format'] as const;
+const FIXED_PARAMETERS = ['analyzer', 'search_analyzer', 'ignore_above', 'format', 'preserve_separators', 'preserve_position_increments', 'max_input_length'] as const;
 
 function checkUnchanged(path: string, mine: FieldMapping, update: FieldMapping): void {
   if (mine.type !== update.type) throw new EngineError('illegal_argument_exception', `mapper [${path}] cannot be changed from type [${mine.type}] to [${update.type}]`);
@@ -592,6 +610,20 @@ function convert(path: string, m: FieldMapping, value: unknown, into: ParsedFiel
     case 'date':
       into.numbers.push(parseDate(value, m.format, (why) => conversionError(path, m, why)));
       return;
+    case 'completion':
+      // An input with weight 1; `{ input, weight }` objects come through convertCompletionObject.
+      into.strings.push(checkInput(path, value));
+      into.numbers.push(1);
+      return;
+  }
+}
+
+/** A completion field's `{ input, weight }`: each input with the weight. */
+function convertCompletionObject(path: string, value: Record<string, unknown>, into: ParsedField): void {
+  const { inputs, weight } = parseCompletionObject(path, value);
+  for (const input of inputs) {
+    into.strings.push(input);
+    into.numbers.push(weight);
   }
 }
 

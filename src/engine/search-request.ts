@@ -8,7 +8,7 @@ import type { MappingRegistry } from './mapping.ts';
 import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
 import { parseCollapse } from './collapse.ts';
-import { parseSuggest, type TermSuggestSpec } from './suggest.ts';
+import { parseSuggest, type SuggestSpec } from './suggest.ts';
 import { parseQuery, type Query } from './query.ts';
 import { parseRescore, type Rescorer } from './rescore.ts';
 import { parseScript, type Script } from './script/index.ts';
@@ -83,7 +83,7 @@ export interface SearchRequest {
   /** Each hit carries `_explanation` (explain.ts). */
   explain: boolean;
   /** Term suggesters (suggest.ts). */
-  suggest: TermSuggestSpec[] | undefined;
+  suggest: SuggestSpec[] | undefined;
   /** Query rescorers, in order (rescore.ts). */
   rescore: Rescorer[] | undefined;
   /** Hits carry `_seq_no` and `_primary_term` (for conditional writes), and `_version`. */

@@ -1,4 +1,5 @@
 import type { NestedObject, ParsedDoc, ParsedField } from './mapping.ts';
+import { CompletionIndex, completionKey, DEFAULT_MAX_INPUT_LENGTH } from './completion.ts';
 import { IntBlockPool, PostingsPool, type BuiltPostings } from './postings-pool.ts';
 import { encodeNorm, K1, lengthCache } from './similarity.ts';
 import type { Analyzer, Column, KeywordColumn, NumericColumn, SegmentColumns } from './types.ts';
@@ -130,6 +131,7 @@ export interface NestedDocs {
 }
 
 const NO_NESTED: ReadonlyMap<string, NestedDocs> = new Map();
+const NO_COMPLETIONS: ReadonlyMap<string, CompletionIndex> = new Map();
 
 /** ES's gap between the values of a multi-valued text field, so phrases do not span values. */
 const POSITION_INCREMENT_GAP = 100;
@@ -158,6 +160,8 @@ export class Segment implements SegmentColumns {
     readonly fields: ReadonlyMap<string, FieldIndex>,
     private readonly columns: ReadonlyMap<string, Column>,
     nested: ReadonlyMap<string, NestedDocs> = NO_NESTED,
+    /** Per completion field, its inputs' keys (completion.ts). */
+    private readonly completions: ReadonlyMap<string, CompletionIndex> = NO_COMPLETIONS,
   ) {
     this.nestedDocs = nested;
     this.maxDoc = metas.length;
@@ -228,6 +232,16 @@ export class Segment implements SegmentColumns {
     }
   }
 
+  /** A completion field's entries, if any doc has one. */
+  completion(field: string): CompletionIndex | undefined {
+    return this.completions.get(field);
+  }
+
+  /** Every completion field with entries here (persistence, tests). */
+  completionEntries(): ReadonlyMap<string, CompletionIndex> {
+    return this.completions;
+  }
+
   /** The nested objects of a nested path directly under this segment's scope, if any doc has some. */
   nested(path: string): NestedDocs | undefined {
     return this.nestedDocs.get(path);
@@ -287,6 +301,8 @@ export class SegmentBuilder {
   private readonly keywordValues = new Map<string, Map<number, string[]>>();
   private readonly numericValues = new Map<string, Map<number, number[]>>();
   private readonly pool = new IntBlockPool();
+  /** Per completion field, its inputs so far (keyed at add: the analyzer is at hand then). */
+  private completionInputs: Map<string, { key: string; input: string; weight: number; doc: number }[]> | undefined;
   /** Per nested path, a builder of its objects and each object's parent and offset. */
   private nestedBuilders: Map<string, { builder: SegmentBuilder; parents: number[]; offsets: number[] }> | undefined;
 
@@ -321,11 +337,28 @@ export class SegmentBuilder {
             setValues(this.keywordValues, f.path, doc, f.strings);
           }
           break;
+        case 'completion':
+          this.addCompletion(doc, f, analyzerFor(f));
+          break;
         default:
           if (f.numbers.length > 0) setValues(this.numericValues, f.path, doc, f.numbers);
       }
     }
     return doc;
+  }
+
+  private addCompletion(doc: number, f: ParsedField, analyzer: Analyzer): void {
+    this.completionInputs ??= new Map();
+    let entries = this.completionInputs.get(f.path);
+    if (!entries) this.completionInputs.set(f.path, (entries = []));
+    const m = f.mapping;
+    const options = { preserveSeparators: m.preserve_separators !== false, preservePositionIncrements: m.preserve_position_increments !== false };
+    for (let i = 0; i < f.strings.length; i++) {
+      const input = f.strings[i]!;
+      const key = completionKey(analyzer.analyze(input.slice(0, m.max_input_length ?? DEFAULT_MAX_INPUT_LENGTH)), options);
+      // An input that analyses to nothing (only stop words) cannot be suggested.
+      if (key !== '') entries.push({ key, input, weight: f.numbers[i]!, doc });
+    }
   }
 
   private addNested(doc: number, meta: DocMeta, nested: Map<string, NestedObject[]>, analyzerFor: (f: ParsedField) => Analyzer): void {
@@ -370,7 +403,12 @@ export class SegmentBuilder {
     const columns = new Map<string, Column>();
     for (const [path, values] of this.numericValues) columns.set(path, numericColumn(maxDoc, values));
     for (const [path, values] of this.keywordValues) columns.set(path, keywordColumn(maxDoc, values));
-    return new Segment(this.name, this.metas, this.sources, fields, columns, nested);
+    let completions: Map<string, CompletionIndex> | undefined;
+    if (this.completionInputs) {
+      completions = new Map();
+      for (const [path, entries] of this.completionInputs) completions.set(path, CompletionIndex.build(entries));
+    }
+    return new Segment(this.name, this.metas, this.sources, fields, columns, nested, completions);
   }
 
   private fieldBuilder(path: string, text: boolean): FieldBuilder {

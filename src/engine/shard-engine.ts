@@ -11,6 +11,7 @@ import { childRange, InnerHitsFetcher, innerHitQueries, nestedChainOf, nestedCon
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
+import { suggestCompletion, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
 import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseScriptFields, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
@@ -762,7 +763,7 @@ export class ShardEngine {
     let a = this.searchAnalyzerCache.get(field);
     if (!a) {
       const m = this.mappings.field(field);
-      this.searchAnalyzerCache.set(field, (a = this.analyzers.get(m?.search_analyzer ?? m?.analyzer ?? 'standard')));
+      this.searchAnalyzerCache.set(field, (a = this.analyzers.get(m?.search_analyzer ?? m?.analyzer ?? defaultAnalyzer(m?.type))));
     }
     return a;
   }
@@ -774,7 +775,7 @@ export class ShardEngine {
 
   private analyzerForIndexing(f: ParsedField): Analyzer {
     let a = this.analyzerCache.get(f.path);
-    if (!a) this.analyzerCache.set(f.path, (a = this.analyzers.get(f.mapping.analyzer ?? 'standard')));
+    if (!a) this.analyzerCache.set(f.path, (a = this.analyzers.get(f.mapping.analyzer ?? defaultAnalyzer(f.mapping.type))));
     return a;
   }
 
@@ -814,6 +815,23 @@ export class ShardEngine {
   private nextSegmentName(): string {
     return `_${(this.segmentCounter++).toString(36)}`;
   }
+}
+
+/** The completion suggester on this shard's segments (completion.ts); options carry their doc's `_source` as the request filters it. */
+function completionSuggestions(engine: ShardEngine, segments: Segment[], spec: CompletionSuggestSpec, sourceFilter: SearchRequest['source']): CompletionEntry[] {
+  const m = engine.mappings.field(spec.field);
+  if (m === undefined) return [{ text: spec.text, offset: 0, length: spec.text.length, options: [] }];
+  if (m.type !== 'completion') throw new EngineError('illegal_argument_exception', `Field [${spec.field}] is not a completion suggest field`);
+  const keyOptions = { preserveSeparators: m.preserve_separators !== false, preservePositionIncrements: m.preserve_position_increments !== false };
+  return suggestCompletion(spec, segments, engine.analyzerFor(spec.field, spec.analyzer), keyOptions, (seg, doc) => {
+    const segment = segments[seg]!;
+    return { ...(engine.indexName !== undefined ? { _index: engine.indexName } : {}), _id: segment.id(doc), ...(sourceFilter ? { _source: sourceFilter(segment.source(doc)) } : {}) };
+  });
+}
+
+/** A field's analyzer when its mapping names none: completion fields use `simple`, as in Elasticsearch. */
+function defaultAnalyzer(type: string | undefined): string {
+  return type === 'completion' ? 'simple' : 'standard';
 }
 
 /** Docs a background merge copies per slice by default: some 10 ms of indexing, so writes and searches wait no longer. */
@@ -875,7 +893,7 @@ export interface SearchResponse {
   timed_out: boolean;
   hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHit[] };
   aggregations?: Record<string, unknown>;
-  suggest?: Record<string, SuggestEntry[]>;
+  suggest?: Record<string, SuggestEntry[] | CompletionEntry[]>;
   /**
    * Instead of `aggregations` when the request says `partial_aggs: true` (a shard request of a
    * distributed search): mergeable state for the coordinating node's `reduceShardAggs`.
@@ -1045,7 +1063,10 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   };
   if (req.suggest !== undefined) {
     response.suggest = {};
-    for (const spec of req.suggest) response.suggest[spec.name] = suggestTerms(spec, segments, stats, engine.analyzerFor(spec.field, spec.analyzer));
+    for (const spec of req.suggest) {
+      response.suggest[spec.name] =
+        spec.kind === 'completion' ? completionSuggestions(engine, segments, spec, req.source) : suggestTerms(spec, segments, stats, engine.analyzerFor(spec.field, spec.analyzer));
+    }
   }
   if (req.aggs !== undefined) {
     const { fieldType, types } = recordingFieldType((f) => engine.mappings.field(f)?.type);

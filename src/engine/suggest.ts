@@ -8,12 +8,14 @@
  * `always` offers any. Across shards the options of one token merge by text: frequencies add up,
  * the best score stays.
  */
+import { mergeCompletions, parseCompletionSuggest, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
 import { editDistance } from './fuzzy.ts';
 import type { ShardStats } from './query.ts';
 import { firstTermAtOrAfter, type Segment } from './segment.ts';
 import { EngineError, isPlainObject, type Analyzer } from './types.ts';
 
 export interface TermSuggestSpec {
+  kind: 'term';
   name: string;
   text: string;
   field: string;
@@ -60,19 +62,26 @@ function frequency(v: unknown, name: string, dflt: number): number {
   return v;
 }
 
-/** The `suggest` section of a search request: term suggesters by name (a global `text` allowed). */
-export function parseSuggest(v: unknown): TermSuggestSpec[] {
+/** A suggester of a search request: the term suggester, or the completion suggester (completion.ts). */
+export type SuggestSpec = TermSuggestSpec | CompletionSuggestSpec;
+
+/** The `suggest` section of a search request: term and completion suggesters by name (a global `text` allowed). */
+export function parseSuggest(v: unknown): SuggestSpec[] {
   if (!isPlainObject(v)) bad('[suggest] must be an object');
   const globalText = v.text;
   if (globalText !== undefined && typeof globalText !== 'string') bad('[suggest] [text] must be a string');
-  const specs: TermSuggestSpec[] = [];
+  const specs: SuggestSpec[] = [];
   for (const name in v) {
     if (name === 'text') continue;
     const s = v[name];
     if (!isPlainObject(s)) bad(`suggestion [${name}] must be an object`);
+    if (s.completion !== undefined) {
+      specs.push(parseCompletionSuggest(name, s, globalText));
+      continue;
+    }
     for (const k in s) {
       if (k === 'text' || k === 'term') continue;
-      bad(k === 'phrase' || k === 'completion' ? `suggestion [${name}]: the [${k}] suggester is not supported` : `suggestion [${name}] does not support [${k}]`);
+      bad(k === 'phrase' ? `suggestion [${name}]: the [${k}] suggester is not supported` : `suggestion [${name}] does not support [${k}]`);
     }
     const text = s.text ?? globalText;
     if (typeof text !== 'string') bad(`suggestion [${name}] requires [text]`);
@@ -87,6 +96,7 @@ export function parseSuggest(v: unknown): TermSuggestSpec[] {
     const sort = t.sort ?? 'score';
     if (sort !== 'score' && sort !== 'frequency') bad('[sort] must be score or frequency');
     specs.push({
+      kind: 'term',
       name,
       text,
       field: t.field,
@@ -144,8 +154,13 @@ export function rankOptions(options: SuggestOption[], spec: Pick<TermSuggestSpec
     .slice(0, spec.size);
 }
 
-/** The coordinating node's merge of shards' suggestions for one spec: per token, options by text. */
-export function mergeSuggestions(perShard: SuggestEntry[][], spec: Pick<TermSuggestSpec, 'sort' | 'size'>): SuggestEntry[] {
+/** The coordinating node's merge of shards' suggestions for one spec. */
+export function mergeSuggestions(perShard: (SuggestEntry[] | CompletionEntry[])[], spec: SuggestSpec): SuggestEntry[] | CompletionEntry[] {
+  return spec.kind === 'completion' ? mergeCompletions(perShard as CompletionEntry[][], spec) : mergeTermSuggestions(perShard as SuggestEntry[][], spec);
+}
+
+/** Term suggestions: per token, options by text (frequencies add up, the best score stays). */
+function mergeTermSuggestions(perShard: SuggestEntry[][], spec: Pick<TermSuggestSpec, 'sort' | 'size'>): SuggestEntry[] {
   // Every shard analyses the same text the same way: any shard's entries give the tokens.
   const first = perShard.find((entries) => entries.length > 0);
   if (!first) return [];

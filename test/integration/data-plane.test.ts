@@ -898,6 +898,29 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('completion suggestions merge across shards: the best weights of every shard, with _index, _id and _source', async () => {
+    // The standard analyzer keeps the numbers (the default, simple, keeps letters only).
+    await createSettled('songs', 3, 0, { properties: { title: { type: 'keyword' }, suggest: { type: 'completion', analyzer: 'standard' } } });
+    try {
+      // Song i: input "Song <i>" weighted (i * 7) % 31, and every third one also "Hit <i>".
+      const weight = (i: number) => (i * 7) % 31;
+      const docs = Array.from({ length: 30 }, (_, i) => ({ title: `s${i}`, suggest: { input: i % 3 === 0 ? [`Song ${i}`, `Hit ${i}`] : [`Song ${i}`], weight: weight(i) } }));
+      expect((await api({ op: 'doc.bulk', index: 'songs', refresh: true, operations: docs.flatMap((d, i) => [{ index: { _id: `s${i}` } }, d]) })).errors).toBe(false);
+      const suggest = async (completion: Record<string, unknown>, prefix: string) =>
+        (await api({ op: 'search', index: 'songs', body: { size: 0, _source: ['title'], suggest: { s: { prefix, completion: { field: 'suggest', ...completion } } } } })).suggest.s[0].options as Any[];
+      // "song 1" is Song 1 and Song 10 to 19.
+      const ones = [1, ...Array.from({ length: 10 }, (_, k) => 10 + k)].sort((a, b) => weight(b) - weight(a) || (`Song ${a}` < `Song ${b}` ? -1 : 1));
+      const got = await suggest({ size: 4 }, 'song 1');
+      expect(got.map((o) => [o.text, o._id, o._score])).toEqual(ones.slice(0, 4).map((i) => [`Song ${i}`, `s${i}`, weight(i)]));
+      for (const o of got) expect(o).toMatchObject({ _index: 'songs', _source: { title: o._id } });
+      // Fuzzy, across shards: "hti" is one transposition from "hit".
+      expect((await suggest({ size: 20, fuzzy: true }, 'hti')).map((o) => o._id).sort()).toEqual(Array.from({ length: 10 }, (_, k) => `s${k * 3}`).sort());
+      await expect(api({ op: 'search', index: 'songs', body: { suggest: { s: { prefix: 'x', completion: { field: 'title' } } } } })).rejects.toMatchObject({ status: 400 });
+    } finally {
+      await api({ op: 'index.delete', index: 'songs' });
+    }
+  });
+
   it('index admin: get, exists, field caps, stats summed over copies, flush, and force merge on every copy', async () => {
     await createSettled('adm', 2, 1, { properties: { title: { type: 'text' }, n: { type: 'long' }, user: { properties: { name: { type: 'keyword' } } }, tags: { type: 'nested', properties: { k: { type: 'keyword' } } } } });
     await createSettled('adm2', 1, 0, { properties: { n: { type: 'keyword' } } });

@@ -84,7 +84,21 @@ const query: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).q;
 
-const suggest = fc.dictionary(fc.constantFrom('s', 'text'), fc.oneof(value, fc.record({ text: value, term: fc.dictionary(fc.constantFrom('field', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'analyzer'), fc.oneof(value, field), { maxKeys: 3 }) }, { requiredKeys: [] })), { maxKeys: 2 });
+const completion = fc.record(
+  {
+    prefix: fc.oneof(value, fc.constantFrom('a', 'b c', 'x')),
+    completion: fc.oneof(
+      value,
+      fc.record({ field: fc.oneof(field, fc.constant('sugg')), size: value, skip_duplicates: value, fuzzy: fc.oneof(value, fc.constant(true), fc.dictionary(fc.constantFrom('fuzziness', 'prefix_length', 'min_length', 'transpositions', 'bogus'), value, { maxKeys: 2 })) }, { requiredKeys: [] }),
+    ),
+  },
+  { requiredKeys: ['completion'] },
+);
+const suggest = fc.dictionary(
+  fc.constantFrom('s', 'text'),
+  fc.oneof(value, completion, fc.record({ text: value, term: fc.dictionary(fc.constantFrom('field', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'analyzer'), fc.oneof(value, field), { maxKeys: 3 }) }, { requiredKeys: [] })),
+  { maxKeys: 2 },
+);
 const rescorer = fc.dictionary(
   fc.constantFrom('window_size', 'query'),
   fc.oneof(value, fc.dictionary(fc.constantFrom('rescore_query', 'query_weight', 'rescore_query_weight', 'score_mode'), fc.oneof(query, value), { maxKeys: 3 })),
@@ -150,8 +164,8 @@ function ordinary(v: unknown): unknown {
 }
 
 describe('search requests, fuzzed', () => {
-  const e = new ShardEngine({ mappings: { properties: { body: { type: 'text', fields: { keyword: { type: 'keyword' } } }, tag: { type: 'keyword' }, n: { type: 'long' }, at: { type: 'date' }, users: { type: 'nested', properties: { name: { type: 'keyword' }, age: { type: 'long' } } } } } });
-  for (let i = 0; i < 30; i++) e.index(String(i), { body: ['a b', 'b c', 'a c d', 'x'][i % 4], tag: ['p', 'q'][i % 2], n: i % 7, at: 1_700_000_000_000 + i * 86_400_000, users: Array.from({ length: i % 3 }, (_, j) => ({ name: ['p', 'q', 'x'][(i + j) % 3], age: i + j })) });
+  const e = new ShardEngine({ mappings: { properties: { body: { type: 'text', fields: { keyword: { type: 'keyword' } } }, tag: { type: 'keyword' }, n: { type: 'long' }, at: { type: 'date' }, users: { type: 'nested', properties: { name: { type: 'keyword' }, age: { type: 'long' } } }, sugg: { type: 'completion' } } } });
+  for (let i = 0; i < 30; i++) e.index(String(i), { sugg: { input: ['a b', 'b c', 'x'][i % 3]!, weight: i }, body: ['a b', 'b c', 'a c d', 'x'][i % 4], tag: ['p', 'q'][i % 2], n: i % 7, at: 1_700_000_000_000 + i * 86_400_000, users: Array.from({ length: i % 3 }, (_, j) => ({ name: ['p', 'q', 'x'][(i + j) % 3], age: i + j })) });
   e.refresh();
 
   it('answers, or fails with a structured error, whatever the request', () => {
