@@ -13,12 +13,12 @@ import type { Column } from './types.ts';
  * - Header, 40 bytes: magic `SHOALSEG`, u32 format version, u32 section count, u64 file length,
  *   u32 TOC length, u32 crc32 of the TOC (with its padding), u32 reserved (0), u32 crc32 of the
  *   36 bytes before it.
- * - TOC (msgpack): `{ kept, sections: [name, kind, offset, byteLength, crc32][] }`, offsets from
- *   the data area; zero padding to a multiple of 8 bytes.
+ * - TOC (msgpack): `{ keptSections, sections: [name, kind, offset, byteLength, crc32][] }`,
+ *   offsets from the data area; zero padding to a multiple of 8 bytes.
  * - Data area: the sections back to back, each starting at a multiple of 8 bytes and zero-padded
  *   to one; a section's crc32 covers its padding too, so every byte of the file is checked. First
- *   the typed arrays the segment keeps (`kept` bytes: read into one buffer that the loaded arrays
- *   are views of), then what is only read while loading (term tables, msgpack sections: read
+ *   the typed arrays the segment keeps (the first `keptSections`: read into one buffer that the
+ *   loaded arrays are views of), then what is only read while loading (term tables, msgpack sections: read
  *   into a buffer that is dropped after).
  */
 export const SEGMENT_MAGIC = 'SHOALSEG';
@@ -41,6 +41,8 @@ export interface SectionEntry {
   offset: number;
   byteLength: number;
   crc: number;
+  /** One of the arrays a loaded segment keeps (a view of the kept buffer). */
+  kept: boolean;
 }
 
 export interface SegmentFileLayout {
@@ -48,7 +50,8 @@ export interface SegmentFileLayout {
   fileLength: number;
   /** Where the data area starts in the file. */
   dataStart: number;
-  kept: number;
+  /** The kept arrays' bytes: the start of the data area. */
+  keptBytes: number;
   sections: SectionEntry[];
 }
 
@@ -137,16 +140,14 @@ function layOut(sections: Section[], keptCount: number): Uint8Array[] {
   const entries: [string, Kind, number, number, number][] = [];
   const data: Uint8Array[] = [];
   let offset = 0;
-  let keptBytes = 0;
-  for (const [i, s] of sections.entries()) {
+  for (const s of sections) {
     const padded = align(s.bytes.length);
     const padding = ZEROS.subarray(0, padded - s.bytes.length);
     entries.push([s.name, s.kind, offset, s.bytes.length, crc(padding, crc(s.bytes))]);
     data.push(s.bytes, padding);
     offset += padded;
-    if (i < keptCount) keptBytes = offset;
   }
-  const toc = encode({ kept: keptBytes, sections: entries });
+  const toc = encode({ keptSections: keptCount, sections: entries });
   const tocPadding = ZEROS.subarray(0, align(HEADER_BYTES + toc.length) - HEADER_BYTES - toc.length);
   const dataStart = HEADER_BYTES + toc.length + tocPadding.length;
   const header = Buffer.alloc(HEADER_BYTES);
@@ -205,13 +206,14 @@ function readLayout(fd: number, file: string): SegmentFileLayout {
   const toc = Buffer.alloc(dataStart - HEADER_BYTES);
   readFully(fd, toc, HEADER_BYTES);
   if (crc(toc) !== header.readUInt32LE(28)) fail('toc', 'crc mismatch');
-  let parsed: { kept: number; sections: [string, Kind, number, number, number][] };
+  let parsed: { keptSections: number; sections: [string, Kind, number, number, number][] };
   try {
     parsed = decode(toc.subarray(0, tocLength)) as typeof parsed;
   } catch {
     return fail('toc', 'undecodable');
   }
-  const sections = parsed.sections.map(([name, kind, offset, byteLength, c]) => ({ name, kind, offset, byteLength, crc: c }));
+  if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.sections) || !Number.isSafeInteger(parsed.keptSections) || parsed.keptSections < 0 || parsed.keptSections > parsed.sections.length) fail('toc', 'not a table of sections');
+  const sections = parsed.sections.map(([name, kind, offset, byteLength, c], i) => ({ name, kind, offset, byteLength, crc: c, kept: i < parsed.keptSections }));
   // Written back to back: anything else is damage (or not our writer).
   let at = 0;
   for (const s of sections) {
@@ -225,7 +227,9 @@ function readLayout(fd: number, file: string): SegmentFileLayout {
     fail(cut.name, `truncated: the file has ${size} of ${fileLength} bytes`);
   }
   if (size > fileLength) fail('end', `${size - fileLength} bytes after the last section`);
-  return { version, fileLength, dataStart, kept: parsed.kept, sections };
+  const lastKept = sections[parsed.keptSections - 1];
+  const keptBytes = lastKept ? lastKept.offset + align(lastKept.byteLength) : 0;
+  return { version, fileLength, dataStart, keptBytes, sections };
 }
 
 /** The header and TOC of a segment file (tools and tests: where each section is). */
@@ -252,11 +256,11 @@ export function readSegmentFile(file: string): Segment {
   try {
     layout = readLayout(fd, file);
     const dataLength = layout.fileLength - layout.dataStart;
-    kept = new ArrayBuffer(layout.kept);
+    kept = new ArrayBuffer(layout.keptBytes);
     readFully(fd, new Uint8Array(kept), layout.dataStart);
     // A buffer of its own (not Node's pool): 8-aligned for the term tables' views.
-    rest = new Uint8Array(new ArrayBuffer(dataLength - layout.kept));
-    readFully(fd, rest, layout.dataStart + layout.kept);
+    rest = new Uint8Array(new ArrayBuffer(dataLength - layout.keptBytes));
+    readFully(fd, rest, layout.dataStart + layout.keptBytes);
   } finally {
     fs.closeSync(fd);
   }
@@ -335,10 +339,10 @@ class SegmentReader {
 
   /** A section's bytes with its padding (what its CRC covers). */
   private bytes(s: SectionEntry): Uint8Array<ArrayBuffer> {
-    const kept = s.offset < this.kept.byteLength;
+    // (An empty kept array must be a view of the kept buffer too: one of `rest` would keep it alive.)
     const end = s.offset + align(s.byteLength);
-    if (kept ? end > this.kept.byteLength : s.offset < this.kept.byteLength) this.fail(s.name, 'crosses the end of the kept arrays');
-    return kept ? new Uint8Array(this.kept, s.offset, end - s.offset) : this.rest.subarray(s.offset - this.kept.byteLength, end - this.kept.byteLength);
+    if (s.kept) return new Uint8Array(this.kept, s.offset, end - s.offset);
+    return this.rest.subarray(s.offset - this.kept.byteLength, end - this.kept.byteLength);
   }
 
   private typed(name: string, kind: Exclude<Kind, 'msgpack'>, length?: number): Int32Array | Uint32Array | Float64Array | Uint8Array {

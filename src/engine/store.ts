@@ -82,6 +82,7 @@ export class ShardStore {
       if (fs.existsSync(legacy)) return { format: 'legacy', stored: this.read(legacy) as StoredSegment };
     }
     const segment = readSegmentFile(file);
+    if (segment.name !== name) throw new Error(`ShardStore: ${file} is corrupt: it holds segment ${segment.name}`);
     const live = this.readLive(name);
     if (live.length !== segment.maxDoc) throw new Error(`ShardStore: ${path.join(this.dir, `seg-${name}.liv`)} is corrupt: ${live.length} docs, its segment has ${segment.maxDoc}`);
     for (let d = 0; d < live.length; d++) if (live[d] !== 1) segment.delete(d);

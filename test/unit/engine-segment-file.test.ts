@@ -276,6 +276,33 @@ describe('segment files', () => {
     e.close();
   });
 
+  it('a loaded segment keeps its arrays as views of one buffer holding only them (not the sources or dictionaries)', () => {
+    const dir = tmp();
+    const e = smallShard(dir);
+    // Two segments whose every doc is deleted, merged: a segment of no docs, every array empty.
+    e.index('x', { title: 'gone', n: 1 });
+    e.refresh();
+    e.index('y', { title: 'gone too', tag: 'a' });
+    e.refresh();
+    e.delete('x');
+    e.delete('y');
+    e.refresh();
+    e.merge(2);
+    e.flush();
+    e.close();
+    const files = fs.readdirSync(dir).filter((f) => f.endsWith('.seg'));
+    expect(files.map((f) => readSegmentFile(path.join(dir, f)).maxDoc).sort((a, b) => a - b)).toEqual([0, 10, 20, 70]);
+    for (const f of files) {
+      const layout = readSegmentLayout(path.join(dir, f));
+      const { docs, fields, columns } = readSegmentFile(path.join(dir, f)).parts();
+      const arrays = [docs.seqNos, docs.primaryTerms, docs.versions, ...[...fields.values()].flatMap((fi) => [fi.docs, fi.freqs, fi.posStarts, fi.positions, fi.impacts, fi.topDocs, fi.norms]), ...[...columns.values()].flatMap((c) => (c.kind === 'numeric' ? [c.offsets, c.values] : [c.offsets, c.ords]))];
+      const buffers = new Set(arrays.filter((a) => a !== undefined).map((a) => a.buffer));
+      expect(buffers.size).toBe(1);
+      expect([...buffers][0]!.byteLength).toBe(layout.keptBytes);
+      expect(layout.keptBytes).toBeLessThan(layout.fileLength - layout.dataStart);
+    }
+  });
+
   describe('damage', () => {
     /** A closed shard, its first segment file, and a fresh copy of the shard to damage. */
     function damaged(): { file: string; layout: SegmentFileLayout; copy: (change: (file: string) => void) => string } {
