@@ -15,7 +15,7 @@
  * Output: progress on stderr, a table on stdout; with --json the last stdout line is one JSON
  * object: { docs, segments, rounds, reopen_ms_old, reopen_ms_new, reopen_speedup, reopen_ms_old_all,
  * reopen_ms_new_all, file_bytes_old, file_bytes_new, heap_bytes_per_doc_indexed,
- * heap_bytes_per_doc_reopened }.
+ * heap_bytes_per_doc_reopened, and their parts heap_used_… (V8 heap) and array_buffer_… }.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,12 +38,21 @@ const rounds = positive('rounds', args.rounds, 5, true);
 const MAPPINGS: Mappings = { dynamic: false, properties: { gloss: { type: 'text' }, words: { type: 'text' }, category: { type: 'keyword' } } };
 const log = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
-function heapNow(): number {
+/** V8 heap used and ArrayBuffer memory (typed arrays' data, outside the V8 heap), after a forced GC. */
+function memNow(): { heap: number; ab: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('run with node --expose-gc (npm run bench:engine-open does)');
   for (let i = 0; i < 3; i++) gc();
   const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
+  return { heap: m.heapUsed, ab: m.arrayBuffers };
+}
+
+/** Bytes per doc retained since `base`: [total, V8 heap, ArrayBuffers]. */
+function perDoc(base: { heap: number; ab: number }, n: number): [number, number, number] {
+  const m = memNow();
+  const heap = (m.heap - base.heap) / n;
+  const ab = (m.ab - base.ab) / n;
+  return [Math.round(heap + ab), Math.round(heap), Math.round(ab)];
 }
 
 const median = (xs: number[]): number => {
@@ -70,7 +79,7 @@ function writeOldFormat(from: string, to: string): void {
 }
 
 function timeOpen(dir: string): { ms: number; docs: number; hits: string[] } {
-  heapNow(); // the previous round's engine is garbage: collect it outside the timed part
+  memNow(); // the previous round's engine is garbage: collect it outside the timed part
   const t0 = performance.now();
   const e = ShardEngine.open(dir, { mappings: MAPPINGS, durability: 'async' });
   const ms = performance.now() - t0;
@@ -84,7 +93,7 @@ try {
   const dirNew = path.join(root, 'segment-files');
   const dirOld = path.join(root, 'dat-files');
 
-  const base = heapNow();
+  const base = memNow();
   let docs: ReturnType<typeof wordnet> | undefined = wordnet(limit);
   releaseWordnetCache();
   const n = docs.length;
@@ -94,19 +103,20 @@ try {
   for (const d of docs) engine.index(d.id, { gloss: d.gloss, words: d.words, category: d.category });
   engine.refresh();
   const indexMs = performance.now() - t0;
+  docs = undefined;
+  // Before the flush: its encoding leaves the msgpack codec a buffer the size of the sources.
+  const heapIndexed = perDoc(base, n);
   const tf = performance.now();
   engine.flush();
   const flushMs = performance.now() - tf;
-  docs = undefined;
-  const heapIndexed = (heapNow() - base) / n;
   const segments = engine.segmentCount;
   engine.close();
   engine = undefined;
   log(`indexed in ${(indexMs / 1000).toFixed(2)} s, flushed (segment files) in ${flushMs.toFixed(0)} ms; ${segments} segment(s)`);
 
-  const base2 = heapNow();
+  const base2 = memNow();
   engine = ShardEngine.open(dirNew, { mappings: MAPPINGS, durability: 'async' });
-  const heapReopened = (heapNow() - base2) / n;
+  const heapReopened = perDoc(base2, n);
   engine.close();
   engine = undefined;
 
@@ -137,14 +147,20 @@ try {
     reopen_ms_new_all: msNew.map((x) => round(x)),
     file_bytes_old: bytesOf(dirOld, '.dat'),
     file_bytes_new: bytesOf(dirNew, '.seg'),
-    heap_bytes_per_doc_indexed: Math.round(heapIndexed),
-    heap_bytes_per_doc_reopened: Math.round(heapReopened),
+    heap_bytes_per_doc_indexed: heapIndexed[0],
+    heap_bytes_per_doc_reopened: heapReopened[0],
+    heap_used_bytes_per_doc_indexed: heapIndexed[1],
+    heap_used_bytes_per_doc_reopened: heapReopened[1],
+    array_buffer_bytes_per_doc_indexed: heapIndexed[2],
+    array_buffer_bytes_per_doc_reopened: heapReopened[2],
   };
   const rows: [string, string, string][] = [
     ['', 'segment files', '.dat (re-index)'],
     ['reopen (median)', `${result.reopen_ms_new} ms`, `${result.reopen_ms_old} ms`],
     ['segment bytes', `${(result.file_bytes_new / 2 ** 20).toFixed(1)} MiB`, `${(result.file_bytes_old / 2 ** 20).toFixed(1)} MiB`],
     ['heap B/doc', `${result.heap_bytes_per_doc_reopened} (reopened)`, `${result.heap_bytes_per_doc_indexed} (indexed)`],
+    ['  of it V8 heap', `${result.heap_used_bytes_per_doc_reopened}`, `${result.heap_used_bytes_per_doc_indexed}`],
+    ['  ArrayBuffers', `${result.array_buffer_bytes_per_doc_reopened}`, `${result.array_buffer_bytes_per_doc_indexed}`],
   ];
   for (const [a, b, c] of rows) console.log(`${a.padEnd(18)}${b.padStart(18)}${c.padStart(20)}`);
   console.log(`reopen speedup: ${result.reopen_speedup}x (${n} docs, ${segments} segment(s), ${rounds} interleaved rounds)`);
