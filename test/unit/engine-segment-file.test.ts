@@ -358,6 +358,22 @@ describe('segment files', () => {
       for (const at of [40, Math.floor((40 + layout.dataStart) / 2), layout.dataStart - 1]) failsToOpen(copy(flip(at)), file, 'toc');
     });
 
+    it('any byte of the file changed in any way: open throws naming the file (property)', () => {
+      const { file, layout, copy } = damaged();
+      fc.assert(
+        fc.property(fc.integer({ min: 0, max: layout.fileLength - 1 }), fc.integer({ min: 1, max: 255 }), (at, mask) => {
+          const d = copy((f) => {
+            const buf = fs.readFileSync(f);
+            buf[at] = buf[at]! ^ mask;
+            fs.writeFileSync(f, buf);
+          });
+          expect(() => ShardEngine.open(d, { mappings: MAPPINGS })).toThrow(`${path.join(d, file)} is corrupt: section `);
+          fs.rmSync(d, { recursive: true, force: true });
+        }),
+        { numRuns: 150, seed: 7 },
+      );
+    });
+
     it('a truncated or extended file: open throws naming the file and the section cut', () => {
       const { file, layout, copy } = damaged();
       const cut = (length: number) => (f: string) => fs.truncateSync(f, length);
