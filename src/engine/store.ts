@@ -80,6 +80,7 @@ export class ShardStore {
     if (!fs.existsSync(file)) {
       const legacy = path.join(this.dir, `seg-${name}.dat`);
       if (fs.existsSync(legacy)) return { format: 'legacy', stored: this.read(legacy) as StoredSegment };
+      throw new Error(`ShardStore: ${file} is missing`);
     }
     const segment = readSegmentFile(file);
     if (segment.name !== name) throw new Error(`ShardStore: ${file} is corrupt: it holds segment ${segment.name}`);

@@ -380,7 +380,7 @@ describe('segment files', () => {
       failsToOpen(copy((f) => fs.appendFileSync(f, Buffer.from([0]))), file, 'end');
     });
 
-    it('reports a file that is not a segment file, and a live-docs file of the wrong length', () => {
+    it('reports a file that is not a segment file, a live-docs file of the wrong length, a missing segment file', () => {
       const { file, copy } = damaged();
       const d = copy((f) => fs.writeFileSync(f, Buffer.alloc(64, 1)));
       failsToOpen(d, file, 'header');
@@ -389,6 +389,8 @@ describe('segment files', () => {
       const d2 = copy(() => {});
       writeAtomic(d2, `seg-${name}.liv`, encode(new Uint8Array(3).fill(1)));
       expect(() => ShardEngine.open(d2, { mappings: MAPPINGS })).toThrow(new RegExp(`seg-${name}\\.liv is corrupt: 3 docs`));
+      const d3 = copy((f) => fs.rmSync(f));
+      expect(() => ShardEngine.open(d3, { mappings: MAPPINGS })).toThrow(`${path.join(d3, file)} is missing`);
     });
   });
 
