@@ -14,8 +14,9 @@
  *
  * Output: progress on stderr, a table on stdout; with --json the last stdout line is one JSON
  * object: { docs, segments, rounds, reopen_ms_old, reopen_ms_new, reopen_speedup, reopen_ms_old_all,
- * reopen_ms_new_all, file_bytes_old, file_bytes_new, heap_bytes_per_doc_indexed,
- * heap_bytes_per_doc_reopened, and their parts heap_used_… (V8 heap) and array_buffer_… }.
+ * reopen_ms_new_all, flush_ms (the flush that wrote the segment files), file_bytes_old,
+ * file_bytes_new, heap_bytes_per_doc_indexed, heap_bytes_per_doc_reopened, and their parts
+ * heap_used_… (V8 heap) and array_buffer_… }.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -145,6 +146,7 @@ try {
     reopen_speedup: round(median(msOld) / median(msNew), 2),
     reopen_ms_old_all: msOld.map((x) => round(x)),
     reopen_ms_new_all: msNew.map((x) => round(x)),
+    flush_ms: round(flushMs),
     file_bytes_old: bytesOf(dirOld, '.dat'),
     file_bytes_new: bytesOf(dirNew, '.seg'),
     heap_bytes_per_doc_indexed: heapIndexed[0],
