@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { crc } from '../storage/framed.ts';
 import { decode, encode } from '../transport/codec.ts';
-import { fieldIndex, Segment, type FieldIndex, type SegmentDocs, type TermPostings } from './segment.ts';
+import { fieldIndex, Segment, type FieldIndex, type NestedDocs, type SegmentDocs, type TermPostings } from './segment.ts';
 import type { Column } from './types.ts';
 
 /**
@@ -61,6 +61,8 @@ interface SegmentMeta {
   maxDoc: number;
   fields: { path: string; docCount: number; sumTotalTermFreq: number; topDocsAvgdl: number; norms: boolean; positions: boolean }[];
   columns: { path: string; kind: Column['kind'] }[];
+  /** Nested paths directly under this segment's scope with objects here (each a sub-segment). */
+  nested: string[];
 }
 
 /** TermPostings as a table row: six ints per term, in dictionary order. */
@@ -68,6 +70,8 @@ const TERM_ROW = 6;
 
 const fieldSection = (path: string, part: string): string => `field[${path}].${part}`;
 const columnSection = (path: string, part: string): string => `column[${path}].${part}`;
+/** Where a nested path's objects are named: under their parent segment's prefix. */
+const nestedPrefix = (prefix: string, path: string): string => `${prefix}nested[${path}].`;
 
 function requireLittleEndian(): void {
   // Typed arrays are written and viewed in the host's byte order.
@@ -80,59 +84,79 @@ const ZEROS = new Uint8Array(ALIGN);
 /** The bytes of the segment file of `segment`, in order (its live docs are not in it: see `.liv`). */
 export function segmentFileChunks(segment: Segment): Uint8Array[] {
   requireLittleEndian();
-  const { docs, sources, fields, columns } = segment.parts();
-  const kept: Section[] = [];
-  const loadOnly: Section[] = [];
-  const packed: Section[] = [];
-  const array = (to: Section[], name: string, kind: Kind, a: Int32Array | Uint32Array | Float64Array | Uint8Array): void => {
+  const w = new SectionWriter();
+  w.segment(segment, '');
+  return layOut([...w.kept, ...w.loadOnly, ...w.packed], w.kept.length);
+}
+
+/** Lists a segment's sections (and its nested objects' sub-segments', recursively) by part of the file. */
+class SectionWriter {
+  readonly kept: Section[] = [];
+  readonly loadOnly: Section[] = [];
+  readonly packed: Section[] = [];
+
+  /** The sections of `segment`, named under `prefix` (`nested[<path>].` for a nested path's objects). */
+  segment(segment: Segment, prefix: string): void {
+    const { docs, sources, fields, columns, nested } = segment.parts();
+    const meta: SegmentMeta = { name: segment.name, maxDoc: segment.maxDoc, fields: [], columns: [], nested: [...nested.keys()] };
+    this.array(this.kept, `${prefix}docs.seq_no`, 'f64', docs.seqNos);
+    this.array(this.kept, `${prefix}docs.primary_term`, 'f64', docs.primaryTerms);
+    this.array(this.kept, `${prefix}docs.version`, 'f64', docs.versions);
+    this.msgpack(`${prefix}docs.ids`, docs.ids);
+    for (const [path, fi] of fields) {
+      meta.fields.push({ path, docCount: fi.docCount, sumTotalTermFreq: fi.sumTotalTermFreq, topDocsAvgdl: fi.topDocsAvgdl, norms: fi.norms !== undefined, positions: fi.positions !== undefined });
+      const name = `${prefix}${fieldSection(path, '')}`;
+      const terms: string[] = [];
+      const table = new Int32Array(TERM_ROW * fi.terms.size);
+      let row = 0;
+      for (const [term, p] of fi.terms) {
+        terms.push(term);
+        table[row] = p.df;
+        table[row + 1] = p.start;
+        table[row + 2] = p.posBase;
+        table[row + 3] = p.impactBase;
+        table[row + 4] = p.topStart;
+        table[row + 5] = p.topEnd;
+        row += TERM_ROW;
+      }
+      this.msgpack(`${name}terms`, terms);
+      this.array(this.loadOnly, `${name}term_postings`, 'i32', table);
+      this.array(this.kept, `${name}docs`, 'i32', fi.docs);
+      this.array(this.kept, `${name}freqs`, 'i32', fi.freqs);
+      if (fi.posStarts) this.array(this.kept, `${name}pos_starts`, 'i32', fi.posStarts);
+      if (fi.positions) this.array(this.kept, `${name}positions`, 'i32', fi.positions);
+      this.array(this.kept, `${name}impacts`, 'i32', fi.impacts);
+      this.array(this.kept, `${name}top_docs`, 'i32', fi.topDocs);
+      if (fi.norms) this.array(this.kept, `${name}norms`, 'u8', fi.norms);
+    }
+    for (const [path, column] of columns) {
+      meta.columns.push({ path, kind: column.kind });
+      const name = `${prefix}${columnSection(path, '')}`;
+      this.array(this.kept, `${name}offsets`, 'u32', column.offsets);
+      if (column.kind === 'numeric') this.array(this.kept, `${name}values`, 'f64', column.values);
+      else {
+        this.array(this.kept, `${name}ords`, 'u32', column.ords);
+        this.msgpack(`${name}terms`, column.terms);
+      }
+    }
+    for (const [path, n] of nested) {
+      const child = nestedPrefix(prefix, path);
+      this.array(this.kept, `${child}parent_of`, 'i32', n.parentOf);
+      this.array(this.kept, `${child}child_start`, 'i32', n.childStart);
+      this.array(this.kept, `${child}offset_of`, 'i32', n.offsetOf);
+      this.segment(n.segment, child);
+    }
+    this.msgpack(`${prefix}source`, sources);
+    this.msgpack(`${prefix}segment`, meta);
+  }
+
+  private array(to: Section[], name: string, kind: Kind, a: Int32Array | Uint32Array | Float64Array | Uint8Array): void {
     to.push({ name, kind, bytes: new Uint8Array(a.buffer, a.byteOffset, a.byteLength) });
-  };
-  const msgpack = (name: string, value: unknown): void => {
-    packed.push({ name, kind: 'msgpack', bytes: encode(value) });
-  };
-  const meta: SegmentMeta = { name: segment.name, maxDoc: segment.maxDoc, fields: [], columns: [] };
-  array(kept, 'docs.seq_no', 'f64', docs.seqNos);
-  array(kept, 'docs.primary_term', 'f64', docs.primaryTerms);
-  array(kept, 'docs.version', 'f64', docs.versions);
-  msgpack('segment', meta); // filled in below: encoded after every other section is listed
-  msgpack('docs.ids', docs.ids);
-  for (const [path, fi] of fields) {
-    meta.fields.push({ path, docCount: fi.docCount, sumTotalTermFreq: fi.sumTotalTermFreq, topDocsAvgdl: fi.topDocsAvgdl, norms: fi.norms !== undefined, positions: fi.positions !== undefined });
-    const terms: string[] = [];
-    const table = new Int32Array(TERM_ROW * fi.terms.size);
-    let row = 0;
-    for (const [term, p] of fi.terms) {
-      terms.push(term);
-      table[row] = p.df;
-      table[row + 1] = p.start;
-      table[row + 2] = p.posBase;
-      table[row + 3] = p.impactBase;
-      table[row + 4] = p.topStart;
-      table[row + 5] = p.topEnd;
-      row += TERM_ROW;
-    }
-    msgpack(fieldSection(path, 'terms'), terms);
-    array(loadOnly, fieldSection(path, 'term_postings'), 'i32', table);
-    array(kept, fieldSection(path, 'docs'), 'i32', fi.docs);
-    array(kept, fieldSection(path, 'freqs'), 'i32', fi.freqs);
-    if (fi.posStarts) array(kept, fieldSection(path, 'pos_starts'), 'i32', fi.posStarts);
-    if (fi.positions) array(kept, fieldSection(path, 'positions'), 'i32', fi.positions);
-    array(kept, fieldSection(path, 'impacts'), 'i32', fi.impacts);
-    array(kept, fieldSection(path, 'top_docs'), 'i32', fi.topDocs);
-    if (fi.norms) array(kept, fieldSection(path, 'norms'), 'u8', fi.norms);
   }
-  for (const [path, column] of columns) {
-    meta.columns.push({ path, kind: column.kind });
-    array(kept, columnSection(path, 'offsets'), 'u32', column.offsets);
-    if (column.kind === 'numeric') array(kept, columnSection(path, 'values'), 'f64', column.values);
-    else {
-      array(kept, columnSection(path, 'ords'), 'u32', column.ords);
-      msgpack(columnSection(path, 'terms'), column.terms);
-    }
+
+  private msgpack(name: string, value: unknown): void {
+    this.packed.push({ name, kind: 'msgpack', bytes: encode(value) });
   }
-  msgpack('source', sources);
-  packed[0]!.bytes = encode(meta);
-  return layOut([...kept, ...loadOnly, ...packed], kept.length);
 }
 
 /** Header, TOC and the sections in order, the first `keptCount` of them being the kept arrays. */
@@ -286,45 +310,54 @@ class SegmentReader {
     }
   }
 
-  segment(): Segment {
-    const meta = this.msgpack('segment') as SegmentMeta;
-    if (typeof meta !== 'object' || meta === null || !Number.isSafeInteger(meta.maxDoc) || !Array.isArray(meta.fields) || !Array.isArray(meta.columns)) this.fail('segment', 'not a segment description');
+  /** The segment whose sections are named under `prefix`, its nested objects' sub-segments with it. */
+  segment(prefix = ''): Segment {
+    const metaName = `${prefix}segment`;
+    const meta = this.msgpack(metaName) as SegmentMeta;
+    if (typeof meta !== 'object' || meta === null || !Number.isSafeInteger(meta.maxDoc) || !Array.isArray(meta.fields) || !Array.isArray(meta.columns) || !Array.isArray(meta.nested)) this.fail(metaName, 'not a segment description');
     const n = meta.maxDoc;
-    const ids = this.strings('docs.ids', n);
-    const docs: SegmentDocs = { ids, seqNos: this.f64('docs.seq_no', n), primaryTerms: this.f64('docs.primary_term', n), versions: this.f64('docs.version', n) };
+    const ids = this.strings(`${prefix}docs.ids`, n);
+    const docs: SegmentDocs = { ids, seqNos: this.f64(`${prefix}docs.seq_no`, n), primaryTerms: this.f64(`${prefix}docs.primary_term`, n), versions: this.f64(`${prefix}docs.version`, n) };
     const fields = new Map<string, FieldIndex>();
-    for (const f of meta.fields) fields.set(f.path, this.field(f, n));
+    for (const f of meta.fields) fields.set(f.path, this.field(`${prefix}${fieldSection(f.path, '')}`, f, n));
     const columns = new Map<string, Column>();
     for (const c of meta.columns) {
-      const offsets = this.u32(columnSection(c.path, 'offsets'), n + 1);
-      if (c.kind === 'numeric') columns.set(c.path, { kind: 'numeric', offsets, values: this.f64(columnSection(c.path, 'values'), offsets[n]!) });
-      else columns.set(c.path, { kind: 'keyword', terms: this.strings(columnSection(c.path, 'terms')), offsets, ords: this.u32(columnSection(c.path, 'ords'), offsets[n]!) });
+      const name = `${prefix}${columnSection(c.path, '')}`;
+      const offsets = this.u32(`${name}offsets`, n + 1);
+      if (c.kind === 'numeric') columns.set(c.path, { kind: 'numeric', offsets, values: this.f64(`${name}values`, offsets[n]!) });
+      else columns.set(c.path, { kind: 'keyword', terms: this.strings(`${name}terms`), offsets, ords: this.u32(`${name}ords`, offsets[n]!) });
     }
-    const sources = this.msgpack('source');
-    if (!Array.isArray(sources) || sources.length !== n) this.fail('source', `expected ${n} sources`);
-    return new Segment(meta.name, docs, sources as Record<string, unknown>[], fields, columns);
+    const nested = new Map<string, NestedDocs>();
+    for (const path of meta.nested) {
+      const child = nestedPrefix(prefix, path);
+      const segment = this.segment(child);
+      nested.set(path, { segment, parentOf: this.i32(`${child}parent_of`, segment.maxDoc), childStart: this.i32(`${child}child_start`, n + 1), offsetOf: this.i32(`${child}offset_of`, segment.maxDoc) });
+    }
+    const sources = this.msgpack(`${prefix}source`);
+    if (!Array.isArray(sources) || sources.length !== n) this.fail(`${prefix}source`, `expected ${n} sources`);
+    return new Segment(meta.name, docs, sources as Record<string, unknown>[], fields, columns, nested.size > 0 ? nested : undefined);
   }
 
-  private field(f: SegmentMeta['fields'][number], maxDoc: number): FieldIndex {
-    const name = (part: string): string => fieldSection(f.path, part);
-    const words = this.strings(name('terms'));
-    const table = this.typed(name('term_postings'), 'i32', words.length * TERM_ROW) as Int32Array;
+  /** A field's index from its sections (named `name` + part). */
+  private field(name: string, f: SegmentMeta['fields'][number], maxDoc: number): FieldIndex {
+    const words = this.strings(`${name}terms`);
+    const table = this.typed(`${name}term_postings`, 'i32', words.length * TERM_ROW) as Int32Array;
     const terms = new Map<string, TermPostings>();
     for (let i = 0, r = 0; i < words.length; i++, r += TERM_ROW) {
       // The shape sealField gives them (one hidden class for every TermPostings).
       terms.set(words[i]!, { df: table[r]!, start: table[r + 1]!, posBase: table[r + 2]!, impactBase: table[r + 3]!, topStart: table[r + 4]!, topEnd: table[r + 5]! });
     }
-    const docs = this.i32(name('docs'));
+    const docs = this.i32(`${name}docs`);
     return fieldIndex(terms, {
       docCount: f.docCount,
       sumTotalTermFreq: f.sumTotalTermFreq,
-      norms: f.norms ? (this.typed(name('norms'), 'u8', maxDoc) as Uint8Array) : undefined,
+      norms: f.norms ? (this.typed(`${name}norms`, 'u8', maxDoc) as Uint8Array) : undefined,
       docs,
-      freqs: this.i32(name('freqs'), docs.length),
-      posStarts: f.positions ? this.i32(name('pos_starts'), docs.length + words.length) : undefined,
-      positions: f.positions ? this.i32(name('positions')) : undefined,
-      impacts: this.i32(name('impacts')),
-      topDocs: this.i32(name('top_docs')),
+      freqs: this.i32(`${name}freqs`, docs.length),
+      posStarts: f.positions ? this.i32(`${name}pos_starts`, docs.length + words.length) : undefined,
+      positions: f.positions ? this.i32(`${name}positions`) : undefined,
+      impacts: this.i32(`${name}impacts`),
+      topDocs: this.i32(`${name}top_docs`),
       topDocsAvgdl: f.topDocsAvgdl,
     });
   }

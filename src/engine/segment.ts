@@ -149,6 +149,7 @@ export interface SegmentParts {
   readonly sources: Record<string, unknown>[];
   readonly fields: ReadonlyMap<string, FieldIndex>;
   readonly columns: ReadonlyMap<string, Column>;
+  readonly nested: ReadonlyMap<string, NestedDocs>;
 }
 
 function docColumns(metas: DocMeta[]): SegmentDocs {
@@ -271,7 +272,7 @@ export class Segment implements SegmentColumns {
 
   /** Everything sealed (all but the live docs), as the segment file writes it: shared, not copied. */
   parts(): SegmentParts {
-    return { docs: { ids: this.ids, seqNos: this.seqNos, primaryTerms: this.primaryTerms, versions: this.versions }, sources: this.sources, fields: this.fields, columns: this.columns };
+    return { docs: { ids: this.ids, seqNos: this.seqNos, primaryTerms: this.primaryTerms, versions: this.versions }, sources: this.sources, fields: this.fields, columns: this.columns, nested: this.nestedDocs };
   }
 
   /** Each doc's identity and source, as the old segment files (`.dat`) held them. */
