@@ -76,6 +76,11 @@ export class CompletionIndex {
     readonly docs: Int32Array,
   ) {}
 
+  /** An index as a segment file holds it (already in order). */
+  static fromParts(keys: readonly string[], inputs: readonly string[], weights: Float64Array, docs: Int32Array): CompletionIndex {
+    return new CompletionIndex(keys, inputs, weights, docs);
+  }
+
   static build(entries: readonly { key: string; input: string; weight: number; doc: number }[]): CompletionIndex {
     const order = entries.map((_, i) => i).sort((a, b) => {
       const x = entries[a]!;

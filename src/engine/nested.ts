@@ -1,7 +1,7 @@
 import { filterSource, parseSourceSpec, type SourceFilter as SourceSpec } from './aggs/util.ts';
 import type { MappingRegistry } from './mapping.ts';
 import type { DocSet, ExecContext, Query, ShardStats } from './query.ts';
-import { Segment, type NestedDocs } from './segment.ts';
+import { SegmentBuilder, type NestedDocs, type Segment } from './segment.ts';
 import type { SortKey, SortMode } from './search-request.ts';
 import { EngineError, isPlainObject, type Column } from './types.ts';
 
@@ -147,7 +147,7 @@ export function nestedContext(ctx: ExecContext, path: string): ExecContext {
   let stats: ShardStats = ctx.stats;
   for (const p of chain) stats = stats.nested(p);
   // A segment without such objects: an empty one (nothing matches).
-  return { ...ctx, segment: levels ? levels.at(-1)!.segment : (emptySegment ??= new Segment('empty', [], [], new Map(), new Map())), stats, nestedPath: path };
+  return { ...ctx, segment: levels ? levels.at(-1)!.segment : (emptySegment ??= new SegmentBuilder('empty').seal()), stats, nestedPath: path };
 }
 
 let emptySegment: Segment | undefined;

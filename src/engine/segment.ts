@@ -133,6 +133,41 @@ export interface NestedDocs {
 const NO_NESTED: ReadonlyMap<string, NestedDocs> = new Map();
 const NO_COMPLETIONS: ReadonlyMap<string, CompletionIndex> = new Map();
 
+/**
+ * Each doc's identity, as columns rather than one object per doc: a hit's id is one array read
+ * (search builds ten per query, from random docs: the object hop was a second cache miss each),
+ * and 32 bytes per doc instead of about 64.
+ */
+export interface SegmentDocs {
+  readonly ids: string[];
+  readonly seqNos: Float64Array;
+  readonly primaryTerms: Float64Array;
+  readonly versions: Float64Array;
+}
+
+/** What a sealed segment holds besides its live docs (Segment.parts, the segment file). */
+export interface SegmentParts {
+  readonly docs: SegmentDocs;
+  readonly sources: Record<string, unknown>[];
+  readonly fields: ReadonlyMap<string, FieldIndex>;
+  readonly columns: ReadonlyMap<string, Column>;
+  readonly nested: ReadonlyMap<string, NestedDocs>;
+  readonly completions: ReadonlyMap<string, CompletionIndex>;
+}
+
+function docColumns(metas: DocMeta[]): SegmentDocs {
+  const n = metas.length;
+  const docs = { ids: new Array<string>(n), seqNos: new Float64Array(n), primaryTerms: new Float64Array(n), versions: new Float64Array(n) };
+  for (let d = 0; d < n; d++) {
+    const m = metas[d]!;
+    docs.ids[d] = m.id;
+    docs.seqNos[d] = m.seqNo;
+    docs.primaryTerms[d] = m.primaryTerm;
+    docs.versions[d] = m.version;
+  }
+  return docs;
+}
+
 /** ES's gap between the values of a multi-valued text field, so phrases do not span values. */
 const POSITION_INCREMENT_GAP = 100;
 
@@ -155,7 +190,7 @@ export class Segment implements SegmentColumns {
 
   constructor(
     readonly name: string,
-    metas: DocMeta[],
+    docs: SegmentDocs,
     private readonly sources: Record<string, unknown>[],
     readonly fields: ReadonlyMap<string, FieldIndex>,
     private readonly columns: ReadonlyMap<string, Column>,
@@ -164,22 +199,11 @@ export class Segment implements SegmentColumns {
     private readonly completions: ReadonlyMap<string, CompletionIndex> = NO_COMPLETIONS,
   ) {
     this.nestedDocs = nested;
-    this.maxDoc = metas.length;
-    // Columns rather than one object per doc: a hit's id is one array read (search builds ten per
-    // query, from random docs: the object hop was a second cache miss each), and 32 bytes per doc
-    // instead of about 64.
-    const n = this.maxDoc;
-    this.ids = new Array<string>(n);
-    this.seqNos = new Float64Array(n);
-    this.primaryTerms = new Float64Array(n);
-    this.versions = new Float64Array(n);
-    for (let d = 0; d < n; d++) {
-      const m = metas[d]!;
-      this.ids[d] = m.id;
-      this.seqNos[d] = m.seqNo;
-      this.primaryTerms[d] = m.primaryTerm;
-      this.versions[d] = m.version;
-    }
+    this.maxDoc = docs.ids.length;
+    this.ids = docs.ids;
+    this.seqNos = docs.seqNos;
+    this.primaryTerms = docs.primaryTerms;
+    this.versions = docs.versions;
     this.live = new Uint8Array(this.maxDoc).fill(1);
   }
 
@@ -261,7 +285,12 @@ export class Segment implements SegmentColumns {
     return this.live;
   }
 
-  /** Stored fields, for persistence. */
+  /** Everything sealed (all but the live docs), as the segment file writes it: shared, not copied. */
+  parts(): SegmentParts {
+    return { docs: { ids: this.ids, seqNos: this.seqNos, primaryTerms: this.primaryTerms, versions: this.versions }, sources: this.sources, fields: this.fields, columns: this.columns, nested: this.nestedDocs, completions: this.completions };
+  }
+
+  /** Each doc's identity and source, as the old segment files (`.dat`) held them. */
   stored(): { metas: DocMeta[]; sources: Record<string, unknown>[] } {
     const metas: DocMeta[] = [];
     for (let d = 0; d < this.maxDoc; d++) metas.push(this.meta(d));
@@ -408,7 +437,7 @@ export class SegmentBuilder {
       completions = new Map();
       for (const [path, entries] of this.completionInputs) completions.set(path, CompletionIndex.build(entries));
     }
-    return new Segment(this.name, this.metas, this.sources, fields, columns, nested, completions);
+    return new Segment(this.name, docColumns(this.metas), this.sources, fields, columns, nested, completions);
   }
 
   private fieldBuilder(path: string, text: boolean): FieldBuilder {
@@ -501,14 +530,7 @@ function sealField(fb: FieldBuilder, norms: Uint8Array | undefined): FieldIndex 
     }
     at += df;
   }
-  // Sorted on first use (prefix, wildcard, fuzzy, term ranges): most segments of a write-heavy
-  // index are merged away before any such query, and sorting is a tenth of a refresh.
-  let sorted: string[] | undefined;
-  return {
-    terms,
-    get sortedTerms() {
-      return (sorted ??= [...terms.keys()].sort());
-    },
+  return fieldIndex(terms, {
     docCount: fb.docCount,
     sumTotalTermFreq: fb.sumTotalTermFreq,
     norms,
@@ -519,6 +541,29 @@ function sealField(fb: FieldBuilder, norms: Uint8Array | undefined): FieldIndex 
     impacts: concat(impacts, impactLength),
     topDocs: concat(tops, topLength),
     topDocsAvgdl: avgdl,
+  });
+}
+
+/** A FieldIndex of its dictionary and arrays (sealed here, or read from a segment file). */
+export function fieldIndex(terms: Map<string, TermPostings>, rest: Omit<FieldIndex, 'terms' | 'sortedTerms'>): FieldIndex {
+  // Sorted on first use (prefix, wildcard, fuzzy, term ranges): most segments of a write-heavy
+  // index are merged away before any such query, and sorting is a tenth of a refresh.
+  let sorted: string[] | undefined;
+  return {
+    terms,
+    get sortedTerms() {
+      return (sorted ??= [...terms.keys()].sort());
+    },
+    docCount: rest.docCount,
+    sumTotalTermFreq: rest.sumTotalTermFreq,
+    norms: rest.norms,
+    docs: rest.docs,
+    freqs: rest.freqs,
+    posStarts: rest.posStarts,
+    positions: rest.positions,
+    impacts: rest.impacts,
+    topDocs: rest.topDocs,
+    topDocsAvgdl: rest.topDocsAvgdl,
   };
 }
 

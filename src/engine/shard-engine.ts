@@ -169,8 +169,9 @@ export class ShardEngine {
   }
 
   /**
-   * A durable engine in `dir`: loads the last commit point's segments, then replays every
-   * translog operation after it, so every acknowledged write is back after a crash.
+   * A durable engine in `dir`: loads the last commit point's segments (read from their segment
+   * files as they were sealed), then replays every translog operation after it, so every
+   * acknowledged write is back after a crash.
    */
   static open(dir: string, opts: EngineOptions = {}): ShardEngine {
     const store = new ShardStore(dir);
@@ -183,7 +184,16 @@ export class ShardEngine {
     engine.segmentCounter = store.nextSegmentNumber();
     engine.buffer = new SegmentBuilder(engine.nextSegmentName());
     for (const name of commit?.segments ?? []) {
-      const stored = store.readSegment(name);
+      const loaded = store.readSegment(name);
+      if (loaded.format === 'segment') {
+        // Served as it was written: no analysis, no inversion.
+        const segment = loaded.segment;
+        engine.segments.push(segment);
+        for (let d = 0; d < segment.maxDoc; d++) if (segment.isLive(d)) engine.locations.set(segment.id(d), { segment, doc: d });
+        continue;
+      }
+      // A shard written before segment files: re-index its live docs (the next flush writes them as a segment file).
+      const { stored } = loaded;
       const live = store.readLive(name);
       stored.metas.forEach((meta, doc) => {
         if (live[doc] === 1) engine.applyIndex(meta.id, stored.sources[doc]!, meta);
@@ -266,7 +276,7 @@ export class ShardEngine {
     if (!this.store || !this.translog) return;
     this.refresh();
     for (const seg of this.segments) {
-      if (!this.store.hasSegment(seg.name)) this.store.writeSegment(seg.name, seg.stored());
+      if (!this.store.hasSegment(seg.name)) this.store.writeSegment(seg);
       this.store.writeLive(seg.name, seg.liveBitmap());
     }
     this.translog.sync();

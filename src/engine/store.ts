@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { encode } from '../transport/codec.ts';
-import { readAtomic, writeAtomic } from '../storage/framed.ts';
+import { readAtomic, writeAtomic, writeAtomicChunks } from '../storage/framed.ts';
 import type { Mappings } from './mapping.ts';
-import type { DocMeta } from './segment.ts';
+import type { DocMeta, Segment } from './segment.ts';
+import { readSegmentFile, segmentFileChunks } from './segment-file.ts';
 
 /** What a commit point names: the durable segments, the seq_no they cover, and the mappings. */
 export interface CommitPoint {
@@ -19,18 +20,24 @@ export interface CommitPoint {
   tombstoneFloor?: number;
 }
 
+/** What the old segment files (`seg-<name>.dat`, before the segment file) held: no index. */
 export interface StoredSegment {
   metas: DocMeta[];
   sources: Record<string, unknown>[];
 }
 
+/** A committed segment as found on disk: the segment itself, or an old file to re-index. */
+export type LoadedSegment = { format: 'segment'; segment: Segment } | { format: 'legacy'; stored: StoredSegment };
+
 const COMMIT = 'commit.ckp';
 
 /**
- * The engine's files in a shard directory. Every file is one CRC-framed record replaced
- * atomically: `seg-<name>.dat` (docs and sources; immutable once written), `seg-<name>.liv`
- * (its live-docs bitmap, rewritten when deletes change it) and `commit.ckp`, which names the
- * segments of the last durable commit. A damaged file is reported, never served.
+ * The engine's files in a shard directory, each replaced atomically: `seg-<name>.seg` (the segment
+ * file, segment-file.ts: the whole sealed segment, its index included; immutable once written),
+ * `seg-<name>.liv` (its live-docs bitmap, rewritten when deletes change it) and `commit.ckp`,
+ * which names the segments of the last durable commit. The last two are one CRC-framed record
+ * each. Shards written before the segment file have `seg-<name>.dat` (docs and sources, one
+ * framed record) instead: still read, and re-indexed. A damaged file is reported, never served.
  */
 export class ShardStore {
   constructor(readonly dir: string) {
@@ -44,7 +51,7 @@ export class ShardStore {
   writeCommit(commit: CommitPoint): void {
     writeAtomic(this.dir, COMMIT, encode(commit));
     // Segments no commit names any more (merged away or from an interrupted flush).
-    const keep = new Set(commit.segments.flatMap((s) => [`seg-${s}.dat`, `seg-${s}.liv`]));
+    const keep = new Set(commit.segments.flatMap((s) => [`seg-${s}.seg`, `seg-${s}.dat`, `seg-${s}.liv`]));
     for (const f of fs.readdirSync(this.dir)) if (f.startsWith('seg-') && !keep.has(f)) fs.rmSync(path.join(this.dir, f), { force: true });
   }
 
@@ -58,16 +65,29 @@ export class ShardStore {
     return next;
   }
 
+  /** True when the segment's file (the current format) is on disk. */
   hasSegment(name: string): boolean {
-    return fs.existsSync(path.join(this.dir, `seg-${name}.dat`));
+    return fs.existsSync(this.segmentFile(name));
   }
 
-  writeSegment(name: string, segment: StoredSegment): void {
-    writeAtomic(this.dir, `seg-${name}.dat`, encode(segment));
+  writeSegment(segment: Segment): void {
+    writeAtomicChunks(this.dir, `seg-${segment.name}.seg`, segmentFileChunks(segment));
   }
 
-  readSegment(name: string): StoredSegment {
-    return this.read(path.join(this.dir, `seg-${name}.dat`)) as StoredSegment;
+  /** A committed segment with its live docs applied (the old format: its docs, to re-index). */
+  readSegment(name: string): LoadedSegment {
+    const file = this.segmentFile(name);
+    if (!fs.existsSync(file)) {
+      const legacy = path.join(this.dir, `seg-${name}.dat`);
+      if (fs.existsSync(legacy)) return { format: 'legacy', stored: this.read(legacy) as StoredSegment };
+      throw new Error(`ShardStore: ${file} is missing`);
+    }
+    const segment = readSegmentFile(file);
+    if (segment.name !== name) throw new Error(`ShardStore: ${file} is corrupt: it holds segment ${segment.name}`);
+    const live = this.readLive(name);
+    if (live.length !== segment.maxDoc) throw new Error(`ShardStore: ${path.join(this.dir, `seg-${name}.liv`)} is corrupt: ${live.length} docs, its segment has ${segment.maxDoc}`);
+    for (let d = 0; d < live.length; d++) if (live[d] !== 1) segment.delete(d);
+    return { format: 'segment', segment };
   }
 
   writeLive(name: string, live: Uint8Array): void {
@@ -88,6 +108,10 @@ export class ShardStore {
       else if (f.isFile()) total += fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
     }
     return total;
+  }
+
+  private segmentFile(name: string): string {
+    return path.join(this.dir, `seg-${name}.seg`);
   }
 
   private read(file: string): unknown {

@@ -9,8 +9,9 @@ import { decode } from '../transport/codec.ts';
  */
 export const RECORD_HEADER = 8;
 
-export function crc(data: Uint8Array): number {
-  return CRC32.buf(data) >>> 0;
+/** CRC-32 of `data`; with `seed` (a previous crc), of the previous bytes followed by `data`. */
+export function crc(data: Uint8Array, seed?: number): number {
+  return CRC32.buf(data, seed) >>> 0;
 }
 
 export function frame(payload: Uint8Array): Buffer {
@@ -47,11 +48,20 @@ export function fsyncDir(dir: string): void {
 
 /** Replace `dir/name` with one framed record, atomically: tmp file, fsync, rename, fsync the directory. */
 export function writeAtomic(dir: string, name: string, payload: Uint8Array, tmpName = `${name}.tmp`): void {
+  writeAtomicChunks(dir, name, [frame(payload)], tmpName);
+}
+
+/** Replace `dir/name` with the concatenation of `chunks`, atomically (as writeAtomic). */
+export function writeAtomicChunks(dir: string, name: string, chunks: readonly Uint8Array[], tmpName = `${name}.tmp`): void {
   const final = path.join(dir, name);
   const tmp = path.join(dir, tmpName);
   const fd = fs.openSync(tmp, 'w');
   try {
-    writeFully(fd, frame(payload), 0);
+    let at = 0;
+    for (const chunk of chunks) {
+      writeFully(fd, chunk, at);
+      at += chunk.length;
+    }
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
