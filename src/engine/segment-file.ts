@@ -3,6 +3,7 @@ import os from 'node:os';
 import { crc } from '../storage/framed.ts';
 import { decode, encode } from '../transport/codec.ts';
 import { CompletionIndex } from './completion.ts';
+import { decodeDeltas, encodeDeltas } from './varint.ts';
 import { fieldIndex, Segment, type FieldIndex, type NestedDocs, type SegmentDocs, type TermPostings } from './segment.ts';
 import type { Column } from './types.ts';
 
@@ -23,11 +24,13 @@ import type { Column } from './types.ts';
  *   into a buffer that is dropped after).
  */
 export const SEGMENT_MAGIC = 'SHOALSEG';
-export const SEGMENT_FORMAT_VERSION = 1;
+/** 2: postings as varints (zi32 sections). */
+export const SEGMENT_FORMAT_VERSION = 2;
 const HEADER_BYTES = 40;
 const ALIGN = 8;
 
-type Kind = 'i32' | 'u32' | 'f64' | 'u8' | 'msgpack';
+/** `zi32`: an Int32Array as zigzag-delta varints (varint.ts), decoded while loading. */
+type Kind = 'i32' | 'u32' | 'f64' | 'u8' | 'msgpack' | 'zi32';
 
 interface Section {
   name: string;
@@ -125,10 +128,11 @@ class SectionWriter {
       }
       this.msgpack(`${name}terms`, terms);
       this.array(this.loadOnly, `${name}term_postings`, 'i32', table);
-      this.array(this.kept, `${name}docs`, 'i32', fi.docs);
-      this.array(this.kept, `${name}freqs`, 'i32', fi.freqs);
-      if (fi.posStarts) this.array(this.kept, `${name}pos_starts`, 'i32', fi.posStarts);
-      if (fi.positions) this.array(this.kept, `${name}positions`, 'i32', fi.positions);
+      // The postings, most of the file: mostly small gaps and counts, one byte each as varints.
+      this.deltas(`${name}docs`, fi.docs);
+      this.deltas(`${name}freqs`, fi.freqs);
+      if (fi.posStarts) this.deltas(`${name}pos_starts`, fi.posStarts);
+      if (fi.positions) this.deltas(`${name}positions`, fi.positions);
       this.array(this.kept, `${name}impacts`, 'i32', fi.impacts);
       this.array(this.kept, `${name}top_docs`, 'i32', fi.topDocs);
       if (fi.norms) this.array(this.kept, `${name}norms`, 'u8', fi.norms);
@@ -167,6 +171,11 @@ class SectionWriter {
 
   private msgpack(name: string, value: unknown): void {
     this.packed.push({ name, kind: 'msgpack', bytes: encode(value) });
+  }
+
+  /** An Int32Array as zigzag-delta varints: read while loading, decoded into an array of its own. */
+  private deltas(name: string, a: Int32Array): void {
+    this.loadOnly.push({ name, kind: 'zi32', bytes: encodeDeltas(a) });
   }
 }
 
@@ -302,7 +311,7 @@ export function readSegmentFile(file: string): Segment {
   return new SegmentReader(file, layout, kept, rest).segment();
 }
 
-const ELEMENT_BYTES: Record<Exclude<Kind, 'msgpack'>, number> = { i32: 4, u32: 4, f64: 8, u8: 1 };
+const ELEMENT_BYTES: Record<Exclude<Kind, 'msgpack' | 'zi32'>, number> = { i32: 4, u32: 4, f64: 8, u8: 1 };
 
 /** Builds a Segment from a checked layout and the file's bytes. */
 class SegmentReader {
@@ -396,7 +405,7 @@ class SegmentReader {
     return this.rest.subarray(s.offset - this.kept.byteLength, end - this.kept.byteLength);
   }
 
-  private typed(name: string, kind: Exclude<Kind, 'msgpack'>, length?: number): Int32Array | Uint32Array | Float64Array | Uint8Array {
+  private typed(name: string, kind: Exclude<Kind, 'msgpack' | 'zi32'>, length?: number): Int32Array | Uint32Array | Float64Array | Uint8Array {
     const s = this.entry(name);
     if (s.kind !== kind) this.fail(name, `holds ${s.kind}, expected ${kind}`);
     const count = s.byteLength / ELEMENT_BYTES[kind];
@@ -406,8 +415,13 @@ class SegmentReader {
     return new View(bytes.buffer, bytes.byteOffset, count);
   }
 
+  /** An Int32Array section: raw (a view of the file's buffer), or varint-coded (decoded now). */
   private i32(name: string, length?: number): Int32Array {
-    return this.typed(name, 'i32', length) as Int32Array;
+    const s = this.entry(name);
+    if (s.kind !== 'zi32') return this.typed(name, 'i32', length) as Int32Array;
+    const values = decodeDeltas(this.bytes(s).subarray(0, s.byteLength)) ?? this.fail(name, 'undecodable varints');
+    if (length !== undefined && values.length !== length) this.fail(name, `holds ${values.length} values, expected ${length}`);
+    return values;
   }
 
   private u32(name: string, length: number): Uint32Array {

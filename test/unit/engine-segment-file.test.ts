@@ -297,7 +297,7 @@ describe('segment files', () => {
     e.close();
   });
 
-  it('a loaded segment keeps its arrays as views of one buffer holding only them (not the sources or dictionaries)', () => {
+  it('a loaded segment keeps its arrays as views of one buffer holding only them (not the sources or dictionaries); decoded postings own exactly their values', () => {
     const dir = tmp();
     smallShard(dir).close();
     // And a segment of no docs (no merge or refresh makes one now): every array empty.
@@ -310,7 +310,7 @@ describe('segment files', () => {
         const { docs, fields, columns, nested } = seg.parts();
         return [
           ...[docs.seqNos, docs.primaryTerms, docs.versions],
-          ...[...fields.values()].flatMap((fi) => [fi.docs, fi.freqs, fi.posStarts, fi.positions, fi.impacts, fi.topDocs, fi.norms].filter((a) => a !== undefined)),
+          ...[...fields.values()].flatMap((fi) => [fi.impacts, fi.topDocs, fi.norms].filter((a) => a !== undefined)),
           ...[...columns.values()].flatMap((c) => (c.kind === 'numeric' ? [c.offsets, c.values] : [c.offsets, c.ords])),
           ...[...nested.values()].flatMap((n) => [n.parentOf, n.childStart, n.offsetOf, ...arraysOf(n.segment)]),
         ];
@@ -319,6 +319,12 @@ describe('segment files', () => {
       if (loaded.maxDoc > 0) expect(loaded.nestedEntries().size).toBe(1);
       const buffers = new Set(arraysOf(loaded).map((a) => a.buffer));
       expect(buffers.size).toBe(1);
+      // The postings are stored as varints and decoded while loading: each array owns its buffer, no more.
+      const postingsOf = (seg: Segment): Int32Array[] => [
+        ...[...seg.parts().fields.values()].flatMap((fi) => [fi.docs, fi.freqs, fi.posStarts, fi.positions].filter((a): a is Int32Array => a !== undefined)),
+        ...[...seg.parts().nested.values()].flatMap((n) => postingsOf(n.segment)),
+      ];
+      for (const a of postingsOf(loaded)) expect(a.buffer.byteLength).toBe(a.byteLength);
       expect([...buffers][0]!.byteLength).toBe(layout.keptBytes);
       expect(layout.keptBytes).toBeLessThan(layout.fileLength - layout.dataStart);
     }
