@@ -465,11 +465,8 @@ export interface NestedHitResponse {
   _score: number;
   _source?: Record<string, unknown>;
 }
-export interface NestedIdentity {
-  field: string;
-  offset: number;
-  _nested?: NestedIdentity;
-}
+/** Where a nested object sits: its field and index in the parent's array (and deeper, for nested in nested). */
+export type NestedIdentity = import('../src/engine/nested.ts').NestedIdentity;
 export interface SearchResponse<T = Document> {
   took: number;
   timed_out: boolean;

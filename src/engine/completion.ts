@@ -10,6 +10,7 @@
  * questions, at more bytes per entry.
  */
 import { editDistance } from './fuzzy.ts';
+import { badSuggestParam, intIn } from './suggest-params.ts';
 import { EngineError, isPlainObject, type Analyzer, type Token } from './types.ts';
 
 /** Between the tokens of a key (Lucene's completion separator; inputs may not contain it). */
@@ -139,15 +140,7 @@ export interface CompletionSuggestSpec {
 const COMPLETION_KEYS = new Set(['field', 'size', 'skip_duplicates', 'fuzzy', 'analyzer', 'contexts', 'regex']);
 const FUZZY_KEYS = new Set(['fuzziness', 'transpositions', 'min_length', 'prefix_length', 'unicode_aware']);
 
-function bad(reason: string): never {
-  throw new EngineError('parsing_exception', reason);
-}
-
-function intIn(v: unknown, name: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) bad(`[${name}] must be an integer from ${min} to ${max}`);
-  return v as number;
-}
+const bad: (reason: string) => never = badSuggestParam;
 
 /** `{ prefix | text, completion: { field, size, skip_duplicates, fuzzy, analyzer } }` of suggestion `name`. */
 export function parseCompletionSuggest(name: string, s: Record<string, unknown>, globalText: string | undefined): CompletionSuggestSpec {

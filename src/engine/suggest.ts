@@ -10,6 +10,7 @@
  */
 import { mergeCompletions, parseCompletionSuggest, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
 import { editDistance } from './fuzzy.ts';
+import { badSuggestParam, frequency, intIn } from './suggest-params.ts';
 import type { ShardStats } from './query.ts';
 import { firstTermAtOrAfter, type Segment } from './segment.ts';
 import { EngineError, isPlainObject, type Analyzer } from './types.ts';
@@ -46,21 +47,7 @@ export interface SuggestEntry {
 
 const TERM_KEYS = new Set(['field', 'analyzer', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'string_distance']);
 
-function bad(reason: string): never {
-  throw new EngineError('parsing_exception', reason);
-}
-
-function intIn(v: unknown, name: string, dflt: number, min: number, max: number): number {
-  if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || (v as number) < min || (v as number) > max) bad(`[${name}] must be an integer from ${min} to ${max}`);
-  return v as number;
-}
-
-function frequency(v: unknown, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) bad(`[${name}] must be a non-negative number`);
-  return v;
-}
+const bad: (reason: string) => never = badSuggestParam;
 
 /** A suggester of a search request: the term suggester, or the completion suggester (completion.ts). */
 export type SuggestSpec = TermSuggestSpec | CompletionSuggestSpec;

@@ -1,25 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ShardEngine } from '../../src/engine/shard-engine.ts';
+import { engineOf, scores, type ScoredDoc } from '../support/scored-engine.ts';
 import { thrownType } from '../support/thrown.ts';
 
-type Doc = { body: string; tag: string; n?: number | number[]; at?: string };
-
-function engineOf(docs: Doc[], refreshEvery = 0): ShardEngine {
-  const e = new ShardEngine({ maxSegments: 100, mappings: { properties: { body: { type: 'text' }, tag: { type: 'keyword' }, n: { type: 'double' }, at: { type: 'date' } } } });
-  docs.forEach((d, i) => {
-    e.index(String(i), d);
-    if (refreshEvery > 0 && i % refreshEvery === refreshEvery - 1) e.refresh();
-  });
-  e.refresh();
-  return e;
-}
-
-/** Every hit of a request, as id → score. */
-function scores(e: ShardEngine, query: unknown): Map<string, number> {
-  const res = e.search({ query, size: 10_000, track_total_hits: true, _source: false });
-  return new Map(res.hits.hits.map((h) => [h._id, h._score as number]));
-}
+type Doc = ScoredDoc;
 
 /** A doc's smallest value of n (what doc['n'].value reads), undefined without one. */
 function firstN(d: Doc): number | undefined {
