@@ -420,7 +420,10 @@ export class Coordinator {
     // A point in time searches the readers it opened; otherwise, one copy of every shard now.
     const targets = point ? point.targets : this.searchTargets(this.resolveIndices(indexExpr ?? '_all'), false);
     // _source, highlight and script_fields are the fetch phase's: only the winners need them.
-    const { from: _f, size: _s, _source, highlight, script_fields, ...rest } = request;
+    const { from: _f, size: _s, _source, highlight, script_fields, indices_boost: _ib, ...rest } = request;
+    // indices_boost: each shard is told its own index's boost (aliases and patterns resolved here; the first entry naming an index wins).
+    const indexBoosts = new Map<string, number>();
+    for (const { pattern, boost } of parsed.indicesBoost ?? []) for (const index of this.resolveIndices(pattern)) if (!indexBoosts.has(index)) indexBoosts.set(index, boost);
     const hasAggs = parsed.aggs !== undefined;
     // Completion suggestions carry their docs' _source from the query phase (the only one they have).
     const completions = parsed.suggest?.some((spec) => spec.kind === 'completion') === true;
@@ -438,7 +441,9 @@ export class Coordinator {
           return undefined;
         }
         try {
-          const phase = point && parsed.searchAfter ? { ...queryPhase, search_after: shardSearchAfter(parsed.searchAfter, ordinal) } : queryPhase;
+          const paged = point && parsed.searchAfter ? { ...queryPhase, search_after: shardSearchAfter(parsed.searchAfter, ordinal) } : queryPhase;
+          const boost = indexBoosts.get(t.index);
+          const phase = boost === undefined ? paged : { ...paged, indices_boost: [{ [t.index]: boost }] };
           const { r, copy } = await this.searchWithRetry(t, phase, timeoutMs, fetchNeeded);
           // The request's `timeout` passed on that shard: its hits are partial.
           if (r.timed_out) timedOut = true;
@@ -532,6 +537,7 @@ export class Coordinator {
       hits: { total: { value: total, relation }, max_score: scoreFirst ? ((all[0]?.hit.sort?.[0] as number | undefined) ?? null) : sorted ? null : maxScore, hits },
     };
     if (point) response.pit_id = point.id;
+    if (parsed.terminateAfter !== undefined) response.terminated_early = ok.some(({ r }) => r.terminated_early === true);
     if (parsed.suggest !== undefined) {
       response.suggest = Object.fromEntries(parsed.suggest.map((spec) => [spec.name, mergeSuggestions(ok.map(({ r }) => r.suggest?.[spec.name] ?? []), spec)]));
     }

@@ -91,9 +91,13 @@ export interface SearchRequest {
   version: boolean;
   /** Computed for each hit (in the fetch phase of a distributed search). */
   scriptFields: ScriptField[] | undefined;
+  /** Stop collecting after this many docs (per shard); the response says `terminated_early`. */
+  terminateAfter: number | undefined;
+  /** `indices_boost`: scores of an index's hits multiplied by the first entry whose pattern names it. */
+  indicesBoost: { pattern: string; boost: number }[] | undefined;
 }
 
-const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest', 'seq_no_primary_term', 'version', 'rescore', 'script_fields']);
+const SEARCH_KEYS = new Set(['query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'aggregations', 'highlight', 'timeout', 'partial_aggs', 'collapse', 'explain', 'suggest', 'seq_no_primary_term', 'version', 'rescore', 'script_fields', 'terminate_after', 'indices_boost']);
 const MATCH_ALL: Query = { kind: 'match_all', boost: 1 };
 const NO_SORT: SortSpec = [];
 /** Elasticsearch's index.max_result_window default. */
@@ -151,7 +155,21 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     suggest: r.suggest === undefined ? undefined : parseSuggest(r.suggest),
     rescore,
     scriptFields: r.script_fields === undefined ? undefined : parseScriptFields(r.script_fields),
+    // 0 is Elasticsearch's "no limit".
+    terminateAfter: r.terminate_after === undefined || r.terminate_after === 0 ? undefined : intParam(r.terminate_after, 'terminate_after', 0),
+    indicesBoost: r.indices_boost === undefined ? undefined : parseIndicesBoost(r.indices_boost),
   };
+}
+
+/** `[{ <index or pattern>: boost }, …]` (or one object of them, the older form), boosts positive numbers. */
+export function parseIndicesBoost(v: unknown): { pattern: string; boost: number }[] {
+  const entries = Array.isArray(v) ? v : isPlainObject(v) ? Object.entries(v).map(([k, b]) => ({ [k]: b })) : bad('[indices_boost] must be a list of { index: boost } objects');
+  return entries.map((e) => {
+    if (!isPlainObject(e) || Object.keys(e).length !== 1) bad('[indices_boost] entries must be objects of one { index: boost }');
+    const [pattern, boost] = Object.entries(e)[0]!;
+    if (typeof boost !== 'number' || !Number.isFinite(boost) || boost < 0) bad(`[indices_boost] boost of [${pattern}] must be a non-negative number`);
+    return { pattern, boost };
+  });
 }
 
 function flag(v: unknown, name: string): boolean {

@@ -827,6 +827,16 @@ export class ShardEngine {
   }
 }
 
+/**
+ * `indices_boost` on one shard: the query's scores times the first entry naming this index (by
+ * exact name: the coordinating node resolves aliases and patterns to the indices they name).
+ */
+function withIndexBoost(req: SearchRequest, index: string | undefined): SearchRequest {
+  const entry = req.indicesBoost!.find((e) => e.pattern === index);
+  if (!entry || entry.boost === 1) return req;
+  return { ...req, query: { kind: 'bool', must: [req.query], should: [], filter: [], mustNot: [], boost: entry.boost } };
+}
+
 /** The completion suggester on this shard's segments (completion.ts); options carry their doc's `_source` as the request filters it. */
 function completionSuggestions(engine: ShardEngine, segments: Segment[], spec: CompletionSuggestSpec, sourceFilter: SearchRequest['source']): CompletionEntry[] {
   const m = engine.mappings.field(spec.field);
@@ -909,6 +919,8 @@ export interface SearchResponse {
    * distributed search): mergeable state for the coordinating node's `reduceShardAggs`.
    */
   partial_aggregations?: ShardAggsResult;
+  /** With `terminate_after`: whether collecting stopped there. */
+  terminated_early?: boolean;
 }
 
 interface Candidate {
@@ -929,12 +941,13 @@ function snapshotOf(segment: Segment): Segment {
 
 function search(engine: ShardEngine, segments: Segment[], request: unknown, addresses: boolean): SearchResponse {
   const started = performance.now();
-  const req = parseSearchRequest(request);
+  let req = parseSearchRequest(request);
+  if (req.indicesBoost !== undefined) req = withIndexBoost(req, engine.indexName);
   if (req.sort.length > 0) checkSortFields(req.sort, engine.mappings);
   if (req.collapse !== undefined) checkCollapseField(req.collapse, engine.mappings);
   // Checked between segments: at least one segment is always searched.
   const deadline = req.timeoutMs === undefined ? Infinity : started + req.timeoutMs;
-  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain && req.suggest === undefined && req.rescore === undefined) {
+  if (req.byScore && req.aggs === undefined && req.searchAfter === undefined && req.highlight === undefined && req.postFilter === undefined && req.minScore === undefined && req.collapse === undefined && !req.explain && req.suggest === undefined && req.rescore === undefined && req.terminateAfter === undefined) {
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
     if (pruned) return prunedResponse(engine, segments, pruned, req, started, addresses);
   }
@@ -988,7 +1001,10 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   let timedOut = false;
   let docBase = 0;
   const sortsNested = sort.some((key) => key.nested !== undefined);
-  for (let seg = 0; seg < segments.length; seg++) {
+  // terminate_after: docs collected so far, and whether the limit was reached.
+  let collected = 0;
+  let terminated = false;
+  for (let seg = 0; seg < segments.length && !terminated; seg++) {
     if (seg > 0 && timeIsUp(deadline)) {
       timedOut = true;
       break;
@@ -998,6 +1014,15 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     const ctx = execContext(engine, segment, stats, now);
     let matches = execute(query, ctx);
     if (req.minScore !== undefined) matches = withMinScore(matches, req.minScore);
+    if (req.terminateAfter !== undefined) {
+      // Collected in doc order, as Lucene's collector sees them; aggregations see only these too.
+      const room = req.terminateAfter - collected;
+      if (matches.docs.length >= room) {
+        matches = { docs: matches.docs.subarray(0, room), scores: matches.scores.subarray(0, room) };
+        terminated = true;
+      }
+      collected += matches.docs.length;
+    }
     if (req.aggs !== undefined) perSegmentMatches.push({ columns: segment, docs: matches.docs, scores: Float32Array.from(matches.scores) });
     if (req.postFilter !== undefined) matches = keepOnly(matches, execute(req.postFilter, ctx).docs);
     const { docs, scores } = matches;
@@ -1065,6 +1090,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
   const response: SearchResponse = {
     took: Math.round(performance.now() - started),
     timed_out: timedOut,
+    ...(req.terminateAfter !== undefined ? { terminated_early: terminated } : {}),
     hits: {
       total: total > limit ? { value: limit, relation: 'gte' } : { value: total, relation: 'eq' },
       max_score: byScore && total > 0 ? maxScore : null,

@@ -921,6 +921,34 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('indices_boost through aliases and patterns, and terminate_after per shard, across shards', async () => {
+    for (const index of ['boost-a', 'boost-b']) await createSettled(index, 2, 0, { properties: { body: { type: 'text' } } });
+    try {
+      await api({ op: 'index.update_aliases', actions: [{ add: { index: 'boost-b', alias: 'favoured' } }] });
+      for (const index of ['boost-a', 'boost-b']) {
+        await api({ op: 'doc.bulk', index, refresh: true, operations: Array.from({ length: 20 }, (_, i) => [{ index: { _id: `d${i}` } }, { body: i % 2 === 0 ? 'fox fox' : 'fox' }]).flat() });
+      }
+      const search = (body: Record<string, unknown>) => api({ op: 'search', index: 'boost-*', body: { query: { match: { body: 'fox' } }, ...body } });
+      const plain = await search({ size: 40 });
+      const boosted = await search({ size: 40, indices_boost: [{ favoured: 3 }, { 'boost-*': 0.5 }] });
+      // The alias's index gets 3 (its first entry), the other the pattern's 0.5: every boost-b hit ranks first.
+      expect(boosted.hits.hits.slice(0, 20).every((h: Any) => h._index === 'boost-b')).toBe(true);
+      const scoreOf = (r: Any, index: string, id: string) => r.hits.hits.find((h: Any) => h._index === index && h._id === id)._score;
+      for (const id of ['d0', 'd1']) {
+        expect(scoreOf(boosted, 'boost-b', id)).toBeCloseTo(scoreOf(plain, 'boost-b', id) * 3, 5);
+        expect(scoreOf(boosted, 'boost-a', id)).toBeCloseTo(scoreOf(plain, 'boost-a', id) * 0.5, 5);
+      }
+      // terminate_after stops each of the 4 shards after 3 docs.
+      const early = await search({ terminate_after: 3, size: 0 });
+      expect(early.terminated_early).toBe(true);
+      expect(early.hits.total.value).toBe(12);
+      expect((await search({ terminate_after: 100, size: 0 })).terminated_early).toBe(false);
+      await expect(search({ indices_boost: [{ nope: 2 }] })).rejects.toMatchObject({ status: 404 });
+    } finally {
+      for (const index of ['boost-a', 'boost-b']) await api({ op: 'index.delete', index });
+    }
+  });
+
   it('index admin: get, exists, field caps, stats summed over copies, flush, and force merge on every copy', async () => {
     await createSettled('adm', 2, 1, { properties: { title: { type: 'text' }, n: { type: 'long' }, user: { properties: { name: { type: 'keyword' } } }, tags: { type: 'nested', properties: { k: { type: 'keyword' } } } } });
     await createSettled('adm2', 1, 0, { properties: { n: { type: 'keyword' } } });

@@ -122,6 +122,7 @@ const nestedSort = fc.record({ 'users.age': fc.record({ order: fc.oneof(fc.const
 const nestedAggs = fc.record({ u: fc.record({ nested: fc.record({ path: fc.oneof(field, value) }, { requiredKeys: [] }), aggs: fc.record({ back: fc.oneof(fc.record({ reverse_nested: fc.record({ path: fc.oneof(field, value) }, { requiredKeys: [] }) }), fc.record({ ages: fc.record({ stats: fc.record({ field }) }) })) }, { requiredKeys: [] }) }, { requiredKeys: [] }) });
 const request = fc.oneof(
   fc.record({ query: fc.oneof(nestedQuery, fc.constant({ match_all: {} })), sort: fc.array(nestedSort, { maxLength: 1 }), aggs: nestedAggs, size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
+  fc.record({ query, terminate_after: fc.oneof(value, fc.integer({ min: 0, max: 40 })), indices_boost: fc.oneof(value, fc.array(fc.dictionary(fc.constantFrom('i', 'j'), fc.oneof(value, fc.double({ min: 0, max: 4, noNaN: true })), { maxKeys: 2 }), { maxLength: 2 })), aggs: fc.constant({ t: { terms: { field: 'tag' } } }) }, { requiredKeys: [] }),
   fc.record({ query, explain: fc.boolean(), collapse: fc.record({ field }), suggest, rescore: fc.oneof(rescorer, fc.array(rescorer, { maxLength: 2 })), sort: fc.array(fc.oneof(field, oneField(value)), { maxLength: 2 }), size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
   fc.record(
     {
@@ -133,7 +134,7 @@ const request = fc.oneof(
     { requiredKeys: [] },
   ),
   fc.dictionary(
-  fc.constantFrom('query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'highlight', 'timeout', 'collapse', 'explain', 'suggest', 'rescore', 'bogus'),
+  fc.constantFrom('query', 'post_filter', 'min_score', 'from', 'size', 'sort', 'search_after', 'track_total_hits', '_source', 'aggs', 'highlight', 'timeout', 'collapse', 'explain', 'suggest', 'rescore', 'terminate_after', 'indices_boost', 'bogus'),
   fc.oneof(query, value, fc.record({ field }), fc.dictionary(fc.constantFrom('s', 'text'), fc.oneof(value, fc.record({ text: value, term: options })), { maxKeys: 2 })),
   { maxKeys: 5 },
   ),
