@@ -347,6 +347,24 @@ export interface SearchRequest {
   body?: SearchBody;
   timeout_ms?: number;
 }
+/** A search template (Elasticsearch's _search/template): a Mustache `source` (or a stored template's `id`) rendered with `params` into a search body. */
+export interface SearchTemplateRequest {
+  index?: IndexExpr;
+  body: { id?: string; source?: string | Record<string, unknown>; params?: Record<string, unknown>; explain?: boolean };
+  timeout_ms?: number;
+}
+export interface RenderTemplateRequest {
+  body: { id?: string; source?: string | Record<string, unknown>; params?: Record<string, unknown> };
+}
+/** A stored script (Elasticsearch's _scripts/<id>): Painless, or a Mustache search template. */
+export interface ScriptPutRequest {
+  id: string;
+  body: { script: { lang: 'painless' | 'mustache'; source: string | Record<string, unknown> } };
+}
+export interface ScriptIdRequest {
+  id: string;
+}
+export type ScriptGetResponse = { _id: string; found: true; script: import('../src/cluster/stored-scripts.ts').StoredScript } | { _id: string; found: false };
 /** Many searches in one request (Elasticsearch's _msearch): each its own index expression and body. */
 export interface MsearchRequest {
   searches: { index?: IndexExpr; body?: SearchBody }[];
@@ -577,6 +595,11 @@ export interface ApiOps {
   'doc.update_by_query': { request: DocUpdateByQueryRequest; response: UpdateByQueryResponse };
   reindex: { request: ReindexRequest; response: ReindexResponse };
   search: { request: SearchRequest; response: SearchResponse };
+  search_template: { request: SearchTemplateRequest; response: SearchResponse };
+  render_template: { request: RenderTemplateRequest; response: { template_output: Record<string, unknown> } };
+  'script.put': { request: ScriptPutRequest; response: Acknowledged };
+  'script.get': { request: ScriptIdRequest; response: ScriptGetResponse };
+  'script.delete': { request: ScriptIdRequest; response: Acknowledged };
   msearch: { request: MsearchRequest; response: MsearchResponse };
   'pit.open': { request: PitOpenRequest; response: { id: string } };
   'pit.close': { request: PitCloseRequest; response: { succeeded: boolean; num_freed: number } };
@@ -711,6 +734,11 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
     summary: 'copy documents from source indices into a destination, from a point in time',
   },
   search: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: [], idempotent: true, summary: 'query then fetch over every shard' },
+  search_template: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: ['body'], idempotent: true, summary: 'a Mustache search template (inline or stored) rendered with params, then searched' },
+  render_template: { fields: { body: 'object' }, required: ['body'], idempotent: true, summary: 'what a search template renders to, without searching' },
+  'script.put': { fields: { id: 'string', body: 'object' }, required: ['id', 'body'], idempotent: true, summary: 'store a Painless script or a Mustache search template under an id' },
+  'script.get': { fields: { id: 'string' }, required: ['id'], idempotent: true, summary: 'a stored script by id' },
+  'script.delete': { fields: { id: 'string' }, required: ['id'], idempotent: false, summary: 'delete a stored script' },
   msearch: { fields: { searches: 'array', timeout_ms: 'timeout' }, required: ['searches'], idempotent: true, summary: 'many searches in one request, each answered or failed on its own' },
   'pit.open': { fields: { index: 'indexExpr', keep_alive: 'string' }, required: ['index', 'keep_alive'], idempotent: false, summary: 'open a point in time: searches that name it see the indices as they are now' },
   'pit.close': { fields: { id: 'token' }, required: ['id'], idempotent: true, summary: 'close a point in time, freeing its readers' },

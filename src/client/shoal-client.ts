@@ -54,6 +54,10 @@ import {
   type IndexGetSettingsRequest,
   type IndexGetTemplateRequest,
   type IndexTemplateNameRequest,
+  type SearchTemplateRequest,
+  type RenderTemplateRequest,
+  type ScriptPutRequest,
+  type ScriptIdRequest,
   type IndexForceMergeRequest,
   type IndexExistsRequest,
   type FieldCapsRequest,
@@ -269,6 +273,20 @@ export class ShoalClient {
   search<T = Document>(p: SearchRequest = {}, o?: RequestOptions): Promise<SearchResponse<T>> {
     return this.request('search', p, o) as Promise<SearchResponse<T>>;
   }
+  /** A Mustache search template (inline `source` or a stored `id`) rendered with `params`, then searched. */
+  searchTemplate<T = Document>(p: SearchTemplateRequest, o?: RequestOptions): Promise<SearchResponse<T>> {
+    return this.request('search_template', p, o) as Promise<SearchResponse<T>>;
+  }
+  /** What a search template renders to. */
+  renderTemplate(p: RenderTemplateRequest, o?: RequestOptions) {
+    return this.request('render_template', p, o);
+  }
+  /** Stored scripts: Painless scripts (used as `script: { id, params }`) and Mustache search templates. */
+  readonly scripts = {
+    put: (p: ScriptPutRequest, o?: RequestOptions) => this.request('script.put', p, o),
+    get: (p: ScriptIdRequest, o?: RequestOptions) => this.request('script.get', p, o),
+    delete: (p: ScriptIdRequest, o?: RequestOptions) => this.request('script.delete', p, o),
+  };
   /** Many searches in one round trip: one response (or error) per search, in order. */
   msearch<T = Document>(p: MsearchRequest, o?: RequestOptions): Promise<MsearchResponse<T>> {
     return this.request('msearch', p, o) as Promise<MsearchResponse<T>>;

@@ -5,6 +5,7 @@ import { applyAliasActions, dropIndex, isAliasActions, type AliasAction, type Al
 import { FILTER_KINDS, isAllocationFilters, type AllocationFilters } from './allocation-filters.ts';
 import { allocate, failCopy, startCopy } from './allocation.ts';
 import { isTemplate, type IndexTemplate, type Templates } from './templates.ts';
+import { isStoredScript, type StoredScript, type StoredScripts } from './stored-scripts.ts';
 import { isComponentTemplate, missingComponents, templatesUsing, type ComponentTemplate, type ComponentTemplates } from './component-templates.ts';
 import type { IndexMeta, IndexSettings, ShardTable } from './metadata.ts';
 
@@ -41,6 +42,8 @@ export interface ClusterState {
   templates?: Templates;
   /** Component templates by name (component-templates.ts); absent when there are none. */
   componentTemplates?: ComponentTemplates;
+  /** Stored scripts and search templates by id (stored-scripts.ts); absent when there are none. */
+  storedScripts?: StoredScripts;
   /** Allocation ids are `a<version>.<n>`: unique and the same on every master. */
 }
 
@@ -72,6 +75,9 @@ export type ClusterCommand =
   | { op: 'put_component_template'; name: string; template: ComponentTemplate; at?: number }
   /** Delete a component template no index template lists (one that is listed stays). */
   | { op: 'delete_component_template'; name: string; at?: number }
+  /** Add or replace a stored script or search template (checked by the coordinating node first). */
+  | { op: 'put_stored_script'; id: string; script: StoredScript; at?: number }
+  | { op: 'delete_stored_script'; id: string; at?: number }
   /** Alias adds and removes, applied together as one change. */
   | { op: 'update_aliases'; actions: AliasAction[]; at?: number };
 
@@ -200,6 +206,17 @@ function applyMetadata(state: ClusterState, cmd: ClusterCommand): ClusterState {
       const { componentTemplates: _none, ...without } = state;
       return without;
     }
+    case 'put_stored_script': {
+      if (JSON.stringify(state.storedScripts?.[cmd.id]) === JSON.stringify(cmd.script)) return state;
+      return { ...state, storedScripts: { ...state.storedScripts, [cmd.id]: cmd.script } };
+    }
+    case 'delete_stored_script': {
+      if (!state.storedScripts?.[cmd.id]) return state;
+      const { [cmd.id]: _gone, ...rest } = state.storedScripts;
+      if (Object.keys(rest).length > 0) return { ...state, storedScripts: rest };
+      const { storedScripts: _none, ...without } = state;
+      return without;
+    }
     case 'update_aliases': {
       const before = state.aliases ?? {};
       const aliases = applyAliasActions(before, (name) => state.indices[name] !== undefined, cmd.actions);
@@ -266,6 +283,10 @@ export function isClusterCommand(v: unknown): v is ClusterCommand {
       return typeof c.name === 'string' && optNumber(c.at);
     case 'put_component_template':
       return typeof c.name === 'string' && isComponentTemplate(c.template) && optNumber(c.at);
+    case 'put_stored_script':
+      return typeof c.id === 'string' && isStoredScript(c.script) && optNumber(c.at);
+    case 'delete_stored_script':
+      return typeof c.id === 'string' && optNumber(c.at);
     case 'allocation_settings':
       return (c.awareness === null || typeof c.awareness === 'string') && isAllocationFilters(c.filters) && optNumber(c.at);
     case 'update_aliases':

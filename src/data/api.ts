@@ -99,6 +99,16 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.deleteByQuery(p.index, p.body, { conflicts: p.conflicts, timeoutMs: num(p.timeout_ms) });
     case 'search':
       return coord.search(p.index, p.body, { timeoutMs: num(p.timeout_ms) });
+    case 'search_template':
+      return coord.searchTemplate(p.index, p.body, { timeoutMs: num(p.timeout_ms) });
+    case 'render_template':
+      return coord.renderTemplate(p.body);
+    case 'script.put':
+      return coord.putScript(p.id, p.body);
+    case 'script.get':
+      return coord.getScript(p.id);
+    case 'script.delete':
+      return coord.deleteScript(p.id);
     case 'msearch': {
       const started = performance.now();
       const searches = p.searches as { index?: unknown; body?: unknown }[];

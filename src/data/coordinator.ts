@@ -17,6 +17,7 @@ import { validateIndexDefinition, type SearchHit, type SearchResponse, type Writ
 import { mergeSuggestions } from '../engine/suggest.ts';
 import { decodePit, encodePit, keepAliveMs, shardDoc, shardSearchAfter, withShardDocTiebreaker, type PitShard } from './pit-id.ts';
 import type { ActorSystem } from '../runtime/actor-system.ts';
+import { deleteStoredScript, getStoredScript, putStoredScript, renderSearchTemplate, resolveStoredScripts, templateSearchBody } from './script-admin.ts';
 import { deleteComponentTemplate, deleteIndexTemplate, getComponentTemplates, getIndexTemplates, indexDefinition, putComponentTemplate, putIndexTemplate, simulateIndex, type TemplateHost } from './template-admin.ts';
 import { fieldCaps, fieldPatterns, indexStats, indexView, type CopyStats } from './index-info.ts';
 import { ApiError, badRequest, indexNotFound, RETRYABLE, toApiError, wrap, wrapEngine } from './errors.ts';
@@ -405,7 +406,8 @@ export class Coordinator {
    */
   async search(indexExpr: unknown, body: unknown = {}, params: { timeoutMs?: number } = {}) {
     const started = performance.now();
-    const { pit, ...plain } = obj(body ?? {}, 'search body');
+    // Stored scripts (`script: { id }`) get their source here: shards know no ids.
+    const { pit, ...plain } = obj(resolveStoredScripts(this.state, body ?? {}), 'search body');
     const request = pit === undefined ? plain : withShardDocTiebreaker(plain);
     // Shard-level flag only: a client cannot ask for unreduced aggregation state.
     if (request.partial_aggs !== undefined) throw badRequest('unknown key [partial_aggs] in the search request');
@@ -1014,6 +1016,25 @@ export class Coordinator {
       out[index] = { settings: indexSettingsView(meta.uuid, meta.settings) };
     }
     return out;
+  }
+
+  // ---- stored scripts and search templates (script-admin.ts) -------------------------------------
+
+  putScript(id: unknown, body: unknown) {
+    return putStoredScript(this.templateHost(), id, body);
+  }
+  getScript(id: unknown) {
+    return getStoredScript(this.state, id);
+  }
+  deleteScript(id: unknown) {
+    return deleteStoredScript(this.templateHost(), id);
+  }
+  /** `_search/template`: the template rendered with its params, then searched as any body. */
+  searchTemplate(indexExpr: unknown, body: unknown, params: { timeoutMs?: number } = {}) {
+    return this.search(indexExpr, templateSearchBody(this.state, body), params);
+  }
+  renderTemplate(body: unknown) {
+    return renderSearchTemplate(this.state, body);
   }
 
   // ---- templates (template-admin.ts) -----------------------------------------------------------

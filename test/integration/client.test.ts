@@ -84,6 +84,11 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect((await client.indices.getComponentTemplate()).component_templates.map((t) => t.name)).toEqual(['ct']);
     expect(await client.indices.deleteTemplate({ name: 'tpl2' })).toEqual({ acknowledged: true });
     expect(await client.indices.deleteComponentTemplate({ name: 'ct' })).toEqual({ acknowledged: true });
+    expect(await client.scripts.put({ id: 'n2', body: { script: { lang: 'painless', source: "doc['year'].value * 2" } } })).toEqual({ acknowledged: true });
+    expect(await client.scripts.get({ id: 'n2' })).toMatchObject({ found: true });
+    expect((await client.renderTemplate({ body: { source: '{"size":{{n}}}', params: { n: 1 } } })).template_output).toEqual({ size: 1 });
+    expect((await client.searchTemplate({ index: 'films', body: { source: { query: { match_all: {} } } } })).hits.total.value).toBeGreaterThan(0);
+    expect(await client.scripts.delete({ id: 'n2' })).toEqual({ acknowledged: true });
     expect(await client.indices.putMapping({ index: 'films', body: { properties: { rating: { type: 'double' } } } })).toEqual({ acknowledged: true });
     expect((await client.indices.getMapping({ index: 'films' })).films!.mappings.properties.rating).toEqual({ type: 'double' });
     expect(await client.indices.updateAliases({ actions: [{ add: { index: 'films', alias: 'movies' } }] })).toEqual({ acknowledged: true });

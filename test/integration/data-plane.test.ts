@@ -921,6 +921,38 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('stored scripts and search templates: a Painless script used by id with params, a Mustache template stored or inline, rendered and searched', async () => {
+    await createSettled('tpl', 2, 0, { properties: { title: { type: 'text' }, n: { type: 'long' }, tag: { type: 'keyword' } } });
+    try {
+      await api({ op: 'doc.bulk', index: 'tpl', refresh: true, operations: Array.from({ length: 10 }, (_, i) => [{ index: { _id: `d${i}` } }, { title: i % 2 === 0 ? 'quick fox' : 'lazy dog', n: i, tag: i < 5 ? 'low' : 'high' }]).flat() });
+      expect(await api({ op: 'script.put', id: 'by-n', body: { script: { lang: 'painless', source: "doc['n'].value * params.f" } } })).toEqual({ acknowledged: true });
+      expect(await api({ op: 'script.get', id: 'by-n' })).toEqual({ _id: 'by-n', found: true, script: { lang: 'painless', source: "doc['n'].value * params.f" } });
+      // Used by id: every shard gets the source.
+      const scored = await api({ op: 'search', index: 'tpl', body: { query: { script_score: { query: { match_all: {} }, script: { id: 'by-n', params: { f: 10 } } } }, size: 3, _source: false } });
+      expect(scored.hits.hits.map((h: Any) => [h._id, h._score])).toEqual([['d9', 90], ['d8', 80], ['d7', 70]]);
+      await expect(api({ op: 'search', index: 'tpl', body: { query: { script: { script: { id: 'nope' } } } } })).rejects.toMatchObject({ status: 404, type: 'resource_not_found_exception' });
+      await expect(api({ op: 'script.put', id: 'bad', body: { script: { lang: 'painless', source: 'doc[' } } })).rejects.toMatchObject({ status: 400, type: 'script_exception' });
+      await expect(api({ op: 'script.put', id: 'bad', body: { script: { lang: 'mustache', source: '{{#open}}' } } })).rejects.toMatchObject({ status: 400 });
+      // A stored search template, and the same inline.
+      // A string source can put a param where a number goes; an object one only inside strings.
+      const source = JSON.stringify({ query: { bool: { must: { match: { title: '{{q}}' } }, filter: { term: { tag: '{{tag}}' } } } }, sort: [{ n: 'desc' }], size: '{{size}}' }).replace('"{{size}}"', '{{size}}');
+      expect(await api({ op: 'script.put', id: 'by-tag', body: { script: { lang: 'mustache', source } } })).toEqual({ acknowledged: true });
+      const params = { q: 'fox', tag: 'high', size: 2 };
+      const stored = await api({ op: 'search_template', index: 'tpl', body: { id: 'by-tag', params } });
+      expect(stored.hits.hits.map((h: Any) => h._id)).toEqual(['d8', 'd6']);
+      const inline = await api({ op: 'search_template', index: 'tpl', body: { source: { query: { bool: { must: { match: { title: '{{q}}' } }, filter: { term: { tag: '{{tag}}' } } } }, sort: [{ n: 'desc' }], size: 2 }, params } });
+      expect(inline.hits.hits.map((h: Any) => h._id)).toEqual(['d8', 'd6']);
+      expect(await api({ op: 'render_template', body: { id: 'by-tag', params } })).toEqual({ template_output: { query: { bool: { must: { match: { title: 'fox' } }, filter: { term: { tag: 'high' } } } }, sort: [{ n: 'desc' }], size: 2 } });
+      await expect(api({ op: 'search_template', index: 'tpl', body: { id: 'by-n' } })).rejects.toMatchObject({ status: 400 });
+      expect(await api({ op: 'script.delete', id: 'by-tag' })).toEqual({ acknowledged: true });
+      expect(await api({ op: 'script.get', id: 'by-tag' })).toEqual({ _id: 'by-tag', found: false });
+      await expect(api({ op: 'script.delete', id: 'by-tag' })).rejects.toMatchObject({ status: 404 });
+    } finally {
+      for (const id of ['by-n', 'by-tag']) await api({ op: 'script.delete', id }).catch(() => undefined);
+      await api({ op: 'index.delete', index: 'tpl' });
+    }
+  });
+
   it('indices_boost through aliases and patterns, and terminate_after per shard, across shards', async () => {
     for (const index of ['boost-a', 'boost-b']) await createSettled(index, 2, 0, { properties: { body: { type: 'text' } } });
     try {

@@ -125,6 +125,11 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect((await ok('index.get_component_template', { name: 'ct' })).component_templates[0].name).toBe('ct');
     expect(await ok('index.simulate_index', { name: 'nothing-matches' })).toEqual({});
     expect(await ok('index.delete_component_template', { name: 'ct' })).toEqual({ acknowledged: true });
+    expect(await ok('script.put', { id: 'tpl1', body: { script: { lang: 'mustache', source: '{"query":{"match":{"title":"{{q}}"}}}' } } })).toEqual({ acknowledged: true });
+    expect((await ok('script.get', { id: 'tpl1' })).found).toBe(true);
+    expect((await ok('render_template', { body: { id: 'tpl1', params: { q: 'fox' } } })).template_output).toEqual({ query: { match: { title: 'fox' } } });
+    expect((await ok('search_template', { index: 'books', body: { id: 'tpl1', params: { q: 'quick' } } })).hits).toBeDefined();
+    expect(await ok('script.delete', { id: 'tpl1' })).toEqual({ acknowledged: true });
     expect(await ok('index.put_mapping', { index: 'library', body: { properties: { isbn: { type: 'keyword' } } } })).toEqual({ acknowledged: true });
     expect((await ok('index.get_mapping', { index: 'books' })).books.mappings.properties.isbn).toEqual({ type: 'keyword' });
     expect((await ok('cat.shards')).filter((s: Any) => s.index === 'books')).toHaveLength(4);

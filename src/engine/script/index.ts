@@ -47,7 +47,7 @@ export function parseScript(json: unknown, context: ScriptContext, what = 'scrip
   if (typeof json === 'string') source = json;
   else if (isPlainObject(json)) {
     for (const k in json) if (!SCRIPT_KEYS.has(k)) throw new EngineError('parsing_exception', `[${what}] unknown field [${k}]; a script takes source, params, lang and options`);
-    if (json.id !== undefined) throw new EngineError('illegal_argument_exception', `[${what}] stored scripts ([id]) are not supported: give the script inline as [source]`);
+    if (json.id !== undefined) throw new EngineError('illegal_argument_exception', `[${what}] stored scripts ([id]) are resolved by the cluster's coordinating node (script.put); a shard engine alone takes the script inline as [source]`);
     if (json.options !== undefined && !isPlainObject(json.options)) throw new EngineError('parsing_exception', `[${what}] [options] must be an object`);
     ({ source, params } = json);
     if (json.lang !== undefined) lang = json.lang;
