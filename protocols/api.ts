@@ -269,12 +269,13 @@ export interface DocDeleteByQueryRequest {
   timeout_ms?: number;
 }
 /**
- * Index every document a query matches again, as it is (Elasticsearch's _update_by_query without
- * a script): documents written before a put-mapping pick up its new fields.
+ * Index every document a query matches again (Elasticsearch's _update_by_query): as it is (so
+ * documents written before a put-mapping pick up its new fields), or as its `script` changes it
+ * (`ctx._source`; `ctx.op` `noop` or `delete`), each on the condition that it has not changed.
  */
 export interface DocUpdateByQueryRequest {
   index: IndexExpr;
-  body?: { query?: Record<string, unknown>; max_docs?: number };
+  body?: { query?: Record<string, unknown>; max_docs?: number; script?: ScriptSpec };
   /** abort (default): stop at the first version conflict; proceed: count it and go on. */
   conflicts?: 'abort' | 'proceed';
   refresh?: boolean | 'wait_for';
@@ -284,7 +285,8 @@ export interface DocUpdateByQueryRequest {
 export type UpdateByQueryResponse = Omit<ReindexResponse, 'created'>;
 /** Copy documents from source indices into a destination (Elasticsearch's _reindex). */
 export interface ReindexRequest {
-  body: { source: { index: IndexExpr; query?: Record<string, unknown> }; dest: { index: string; op_type?: 'index' | 'create' }; max_docs?: number };
+  /** `script`: run on each source document (`ctx._source`, `ctx._id`, `ctx._index`, `ctx._routing`, `ctx.op`). */
+  body: { source: { index: IndexExpr; query?: Record<string, unknown> }; dest: { index: string; op_type?: 'index' | 'create' }; max_docs?: number; script?: ScriptSpec };
   conflicts?: 'abort' | 'proceed';
   refresh?: boolean | 'wait_for';
   timeout_ms?: number;
@@ -314,9 +316,16 @@ export interface DeleteByQueryResponse {
 export interface DocUpdateRequest extends WriteParams, Conditions {
   index: string;
   id: string;
-  body: { doc?: Document; upsert?: Document; doc_as_upsert?: boolean };
+  /**
+   * `doc` (merged into the source) or `script` (run on the primary: `ctx._source`, `ctx.op`; see
+   * docs/ENGINE.md, Scripts), not both; `upsert`: indexed when the document is missing (with
+   * `scripted_upsert`, the script runs on it instead); `doc_as_upsert`: `doc` is the upsert.
+   */
+  body: { doc?: Document; upsert?: Document; doc_as_upsert?: boolean; script?: ScriptSpec; scripted_upsert?: boolean };
   routing?: string;
 }
+/** A script: a Painless-subset source string, or `{source, params, lang}` (docs/ENGINE.md, Scripts). */
+export type ScriptSpec = string | { source: string; params?: Record<string, unknown>; lang?: 'painless' | 'expression'; options?: Record<string, unknown> };
 export interface DocMgetRequest {
   index?: string;
   body: { ids: string[] } | { docs: { _index?: string; _id: string; routing?: string }[] };
@@ -705,8 +714,9 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
   'doc.update': {
     fields: { index: 'index', id: 'id', body: 'object', routing: 'string', ...COND, ...WRITE },
     required: ['index', 'id', 'body'],
-    idempotent: unconditional,
-    summary: 'partial update (merge doc), upsert, doc_as_upsert',
+    // A script may not be (a counter += 1 applied twice counts twice).
+    idempotent: (r) => unconditional(r) && !hasScript(r.body),
+    summary: 'partial update (merge doc) or scripted update (script, run on the primary), upsert, doc_as_upsert, scripted_upsert',
   },
   'doc.mget': { fields: { index: 'index', body: 'object' }, required: ['body'], idempotent: true, summary: 'get many documents' },
   'doc.bulk': {
@@ -725,13 +735,13 @@ export const OP_SPECS: { readonly [O in ApiOp]: OpSpec } = {
     fields: { index: 'indexExpr', body: 'object', conflicts: { enum: ['abort', 'proceed'] }, refresh: 'refresh', timeout_ms: 'timeout' },
     required: ['index'],
     idempotent: false,
-    summary: 'index every document a query matches again, as it is, each on the condition that it has not changed',
+    summary: 'index every document a query matches again, as it is or as a script changes it, each on the condition that it has not changed',
   },
   reindex: {
     fields: { body: 'object', conflicts: { enum: ['abort', 'proceed'] }, refresh: 'refresh', timeout_ms: 'timeout' },
     required: ['body'],
     idempotent: false,
-    summary: 'copy documents from source indices into a destination, from a point in time',
+    summary: 'copy documents from source indices into a destination, from a point in time, optionally changed by a script',
   },
   search: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: [], idempotent: true, summary: 'query then fetch over every shard' },
   search_template: { fields: { index: 'indexExpr', body: 'object', timeout_ms: 'timeout' }, required: ['body'], idempotent: true, summary: 'a Mustache search template (inline or stored) rendered with params, then searched' },
@@ -777,7 +787,9 @@ export function isIdempotent(op: ApiOp, request: Record<string, unknown>): boole
   return typeof i === 'function' ? i(request) : i;
 }
 
-/** A bulk is idempotent when every action is: index with an explicit _id, delete, update; no conditions. */
+const hasScript = (body: unknown) => isPlainObject(body) && body.script !== undefined;
+
+/** A bulk is idempotent when every action is: index with an explicit _id, delete, update without a script; no conditions. */
 function bulkIsIdempotent(operations: unknown): boolean {
   if (!Array.isArray(operations)) return false;
   for (let i = 0; i < operations.length; i++) {
@@ -788,11 +800,13 @@ function bulkIsIdempotent(operations: unknown): boolean {
     if (header.if_seq_no !== undefined || header.if_primary_term !== undefined) return false;
     if (action === 'create') return false;
     if (action === 'index' && header._id === undefined) return false;
+    if (action === 'update' && hasScript(operations[i + 1])) return false;
     if (action !== 'delete') i++;
   }
   return true;
 }
 
+const UPDATE_BODY_KEYS = ['doc', 'upsert', 'doc_as_upsert', 'script', 'scripted_upsert'];
 const invalid = (reason: string) => new ApiError('illegal_argument_exception', reason, 400);
 const utf8Length = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -895,10 +909,12 @@ function checkOpSpecific(op: ApiOp, r: Record<string, unknown>): void {
   }
   if (op === 'doc.update') {
     const b = r.body as Record<string, unknown>;
-    for (const k of Object.keys(b)) if (!['doc', 'upsert', 'doc_as_upsert'].includes(k)) throw invalid(`unknown field [body.${k}] in a [doc.update] request; known: doc, upsert, doc_as_upsert`);
+    for (const k of Object.keys(b)) if (!UPDATE_BODY_KEYS.includes(k)) throw invalid(`unknown field [body.${k}] in a [doc.update] request; known: ${UPDATE_BODY_KEYS.join(', ')}`);
     if (b.doc !== undefined && !isPlainObject(b.doc)) throw invalid('[body.doc] in a [doc.update] request must be an object');
     if (b.upsert !== undefined && !isPlainObject(b.upsert)) throw invalid('[body.upsert] in a [doc.update] request must be an object');
     if (b.doc_as_upsert !== undefined && typeof b.doc_as_upsert !== 'boolean') throw invalid('[body.doc_as_upsert] in a [doc.update] request must be a boolean');
+    if (b.scripted_upsert !== undefined && typeof b.scripted_upsert !== 'boolean') throw invalid('[body.scripted_upsert] in a [doc.update] request must be a boolean');
+    if (b.script !== undefined && typeof b.script !== 'string' && !isPlainObject(b.script)) throw invalid('[body.script] in a [doc.update] request must be a string or an object');
   }
   if (op === 'msearch') {
     const searches = r.searches as unknown[];
@@ -961,10 +977,11 @@ function checkOpSpecific(op: ApiOp, r: Record<string, unknown>): void {
       if (action === 'update') {
         const body = ops[i + 1];
         if (!isPlainObject(body)) throw invalid(`bulk line ${i + 1}: an update needs its body on the next line`);
-        for (const k of Object.keys(body)) if (!['doc', 'upsert', 'doc_as_upsert'].includes(k)) throw invalid(`bulk line ${i + 1}: unknown field [${k}] in an update body`);
+        for (const k of Object.keys(body)) if (!UPDATE_BODY_KEYS.includes(k)) throw invalid(`bulk line ${i + 1}: unknown field [${k}] in an update body`);
         if (body.doc !== undefined && !isPlainObject(body.doc)) throw invalid(`bulk line ${i + 1}: [doc] must be an object`);
         if (body.upsert !== undefined && !isPlainObject(body.upsert)) throw invalid(`bulk line ${i + 1}: [upsert] must be an object`);
-        if (body.doc === undefined && body.upsert === undefined) throw invalid(`bulk line ${i + 1}: an update needs [doc] or [upsert]`);
+        if (body.script !== undefined && typeof body.script !== 'string' && !isPlainObject(body.script)) throw invalid(`bulk line ${i + 1}: [script] must be a string or an object`);
+        if (body.doc === undefined && body.upsert === undefined && body.script === undefined) throw invalid(`bulk line ${i + 1}: an update needs [doc], [script] or [upsert]`);
       }
       if (action !== 'delete') {
         if (!isPlainObject(ops[i + 1])) throw invalid(`bulk line ${i + 1}: a ${action} needs a document object on the next line`);

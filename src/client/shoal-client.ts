@@ -233,7 +233,11 @@ export class ShoalClient {
   get<T = Document>(p: DocGetRequest, o?: RequestOptions): Promise<GetResponse<T>> {
     return this.request('doc.get', p, o) as Promise<GetResponse<T>>;
   }
-  /** Partial update (`doc` merged), `upsert`, `doc_as_upsert`. */
+  /**
+   * Partial update (`doc` merged), or a `script` run on the primary (`ctx._source`, `ctx.op`:
+   * `result: 'noop'` when it writes nothing); `upsert`, `doc_as_upsert`, `scripted_upsert`. A
+   * scripted update is never retried after a timeout (it may have been applied).
+   */
   update(p: DocUpdateRequest, o?: RequestOptions) {
     return this.request('doc.update', p, o);
   }
@@ -248,12 +252,12 @@ export class ShoalClient {
     return this.request('doc.bulk', p, o);
   }
 
-  /** Copy documents from source indices into a destination, from a point in time. */
+  /** Copy documents from source indices into a destination, from a point in time; a `script` may change, retarget or skip each. */
   reindex(p: ReindexRequest, o?: RequestOptions) {
     return this.request('reindex', p, o);
   }
 
-  /** Index every document a query matches again, as it is (to pick up a put-mapping's new fields). */
+  /** Index every document a query matches again, as it is (to pick up a put-mapping's new fields) or as a `script` changes it. */
   updateByQuery(p: DocUpdateByQueryRequest, o?: RequestOptions) {
     return this.request('doc.update_by_query', p, o);
   }

@@ -11,6 +11,7 @@ import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
+import { parseScript, type UpdateScriptContext, type UpdateScriptRunner } from '../engine/script/index.ts';
 import { innerHitQueries, type InnerHitsResult } from '../engine/nested.ts';
 import { analyzeRequest } from '../engine/analyze.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
@@ -44,6 +45,9 @@ export interface BulkItem {
   doc?: Record<string, unknown>;
   upsert?: Record<string, unknown>;
   doc_as_upsert?: boolean;
+  /** update: a script run on the primary (checked by updateBody), and whether it runs on the upsert document too. */
+  script?: unknown;
+  scripted_upsert?: boolean;
   if_seq_no?: number;
   if_primary_term?: number;
   /** Coordinator-internal: the shard, when known (a hit's), instead of hashing routing or id. */
@@ -221,7 +225,11 @@ export class Coordinator {
   private async single(item: BulkItem, opts: WriteOpts) {
     const [result] = await this.bulk([item], opts);
     const r = result!.result;
-    if ('error' in r) throw new ApiError(r.error.type, r.error.reason, r.status);
+    if ('error' in r) {
+      // A script error's structured fields (script_stack, position, caused_by) stay with it.
+      const { type, reason, ...details } = r.error as { type: string; reason: string } & Record<string, unknown>;
+      throw new ApiError(type, reason, r.status, Object.keys(details).length > 0 ? details : undefined);
+    }
     // The concrete index (a write through an alias names the alias).
     return { _index: result!.index, ...r };
   }
@@ -231,6 +239,7 @@ export class Coordinator {
     const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const refresh = refreshMode(opts.refresh);
     const out: { index: string; action: WriteAction; result: ItemResult }[] = new Array(items.length);
+    const now = this.now();
     const groups = new Map<string, { index: string; shard: number; items: WriteItem[]; slots: number[] }>();
     // A write through an alias goes to its write index (an alias that has none fails the item).
     const aliasError = new Map<number, string>();
@@ -270,8 +279,9 @@ export class Coordinator {
       const key = `${item.index}\u0000${shard}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { index: item.index, shard, items: [], slots: [] }));
-      const { index: _i, routing: _r, shard: _s, ...rest } = item;
-      g.items.push({ ...rest, id });
+      const { index: _i, routing, shard: _s, ...rest } = item;
+      // A script's ctx._now and ctx._routing: one time for the whole request, fixed here so a retry on a new primary sees the same.
+      g.items.push(item.script === undefined ? { ...rest, id } : { ...rest, id, now, ...(routing !== undefined ? { routing } : {}) });
       g.slots.push(slot);
     });
     await Promise.all(
@@ -671,12 +681,15 @@ export class Coordinator {
    * shard, a point-in-time reader paged in `_doc` order (so concurrent writes neither skip nor
    * repeat a doc), each batch's sources bulk-indexed into `dest` under the same ids. `op_type:
    * create` keeps documents the destination already has: each is a version conflict, which
-   * `conflicts: proceed` counts and `abort` (the default) stops at.
+   * `conflicts: proceed` counts and `abort` (the default) stops at. A `script` (reindex context)
+   * runs on each source document here, on the coordinating node: it may change `ctx._source`,
+   * retarget `ctx._id`, `ctx._index` and `ctx._routing`, or set `ctx.op` to `noop` (skipped,
+   * counted in `noops`) or `delete` (deleted from the destination, counted in `deleted`).
    */
   async reindex(body: unknown, params: { conflicts?: unknown; refresh?: unknown; timeoutMs?: number } = {}) {
     const started = performance.now();
     const b = obj(body, 'reindex body');
-    for (const k of Object.keys(b)) if (!['source', 'dest', 'max_docs'].includes(k)) throw badRequest(`unknown key [${k}] in the reindex request; known: source, dest, max_docs`);
+    for (const k of Object.keys(b)) if (!['source', 'dest', 'max_docs', 'script'].includes(k)) throw badRequest(`unknown key [${k}] in the reindex request; known: source, dest, max_docs, script`);
     const source = obj(b.source, 'source');
     for (const k of Object.keys(source)) if (k !== 'index' && k !== 'query') throw badRequest(`unknown key [source.${k}] in the reindex request; known: index, query`);
     const dest = obj(b.dest, 'dest');
@@ -685,51 +698,91 @@ export class Coordinator {
     if (dest.op_type !== undefined && dest.op_type !== 'index' && dest.op_type !== 'create') throw badRequest('[dest.op_type] must be index or create');
     const action: WriteAction = dest.op_type === 'create' ? 'create' : 'index';
     const { query, maxDocs, proceed } = scrollOptions(source.query, b.max_docs, params.conflicts);
+    const script = updateScript(b.script, 'reindex');
     const indices = this.resolveIndices(source.index);
-    if (indices.includes(destIndex) || this.state.aliases?.[destIndex]?.indices.some((i) => indices.includes(i))) throw badRequest(`reindex cannot write into an index it reads from [${destIndex}]`);
+    const readsFrom = (index: string) => indices.includes(index) || !!this.state.aliases?.[index]?.indices.some((i) => indices.includes(i));
+    if (readsFrom(destIndex)) throw badRequest(`reindex cannot write into an index it reads from [${destIndex}]`);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const counts = { created: 0, updated: 0, version_conflicts: 0, batches: 0 };
+    const counts = { created: 0, updated: 0, deleted: 0, noops: 0, version_conflicts: 0, batches: 0 };
     const failures: ByQueryFailure[] = [];
-    await this.scanFromPit(indices, { query, _source: true }, timeoutMs, async (_t, hits) => {
+    const now = this.now();
+    const done = () => counts.created + counts.updated + counts.deleted + counts.noops;
+    await this.scanFromPit(indices, { query, _source: true }, timeoutMs, async (t, hits) => {
       counts.batches++;
-      const results = await this.bulk(
-        hits.slice(0, maxDocs - counts.created - counts.updated).map((h) => ({ action, index: destIndex, id: h._id, source: h._source })),
-        { refresh: params.refresh as WriteOpts['refresh'], timeoutMs },
-      );
-      tallyWrites(results, proceed, counts, failures, (r) => counts[r.result === 'created' ? 'created' : 'updated']++);
-      return failures.length === 0 && counts.created + counts.updated < maxDocs;
+      const items: BulkItem[] = [];
+      for (const h of hits.slice(0, maxDocs - done())) {
+        if (!script) {
+          items.push({ action, index: destIndex, id: h._id, source: h._source });
+          continue;
+        }
+        // The source doc's own index in ctx._index, as Elasticsearch: left as it is, the doc goes to dest.
+        const out = wrapEngine(() => script.run({ source: h._source ?? {}, op: 'index', index: t.index, id: h._id, routing: null, now }));
+        const index = out.index === t.index ? destIndex : out.index;
+        if (out.op === 'noop') {
+          counts.noops++;
+          continue;
+        }
+        if (readsFrom(index)) {
+          failures.push({ index, id: out.id, status: 400, cause: { type: 'illegal_argument_exception', reason: `reindex cannot write into an index it reads from [${index}]` } });
+          break;
+        }
+        const routing = out.routing ?? undefined;
+        items.push(out.op === 'delete' ? { action: 'delete', index, id: out.id, routing } : { action, index, id: out.id, routing, source: out.source });
+      }
+      if (items.length > 0) {
+        const results = await this.bulk(items, { refresh: params.refresh as WriteOpts['refresh'], timeoutMs });
+        // A delete counts whether or not the destination had the doc (as Elasticsearch counts it).
+        tallyWrites(results, proceed, counts, failures, (r) => counts[r.result === 'created' ? 'created' : r.result === 'deleted' || r.result === 'not_found' ? 'deleted' : 'updated']++);
+      }
+      return failures.length === 0 && done() < maxDocs;
     });
-    const total = counts.created + counts.updated + counts.version_conflicts;
-    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, deleted: 0, noops: 0, failures };
+    const total = done() + counts.version_conflicts;
+    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, failures };
   }
 
   /**
-   * Elasticsearch's _update_by_query without a script: each matching document is indexed again
-   * as it is, on the condition that it has not changed since the point in time the scan reads
-   * (a document changed meanwhile is a version conflict, never overwritten). This is how
-   * documents written before a put-mapping pick up its new fields and multi-fields.
+   * Elasticsearch's _update_by_query: each matching document is indexed again, on the condition
+   * that it has not changed since the point in time the scan reads (a document changed meanwhile
+   * is a version conflict, never overwritten). Without a script it is indexed as it is: this is how
+   * documents written before a put-mapping pick up its new fields and multi-fields. A `script`
+   * (update_by_query context) runs on each hit here, on the coordinating node, and its outcome is
+   * written with the same condition: the new source, a delete (`deleted`), or nothing (`noops`).
+   * A script error fails the request; the batches written before it stay written.
    */
   async updateByQuery(indexExpr: unknown, body: unknown, params: { conflicts?: unknown; refresh?: unknown; timeoutMs?: number } = {}) {
     const started = performance.now();
     const b = obj(body ?? {}, 'update_by_query body');
-    if (b.script !== undefined) throw badRequest('scripts are not supported: update_by_query indexes each matching document again as it is (to pick up mapping changes)');
-    for (const k of Object.keys(b)) if (k !== 'query' && k !== 'max_docs') throw badRequest(`unknown key [${k}] in the update_by_query request; known: query, max_docs`);
+    for (const k of Object.keys(b)) if (k !== 'query' && k !== 'max_docs' && k !== 'script') throw badRequest(`unknown key [${k}] in the update_by_query request; known: query, max_docs, script`);
     const { query, maxDocs, proceed } = scrollOptions(b.query, b.max_docs, params.conflicts);
+    const script = updateScript(b.script, 'update_by_query');
     const refresh = refreshMode(params.refresh);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    const counts = { updated: 0, version_conflicts: 0, batches: 0 };
+    const counts = { updated: 0, deleted: 0, noops: 0, version_conflicts: 0, batches: 0 };
     const failures: ByQueryFailure[] = [];
-    await this.scanFromPit(this.resolveIndices(indexExpr), { query, _source: true, seq_no_primary_term: true }, timeoutMs, async (t, hits) => {
+    const now = this.now();
+    const done = () => counts.updated + counts.deleted + counts.noops;
+    await this.scanFromPit(this.resolveIndices(indexExpr), { query, _source: true, seq_no_primary_term: true, version: true }, timeoutMs, async (t, hits) => {
       counts.batches++;
-      const items: BulkItem[] = hits
-        .slice(0, maxDocs - counts.updated)
-        .map((h) => ({ action: 'index', index: t.index, id: h._id, shard: t.shard, source: h._source, if_seq_no: h._seq_no, if_primary_term: h._primary_term }));
-      const results = await this.bulk(items, { refresh, timeoutMs });
-      tallyWrites(results, proceed, counts, failures, () => counts.updated++);
-      return failures.length === 0 && counts.updated < maxDocs;
+      const items: BulkItem[] = [];
+      for (const h of hits.slice(0, maxDocs - done())) {
+        // On the condition that the doc is still the one the scan read.
+        const same = { index: t.index, id: h._id, shard: t.shard, if_seq_no: h._seq_no, if_primary_term: h._primary_term };
+        if (!script) {
+          items.push({ action: 'index', ...same, source: h._source });
+          continue;
+        }
+        const out = wrapEngine(() => script.run({ source: h._source ?? {}, op: 'index', index: t.index, id: h._id, version: h._version, routing: null, now }));
+        if (out.op === 'noop') counts.noops++;
+        else items.push(out.op === 'delete' ? { action: 'delete', ...same } : { action: 'index', ...same, source: out.source });
+      }
+      if (items.length > 0) {
+        const results = await this.bulk(items, { refresh, timeoutMs });
+        tallyWrites(results, proceed, counts, failures, (r) => counts[r.result === 'deleted' ? 'deleted' : 'updated']++);
+      }
+      return failures.length === 0 && done() < maxDocs;
     });
-    const total = counts.updated + counts.version_conflicts;
-    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, deleted: 0, noops: 0, failures };
+    const total = done() + counts.version_conflicts;
+    return { took: Math.round(performance.now() - started), timed_out: false, total, ...counts, failures };
   }
 
   /**
@@ -1298,6 +1351,11 @@ interface SearchTarget {
   pitKeepAliveMs?: number;
 }
 
+/** The `script` of update_by_query or reindex, compiled once for the request (a compile error fails it before anything is written). */
+function updateScript(script: unknown, context: UpdateScriptContext): UpdateScriptRunner | undefined {
+  return script === undefined ? undefined : wrapEngine(() => parseScript(script, context, 'script').updater());
+}
+
 /** What delete_by_query and reindex share: the query (checked whole), max_docs and conflicts. */
 function scrollOptions(query: unknown, maxDocs: unknown, conflicts: unknown): { query: unknown; maxDocs: number; proceed: boolean } {
   const q = query ?? { match_all: {} };
@@ -1349,18 +1407,30 @@ function obj(v: unknown, what: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** An update's body `{doc, upsert, doc_as_upsert}`, checked; `where` names it in errors. */
-export function updateBody(body: unknown, where: string): { doc?: Record<string, unknown>; upsert?: Record<string, unknown>; doc_as_upsert: boolean } {
+/**
+ * An update's body, checked; `where` names it in errors. Either `doc` (merged into the source;
+ * `doc_as_upsert`: indexed as is when there is none) or `script` (run on the primary against the
+ * source; `scripted_upsert`: against `upsert` when there is none), and an `upsert` document.
+ */
+export function updateBody(body: unknown, where: string): { doc?: Record<string, unknown>; upsert?: Record<string, unknown>; doc_as_upsert: boolean; script?: unknown; scripted_upsert?: boolean } {
   const b = obj(body, `the body of ${where}`);
-  for (const k in b) if (k !== 'doc' && k !== 'upsert' && k !== 'doc_as_upsert') throw badRequest(`unknown key [${k}] in ${where} (doc, upsert, doc_as_upsert)`);
-  if (b.doc === undefined && b.upsert === undefined) throw badRequest(`${where} needs [doc] or [upsert]`);
+  for (const k in b) if (!UPDATE_KEYS.includes(k)) throw badRequest(`unknown key [${k}] in ${where} (${UPDATE_KEYS.join(', ')})`);
+  if (b.doc !== undefined && b.script !== undefined) throw new ApiError('action_request_validation_exception', "Validation Failed: 1: can't provide both script and doc;", 400);
+  if (b.doc === undefined && b.upsert === undefined && b.script === undefined) throw new ApiError('action_request_validation_exception', `Validation Failed: 1: script or doc is missing; (${where} needs [doc], [script] or [upsert])`, 400);
   if (b.doc_as_upsert !== undefined && typeof b.doc_as_upsert !== 'boolean') throw badRequest(`[doc_as_upsert] of ${where} must be a boolean`);
+  if (b.scripted_upsert !== undefined && typeof b.scripted_upsert !== 'boolean') throw badRequest(`[scripted_upsert] of ${where} must be a boolean`);
+  if (b.doc_as_upsert === true && b.script !== undefined) throw new ApiError('action_request_validation_exception', 'Validation Failed: 1: doc must be specified if doc_as_upsert is enabled;', 400);
+  // Compiled here once, so a script that cannot compile fails the request before any shard sees it.
+  if (b.script !== undefined) wrapEngine(() => parseScript(b.script, 'update', 'script'));
   return {
     doc: b.doc === undefined ? undefined : obj(b.doc, `[doc] of ${where}`),
     upsert: b.upsert === undefined ? undefined : obj(b.upsert, `[upsert] of ${where}`),
     doc_as_upsert: b.doc_as_upsert === true,
+    ...(b.script !== undefined ? { script: b.script, scripted_upsert: b.scripted_upsert === true } : {}),
   };
 }
+
+const UPDATE_KEYS = ['doc', 'upsert', 'doc_as_upsert', 'script', 'scripted_upsert'];
 
 /** `if_seq_no` / `if_primary_term` of a write, checked. */
 export function conditions(p: { if_seq_no?: unknown; if_primary_term?: unknown }): { if_seq_no?: number; if_primary_term?: number } {

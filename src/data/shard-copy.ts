@@ -6,6 +6,7 @@ import { analysisSettingsOf, type IndexMeta, type ShardCopy as RoutingCopy, type
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { ShardEngine, type ReplicaOp, type SearchHit, type SearchReader, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { EngineError } from '../engine/types.ts';
+import { parseScript, type UpdateScriptOutcome } from '../engine/script/index.ts';
 import type { Replier } from '../runtime/context.ts';
 import { ShoalError } from '../runtime/errors.ts';
 
@@ -61,6 +62,15 @@ export interface WriteItem {
   doc?: Record<string, unknown>;
   upsert?: Record<string, unknown>;
   doc_as_upsert?: boolean;
+  /**
+   * update: a script (`{source, params, lang}`) the primary runs on the current source (or, with
+   * `scripted_upsert`, on the upsert document when there is none); `now` is its `ctx._now`, fixed
+   * by the coordinating node for the whole request; `routing` its `ctx._routing`.
+   */
+  script?: unknown;
+  scripted_upsert?: boolean;
+  now?: number;
+  routing?: string;
   if_seq_no?: number;
   if_primary_term?: number;
 }
@@ -240,20 +250,42 @@ export class ShardCopy {
     this.assertPrimary(term);
     const results: ItemResult[] = [];
     const ops: ReplicaOp[] = [];
-    // One translog fsync for the whole batch (shared with concurrent batches), off the event loop
-    // and while the replicas write theirs; nothing is acknowledged before both.
-    this.engine.batchUnsynced(() => {
-      for (const [i, item] of items.entries()) {
-        try {
-          if (rejected.has(i)) throw rejected.get(i);
-          const r = this.applyItem(item);
-          results.push({ ...r.result, status: r.result.result === 'created' ? 201 : r.result.result === 'not_found' ? 404 : 200 });
-          if (r.op) ops.push(r.op);
-        } catch (err) {
-          results.push({ _id: item.id, status: statusOf(err), error: errorBody(err) });
+    // Items apply in order. One whose script makes a document with unmapped fields waits while
+    // they are mapped through the master (as the sources above were), then runs again on the
+    // document as it is then; the items after it wait too, so a bulk's order is kept.
+    let next = 0;
+    let mappingRounds = 0;
+    while (next < items.length) {
+      let unmapped: Record<string, unknown> | undefined;
+      // One translog fsync for the whole batch (shared with concurrent batches), off the event loop
+      // and while the replicas write theirs; nothing is acknowledged before both.
+      this.engine.batchUnsynced(() => {
+        for (; next < items.length; next++, mappingRounds = 0) {
+          const item = items[next]!;
+          try {
+            if (rejected.has(next)) throw rejected.get(next);
+            const r = this.applyItem(item);
+            results.push({ ...r.result, status: r.result.result === 'created' ? 201 : r.result.result === 'not_found' ? 404 : 200 });
+            if (r.op) ops.push(r.op);
+          } catch (err) {
+            if (err instanceof UnmappedFields && mappingRounds < MAX_MAPPING_ROUNDS) {
+              unmapped = err.source;
+              return;
+            }
+            results.push({ _id: item.id, status: statusOf(err), error: errorBody(err) });
+          }
         }
+      });
+      if (unmapped === undefined) break;
+      mappingRounds++;
+      const refused = await this.putDynamicMappings([{ action: 'index', id: items[next]!.id, source: unmapped }]);
+      this.assertPrimary(term);
+      if (refused.has(0)) {
+        results.push({ _id: items[next]!.id, status: statusOf(refused.get(0)), error: errorBody(refused.get(0)) });
+        next++;
+        mappingRounds = 0;
       }
-    });
+    }
     const durable = this.engine.syncTranslog();
     durable.catch(() => undefined); // awaited below, after the replicas
     if (ops.length === 0 && !refresh) {
@@ -285,6 +317,7 @@ export class ShardCopy {
         return { result, op: { op: 'delete', id: item.id, seqNo: result._seq_no, primaryTerm: result._primary_term, version: result._version } };
       }
       case 'update': {
+        if (item.script !== undefined) return this.applyScriptedUpdate(item);
         const current = e.get(item.id);
         let source: Record<string, unknown>;
         if (!current.found) {
@@ -305,6 +338,70 @@ export class ShardCopy {
         return { result, op: e.stateOf(result._id) };
       }
     }
+  }
+
+  /**
+   * An update by script, on the primary only: read the current source, run the script, then index
+   * what it made, delete, or do nothing (`noop`: nothing written, nothing replicated). Replicas get
+   * the resulting index or delete operation, never the script, so every copy has the same document.
+   * The read, the run and the write happen in one turn of the actor: concurrent updates of one
+   * document apply one after the other, each to the result of the one before.
+   */
+  private applyScriptedUpdate(item: WriteItem): { result: WriteResult; op?: ReplicaOp } {
+    const e = this.engine;
+    const current = e.get(item.id);
+    const runner = parseScript(item.script, 'update').updater();
+    const meta = { index: this.id.index, id: item.id, routing: item.routing ?? null, now: item.now ?? this.io.now() };
+    if (!current.found) {
+      if (!item.upsert) throw new EngineError('document_missing_exception', `[${item.id}]: document missing`, 404);
+      const cond = { ifSeqNo: item.if_seq_no, ifPrimaryTerm: item.if_primary_term };
+      if (!item.scripted_upsert) {
+        const result = e.index(item.id, item.upsert, cond);
+        return { result, op: e.stateOf(result._id) };
+      }
+      const outcome = runner.run({ ...meta, source: item.upsert, op: 'create' });
+      // Nothing is written: Elasticsearch's answer for a noop upsert has no version or seq_no.
+      if (outcome.op === 'noop') return { result: { _id: item.id, _version: -1, _seq_no: -2, _primary_term: 0, result: 'noop' as WriteResult['result'] } };
+      const result = e.index(item.id, this.mapped(outcome), cond);
+      return { result, op: e.stateOf(result._id) };
+    }
+    // A condition is checked before the script runs: a noop must not hide a conflict.
+    if (item.if_seq_no !== undefined || item.if_primary_term !== undefined) {
+      if (item.if_seq_no !== current._seq_no || item.if_primary_term !== current._primary_term) {
+        throw new EngineError(
+          'version_conflict_engine_exception',
+          `[${item.id}]: version conflict, required seqNo [${item.if_seq_no}], primary term [${item.if_primary_term}]. current document has seqNo [${current._seq_no}] and primary term [${current._primary_term}]`,
+          409,
+        );
+      }
+    }
+    const outcome = runner.run({ ...meta, source: current._source!, op: 'index', version: current._version });
+    const guard = { ifSeqNo: current._seq_no, ifPrimaryTerm: current._primary_term };
+    switch (outcome.op) {
+      case 'noop':
+        // As a doc update that changes nothing: acknowledged as is only once every in-sync copy has it.
+        if (current._seq_no! <= e.globalCheckpoint) {
+          return { result: { _id: item.id, _version: current._version!, _seq_no: current._seq_no!, _primary_term: current._primary_term!, result: 'noop' as WriteResult['result'] } };
+        }
+        return this.indexed(item.id, current._source!, guard);
+      case 'delete': {
+        const result = e.delete(item.id, guard);
+        return { result, op: { op: 'delete', id: item.id, seqNo: result._seq_no, primaryTerm: result._primary_term, version: result._version } };
+      }
+      default:
+        return this.indexed(item.id, this.mapped(outcome), guard);
+    }
+  }
+
+  private indexed(id: string, source: Record<string, unknown>, guard: { ifSeqNo?: number; ifPrimaryTerm?: number }): { result: WriteResult; op?: ReplicaOp } {
+    const result = this.engine.index(id, source, guard);
+    return { result, op: this.engine.stateOf(result._id) };
+  }
+
+  /** A script's new source, once every field it adds is mapped (else the write waits for the master: UnmappedFields). */
+  private mapped(outcome: UpdateScriptOutcome): Record<string, unknown> {
+    if (this.engine.mappings.hasUnmapped(outcome.source)) throw new UnmappedFields(outcome.source);
+    return outcome.source;
   }
 
   /**
@@ -704,9 +801,19 @@ export function settle(replier: Replier | undefined, work: () => unknown): void 
 }
 
 export function errorBody(err: unknown): { type: string; reason: string } {
-  const e = err as { type?: string; message?: string };
-  return { type: typeof e?.type === 'string' ? e.type : 'exception', reason: e?.message ?? String(err) };
+  const e = err as { type?: string; message?: string; details?: unknown };
+  const body = { type: typeof e?.type === 'string' ? e.type : 'exception', reason: e?.message ?? String(err) };
+  // A script error's structured fields (script_stack, position, caused_by) go with it.
+  return err instanceof EngineError && e.details !== undefined ? { ...(e.details as Record<string, unknown>), ...body } : body;
 }
+
+/** A script made a document with fields the index does not map yet: map them through the master first. */
+class UnmappedFields {
+  constructor(readonly source: Record<string, unknown>) {}
+}
+
+/** How often one item's script may run again after its fields were mapped (another write may map them differently meanwhile). */
+const MAX_MAPPING_ROUNDS = 3;
 
 export function statusOf(err: unknown): number {
   const e = err as { status?: number; type?: string };

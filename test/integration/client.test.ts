@@ -41,6 +41,9 @@ describe('TypeScript client (msgpack) against 3 in-process nodes on a real nats-
     expect(got._source!.title).toBe('Alien');
     expect(await client.update({ index: 'films', id: 'f2', body: { doc: { year: 1987 } } })).toMatchObject({ result: 'updated', _version: 2 });
     expect(await client.update({ index: 'films', id: 'f2', body: { doc: { year: 1987 } } })).toMatchObject({ result: 'noop' });
+    // A scripted update: run on the primary; a script that decides on noop writes nothing.
+    expect(await client.update({ index: 'films', id: 'f2', body: { script: { source: "if (ctx._source.year == params.y) { ctx.op = 'noop' } else { ctx._source.year = params.y }", params: { y: 1987 } } } })).toMatchObject({ result: 'noop', _version: 2 });
+    expect(await client.update({ index: 'films', id: 'f2', body: { script: { source: 'ctx._source.year -= params.n', params: { n: 1 } } } })).toMatchObject({ result: 'updated', _version: 3 });
     const bulk = await client.bulk({ index: 'films', refresh: true, operations: [{ index: { _id: 'f3' } }, { title: 'Blade Runner', year: 1982, genre: 'scifi' }, { delete: { _id: generated._id } }] });
     expect(bulk.errors).toBe(false);
     expect((await client.mget({ index: 'films', body: { ids: ['f1', 'f3', generated._id] } })).docs.map((d) => (d as Any).found)).toEqual([true, true, false]);

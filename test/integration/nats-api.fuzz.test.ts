@@ -174,6 +174,23 @@ const badBulkLines: fc.Arbitrary<Case> = fc.record({
     .map((operations) => ({ index: 'fuzz', operations })),
 });
 
+/** Update scripts that cannot compile (a whole bulk fails on these), and ones that fail on every document they run on. */
+const uncompilableScript = fc.oneof(
+  fc.stringMatching(/^[a-z0-9_.()[\] ]{0,20}$/).map((s) => `${s} +`),
+  fc.constantFrom("doc['n'].value", 'ctx = 1', 'ctx._source.x = _score', 'missing_var + 1', 'def ctx = 2', "ctx._source.n = doc.containsKey('n')"),
+);
+const failingScript = fc.oneof(
+  uncompilableScript,
+  fc.constantFrom('ctx._source.n = ctx._source.nope.size()', 'ctx._source = 1', "ctx.op = 'bogus'", 'ctx._version = 9', 'ctx._source.v = 1 / 0', 'ctx._source.me = ctx._source', 'params.p.add(1)', "ctx._source.n = 'a' * 2", "ctx.remove('_source')"),
+);
+const badScripts: fc.Arbitrary<Case> = fc.oneof(
+  fc.record({ op: fc.constant('doc.update'), body: fc.tuple(fc.constantFrom(...DOC_IDS, 'missing'), failingScript, fc.boolean()).map(([id, source, upsert]) => ({ index: 'fuzz', id, body: { script: { source, params: {} }, ...(upsert ? { upsert: { n: 0 }, scripted_upsert: true } : {}) } })) }),
+  fc.record({ op: fc.constant('doc.update'), body: fc.constantFrom(...DOC_IDS).map((id) => ({ index: 'fuzz', id, body: { doc: { n: 1 }, script: 'ctx._source.n = 2' } })) }),
+  fc.record({ op: fc.constant('doc.update_by_query'), body: failingScript.map((script) => ({ index: 'fuzz', body: { script } })) }),
+  fc.record({ op: fc.constant('reindex'), body: failingScript.map((script) => ({ body: { source: { index: 'fuzz' }, dest: { index: 'fuzz-dest' }, script } })) }),
+  fc.record({ op: fc.constant('doc.bulk'), body: uncompilableScript.map((script) => ({ index: 'fuzz', operations: [{ update: { _id: 'd1' } }, { script }] })) }),
+).chain((c) => anyEncoding.map((encoding) => ({ kind: 'bad update script', ...c, encoding })));
+
 const malformed: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: wrongType, weight: 5 },
   { arbitrary: unknownField, weight: 4 },
@@ -185,6 +202,7 @@ const malformed: fc.Arbitrary<Case> = fc.oneof(
   { arbitrary: notAMap, weight: 1 },
   { arbitrary: hugeValue, weight: 3 },
   { arbitrary: badBulkLines, weight: 1 },
+  { arbitrary: badScripts, weight: 2 },
 );
 
 describe('NATS API fuzz: malformed requests against a live node', () => {

@@ -72,6 +72,7 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expect(await ok('doc.create', { index: 'books', id: 'b2', document: { title: 'quick thinking', year: 2010 } })).toMatchObject({ _id: 'b2', result: 'created' });
     expect(await ok('doc.get', { index: 'books', id: 'b1' })).toMatchObject({ found: true, _source: { title: 'the quick brown fox', year: 1999 } });
     expect(await ok('doc.update', { index: 'books', id: 'b1', body: { doc: { year: 2000 } } })).toMatchObject({ result: 'updated', _version: 2 });
+    expect(await ok('doc.update', { index: 'books', id: 'b1', body: { script: { source: "if (ctx._source.year == params.y) { ctx.op = 'noop' }", params: { y: 2000 } } } })).toMatchObject({ result: 'noop', _version: 2 });
     const bulk = await ok('doc.bulk', { index: 'books', operations: [{ index: { _id: 'b3' } }, { title: 'lazy dogs', year: 2005 }, { delete: { _id: 'b2' } }, { update: { _id: 'b3' } }, { doc: { year: 2006 } }] });
     expect(bulk).toMatchObject({ errors: false });
     expect(bulk.items.map((i: Any) => Object.keys(i)[0])).toEqual(['index', 'delete', 'update']);
@@ -208,7 +209,11 @@ describe('NATS API in JSON over a real nats-server (3 in-process nodes)', () => 
     expectError(await c.raw('search', { index: 'errs', body: { query: { no_such_query: {} } } }), expect.any(String) as never, 400);
     expectError(await c.raw('doc.delete_by_query', { body: { query: { match_all: {} } } }), 'action_request_validation_exception', 400);
     expectError(await c.raw('doc.delete_by_query', { index: 'errs', conflicts: 'maybe' }), 'illegal_argument_exception', 400);
-    expectError(await c.raw('doc.update_by_query', { index: 'errs', body: { script: { source: 'x' } } }), 'illegal_argument_exception', 400);
+    const badScript = await c.raw('doc.update_by_query', { index: 'errs', body: { script: { source: 'x' } } });
+    expect(badScript.errorCode).toBe('400');
+    expect(badScript.body).toMatchObject({ error: { type: 'script_exception', reason: expect.stringMatching(/^compile error: cannot resolve symbol \[x\]/), script_stack: expect.any(Array), caused_by: { type: 'illegal_argument_exception' } }, status: 400 });
+    expectError(await c.raw('doc.update', { index: 'errs', id: 'e1', body: { doc: { n: 1 }, script: 'ctx._source.n = 1' } }), 'action_request_validation_exception', 400);
+    expectError(await c.raw('doc.update', { index: 'errs', id: 'e1', body: { script: 5 } }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [] }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [{ index: 'errs', size: 1 }] }), 'illegal_argument_exception', 400);
     expectError(await c.raw('msearch', { searches: [{ index: 'errs', body: 'match_all' }] }), 'illegal_argument_exception', 400);

@@ -231,7 +231,8 @@ export async function runReplicationSimulation(opts: ReplicationSimOptions): Pro
             request = { op: kind === 'index' ? 'doc.index' : 'doc.create', document: a.source };
             break;
           case 'update':
-            request = { op: 'doc.update', body: { doc: { w: token, u: n } } };
+            // Every other one as a script that sets the same fields (run once on the primary, the result replicated).
+            request = { op: 'doc.update', body: n % 2 === 0 ? { doc: { w: token, u: n } } : { script: { source: 'ctx._source.w = params.w; ctx._source.u = params.u', params: { w: token, u: n } } } };
             break;
           case 'upsert':
             request = { op: 'doc.update', body: { doc: { w: token, u: n }, doc_as_upsert: true } };

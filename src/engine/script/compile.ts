@@ -4,15 +4,22 @@
  * of a frame; names, methods, `Math` functions and what may be read in each context are checked
  * here, so most mistakes are compile errors with a position, as in Painless.
  */
-import { classCast, compileError, ScriptRuntimeFault } from './errors.ts';
+import { classCast, compileError, PositionedFault, ScriptRuntimeFault } from './errors.ts';
 import { parseScript, type Expr, type Stmt } from './parser.ts';
 import {
   add, arithmetic, callMethod, coerce, compare, typeName, DocValues, equal, getIndex, getMember, iterate, MATH_CONSTANTS, MATH_FUNCTIONS, METHOD_NAMES, notBoolean, notNumber, setIndex, setMember,
   type ScriptMap, type Value,
 } from './runtime.ts';
 
-/** Where a script runs: what it returns and whether it can read `_score`. */
-export type ScriptContext = 'score' | 'filter' | 'field' | 'sort';
+/** Where a script runs: what it returns and whether it can read `_score`, `doc` or `ctx`. */
+export type ScriptContext = 'score' | 'filter' | 'field' | 'sort' | UpdateScriptContext;
+/** The contexts that change documents: they read and write `ctx` and have no doc values. */
+export type UpdateScriptContext = 'update' | 'update_by_query' | 'reindex';
+const UPDATE_CONTEXTS: ReadonlySet<ScriptContext> = new Set<ScriptContext>(['update', 'update_by_query', 'reindex']);
+
+export function isUpdateContext(context: ScriptContext): context is UpdateScriptContext {
+  return UPDATE_CONTEXTS.has(context);
+}
 
 /** Loop iterations one execution may run (Elasticsearch's script.max_loop_counter default). */
 export const MAX_LOOP_ITERATIONS = 1_000_000;
@@ -28,6 +35,8 @@ export class ScriptState {
   score = 0;
   loops = 0;
   result: Value = null;
+  /** `ctx` of the update contexts: the document's metadata and a writable copy of its `_source`. */
+  ctx: ScriptMap = new Map();
   readonly frame: Value[];
   /** Doc values of the fields named by constant `doc['…']` keys, made on first use. */
   readonly fields: (DocValues | undefined)[];
@@ -43,13 +52,7 @@ export class ScriptState {
   }
 }
 
-/** A runtime fault with the offset of the node that raised it. */
-export class PositionedFault {
-  constructor(
-    readonly fault: ScriptRuntimeFault,
-    readonly pos: number,
-  ) {}
-}
+export { PositionedFault };
 
 function positioned(e: unknown, pos: number): unknown {
   return e instanceof ScriptRuntimeFault ? new PositionedFault(e, pos) : e;
@@ -76,6 +79,8 @@ interface Local {
 }
 
 const READ_ONLY_NAMES = new Set(['params', 'doc', '_score', 'Math']);
+/** The update contexts add `ctx` (itself not assignable: its members are). */
+const UPDATE_READ_ONLY_NAMES = new Set([...READ_ONLY_NAMES, 'ctx']);
 const DOC_MEMBERS = new Set(['value', 'empty', 'values', 'length']);
 const DOC_METHODS = new Set(['size', 'isEmpty', 'get', 'contains', 'getValue', 'length']);
 
@@ -88,11 +93,21 @@ class Compiler {
   private slots = 0;
   private loopDepth = 0;
   private readonly fieldSlots = new Map<string, number>();
+  private readonly updates: boolean;
+  private readonly readOnlyNames: ReadonlySet<string>;
 
   constructor(
     private readonly source: string,
     private readonly context: ScriptContext,
-  ) {}
+  ) {
+    this.updates = isUpdateContext(context);
+    this.readOnlyNames = this.updates ? UPDATE_READ_ONLY_NAMES : READ_ONLY_NAMES;
+  }
+
+  /** `doc` in a context that changes documents: there are no doc values, only `ctx._source` (as Painless). */
+  private noDocValues(pos: number) {
+    return this.error(pos, `cannot resolve symbol [doc]: there are no doc values in the [${this.context}] context; read the document as ctx._source`);
+  }
 
   program(body: Stmt[]): CompiledProgram {
     // The last statement's value is the script's when it is an expression (as Painless returns it).
@@ -125,7 +140,7 @@ class Compiler {
   }
 
   private declare(name: string, type: string, pos: number): Local {
-    if (READ_ONLY_NAMES.has(name) || this.lookup(name)) throw this.error(pos, `variable [${name}] is already defined`);
+    if (this.readOnlyNames.has(name) || this.lookup(name)) throw this.error(pos, `variable [${name}] is already defined`);
     const local = { slot: this.slots++, type };
     this.scopes.at(-1)!.set(name, local);
     return local;
@@ -365,7 +380,11 @@ class Compiler {
       case '_score':
         if (this.context !== 'score' && this.context !== 'sort') throw this.error(pos, 'cannot resolve symbol [_score]: there is no score in this context');
         return (s) => s.score;
+      case 'ctx':
+        if (!this.updates) break;
+        return (s) => s.ctx;
       case 'doc':
+        if (this.updates) throw this.noDocValues(pos);
         throw this.error(pos, "[doc] is only readable as doc['field']");
       case 'Math':
         throw this.error(pos, '[Math] is only readable as Math.function(…) or Math.PI / Math.E');
@@ -491,7 +510,7 @@ class Compiler {
       if (c === undefined) throw this.error(pos, `unknown field [${name}] of [Math]`);
       return () => c;
     }
-    if (e.obj.k === 'index' && this.isName(e.obj.obj, 'doc') && !DOC_MEMBERS.has(name)) {
+    if (!this.updates && e.obj.k === 'index' && this.isName(e.obj.obj, 'doc') && !DOC_MEMBERS.has(name)) {
       throw this.error(pos, `unknown field [${name}] of doc values: use .value, .empty, .size() or [i]`);
     }
     const obj = this.expr(e.obj);
@@ -508,7 +527,10 @@ class Compiler {
   }
 
   private index(e: Expr & { k: 'index' }): E {
-    if (this.isName(e.obj, 'doc')) return this.docField(e.key);
+    if (this.isName(e.obj, 'doc')) {
+      if (this.updates) throw this.noDocValues(e.obj.pos);
+      return this.docField(e.key);
+    }
     const obj = this.expr(e.obj);
     const key = this.expr(e.key);
     const pos = e.pos;
@@ -548,6 +570,7 @@ class Compiler {
         );
     }
     if (this.isName(e.obj, 'doc')) {
+      if (this.updates) throw this.noDocValues(e.obj.pos);
       if (name !== 'containsKey' || args.length !== 1) throw this.error(pos, `unknown method [${name}] of [doc]: use doc['field'] or doc.containsKey('field')`);
       const a = args[0]!;
       return (s) => {
@@ -562,7 +585,7 @@ class Compiler {
       };
     }
     if (!METHOD_NAMES.has(name)) throw this.error(pos, `unknown method [${name}]`);
-    if (e.obj.k === 'index' && this.isName(e.obj.obj, 'doc') && !DOC_METHODS.has(name)) throw this.error(pos, `unknown method [${name}] of doc values`);
+    if (!this.updates && e.obj.k === 'index' && this.isName(e.obj.obj, 'doc') && !DOC_METHODS.has(name)) throw this.error(pos, `unknown method [${name}] of doc values`);
     const obj = this.expr(e.obj);
     const safe = e.safe;
     return (s) => {
@@ -582,7 +605,7 @@ class Compiler {
     if (target.k === 'name') {
       const local = this.lookup(target.name);
       if (!local) {
-        if (READ_ONLY_NAMES.has(target.name)) throw this.error(target.pos, `cannot assign a value to [${target.name}]`);
+        if (this.readOnlyNames.has(target.name)) throw this.error(target.pos, `cannot assign a value to [${target.name}]`);
         throw this.error(target.pos, `cannot resolve symbol [${target.name}]`);
       }
       const { slot, type } = local;
@@ -609,7 +632,7 @@ class Compiler {
       };
     }
     if (target.k === 'index') {
-      if (this.isName(target.obj, 'doc')) throw this.error(target.pos, 'doc values are read-only');
+      if (this.isName(target.obj, 'doc')) throw this.updates ? this.noDocValues(target.obj.pos) : this.error(target.pos, 'doc values are read-only');
       const obj = this.expr(target.obj);
       const key = this.expr(target.key);
       let heldObj: Value = null;

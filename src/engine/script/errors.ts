@@ -43,6 +43,23 @@ export class ScriptRuntimeFault {
   ) {}
 }
 
+/** A runtime fault with the offset of the node that raised it. */
+export class PositionedFault {
+  constructor(
+    readonly fault: ScriptRuntimeFault,
+    readonly pos: number,
+  ) {}
+}
+
+/** Whatever a running script threw, as the engine's error: a script_exception unless it is one already. */
+export function asScriptError(source: string, e: unknown): EngineError {
+  if (e instanceof EngineError) return e;
+  if (e instanceof PositionedFault) return runtimeError(source, e.pos, e.fault);
+  if (e instanceof ScriptRuntimeFault) return runtimeError(source, 0, e);
+  // A host limit (memory, stack): still the script's error, not the engine's.
+  return runtimeError(source, 0, new ScriptRuntimeFault('illegal_state_exception', e instanceof Error ? e.message : String(e)));
+}
+
 export function runtimeError(source: string, offset: number, fault: ScriptRuntimeFault): EngineError {
   return scriptError('runtime', source, offset, fault.causeType, fault.reason);
 }

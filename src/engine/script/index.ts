@@ -5,11 +5,14 @@
  * The language is a Painless subset (see docs/ENGINE.md, "Scripts").
  */
 import { EngineError, isPlainObject, type Column } from '../types.ts';
-import { compileProgram, PositionedFault, ScriptState, type CompiledProgram, type DocAccess, type ScriptContext } from './compile.ts';
-import { runtimeError, ScriptRuntimeFault } from './errors.ts';
+import { compileProgram, isUpdateContext, ScriptState, type CompiledProgram, type DocAccess, type ScriptContext } from './compile.ts';
+import { UpdateScriptRunner } from './update.ts';
+import { asScriptError, runtimeError, ScriptRuntimeFault } from './errors.ts';
 import { DocValues, freeze, fromJson, typeName, type ScriptMap, type Value } from './runtime.ts';
 
-export type { ScriptContext } from './compile.ts';
+export type { ScriptContext, UpdateScriptContext } from './compile.ts';
+export type { UpdateScriptInput, UpdateScriptOutcome } from './update.ts';
+export { UpdateScriptRunner } from './update.ts';
 export type { Value as ScriptValue } from './runtime.ts';
 export { toJson as scriptValueToJson } from './runtime.ts';
 
@@ -29,6 +32,8 @@ export interface Script {
   readonly paramsJson: Record<string, unknown>;
   readonly context: ScriptContext;
   bind(segment: ScriptSegment, mappings: ScriptMappings): ScriptRunner;
+  /** A runner for the contexts that change documents (update, update_by_query, reindex). */
+  updater(): UpdateScriptRunner;
 }
 
 /** What a script reads of a segment and of the index's mappings. */
@@ -104,6 +109,11 @@ class CompiledScript implements Script {
   bind(segment: ScriptSegment, mappings: ScriptMappings): ScriptRunner {
     return new ScriptRunner(this.source, this.program, this.params, segment, mappings);
   }
+
+  updater(): UpdateScriptRunner {
+    if (!isUpdateContext(this.context)) throw new EngineError('illegal_state_exception', `a [${this.context}] script does not change documents`);
+    return new UpdateScriptRunner(this.source, this.program, this.params, this.context);
+  }
 }
 
 /** A script bound to one segment: runs it on that segment's docs. */
@@ -149,11 +159,7 @@ export class ScriptRunner {
   }
 
   private engineError(e: unknown): EngineError {
-    if (e instanceof EngineError) return e;
-    if (e instanceof PositionedFault) return runtimeError(this.source, e.pos, e.fault);
-    if (e instanceof ScriptRuntimeFault) return runtimeError(this.source, 0, e);
-    // A host limit (memory, stack): still the script's error, not the engine's.
-    return runtimeError(this.source, 0, new ScriptRuntimeFault('illegal_state_exception', e instanceof Error ? e.message : String(e)));
+    return asScriptError(this.source, e);
   }
 }
 

@@ -32,6 +32,21 @@ function writable(v: Value[] | ScriptMap): void {
   if (readOnly.has(v)) throw new ScriptRuntimeFault('unsupported_operation_exception', 'params and doc values are read-only');
 }
 
+/**
+ * Keys of a map that a script may read but not change: the metadata in the update contexts' `ctx`
+ * (`_id`, `_version`, …), where `op` and `_source` beside them are writable.
+ */
+const lockedKeys = new WeakMap<ScriptMap, ReadonlySet<Value>>();
+
+export function lockKeys(m: ScriptMap, keys: ReadonlySet<Value>): ScriptMap {
+  lockedKeys.set(m, keys);
+  return m;
+}
+
+function changeable(m: ScriptMap, key: Value): void {
+  if (lockedKeys.get(m)?.has(key)) throw illegalArgument(`[${stringOf(key)}] cannot be changed in this context`);
+}
+
 /** A map may grow by one more entry (the size limit scripts share with strings and lists). */
 function roomIn(m: ScriptMap, key: Value): void {
   if (m.size >= MAX_VALUE_SIZE && !m.has(key)) throw illegalArgument(`a map larger than ${MAX_VALUE_SIZE} entries`);
@@ -253,6 +268,7 @@ export function setIndex(obj: Value, key: Value, value: Value): void {
     obj[index(key, obj.length)] = value;
   } else if (obj instanceof Map) {
     writable(obj);
+    changeable(obj, key);
     roomIn(obj, key);
     obj.set(key, value);
   }
@@ -284,6 +300,7 @@ export function getMember(obj: Value, name: string): Value {
 export function setMember(obj: Value, name: string, value: Value): void {
   if (obj instanceof Map) {
     writable(obj);
+    changeable(obj, name);
     roomIn(obj, name);
     obj.set(name, value);
   } else if (obj === null) throw new ScriptRuntimeFault('null_pointer_exception', `cannot set [${name}] of null`);
@@ -441,6 +458,7 @@ function mapMethod(map: ScriptMap, name: string, args: Value[]): Value {
       return map.has(args[0]!);
     case 'put': {
       arity(name, args, 2);
+      changeable(map, args[0]!);
       roomIn(map, args[0]!);
       const old = map.get(args[0]!) ?? null;
       map.set(args[0]!, args[1]!);
@@ -448,6 +466,7 @@ function mapMethod(map: ScriptMap, name: string, args: Value[]): Value {
     }
     case 'remove': {
       arity(name, args, 1);
+      changeable(map, args[0]!);
       const old = map.get(args[0]!) ?? null;
       map.delete(args[0]!);
       return old;
@@ -460,6 +479,7 @@ function mapMethod(map: ScriptMap, name: string, args: Value[]): Value {
       return [...map.values()];
     case 'clear':
       arity(name, args, 0);
+      for (const k of lockedKeys.get(map) ?? []) changeable(map, k);
       map.clear();
       return null;
   }
