@@ -83,7 +83,7 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
       return coord.mget(p.body, p.index);
     case 'doc.bulk': {
       const started = performance.now();
-      const items = parseBulk(p.operations, p.index);
+      const items = parseBulk(p.operations, p.index, (script) => coord.resolveScript(script));
       const results = await coord.bulk(items, write);
       return {
         took: Math.round(performance.now() - started),
@@ -159,7 +159,7 @@ export async function handleApi(coord: Coordinator, state: () => ClusterState, m
 }
 
 /** `[{index: {_index, _id}}, {...source}, {delete: {...}}, {update: {...}}, {doc: ...}]` or `[{action, index, id, document}]`. */
-export function parseBulk(operations: unknown, defaultIndex: unknown): BulkItem[] {
+export function parseBulk(operations: unknown, defaultIndex: unknown, resolveScript?: (script: unknown) => unknown): BulkItem[] {
   if (!Array.isArray(operations)) throw badRequest('bulk [operations] must be an array');
   if (operations.length > 100_000) throw badRequest('a bulk request holds at most 100000 operations');
   const items: BulkItem[] = [];
@@ -180,7 +180,7 @@ export function parseBulk(operations: unknown, defaultIndex: unknown): BulkItem[
     if (action !== 'delete') {
       const body = operations[++i] as Record<string, unknown>;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest(`bulk line ${i}: a ${action} needs a document object on the next line`);
-      if (action === 'update') Object.assign(item, updateBody(body, `the update of bulk line ${i}`));
+      if (action === 'update') Object.assign(item, updateBody(body, `the update of bulk line ${i}`, resolveScript));
       else item.source = body;
     } else if (item.id === undefined) throw badRequest(`bulk line ${i}: a delete needs an [_id]`);
     if (action === 'update' && item.id === undefined) throw badRequest(`bulk line ${i}: an update needs an [_id]`);

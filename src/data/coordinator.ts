@@ -219,7 +219,7 @@ export class Coordinator {
   }
 
   async update(index: unknown, id: unknown, body: unknown, params: { routing?: unknown; if_seq_no?: unknown; if_primary_term?: unknown } & WriteOpts = {}) {
-    return this.single({ action: 'update', index: str(index, 'index'), id: str(id, 'id'), routing: optStr(params.routing, 'routing'), ...updateBody(body, 'the update request'), ...conditions(params) }, params);
+    return this.single({ action: 'update', index: str(index, 'index'), id: str(id, 'id'), routing: optStr(params.routing, 'routing'), ...updateBody(body, 'the update request', (s) => this.resolveScript(s)), ...conditions(params) }, params);
   }
 
   private async single(item: BulkItem, opts: WriteOpts) {
@@ -698,7 +698,7 @@ export class Coordinator {
     if (dest.op_type !== undefined && dest.op_type !== 'index' && dest.op_type !== 'create') throw badRequest('[dest.op_type] must be index or create');
     const action: WriteAction = dest.op_type === 'create' ? 'create' : 'index';
     const { query, maxDocs, proceed } = scrollOptions(source.query, b.max_docs, params.conflicts);
-    const script = updateScript(b.script, 'reindex');
+    const script = updateScript(this.resolveScript(b.script), 'reindex');
     const indices = this.resolveIndices(source.index);
     const readsFrom = (index: string) => indices.includes(index) || !!this.state.aliases?.[index]?.indices.some((i) => indices.includes(i));
     if (readsFrom(destIndex)) throw badRequest(`reindex cannot write into an index it reads from [${destIndex}]`);
@@ -754,7 +754,7 @@ export class Coordinator {
     const b = obj(body ?? {}, 'update_by_query body');
     for (const k of Object.keys(b)) if (k !== 'query' && k !== 'max_docs' && k !== 'script') throw badRequest(`unknown key [${k}] in the update_by_query request; known: query, max_docs, script`);
     const { query, maxDocs, proceed } = scrollOptions(b.query, b.max_docs, params.conflicts);
-    const script = updateScript(b.script, 'update_by_query');
+    const script = updateScript(this.resolveScript(b.script), 'update_by_query');
     const refresh = refreshMode(params.refresh);
     const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const counts = { updated: 0, deleted: 0, noops: 0, version_conflicts: 0, batches: 0 };
@@ -1072,6 +1072,11 @@ export class Coordinator {
   }
 
   // ---- stored scripts and search templates (script-admin.ts) -------------------------------------
+
+  /** A script as given, or a stored one's (`{ id, params }`) with its source. */
+  resolveScript(script: unknown): unknown {
+    return script === undefined ? undefined : (resolveStoredScripts(this.state, { script }) as { script: unknown }).script;
+  }
 
   putScript(id: unknown, body: unknown) {
     return putStoredScript(this.templateHost(), id, body);
@@ -1412,8 +1417,14 @@ function obj(v: unknown, what: string): Record<string, unknown> {
  * `doc_as_upsert`: indexed as is when there is none) or `script` (run on the primary against the
  * source; `scripted_upsert`: against `upsert` when there is none), and an `upsert` document.
  */
-export function updateBody(body: unknown, where: string): { doc?: Record<string, unknown>; upsert?: Record<string, unknown>; doc_as_upsert: boolean; script?: unknown; scripted_upsert?: boolean } {
-  const b = obj(body, `the body of ${where}`);
+export function updateBody(
+  body: unknown,
+  where: string,
+  resolveScript: (script: unknown) => unknown = (script) => script,
+): { doc?: Record<string, unknown>; upsert?: Record<string, unknown>; doc_as_upsert: boolean; script?: unknown; scripted_upsert?: boolean } {
+  const raw = obj(body, `the body of ${where}`);
+  // A stored script (`{ id, params }`) is given its source first (the cluster state has it).
+  const b = raw.script === undefined ? raw : { ...raw, script: resolveScript(raw.script) };
   for (const k in b) if (!UPDATE_KEYS.includes(k)) throw badRequest(`unknown key [${k}] in ${where} (${UPDATE_KEYS.join(', ')})`);
   if (b.doc !== undefined && b.script !== undefined) throw new ApiError('action_request_validation_exception', "Validation Failed: 1: can't provide both script and doc;", 400);
   if (b.doc === undefined && b.upsert === undefined && b.script === undefined) throw new ApiError('action_request_validation_exception', `Validation Failed: 1: script or doc is missing; (${where} needs [doc], [script] or [upsert])`, 400);

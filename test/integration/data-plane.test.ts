@@ -932,6 +932,20 @@ describe('data plane in one process over a real nats-server', () => {
       const scored = await api({ op: 'search', index: 'tpl', body: { query: { script_score: { query: { match_all: {} }, script: { id: 'by-n', params: { f: 10 } } } }, size: 3, _source: false } });
       expect(scored.hits.hits.map((h: Any) => [h._id, h._score])).toEqual([['d9', 90], ['d8', 80], ['d7', 70]]);
       await expect(api({ op: 'search', index: 'tpl', body: { query: { script: { script: { id: 'nope' } } } } })).rejects.toMatchObject({ status: 404, type: 'resource_not_found_exception' });
+      // Stored scripts in updates too: doc.update, a bulk update, update_by_query.
+      expect(await api({ op: 'script.put', id: 'inc', body: { script: { lang: 'painless', source: 'ctx._source.n += params.by' } } })).toEqual({ acknowledged: true });
+      await api({ op: 'doc.update', index: 'tpl', id: 'd0', body: { script: { id: 'inc', params: { by: 5 } } } });
+      expect((await api({ op: 'doc.bulk', index: 'tpl', operations: [{ update: { _id: 'd0' } }, { script: { id: 'inc', params: { by: 100 } } }] })).errors).toBe(false);
+      expect((await api({ op: 'doc.get', index: 'tpl', id: 'd0' }))._source.n).toBe(105);
+      await api({ op: 'index.refresh', index: 'tpl' });
+      expect(await api({ op: 'doc.update_by_query', index: 'tpl', body: { query: { term: { tag: 'high' } }, script: { id: 'inc', params: { by: 1000 } } } })).toMatchObject({ updated: 5 });
+      expect((await api({ op: 'doc.get', index: 'tpl', id: 'd9' }))._source.n).toBe(1009);
+      await expect(api({ op: 'doc.update', index: 'tpl', id: 'd0', body: { script: { id: 'nope' } } })).rejects.toMatchObject({ status: 404 });
+      // Put the values back for the searches below.
+      for (const [id, n] of [['d0', 0], ...Array.from({ length: 5 }, (_, k) => [`d${k + 5}`, k + 5] as [string, number])] as [string, number][]) {
+        await api({ op: 'doc.update', index: 'tpl', id, body: { doc: { n } } });
+      }
+      await api({ op: 'index.refresh', index: 'tpl' });
       await expect(api({ op: 'script.put', id: 'bad', body: { script: { lang: 'painless', source: 'doc[' } } })).rejects.toMatchObject({ status: 400, type: 'script_exception' });
       await expect(api({ op: 'script.put', id: 'bad', body: { script: { lang: 'mustache', source: '{{#open}}' } } })).rejects.toMatchObject({ status: 400 });
       // A stored search template, and the same inline.
@@ -949,7 +963,7 @@ describe('data plane in one process over a real nats-server', () => {
       expect(await api({ op: 'script.get', id: 'by-tag' })).toEqual({ _id: 'by-tag', found: false });
       await expect(api({ op: 'script.delete', id: 'by-tag' })).rejects.toMatchObject({ status: 404 });
     } finally {
-      for (const id of ['by-n', 'by-tag']) await api({ op: 'script.delete', id }).catch(() => undefined);
+      for (const id of ['by-n', 'by-tag', 'inc']) await api({ op: 'script.delete', id }).catch(() => undefined);
       await api({ op: 'index.delete', index: 'tpl' });
     }
   });
