@@ -248,7 +248,7 @@ describe('segment files', () => {
         again.close();
         fs.rmSync(dir, { recursive: true, force: true });
       }),
-      { numRuns: 15, seed: 20261203 },
+      { numRuns: 10, seed: 20261203 },
     );
     // The runs reach what only bigger segments have.
     expect(reached.impacts).toBeGreaterThan(5);

@@ -475,7 +475,7 @@ describe('Translog recovery', () => {
         t.close();
         fs.rmSync(dir, { recursive: true, force: true });
       }),
-      { numRuns: 150 },
+      { numRuns: 60 },
     );
   });
 
