@@ -11,7 +11,7 @@ import { shardFor } from '../cluster/routing.ts';
 import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
-import { innerHitQueries, type InnerHitsResult } from '../engine/nested.ts';
+import { innerHitQueries } from '../engine/nested.ts';
 import { analyzeRequest } from '../engine/analyze.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
@@ -1361,7 +1361,7 @@ function collapseMerged<T extends { hit: SearchHit }>(ranked: T[], field: string
 }
 
 /** Inner hits as the client sees them: each nested hit names its index, as a top-level hit does. */
-function withIndex(innerHits: Record<string, InnerHitsResult>, index: string): Record<string, unknown> {
+function withIndex(innerHits: NonNullable<SearchHit['inner_hits']>, index: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, r] of Object.entries(innerHits)) out[name] = { hits: { ...r.hits, hits: r.hits.hits.map((h) => ({ _index: index, ...h })) } };
   return out;

@@ -7,7 +7,7 @@
 import type { MappingRegistry } from './mapping.ts';
 import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
-import { parseCollapse } from './collapse.ts';
+import { parseCollapse, type CollapseExpand } from './collapse.ts';
 import { parseSuggest, type SuggestSpec } from './suggest.ts';
 import { parseQuery, type Query } from './query.ts';
 import { parseRescore, type Rescorer } from './rescore.ts';
@@ -80,6 +80,8 @@ export interface SearchRequest {
   timeoutMs: number | undefined;
   /** `collapse.field`: one hit per value of it (collapse.ts). */
   collapse: string | undefined;
+  /** `collapse.inner_hits`: each collapsed hit's group searches (the expand phase, collapse.ts). */
+  collapseExpand: CollapseExpand | undefined;
   /** Each hit carries `_explanation` (explain.ts). */
   explain: boolean;
   /** Term suggesters (suggest.ts). */
@@ -121,7 +123,10 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     searchAfter = r.search_after;
   }
   if (r.min_score !== undefined && (typeof r.min_score !== 'number' || !Number.isFinite(r.min_score))) bad('[min_score] must be a number');
-  const collapse = r.collapse === undefined ? undefined : parseCollapse(r.collapse);
+  const collapseSpec = r.collapse === undefined ? undefined : parseCollapse(r.collapse);
+  const collapse = collapseSpec?.field;
+  // Each inner hits definition's group search is checked whole now, as any search request.
+  for (const spec of collapseSpec?.expand?.innerHits ?? []) parseSearchRequest(spec.options);
   if (collapse !== undefined && searchAfter !== undefined) throw new EngineError('illegal_argument_exception', 'cannot use [collapse] in conjunction with [search_after]');
   const rescore = r.rescore === undefined ? undefined : parseRescore(r.rescore);
   if (rescore !== undefined) {
@@ -145,6 +150,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     source: parseSourceFilter(r._source),
     timeoutMs: r.timeout === undefined ? undefined : parseTimeout(r.timeout),
     collapse,
+    collapseExpand: collapseSpec?.expand,
     explain: flag(r.explain, 'explain'),
     seqNoPrimaryTerm: flag(r.seq_no_primary_term, 'seq_no_primary_term'),
     version: flag(r.version, 'version'),
