@@ -12,6 +12,8 @@ import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { innerHitQueries } from '../engine/nested.ts';
+import type { CollapseInnerHitsResult } from '../engine/collapse.ts';
+import { expandCollapsedHits } from './expand-phase.ts';
 import { analyzeRequest } from '../engine/analyze.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
@@ -424,7 +426,9 @@ export class Coordinator {
     const hasAggs = parsed.aggs !== undefined;
     // Completion suggestions carry their docs' _source from the query phase (the only one they have).
     const completions = parsed.suggest?.some((spec) => spec.kind === 'completion') === true;
-    const queryPhase = { ...rest, from: 0, size: from + size, _source: completions ? (_source ?? true) : false, ...(hasAggs ? { partial_aggs: true } : {}) };
+    // The shards collapse; the expand phase (collapse.inner_hits) is this node's, after the fetch.
+    const collapse = parsed.collapse === undefined ? {} : { collapse: { field: parsed.collapse } };
+    const queryPhase = { ...rest, ...collapse, from: 0, size: from + size, _source: completions ? (_source ?? true) : false, ...(hasAggs ? { partial_aggs: true } : {}) };
     // The fetch phase reads the winners from the readers their query phase ran on (point in time).
     // Inner hits (of nested queries) and script fields come with the fetch phase, as in Elasticsearch.
     const innerHits = wrapEngine(() => innerHitQueries(parsed.query)).length > 0;
@@ -517,6 +521,15 @@ export class Coordinator {
       if (f?.inner_hits !== undefined) hit.inner_hits = withIndex(f.inner_hits, ok[p.shardIdx]!.t.index);
       return hit;
     });
+    if (parsed.collapseExpand !== undefined && hits.length > 0) {
+      const groupSearch = async (groupBody: Record<string, unknown>) => {
+        // With a point in time the group searches search its readers too.
+        const r = (await this.search(indexExpr, point ? { ...groupBody, pit } : groupBody, params)) as { hits: CollapseInnerHitsResult<Record<string, unknown>>['hits'] };
+        if (point) for (const h of r.hits.hits) withoutTiebreaker(h, groupBody.sort !== undefined);
+        return { hits: r.hits };
+      };
+      await expandCollapsedHits(hits, plain, parsed.collapse!, parsed.collapseExpand, groupSearch);
+    }
     let total = 0;
     let relation: 'eq' | 'gte' = 'eq';
     let maxScore: number | null = null;
@@ -1347,6 +1360,12 @@ export function conditions(p: { if_seq_no?: unknown; if_primary_term?: unknown }
     out.if_primary_term = p.if_primary_term as number;
   }
   return out;
+}
+
+/** An inner hit of a point-in-time group search, as without one: no implicit `_shard_doc` (nor `_score`) sort value. */
+function withoutTiebreaker(hit: Record<string, unknown>, sorted: boolean): void {
+  if (!sorted) delete hit.sort;
+  else if (Array.isArray(hit.sort)) hit.sort = hit.sort.slice(0, -1);
 }
 
 /** Ranked hits of collapsed shard results: the best hit of each collapse value, in order. */
