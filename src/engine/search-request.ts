@@ -8,6 +8,7 @@ import type { MappingRegistry } from './mapping.ts';
 import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
 import { parseCollapse, type CollapseExpand } from './collapse.ts';
+import { innerHitQueries } from './nested.ts';
 import { parseSuggest, type SuggestSpec } from './suggest.ts';
 import { parseQuery, type Query } from './query.ts';
 import { parseRescore, type Rescorer } from './rescore.ts';
@@ -125,8 +126,15 @@ export function parseSearchRequest(request: unknown): SearchRequest {
   if (r.min_score !== undefined && (typeof r.min_score !== 'number' || !Number.isFinite(r.min_score))) bad('[min_score] must be a number');
   const collapseSpec = r.collapse === undefined ? undefined : parseCollapse(r.collapse);
   const collapse = collapseSpec?.field;
-  // Each inner hits definition's group search is checked whole now, as any search request.
-  for (const spec of collapseSpec?.expand?.innerHits ?? []) parseSearchRequest(spec.options);
+  if (collapseSpec?.expand !== undefined) {
+    // Each inner hits definition's group search is checked whole now, as any search request.
+    for (const spec of collapseSpec.expand.innerHits) parseSearchRequest(spec.options);
+    // A hit's inner hits hold a nested query's and the collapse definitions' under one key each.
+    for (const nested of innerHitQueries(query)) {
+      const name = nested.innerHits!.name;
+      if (collapseSpec.expand.innerHits.some((spec) => spec.name === name)) throw new EngineError('illegal_argument_exception', `[inner_hits] already contains an entry for key [${name}]`);
+    }
+  }
   if (collapse !== undefined && searchAfter !== undefined) throw new EngineError('illegal_argument_exception', 'cannot use [collapse] in conjunction with [search_after]');
   const rescore = r.rescore === undefined ? undefined : parseRescore(r.rescore);
   if (rescore !== undefined) {

@@ -100,6 +100,8 @@ describe('collapse inner_hits on one engine', () => {
     expect(refused({ field: 'g', inner_hits: {} })).toBe('illegal_argument_exception'); // no name
     expect(refused({ field: 'g', inner_hits: [{ name: 'a' }, { size: 1 }] })).toBe('illegal_argument_exception');
     expect(refused({ field: 'g', inner_hits: [{ name: 'a' }, { name: 'a', size: 1 }] })).toBe('illegal_argument_exception');
+    // A nested query's inner hits of the same name.
+    expect(thrownType(() => e.search({ query: { nested: { path: 'users', query: { match_all: {} }, inner_hits: { name: 'a' } } }, collapse: { field: 'g', inner_hits: { name: 'a' } } }))).toBe('illegal_argument_exception');
     expect(refused({ field: 'g', inner_hits: { name: 'a', from: 98, size: 3 } })).toBe('illegal_argument_exception');
     expect(refused({ field: 'g', inner_hits: { name: 'a', size: -1 } })).toBe('parsing_exception');
     expect(refused({ field: 'g', inner_hits: { name: 'a', bogus: 1 } })).toBe('parsing_exception');
