@@ -477,13 +477,18 @@ export interface SearchHitResponse<T = Document> {
   sort?: unknown[];
   highlight?: Record<string, string[]>;
   matched_queries?: string[];
-  /** With `collapse`: the hit's collapse value. */
+  /** With `collapse`: the hit's collapse value; with `script_fields`: their values. */
   fields?: Record<string, unknown[]>;
   /** With `explain: true`: { value, description, details } all the way down. */
   _explanation?: { value: number; description: string; details: unknown[] };
-  /** With a `nested` query's `inner_hits`: per inner hits name, the hit's matching nested objects. */
-  inner_hits?: Record<string, { hits: { total: { value: number; relation: 'eq' }; max_score: number | null; hits: NestedHitResponse[] } }>;
+  /**
+   * Per inner hits name: a `nested` query's `inner_hits` (the hit's matching nested objects), or a
+   * `collapse.inner_hits` definition's (the hits of the collapsed hit's group, found by a search of their own).
+   */
+  inner_hits?: Record<string, { hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: (NestedHitResponse | CollapsedGroupHitResponse<T>)[] } }>;
 }
+/** One doc of a collapsed hit's group (`collapse.inner_hits`): a search hit of the group search. */
+export type CollapsedGroupHitResponse<T = Document> = Omit<SearchHitResponse<T>, 'inner_hits'>;
 /** One nested object of an inner hit: `_id` is its parent's, `_nested` where it sits in the parent. */
 export interface NestedHitResponse {
   _index: string;

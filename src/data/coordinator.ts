@@ -12,7 +12,9 @@ import { reduceShardAggs, type ShardAggsResult } from '../engine/aggs/index.ts';
 import { MappingRegistry, type Mappings } from '../engine/mapping.ts';
 import { compareSortValues, parseSearchRequest } from '../engine/search-request.ts';
 import { parseScript, type UpdateScriptContext, type UpdateScriptRunner } from '../engine/script/index.ts';
-import { innerHitQueries, type InnerHitsResult } from '../engine/nested.ts';
+import { innerHitQueries } from '../engine/nested.ts';
+import type { CollapseInnerHitsResult } from '../engine/collapse.ts';
+import { expandCollapsedHits } from './expand-phase.ts';
 import { analyzeRequest } from '../engine/analyze.ts';
 import { validateIndexDefinition, type SearchHit, type SearchResponse, type WriteResult } from '../engine/shard-engine.ts';
 import { mergeSuggestions } from '../engine/suggest.ts';
@@ -439,7 +441,9 @@ export class Coordinator {
     const hasAggs = parsed.aggs !== undefined;
     // Completion suggestions carry their docs' _source from the query phase (the only one they have).
     const completions = parsed.suggest?.some((spec) => spec.kind === 'completion') === true;
-    const queryPhase = { ...rest, from: 0, size: from + size, _source: completions ? (_source ?? true) : false, ...(hasAggs ? { partial_aggs: true } : {}) };
+    // The shards collapse; the expand phase (collapse.inner_hits) is this node's, after the fetch.
+    const collapse = parsed.collapse === undefined ? {} : { collapse: { field: parsed.collapse } };
+    const queryPhase = { ...rest, ...collapse, from: 0, size: from + size, _source: completions ? (_source ?? true) : false, ...(hasAggs ? { partial_aggs: true } : {}) };
     // The fetch phase reads the winners from the readers their query phase ran on (point in time).
     // Inner hits (of nested queries) and script fields come with the fetch phase, as in Elasticsearch.
     const innerHits = wrapEngine(() => innerHitQueries(parsed.query)).length > 0;
@@ -534,6 +538,15 @@ export class Coordinator {
       if (f?.inner_hits !== undefined) hit.inner_hits = withIndex(f.inner_hits, ok[p.shardIdx]!.t.index);
       return hit;
     });
+    if (parsed.collapseExpand !== undefined && hits.length > 0) {
+      const groupSearch = async (groupBody: Record<string, unknown>) => {
+        // With a point in time the group searches search its readers too.
+        const r = (await this.search(indexExpr, point ? { ...groupBody, pit } : groupBody, params)) as { hits: CollapseInnerHitsResult<Record<string, unknown>>['hits'] };
+        if (point) for (const h of r.hits.hits) withoutTiebreaker(h, groupBody.sort !== undefined);
+        return { hits: r.hits };
+      };
+      await expandCollapsedHits(hits, plain, parsed.collapse!, parsed.collapseExpand, groupSearch);
+    }
     let total = 0;
     let relation: 'eq' | 'gte' = 'eq';
     let maxScore: number | null = null;
@@ -1457,6 +1470,12 @@ export function conditions(p: { if_seq_no?: unknown; if_primary_term?: unknown }
   return out;
 }
 
+/** An inner hit of a point-in-time group search, as without one: no implicit `_shard_doc` (nor `_score`) sort value. */
+function withoutTiebreaker(hit: Record<string, unknown>, sorted: boolean): void {
+  if (!sorted) delete hit.sort;
+  else if (Array.isArray(hit.sort)) hit.sort = hit.sort.slice(0, -1);
+}
+
 /** Ranked hits of collapsed shard results: the best hit of each collapse value, in order. */
 function collapseMerged<T extends { hit: SearchHit }>(ranked: T[], field: string): T[] {
   const seen = new Set<unknown>();
@@ -1469,7 +1488,7 @@ function collapseMerged<T extends { hit: SearchHit }>(ranked: T[], field: string
 }
 
 /** Inner hits as the client sees them: each nested hit names its index, as a top-level hit does. */
-function withIndex(innerHits: Record<string, InnerHitsResult>, index: string): Record<string, unknown> {
+function withIndex(innerHits: NonNullable<SearchHit['inner_hits']>, index: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [name, r] of Object.entries(innerHits)) out[name] = { hits: { ...r.hits, hits: r.hits.hits.map((h) => ({ _index: index, ...h })) } };
   return out;

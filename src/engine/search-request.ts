@@ -7,7 +7,8 @@
 import type { MappingRegistry } from './mapping.ts';
 import { aggsOfRequest } from './aggs/parse.ts';
 import { filterSource, parseSourceSpec } from './aggs/util.ts';
-import { parseCollapse } from './collapse.ts';
+import { parseCollapse, type CollapseExpand } from './collapse.ts';
+import { innerHitQueries } from './nested.ts';
 import { parseSuggest, type SuggestSpec } from './suggest.ts';
 import { parseQuery, type Query } from './query.ts';
 import { parseRescore, type Rescorer } from './rescore.ts';
@@ -80,6 +81,8 @@ export interface SearchRequest {
   timeoutMs: number | undefined;
   /** `collapse.field`: one hit per value of it (collapse.ts). */
   collapse: string | undefined;
+  /** `collapse.inner_hits`: each collapsed hit's group searches (the expand phase, collapse.ts). */
+  collapseExpand: CollapseExpand | undefined;
   /** Each hit carries `_explanation` (explain.ts). */
   explain: boolean;
   /** Term suggesters (suggest.ts). */
@@ -125,7 +128,17 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     searchAfter = r.search_after;
   }
   if (r.min_score !== undefined && (typeof r.min_score !== 'number' || !Number.isFinite(r.min_score))) bad('[min_score] must be a number');
-  const collapse = r.collapse === undefined ? undefined : parseCollapse(r.collapse);
+  const collapseSpec = r.collapse === undefined ? undefined : parseCollapse(r.collapse);
+  const collapse = collapseSpec?.field;
+  if (collapseSpec?.expand !== undefined) {
+    // Each inner hits definition's group search is checked whole now, as any search request.
+    for (const spec of collapseSpec.expand.innerHits) parseSearchRequest(spec.options);
+    // A hit's inner hits hold a nested query's and the collapse definitions' under one key each.
+    for (const nested of innerHitQueries(query)) {
+      const name = nested.innerHits!.name;
+      if (collapseSpec.expand.innerHits.some((spec) => spec.name === name)) throw new EngineError('illegal_argument_exception', `[inner_hits] already contains an entry for key [${name}]`);
+    }
+  }
   if (collapse !== undefined && searchAfter !== undefined) throw new EngineError('illegal_argument_exception', 'cannot use [collapse] in conjunction with [search_after]');
   const rescore = r.rescore === undefined ? undefined : parseRescore(r.rescore);
   if (rescore !== undefined) {
@@ -149,6 +162,7 @@ export function parseSearchRequest(request: unknown): SearchRequest {
     source: parseSourceFilter(r._source),
     timeoutMs: r.timeout === undefined ? undefined : parseTimeout(r.timeout),
     collapse,
+    collapseExpand: collapseSpec?.expand,
     explain: flag(r.explain, 'explain'),
     seqNoPrimaryTerm: flag(r.seq_no_primary_term, 'seq_no_primary_term'),
     version: flag(r.version, 'version'),

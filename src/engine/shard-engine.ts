@@ -12,7 +12,7 @@ import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, qu
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestEntry } from './suggest.ts';
 import { suggestCompletion, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
-import { CollapsingCollector, checkCollapseField, collapseValue } from './collapse.ts';
+import { CollapsingCollector, checkCollapseField, collapseValue, groupSearches, type CollapseInnerHitsResult, type CollapseValue } from './collapse.ts';
 import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseScriptFields, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
 import { scriptFieldsComputer, scriptSortRunners, scriptSortValue } from './script-fields.ts';
@@ -890,8 +890,11 @@ export interface SearchHit {
   fields?: Record<string, unknown[]>;
   /** With `explain`: how its score was computed. */
   _explanation?: Explanation;
-  /** A nested query's `inner_hits`: the hit's matching nested objects, per inner hits name. */
-  inner_hits?: Record<string, InnerHitsResult>;
+  /**
+   * Per inner hits name: a nested query's `inner_hits` (the hit's matching nested objects), or a
+   * `collapse.inner_hits` definition's (the hits of the collapsed hit's group).
+   */
+  inner_hits?: Record<string, InnerHitsResult | CollapseInnerHitsResult<SearchHit>>;
   /** With `seq_no_primary_term` (what a conditional write needs), and with `version`. */
   _seq_no?: number;
   _primary_term?: number;
@@ -929,7 +932,7 @@ interface Candidate {
   score: number;
   sortValues: unknown[];
   /** Its collapse value, when the request collapses. */
-  group?: string | number | null;
+  group?: CollapseValue;
   /** The rescorers whose window it was in (rescore.ts). */
   rescoredBy?: Rescorer[];
 }
@@ -951,7 +954,22 @@ function search(engine: ShardEngine, segments: Segment[], request: unknown, addr
     const pruned = searchPruned(engine, segments, req.query, req.from + req.size, req.limit, deadline);
     if (pruned) return prunedResponse(engine, segments, pruned, req, started, addresses);
   }
-  return searchGeneral(engine, segments, shardStats(segments), req, started, deadline, addresses);
+  const response = searchGeneral(engine, segments, shardStats(segments), req, started, deadline, addresses);
+  if (req.collapseExpand !== undefined) {
+    expandCollapsed(engine, segments, request as Record<string, unknown>, req, response);
+    response.took = Math.round(performance.now() - started);
+  }
+  return response;
+}
+
+/**
+ * `collapse.inner_hits` on one engine: each returned hit's group searches run here, on the same
+ * segments (across shards the coordinating node runs them instead: its query phase leaves them out).
+ */
+function expandCollapsed(engine: ShardEngine, segments: Segment[], request: Record<string, unknown>, req: SearchRequest, response: SearchResponse): void {
+  for (const { hit, name, body } of groupSearches(response.hits.hits, request, req.collapse!, req.collapseExpand!)) {
+    (hit.inner_hits ??= {})[name] = { hits: search(engine, segments, body, false).hits };
+  }
 }
 
 /** The response of searchPruned's collector: its hits from `from` on, and its total. */
@@ -1033,6 +1051,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       continue;
     }
     const groupColumn = req.collapse === undefined ? undefined : segment.column(req.collapse);
+    const booleanGroups = req.collapse !== undefined && engine.mappings.field(req.collapse)?.type === 'boolean';
     const nestedSorts = sortsNested ? sort.map((key) => (key.nested ? nestedSortSource(key, ctx, execute) : undefined)) : undefined;
     const sortScripts = byScore ? undefined : scriptSortRunners(sort, segment, engine.mappings);
     for (let i = 0; i < docs.length; i++) {
@@ -1040,7 +1059,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
       const c: Candidate = { seg, doc: docs[i]!, score, sortValues: byScore ? [score] : sortValues(segment, docBase, docs[i]!, score, sort, nestedSorts, sortScripts) };
       if (searchAfter && compareSortValues(c.sortValues, searchAfter, effectiveSort) <= 0) continue;
       if (collapsing) {
-        c.group = collapseValue(groupColumn, req.collapse!, c.doc);
+        c.group = collapseValue(groupColumn, req.collapse!, c.doc, booleanGroups);
         collapsing.offer(c.group, c);
       } else pushTop(top, c, k, effectiveSort);
     }

@@ -256,6 +256,55 @@ describe('data plane in one process over a real nats-server', () => {
       const groups = [...bestOfTag].sort((a, b) => a[1].price - b[1].price || (a[1].user < b[1].user ? -1 : 1));
       expect(collapsed.hits.hits.map((h: Any) => [h.fields.tag[0], h._source.price])).toEqual(groups.slice(2, 7).map(([tag, d]) => [tag, d.price]));
       expect(collapsed.hits.total.value).toBe(240);
+      // collapse.inner_hits across shards (the expand phase): each group's members from every shard,
+      // sorted and paged per definition, through a point in time too (whose readers the writes below do not change).
+      const { id: pitId } = await api({ op: 'pit.open', index: 'sales', keep_alive: '1m' });
+      try {
+        const expandBody = {
+          size: 12,
+          sort: [{ price: 'asc' }, { user: 'asc' }],
+          collapse: {
+            field: 'tag',
+            inner_hits: [
+              { name: 'cheapest', size: 5, sort: [{ price: 'asc' }, { user: 'asc' }], _source: ['price', 'user'] },
+              { name: 'users_desc', from: 2, size: 3, sort: [{ user: 'desc' }, { price: 'desc' }], _source: false },
+            ],
+            max_concurrent_group_searches: 2,
+          },
+          _source: false,
+        };
+        const expanded = await api({ op: 'search', index: 'sales', body: expandBody });
+        await api({ op: 'doc.bulk', index: 'sales', refresh: true, operations: [{ index: { _id: 'late' } }, { tag: groups[0]![0], price: 0, user: 'u0' }] });
+        const throughPit = await api({ op: 'search', body: { ...expandBody, pit: { id: pitId, keep_alive: '1m' } } });
+        const byPrice = (a: { price: number; user: string }, b: { price: number; user: string }) => a.price - b.price || (a.user < b.user ? -1 : a.user > b.user ? 1 : 0);
+        const byUserDesc = (a: { price: number; user: string }, b: { price: number; user: string }) => (a.user < b.user ? 1 : a.user > b.user ? -1 : b.price - a.price);
+        const members = (tag: string) => docs.map((d, i) => ({ ...d, id: `s${i}` })).filter((d) => d.tag === tag);
+        for (const res of [expanded, throughPit]) {
+          // Every group (the 12 tags have 2 to 38 docs).
+          expect(res.hits.hits.map((h: Any) => h.fields.tag[0])).toEqual(groups.map(([tag]) => tag));
+          let spread = 0;
+          for (const hit of res.hits.hits as Any[]) {
+            const group = members(hit.fields.tag[0]);
+            if (new Set(group.map((d) => shardFor(d.id, 3))).size === 3) spread++;
+            expect(hit.inner_hits.cheapest.hits.total).toEqual({ value: group.length, relation: 'eq' });
+            expect(hit.inner_hits.cheapest.hits.hits).toEqual(
+              [...group].sort(byPrice).slice(0, 5).map((d) => ({ _index: 'sales', _id: d.id, _score: null, _source: { price: d.price, user: d.user }, sort: [d.price, d.user] })),
+            );
+            expect(hit.inner_hits.users_desc.hits.hits).toEqual([...group].sort(byUserDesc).slice(2, 5).map((d) => ({ _index: 'sales', _id: d.id, _score: null, sort: [d.user, d.price] })));
+          }
+          // Most groups have members on all three shards.
+          expect(spread).toBeGreaterThanOrEqual(8);
+        }
+        // The late doc (after the point in time) is in the group searched now only.
+        const fresh = await api({ op: 'search', index: 'sales', body: expandBody });
+        expect(fresh.hits.hits[0].inner_hits.cheapest.hits.hits[0]._id).toBe('late');
+        expect(throughPit.hits.hits[0].inner_hits.cheapest.hits.hits[0]._id).not.toBe('late');
+        // Refused before any shard runs: an unnamed definition, a name used twice.
+        await expect(api({ op: 'search', index: 'sales', body: { collapse: { field: 'tag', inner_hits: { size: 2 } } } })).rejects.toMatchObject({ status: 400, type: 'illegal_argument_exception' });
+        await expect(api({ op: 'search', index: 'sales', body: { collapse: { field: 'tag', inner_hits: [{ name: 'a' }, { name: 'a' }] } } })).rejects.toMatchObject({ status: 400, type: 'illegal_argument_exception' });
+      } finally {
+        await api({ op: 'pit.close', id: pitId });
+      }
       // A client cannot ask for the shards' unreduced state.
       await expect(api({ op: 'search', index: 'sales', body: { size: 0, aggs: { users: { cardinality: { field: 'user' } } }, partial_aggs: true } })).rejects.toMatchObject({ status: 400 });
     } finally {

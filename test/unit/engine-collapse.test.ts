@@ -62,7 +62,7 @@ describe('collapse', () => {
     expect(errorType(e, { collapse: { field: 'body' } })).toBe('illegal_argument_exception');
     expect(errorType(e, { collapse: { field: 'nope' } })).toBe('query_shard_exception');
     expect(errorType(e, { collapse: { field: 'tags' } })).toBe('illegal_argument_exception');
-    expect(errorType(e, { collapse: { field: 'tags', inner_hits: {} } })).toBe('parsing_exception');
+    expect(errorType(e, { collapse: { field: 'tags', inner_hits: {} } })).toBe('illegal_argument_exception'); // unnamed
     expect(errorType(e, { collapse: { feild: 'tags' } })).toBe('parsing_exception');
     expect(errorType(e, { collapse: 'tags' })).toBe('parsing_exception');
     expect(errorType(e, { collapse: { field: 'tags' }, sort: [{ tags: 'asc' }], search_after: ['a'] })).toBe('illegal_argument_exception');

@@ -4,6 +4,7 @@ import path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MappingRegistry, NESTED_FIELDS_LIMIT, NESTED_OBJECTS_LIMIT } from '../../src/engine/mapping.ts';
+import type { InnerHit } from '../../src/engine/nested.ts';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
 import { thrownType } from '../support/thrown.ts';
 
@@ -154,7 +155,7 @@ describe('inner_hits', () => {
     const queried = e.search({ query, _source: false }, reader);
     expect(queried.hits.hits[0]!.inner_hits).toBeUndefined();
     const fetched = e.fetch(reader, [queried.hits.hits[0]!._address], { query });
-    expect(fetched[0]!.inner_hits!.users!.hits.hits.map((h) => h._nested.offset)).toEqual([1]);
+    expect(fetched[0]!.inner_hits!.users!.hits.hits.map((h) => (h as InnerHit)._nested.offset)).toEqual([1]);
   });
 });
 
@@ -171,7 +172,7 @@ describe('nested in nested', () => {
     // a.b fields are not a's.
     expect(ids(e, { nested: { path: 'a', query: { term: { 'a.b.y': '1' } } } })).toEqual([]);
     const inner = e.search({ query: { nested: { path: 'a.b', query: yz, inner_hits: {} } } }).hits.hits.find((h) => h._id === '1')!.inner_hits!['a.b']!.hits.hits;
-    expect(inner.map((h) => h._nested)).toEqual([{ field: 'a', offset: 1, _nested: { field: 'b', offset: 0 } }]);
+    expect(inner.map((h) => (h as InnerHit)._nested)).toEqual([{ field: 'a', offset: 1, _nested: { field: 'b', offset: 0 } }]);
     expect(thrownType(() => e.search({ query: { nested: { path: 'a.b', query: { nested: { path: 'a', query: { match_all: {} } } } } } }))).toBe('query_shard_exception');
     expect(thrownType(() => e.search({ query: { nested: { path: 'a', query: { nested: { path: 'a', query: { match_all: {} } } } } } }))).toBe('query_shard_exception');
   });

@@ -120,7 +120,46 @@ const nestedQuery = fc.record({
 // Sort keys on a nested field: `nested` with a path and maybe a filter, and a mode.
 const nestedSort = fc.record({ 'users.age': fc.record({ order: fc.oneof(fc.constantFrom('asc', 'desc'), value), mode: fc.oneof(fc.constantFrom('min', 'max', 'avg', 'sum'), value), nested: fc.oneof(fc.constantFrom<unknown>(null, 1, 'x', []), fc.record({ path: fc.oneof(fc.constant('users'), field, value), filter: fc.oneof(nestedLeaf, query) }, { requiredKeys: [] })) }, { requiredKeys: ['nested'] }) });
 const nestedAggs = fc.record({ u: fc.record({ nested: fc.record({ path: fc.oneof(field, value) }, { requiredKeys: [] }), aggs: fc.record({ back: fc.oneof(fc.record({ reverse_nested: fc.record({ path: fc.oneof(field, value) }, { requiredKeys: [] }) }), fc.record({ ages: fc.record({ stats: fc.record({ field }) }) })) }, { requiredKeys: [] }) }, { requiredKeys: [] }) });
+// collapse with inner_hits: well-formed definitions (so that group searches run), and odd ones.
+const sortKey = fc.oneof(fc.constantFrom('n', 'tag', 'at', '_score', '_doc'), fc.tuple(fc.constantFrom('n', 'tag', 'at'), fc.constantFrom('asc', 'desc')).map(([f, o]) => ({ [f]: o })));
+const goodInnerHit = fc.record(
+  {
+    name: fc.constantFrom('h', 'i', 'j'),
+    from: fc.integer({ min: 0, max: 3 }),
+    size: fc.integer({ min: 0, max: 4 }),
+    sort: fc.array(sortKey, { maxLength: 2 }),
+    _source: fc.oneof(fc.boolean(), fc.constantFrom('n', 'tag', 'users.*')),
+    collapse: fc.record({ field: fc.constantFrom('tag', 'n') }),
+  },
+  { requiredKeys: ['name'] },
+);
+const oddInnerHit = fc.dictionary(fc.constantFrom('name', 'from', 'size', 'sort', '_source', 'collapse', 'track_scores', 'bogus'), fc.oneof(value, field, fc.record({ field, inner_hits: fc.record({ name: fc.constant('x') }) })), { maxKeys: 4 });
+const collapse = fc.oneof(
+  {
+    arbitrary: fc.record(
+      {
+        field: fc.constantFrom('tag', 'n', 'at'),
+        inner_hits: fc.oneof(goodInnerHit, fc.uniqueArray(goodInnerHit, { selector: (h) => h.name, minLength: 1, maxLength: 3 })),
+        max_concurrent_group_searches: fc.integer({ min: 1, max: 3 }),
+      },
+      { requiredKeys: ['field', 'inner_hits'] },
+    ),
+    weight: 4,
+  },
+  { arbitrary: fc.dictionary(fc.constantFrom('field', 'inner_hits', 'max_concurrent_group_searches'), fc.oneof(value, field, oddInnerHit, fc.array(fc.oneof(goodInnerHit, oddInnerHit), { maxLength: 3 })), { maxKeys: 3 }), weight: 1 },
+);
 const request = fc.oneof(
+  fc.record(
+    {
+      query: fc.oneof({ arbitrary: fc.constantFrom<unknown>({ match: { body: 'a' } }, { match_all: {} }, { range: { n: { gte: 2 } } }), weight: 4 }, query),
+      collapse,
+      post_filter: fc.oneof({ arbitrary: fc.constantFrom<unknown>({ term: { tag: 'p' } }, { exists: { field: 'at' } }), weight: 4 }, query),
+      sort: fc.array(sortKey, { maxLength: 2 }),
+      from: fc.constantFrom(0, 1),
+      size: fc.constantFrom(0, 3),
+    },
+    { requiredKeys: ['collapse'] },
+  ),
   fc.record({ query: fc.oneof(nestedQuery, fc.constant({ match_all: {} })), sort: fc.array(nestedSort, { maxLength: 1 }), aggs: nestedAggs, size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
   fc.record({ query, terminate_after: fc.oneof(value, fc.integer({ min: 0, max: 40 })), indices_boost: fc.oneof(value, fc.array(fc.dictionary(fc.constantFrom('i', 'j'), fc.oneof(value, fc.double({ min: 0, max: 4, noNaN: true })), { maxKeys: 2 }), { maxLength: 2 })), aggs: fc.constant({ t: { terms: { field: 'tag' } } }) }, { requiredKeys: [] }),
   fc.record({ query, explain: fc.boolean(), collapse: fc.record({ field }), suggest, rescore: fc.oneof(rescorer, fc.array(rescorer, { maxLength: 2 })), sort: fc.array(fc.oneof(field, oneField(value)), { maxLength: 2 }), size: fc.constantFrom(0, 3) }, { requiredKeys: ['query'] }),
