@@ -76,7 +76,7 @@ describe('term suggester', () => {
     const e = new ShardEngine();
     for (const suggest of [
       'x',
-      { s: { text: 'x', phrase: { field: 'body' } } },
+      { s: { text: 'x', phrase: { field: 'body', collate: { query: {} } } } },
       { s: { term: { field: 'body' } } },
       { s: { text: 'x', term: {} } },
       { s: { text: 'x', term: { field: 'body', max_edits: 3 } } },
