@@ -6,6 +6,7 @@ import { isPlainObject } from './types.ts';
 
 /** One direct generator: where and how each token's corrections are sought (suggest.ts spellCandidates). */
 export interface DirectGenerator extends SpellOptions {
+  accuracy: number;
   /** Candidates kept per token, best scores first. */
   size: number;
   /** Analyzers the token goes through before the search, and each candidate after it. */
@@ -36,7 +37,7 @@ export interface PhraseSuggestSpec {
 }
 
 const PHRASE_KEYS = new Set(['field', 'gram_size', 'real_word_error_likelihood', 'confidence', 'max_errors', 'separator', 'size', 'analyzer', 'shard_size', 'token_limit', 'highlight', 'smoothing', 'direct_generator', 'force_unigrams', 'collate']);
-const GENERATOR_KEYS = new Set(['field', 'suggest_mode', 'max_edits', 'prefix_length', 'min_word_length', 'max_inspections', 'min_doc_freq', 'max_term_freq', 'size', 'pre_filter', 'post_filter', 'string_distance']);
+const GENERATOR_KEYS = new Set(['field', 'suggest_mode', 'max_edits', 'prefix_length', 'min_word_length', 'max_inspections', 'min_doc_freq', 'max_term_freq', 'size', 'pre_filter', 'post_filter', 'string_distance', 'accuracy']);
 const HIGHLIGHT_KEYS = new Set(['pre_tag', 'post_tag']);
 
 const nonNegative = (n: number) => n >= 0;
@@ -93,6 +94,7 @@ function parseGenerator(g: unknown): DirectGenerator {
     minWordLength: intIn(g.min_word_length, 'min_word_length', 4, 1, 1000),
     minDocFreq: frequency(g.min_doc_freq, 'min_doc_freq', 0),
     maxTermFreq: frequency(g.max_term_freq, 'max_term_freq', 0.01),
+    accuracy: numberParam(g.accuracy, 'accuracy', 0.5, (n) => n >= 0 && n <= 1, 'a number from 0 to 1'),
     size: intIn(g.size, 'size', 5, 1, 10_000),
     preFilter: stringParam(g.pre_filter, 'pre_filter', undefined),
     postFilter: stringParam(g.post_filter, 'post_filter', undefined),

@@ -109,6 +109,8 @@ export interface SpellOptions {
   /** Below 1: a fraction of the docs with the field. */
   minDocFreq: number;
   maxTermFreq: number;
+  /** The lowest score a correction may have (Lucene's accuracy); undefined: no floor. */
+  accuracy?: number;
 }
 
 /**
@@ -140,8 +142,9 @@ export function spellCandidates(term: string, o: SpellOptions, segments: readonl
   const options: SuggestOption[] = [];
   for (const [text, d] of edits) {
     const freq = stats.docFreq(o.field, text);
-    if (freq === 0 || freq < threshold(o.minDocFreq) || (o.mode === 'popular' && freq <= own)) continue;
-    options.push({ text, score: 1 - d / Math.min(term.length, text.length), freq });
+    const score = 1 - d / Math.min(term.length, text.length);
+    if (freq === 0 || freq < threshold(o.minDocFreq) || (o.mode === 'popular' && freq <= own) || (o.accuracy !== undefined && score < o.accuracy)) continue;
+    options.push({ text, score, freq });
   }
   return options;
 }

@@ -159,6 +159,15 @@ describe('phrase suggester', () => {
     expect(phrase(e, 'noble prize', { field: 'title.trigram', confidence: 0, size: 1, shard_size: 1 }).options).toEqual([all[0]]);
   });
 
+  it('options are unique even when shingle candidates join into the same text', () => {
+    // Candidates from the shingle field: "abc" → "ab" or "ab c", "d" → "c d" (score 1/3): two ways to "ab c d".
+    const e = engine(['ab c d']);
+    const got = phrase(e, 'abc d', { field: 'title.trigram', max_errors: 2, confidence: 0, size: 50, shard_size: 50, direct_generator: [{ field: 'title.trigram', suggest_mode: 'always', min_word_length: 1, prefix_length: 0, accuracy: 0.3 }] });
+    const texts = got.options.map((o) => o.text);
+    expect(texts).toContain('ab c d');
+    expect(new Set(texts).size).toBe(texts.length);
+  });
+
   it('token_limit, empty text and a field with no terms give an entry without options', () => {
     const e = engine(['noble warriors', 'nobel prize']);
     expect(phrase(e, 'noble prize', { field: 'title.trigram', token_limit: 1 }).options).toEqual([]);
@@ -198,7 +207,8 @@ describe('phrase suggester', () => {
       { field: 'title', smoothing: { stupid_backoff: { discount: 'x' } } },
       { field: 'title', smoothing: { linear_interpolation: { trigram_lambda: 0.5, bigram_lambda: 0.3, unigram_lambda: 0.3 } } },
       { field: 'title', direct_generator: [{ suggest_mode: 'always' }] },
-      { field: 'title', direct_generator: [{ field: 'title', accuracy: 0.5 }] },
+      { field: 'title', direct_generator: [{ field: 'title', accuracy: 1.5 }] },
+      { field: 'title', direct_generator: [{ field: 'title', sort: 'score' }] },
       { field: 'title', direct_generator: [{ field: 'title', max_edits: 3 }] },
       { field: 'title', direct_generator: [{ field: 'title', suggest_mode: 'sometimes' }] },
       { field: 'title', direct_generator: [{ field: 'title', max_inspections: 0 }] },
@@ -237,9 +247,10 @@ describe('phrase suggester: property', () => {
         fc.constantFrom(0, 0.5, 1),
         fc.constantFrom(1, 3),
         fc.boolean(),
-        (docs, words, maxEdits, maxErrors, confidence, size, refreshEach) => {
+        fc.constantFrom(0, 0.5, 0.8),
+        (docs, words, maxEdits, maxErrors, confidence, size, refreshEach, accuracy) => {
           const e = engine(docs.map((d) => d.join(' ')), refreshEach);
-          const params = { field: 'title.trigram', max_errors: maxErrors, confidence, size, shard_size: size, direct_generator: [{ field: 'title', suggest_mode: 'always', max_edits: maxEdits, min_word_length: 1, prefix_length: 1, max_term_freq: 1000, size: 100 }] };
+          const params = { field: 'title.trigram', max_errors: maxErrors, confidence, size, shard_size: size, direct_generator: [{ field: 'title', suggest_mode: 'always', max_edits: maxEdits, min_word_length: 1, prefix_length: 1, max_term_freq: 1000, size: 100, accuracy }] };
           const got = phrase(e, words.join(' '), params).options;
 
           // The naive reference: n-gram counts from the docs' words, every phrase of candidates scored with stupid backoff.
@@ -256,7 +267,7 @@ describe('phrase suggester: property', () => {
           const dictionary = [...new Set(docs.flat())];
           const candidates = words.map((w) => [
             { term: w, channel: 0.95 },
-            ...dictionary.filter((t) => t !== w && t[0] === w[0] && osa(t, w) <= maxEdits).map((t) => ({ term: t, channel: 1 - osa(t, w) / Math.min(t.length, w.length) })),
+            ...dictionary.filter((t) => t !== w && t[0] === w[0] && osa(t, w) <= maxEdits && 1 - osa(t, w) / Math.min(t.length, w.length) >= accuracy).map((t) => ({ term: t, channel: 1 - osa(t, w) / Math.min(t.length, w.length) })),
           ]);
           const allowed = Math.max(1, maxErrors >= 1 ? Math.floor(maxErrors) : Math.round(maxErrors * words.length));
           const scoreOf = (path: { term: string; channel: number }[]) => {
