@@ -160,11 +160,12 @@ describe('phrase suggester', () => {
   });
 
   it('options are unique even when shingle candidates join into the same text', () => {
-    // Candidates from the shingle field: "abc" → "ab" or "ab c", "d" → "c d" (score 1/3): two ways to "ab c d".
-    const e = engine(['ab c d']);
-    const got = phrase(e, 'abc d', { field: 'title.trigram', max_errors: 2, confidence: 0, size: 50, shard_size: 50, direct_generator: [{ field: 'title.trigram', suggest_mode: 'always', min_word_length: 1, prefix_length: 0, accuracy: 0.3 }] });
+    // Candidates from the shingle field: "abcdefg" → "abcdef g" (1 edit) or "abcdef", and
+    // "hijklm" → "g hijklm" (2 edits): two ways to "abcdef g hijklm".
+    const e = engine(['abcdef g hijklm']);
+    const got = phrase(e, 'abcdefg hijklm', { field: 'title.trigram', max_errors: 2, confidence: 0, size: 50, shard_size: 50, direct_generator: [{ field: 'title.trigram', suggest_mode: 'always', prefix_length: 0 }] });
     const texts = got.options.map((o) => o.text);
-    expect(texts).toContain('ab c d');
+    expect(texts).toContain('abcdef g hijklm');
     expect(new Set(texts).size).toBe(texts.length);
   });
 
