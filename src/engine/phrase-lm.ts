@@ -97,12 +97,28 @@ function ratio(count: number, of: number): number {
   return count > 0 && of > 0 ? count / of : 0;
 }
 
+/**
+ * Distinct-term counts of recent segment sets, by their first dictionary: a shard's segments
+ * change only at a refresh or merge, and counting walks every term (some 10 ms for 20k docs of
+ * shingles). A few sets per first dictionary, so that dead segments are not held for long.
+ */
+const distinctCache = new WeakMap<readonly string[], { rest: (readonly string[])[]; n: number }[]>();
+const DISTINCT_CACHE_SETS = 4;
+
 /** The number of distinct terms of a field over a shard's segments. */
 function distinctTerms(field: string, segments: readonly Segment[]): number {
   const dictionaries = segments.map((seg) => seg.field(field)?.sortedTerms).filter((d) => d !== undefined);
-  if (dictionaries.length <= 1) return dictionaries[0]?.length ?? 0;
+  const [first, ...rest] = dictionaries;
+  if (!first) return 0;
+  if (rest.length === 0) return first.length;
+  let sets = distinctCache.get(first);
+  const hit = sets?.find((s) => s.rest.length === rest.length && s.rest.every((d, i) => d === rest[i]));
+  if (hit) return hit.n;
   const all = new Set<string>();
   for (const d of dictionaries) for (const t of d) all.add(t);
+  if (!sets) distinctCache.set(first, (sets = []));
+  sets.push({ rest, n: all.size });
+  if (sets.length > DISTINCT_CACHE_SETS) sets.shift();
   return all.size;
 }
 

@@ -129,6 +129,19 @@ describe('phrase suggester', () => {
     });
   });
 
+  it('the vocabulary follows the shard as segments come (distinct terms over every segment)', () => {
+    const e = engine(['red fox'], true);
+    const score = () => phrase(e, 'red', { field: 'title', confidence: 0, direct_generator: [{ field: 'title', min_word_length: 100 }] }).options[0]!.score;
+    expect(score()).toBeCloseTo(esScore(0.95 * (2 / (2 + 2))), 12);
+    e.index('b', { title: 'blue whale' });
+    e.refresh();
+    expect(score()).toBeCloseTo(esScore(0.95 * (2 / (4 + 4))), 12);
+    e.index('c', { title: 'red whale shark' });
+    e.refresh();
+    // 7 tokens, 5 distinct terms; "red" twice.
+    expect(score()).toBeCloseTo(esScore(0.95 * (3 / (7 + 5))), 12);
+  });
+
   it('max_errors: how many words may change (a count, or below 1 a fraction of the words, rounded)', () => {
     const e = engine(['the nobel prize winners', 'nobel prize', 'a prize']);
     const texts = (max_errors: number) => phrase(e, 'nobl prise', { field: 'title.trigram', max_errors, confidence: 0, size: 10 }).options.map((o) => o.text);
