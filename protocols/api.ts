@@ -505,7 +505,8 @@ export interface SearchResponse<T = Document> {
   _shards: ShardsInfo;
   hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHitResponse<T>[] };
   aggregations?: Record<string, unknown>;
-  suggest?: Record<string, { text: string; offset: number; length: number; options: { text: string; score: number; freq: number }[] }[]>;
+  /** By suggester name: term suggestions carry `freq`, phrase suggestions `highlighted` when asked, completions `_id` and `_source`. */
+  suggest?: Record<string, { text: string; offset: number; length: number; options: { text: string; score: number; freq?: number; highlighted?: string; [k: string]: unknown }[] }[]>;
   /** The point in time searched, if any. */
   pit_id?: string;
 }

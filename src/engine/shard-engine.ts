@@ -10,7 +10,8 @@ import { makeHighlighter, type Highlighter } from './highlight.ts';
 import { childRange, InnerHitsFetcher, innerHitQueries, nestedChainOf, nestedContext, nestedSortSource, sortValueOf, type InnerHitsResult, type NestedSortSource } from './nested.ts';
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Explainer, type Explanation } from './explain.ts';
-import { suggestTerms, type SuggestEntry } from './suggest.ts';
+import { suggestTerms, type SuggestResult } from './suggest.ts';
+import { suggestPhrase } from './phrase-suggest.ts';
 import { suggestCompletion, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue, groupSearches, type CollapseInnerHitsResult, type CollapseValue } from './collapse.ts';
 import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
@@ -916,7 +917,7 @@ export interface SearchResponse {
   timed_out: boolean;
   hits: { total: { value: number; relation: 'eq' | 'gte' }; max_score: number | null; hits: SearchHit[] };
   aggregations?: Record<string, unknown>;
-  suggest?: Record<string, SuggestEntry[] | CompletionEntry[]>;
+  suggest?: Record<string, SuggestResult>;
   /**
    * Instead of `aggregations` when the request says `partial_aggs: true` (a shard request of a
    * distributed search): mergeable state for the coordinating node's `reduceShardAggs`.
@@ -1120,7 +1121,11 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
     response.suggest = {};
     for (const spec of req.suggest) {
       response.suggest[spec.name] =
-        spec.kind === 'completion' ? completionSuggestions(engine, segments, spec, req.source) : suggestTerms(spec, segments, stats, engine.analyzerFor(spec.field, spec.analyzer));
+        spec.kind === 'completion'
+          ? completionSuggestions(engine, segments, spec, req.source)
+          : spec.kind === 'phrase'
+            ? suggestPhrase(spec, segments, stats, (field, name) => engine.analyzerFor(field, name))
+            : suggestTerms(spec, segments, stats, engine.analyzerFor(spec.field, spec.analyzer));
     }
   }
   if (req.aggs !== undefined) {

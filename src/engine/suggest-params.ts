@@ -18,3 +18,22 @@ export function frequency(v: unknown, name: string, dflt: number): number {
   if (typeof v !== 'number' || !(v >= 0) || !Number.isFinite(v)) badSuggestParam(`[${name}] must be a non-negative number`);
   return v;
 }
+
+/** A finite number that `ok` accepts (described by `what`), or `dflt` when absent. */
+export function numberParam(v: unknown, name: string, dflt: number, ok: (n: number) => boolean, what: string): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) badSuggestParam(`[${name}] must be ${what}`);
+  return v;
+}
+
+/** A string, or `dflt` when absent. */
+export function stringParam<D extends string | undefined>(v: unknown, name: string, dflt: D): string | D {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'string') badSuggestParam(`[${name}] must be a string`);
+  return v;
+}
+
+/** Refuses the keys of `o` that `known` lacks. */
+export function knownKeys(o: Record<string, unknown>, known: ReadonlySet<string>, where: string): void {
+  for (const k in o) if (!known.has(k)) badSuggestParam(`${where} does not support [${k}]`);
+}

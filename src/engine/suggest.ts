@@ -10,26 +10,20 @@
  */
 import { mergeCompletions, parseCompletionSuggest, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
 import { editDistance } from './fuzzy.ts';
+import { mergePhraseSuggestions, type PhraseEntry } from './phrase-suggest.ts';
+import { parsePhraseSuggest, type PhraseSuggestSpec } from './phrase-suggest-params.ts';
 import { badSuggestParam, frequency, intIn } from './suggest-params.ts';
 import type { ShardStats } from './query.ts';
 import { firstTermAtOrAfter, type Segment } from './segment.ts';
 import { EngineError, isPlainObject, type Analyzer } from './types.ts';
 
-export interface TermSuggestSpec {
+export interface TermSuggestSpec extends SpellOptions {
   kind: 'term';
   name: string;
   text: string;
-  field: string;
   analyzer: string | undefined;
   size: number;
-  mode: 'missing' | 'popular' | 'always';
   sort: 'score' | 'frequency';
-  maxEdits: number;
-  prefixLength: number;
-  minWordLength: number;
-  /** Below 1: a fraction of the docs with the field. */
-  minDocFreq: number;
-  maxTermFreq: number;
 }
 
 export interface SuggestOption {
@@ -49,10 +43,13 @@ const TERM_KEYS = new Set(['field', 'analyzer', 'size', 'suggest_mode', 'sort', 
 
 const bad: (reason: string) => never = badSuggestParam;
 
-/** A suggester of a search request: the term suggester, or the completion suggester (completion.ts). */
-export type SuggestSpec = TermSuggestSpec | CompletionSuggestSpec;
+/** A suggester of a search request: the term suggester, the phrase suggester (phrase-suggest.ts), or the completion suggester (completion.ts). */
+export type SuggestSpec = TermSuggestSpec | PhraseSuggestSpec | CompletionSuggestSpec;
 
-/** The `suggest` section of a search request: term and completion suggesters by name (a global `text` allowed). */
+/** One suggester's answer: term and phrase suggesters' entries, or the completion suggester's. */
+export type SuggestResult = SuggestEntry[] | PhraseEntry[] | CompletionEntry[];
+
+/** The `suggest` section of a search request: term, phrase and completion suggesters by name (a global `text` allowed). */
 export function parseSuggest(v: unknown): SuggestSpec[] {
   if (!isPlainObject(v)) bad('[suggest] must be an object');
   const globalText = v.text;
@@ -66,10 +63,11 @@ export function parseSuggest(v: unknown): SuggestSpec[] {
       specs.push(parseCompletionSuggest(name, s, globalText));
       continue;
     }
-    for (const k in s) {
-      if (k === 'text' || k === 'term') continue;
-      bad(k === 'phrase' ? `suggestion [${name}]: the [${k}] suggester is not supported` : `suggestion [${name}] does not support [${k}]`);
+    if (s.phrase !== undefined) {
+      specs.push(parsePhraseSuggest(name, s, globalText));
+      continue;
     }
+    for (const k in s) if (k !== 'text' && k !== 'term') bad(`suggestion [${name}] does not support [${k}]`);
     const text = s.text ?? globalText;
     if (typeof text !== 'string') bad(`suggestion [${name}] requires [text]`);
     if (!isPlainObject(s.term)) bad(`suggestion [${name}] requires a [term] suggester`);
@@ -101,36 +99,64 @@ export function parseSuggest(v: unknown): SuggestSpec[] {
   return specs;
 }
 
+/** How a term's corrections are sought: the term suggester's parameters, and a phrase suggester's direct generator's. */
+export interface SpellOptions {
+  field: string;
+  mode: 'missing' | 'popular' | 'always';
+  maxEdits: number;
+  prefixLength: number;
+  minWordLength: number;
+  /** Below 1: a fraction of the docs with the field. */
+  minDocFreq: number;
+  maxTermFreq: number;
+  /** The lowest score a correction may have (Lucene's accuracy); undefined: no floor. */
+  accuracy?: number;
+}
+
+/**
+ * The dictionary's corrections of one term (Lucene's DirectSpellChecker): the terms within
+ * `maxEdits` that share its first `prefixLength` characters, scored `1 − edits / min(lengths)`,
+ * with their document frequency; unordered. None when the term is too short, too frequent, or
+ * (mode `missing`) in the index.
+ */
+export function spellCandidates(term: string, o: SpellOptions, segments: readonly Segment[], stats: ShardStats): SuggestOption[] {
+  const docCount = stats.field(o.field).docCount;
+  const threshold = (v: number) => (v < 1 ? v * docCount : v);
+  const own = stats.docFreq(o.field, term);
+  // A fraction rounds up, as in Lucene: with max_term_freq 0.01, a term in 1 of 2 docs is still corrected.
+  const maxTermFreq = o.maxTermFreq < 1 ? Math.ceil(o.maxTermFreq * docCount) : o.maxTermFreq;
+  if (term.length < o.minWordLength || (o.mode === 'missing' && own > 0) || (own > 0 && own > maxTermFreq)) return [];
+  const edits = new Map<string, number>();
+  const prefix = term.slice(0, o.prefixLength);
+  for (const segment of segments) {
+    const fi = segment.field(o.field);
+    if (!fi) continue;
+    const sorted = fi.sortedTerms;
+    for (let i = firstTermAtOrAfter(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
+      const t = sorted[i]!;
+      if (t === term || edits.has(t) || Math.abs(t.length - term.length) > o.maxEdits) continue;
+      const d = editDistance(t, term, o.maxEdits);
+      if (d <= o.maxEdits) edits.set(t, d);
+    }
+  }
+  const options: SuggestOption[] = [];
+  for (const [text, d] of edits) {
+    const freq = stats.docFreq(o.field, text);
+    const score = 1 - d / Math.min(term.length, text.length);
+    if (freq === 0 || freq < threshold(o.minDocFreq) || (o.mode === 'popular' && freq <= own) || (o.accuracy !== undefined && score < o.accuracy)) continue;
+    options.push({ text, score, freq });
+  }
+  return options;
+}
+
 /** One shard's suggestions for one spec. */
 export function suggestTerms(spec: TermSuggestSpec, segments: readonly Segment[], stats: ShardStats, analyzer: Analyzer): SuggestEntry[] {
-  const docCount = stats.field(spec.field).docCount;
-  const threshold = (v: number) => (v < 1 ? v * docCount : v);
-  return analyzer.analyze(spec.text).map((token) => {
-    const entry: SuggestEntry = { text: spec.text.slice(token.startOffset, token.endOffset), offset: token.startOffset, length: token.endOffset - token.startOffset, options: [] };
-    const term = token.term;
-    const own = stats.docFreq(spec.field, term);
-    if (term.length < spec.minWordLength || (spec.mode === 'missing' && own > 0) || (own > 0 && own > threshold(spec.maxTermFreq))) return entry;
-    const edits = new Map<string, number>();
-    const prefix = term.slice(0, spec.prefixLength);
-    for (const segment of segments) {
-      const fi = segment.field(spec.field);
-      if (!fi) continue;
-      const sorted = fi.sortedTerms;
-      for (let i = firstTermAtOrAfter(sorted, prefix); i < sorted.length && sorted[i]!.startsWith(prefix); i++) {
-        const t = sorted[i]!;
-        if (t === term || edits.has(t) || Math.abs(t.length - term.length) > spec.maxEdits) continue;
-        const d = editDistance(t, term, spec.maxEdits);
-        if (d <= spec.maxEdits) edits.set(t, d);
-      }
-    }
-    for (const [text, d] of edits) {
-      const freq = stats.docFreq(spec.field, text);
-      if (freq === 0 || freq < threshold(spec.minDocFreq) || (spec.mode === 'popular' && freq <= own)) continue;
-      entry.options.push({ text, score: 1 - d / Math.min(term.length, text.length), freq });
-    }
-    entry.options = rankOptions(entry.options, spec);
-    return entry;
-  });
+  return analyzer.analyze(spec.text).map((token) => ({
+    text: spec.text.slice(token.startOffset, token.endOffset),
+    offset: token.startOffset,
+    length: token.endOffset - token.startOffset,
+    options: rankOptions(spellCandidates(token.term, spec, segments, stats), spec),
+  }));
 }
 
 /** Best first by the spec's sort, ties by the other key, then by text; the first `size`. */
@@ -142,8 +168,15 @@ export function rankOptions(options: SuggestOption[], spec: Pick<TermSuggestSpec
 }
 
 /** The coordinating node's merge of shards' suggestions for one spec. */
-export function mergeSuggestions(perShard: (SuggestEntry[] | CompletionEntry[])[], spec: SuggestSpec): SuggestEntry[] | CompletionEntry[] {
-  return spec.kind === 'completion' ? mergeCompletions(perShard as CompletionEntry[][], spec) : mergeTermSuggestions(perShard as SuggestEntry[][], spec);
+export function mergeSuggestions(perShard: SuggestResult[], spec: SuggestSpec): SuggestResult {
+  switch (spec.kind) {
+    case 'completion':
+      return mergeCompletions(perShard as CompletionEntry[][], spec);
+    case 'phrase':
+      return mergePhraseSuggestions(perShard as PhraseEntry[][], spec);
+    case 'term':
+      return mergeTermSuggestions(perShard as SuggestEntry[][], spec);
+  }
 }
 
 /** Term suggestions: per token, options by text (frequencies add up, the best score stays). */

@@ -1045,6 +1045,47 @@ describe('data plane in one process over a real nats-server', () => {
     }
   });
 
+  it('phrase suggestions merge across shards: by text, the best score, above every shard\'s cutoff, the best size', async () => {
+    const analysis = { analyzer: { trigram: { type: 'custom', tokenizer: 'standard', filter: ['lowercase', 'shingle'] } }, filter: { shingle: { type: 'shingle', min_shingle_size: 2, max_shingle_size: 3 } } };
+    const mappings = { properties: { title: { type: 'text', fields: { trigram: { type: 'text', analyzer: 'trigram' } } } } };
+    const create = async (index: string, shards: number, titles: string[]) => {
+      await api({ op: 'index.create', index, settings: { number_of_shards: shards, number_of_replicas: 0, analysis }, mappings });
+      expect(await api({ op: 'cluster.health', index, wait_for_status: 'green', timeout_ms: 10_000 })).toMatchObject({ status: 'green' });
+      expect((await api({ op: 'doc.bulk', index, refresh: true, operations: titles.flatMap((title, i) => [{ index: { _id: `${index}-${i}` } }, { title }]) })).errors).toBe(false);
+    };
+    const corpora: Record<string, string[]> = {
+      pa: ['nobel prize', 'nobel prize winners', 'noble warriors'],
+      pb: ['noble prize', 'noble gases', 'the prize', 'noble prize'],
+      pc: ['nobel peace prize', 'nobel prize', 'novel prize'],
+    };
+    const suggest = async (index: string, phrase: Record<string, unknown>) =>
+      (await api({ op: 'search', index, body: { size: 0, suggest: { s: { text: 'noble prize', phrase: { field: 'title.trigram', ...phrase } } } } })).suggest.s as Any;
+    try {
+      for (const [index, titles] of Object.entries(corpora)) await create(index, 1, titles);
+      // Three one-shard indices searched together: three shards whose statistics we know apart.
+      const alone = await Promise.all(Object.keys(corpora).map((index) => suggest(index, { confidence: 0, size: 20, shard_size: 20 })));
+      const best = new Map<string, number>();
+      for (const entries of alone) for (const o of entries[0].options) best.set(o.text, Math.max(best.get(o.text) ?? 0, o.score));
+      const byScore = (a: [string, number], b: [string, number]) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1);
+      const together = await suggest('pa,pb,pc', { confidence: 0, size: 3, shard_size: 20 });
+      expect(together).toHaveLength(1);
+      expect(together[0]).toEqual({ text: 'noble prize', offset: 0, length: 11, options: [...best].sort(byScore).slice(0, 3).map(([text, score]) => ({ text, score })) });
+      // confidence 1: each shard's cutoff is its own score of the typed phrase; merged options must beat the highest.
+      const cutoff = Math.max(...alone.map((entries) => entries[0].options.find((o: Any) => o.text === 'noble prize').score));
+      const confident = await suggest('pa,pb,pc', { size: 5, shard_size: 20 });
+      expect(confident[0].options).toEqual([...best].filter(([, score]) => score > cutoff).sort(byScore).slice(0, 5).map(([text, score]) => ({ text, score })));
+      expect(confident[0]).not.toHaveProperty('cutoffScore');
+      // One index of three shards, through the API, with highlights.
+      await create('pall', 3, Object.values(corpora).flat());
+      const spread = await suggest('pall', { size: 2, highlight: { pre_tag: '<em>', post_tag: '</em>' } });
+      expect(spread[0].options[0]).toMatchObject({ text: 'nobel prize', highlighted: '<em>nobel</em> prize' });
+      expect(spread[0].options.length).toBeLessThanOrEqual(2);
+      await expect(api({ op: 'search', index: 'pall', body: { suggest: { s: { text: 'x', phrase: { field: 'title', collate: { query: {} } } } } } })).rejects.toMatchObject({ status: 400, type: 'parsing_exception' });
+    } finally {
+      for (const index of [...Object.keys(corpora), 'pall']) await api({ op: 'index.delete', index }).catch(() => undefined);
+    }
+  });
+
   it('index admin: get, exists, field caps, stats summed over copies, flush, and force merge on every copy', async () => {
     await createSettled('adm', 2, 1, { properties: { title: { type: 'text' }, n: { type: 'long' }, user: { properties: { name: { type: 'keyword' } } }, tags: { type: 'nested', properties: { k: { type: 'keyword' } } } } });
     await createSettled('adm2', 1, 0, { properties: { n: { type: 'keyword' } } });

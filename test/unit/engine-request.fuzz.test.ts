@@ -94,9 +94,56 @@ const completion = fc.record(
   },
   { requiredKeys: ['completion'] },
 );
+const generator = fc.dictionary(
+  fc.constantFrom('field', 'suggest_mode', 'max_edits', 'prefix_length', 'min_word_length', 'max_inspections', 'min_doc_freq', 'max_term_freq', 'size', 'pre_filter', 'post_filter', 'accuracy', 'bogus'),
+  fc.oneof(value, field, fc.constantFrom('always', 'missing', 'reverse', 'standard', 0, 1, 2, 0.5)),
+  { maxKeys: 4 },
+);
+const phrase = fc.record(
+  {
+    text: fc.oneof(value, fc.constantFrom('a b', 'a c d x', 'b c a c d a b x a b c', '')),
+    phrase: fc.oneof(
+      value,
+      fc.dictionary(
+        fc.constantFrom('field', 'gram_size', 'real_word_error_likelihood', 'confidence', 'max_errors', 'separator', 'size', 'analyzer', 'shard_size', 'token_limit', 'highlight', 'smoothing', 'direct_generator', 'force_unigrams', 'collate', 'bogus'),
+        fc.oneof(
+          value,
+          field,
+          fc.constantFrom(0, 0.5, 1, 3, 100, ' ', 'standard'),
+          fc.record({ pre_tag: value, post_tag: value }, { requiredKeys: [] }),
+          fc.dictionary(fc.constantFrom('stupid_backoff', 'laplace', 'linear_interpolation', 'bogus'), fc.oneof(value, fc.dictionary(fc.constantFrom('discount', 'alpha', 'trigram_lambda', 'bigram_lambda', 'unigram_lambda'), value, { maxKeys: 3 })), { maxKeys: 2 }),
+          fc.oneof(generator, fc.array(generator, { maxLength: 2 })),
+        ),
+        { maxKeys: 6 },
+      ),
+    ),
+  },
+  { requiredKeys: ['phrase'] },
+);
+/** Phrase suggesters that mostly parse, so that the search runs: corrections on `body` with several changes allowed. */
+const validPhrase = fc.record({
+  text: fc.constantFrom('a b', 'ab c dd x', 'b c a c d a b x a b c', 'xa', ''),
+  phrase: fc.record(
+    {
+      field: fc.constantFrom('body', 'body.keyword', 'tag', 'nope'),
+      max_errors: fc.constantFrom(0.5, 1, 2, 100),
+      confidence: fc.constantFrom(0, 0.5, 1, 2),
+      gram_size: fc.constantFrom(1, 2, 3),
+      size: fc.constantFrom(1, 3),
+      token_limit: fc.constantFrom(2, 20),
+      highlight: fc.constant({ pre_tag: '<', post_tag: '>' }),
+      smoothing: fc.constantFrom({ stupid_backoff: { discount: 0.2 } }, { laplace: { alpha: 0.1 } }, { linear_interpolation: { trigram_lambda: 0.2, bigram_lambda: 0.3, unigram_lambda: 0.5 } }),
+      direct_generator: fc.array(
+        fc.record({ field: fc.constantFrom('body', 'tag'), suggest_mode: fc.constantFrom('always', 'missing', 'popular'), min_word_length: fc.constant(1), prefix_length: fc.constantFrom(0, 1), max_edits: fc.constantFrom(1, 2), accuracy: fc.constantFrom(0, 0.5) }, { requiredKeys: ['field', 'min_word_length'] }),
+        { maxLength: 2 },
+      ),
+    },
+    { requiredKeys: ['field'] },
+  ),
+});
 const suggest = fc.dictionary(
   fc.constantFrom('s', 'text'),
-  fc.oneof(value, completion, fc.record({ text: value, term: fc.dictionary(fc.constantFrom('field', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'analyzer'), fc.oneof(value, field), { maxKeys: 3 }) }, { requiredKeys: [] })),
+  fc.oneof(value, completion, phrase, validPhrase, fc.record({ text: value, term: fc.dictionary(fc.constantFrom('field', 'size', 'suggest_mode', 'sort', 'max_edits', 'prefix_length', 'min_word_length', 'min_doc_freq', 'max_term_freq', 'analyzer'), fc.oneof(value, field), { maxKeys: 3 }) }, { requiredKeys: [] })),
   { maxKeys: 2 },
 );
 const rescorer = fc.dictionary(
@@ -230,6 +277,28 @@ describe('search requests, fuzzed', () => {
     expect(answered).toBeGreaterThan(100);
     expect(refused).toBeGreaterThan(100);
     expect(e.search({ query: { match_all: {} }, size: 0, track_total_hits: true }).hits.total.value).toBe(30);
+  });
+
+  it('phrase suggesters: answer with sorted, unique options, or fail with a structured error', () => {
+    let withOptions = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.oneof(validPhrase, validPhrase, phrase).map(ordinary), (s) => {
+        try {
+          const entries = e.search({ size: 0, suggest: { s } }).suggest!.s as { options: { text: string; score: number }[] }[];
+          const options = entries.flatMap((x) => x.options);
+          if (options.length > 0) withOptions++;
+          expect(new Set(options.map((o) => o.text)).size).toBe(options.length);
+          for (let i = 1; i < options.length; i++) expect(options[i - 1]!.score).toBeGreaterThanOrEqual(options[i]!.score);
+        } catch (err) {
+          if (!(err instanceof EngineError)) throw new Error(`not a structured error for ${JSON.stringify(s)}: ${String(err)}`);
+          refused++;
+        }
+      }),
+      { numRuns: 600, seed: 7 },
+    );
+    expect(withOptions).toBeGreaterThan(50);
+    expect(refused).toBeGreaterThan(50);
   });
 
   it('scripts: valid and invalid sources answer, or fail with a structured error (compile or run time)', () => {

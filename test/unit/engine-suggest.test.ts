@@ -72,11 +72,25 @@ describe('term suggester', () => {
     );
   });
 
+  it('max_term_freq as a fraction rounds up, as in Lucene: a token in 1 doc of 2 is still corrected', () => {
+    const e = new ShardEngine({ mappings: { properties: { body: { type: 'text' } } } });
+    e.index('1', { body: 'noble warriors' });
+    e.index('2', { body: 'nobel prize' });
+    e.refresh();
+    const options = (max_term_freq: number) => e.search({ size: 0, suggest: { s: { text: 'noble', term: { field: 'body', suggest_mode: 'always', max_term_freq } } } }).suggest!.s![0]!.options;
+    expect(options(0.01)).toEqual([{ text: 'nobel', score: 0.8, freq: 1 }]); // ceil(0.01 × 2) = 1: not more than 1
+    expect(options(0.5)).toHaveLength(1);
+    expect(options(1)).toHaveLength(1);
+    e.index('3', { body: 'noble gases' });
+    e.refresh();
+    expect(options(0.01)).toEqual([]); // in 2 docs of 3: more than ceil(0.03) = 1
+  });
+
   it('refuses malformed suggesters with a parsing_exception', () => {
     const e = new ShardEngine();
     for (const suggest of [
       'x',
-      { s: { text: 'x', phrase: { field: 'body' } } },
+      { s: { text: 'x', phrase: { field: 'body', collate: { query: {} } } } },
       { s: { term: { field: 'body' } } },
       { s: { text: 'x', term: {} } },
       { s: { text: 'x', term: { field: 'body', max_edits: 3 } } },
