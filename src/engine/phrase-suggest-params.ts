@@ -1,4 +1,5 @@
 /** The phrase suggester's request (`{ <name>: { text, phrase: { field, ... } } }`), checked: a bad parameter is a parsing_exception naming it. */
+import { checkTemplate } from './search-template.ts';
 import type { Smoothing } from './phrase-lm.ts';
 import type { SpellOptions } from './suggest.ts';
 import { badSuggestParam as bad, frequency, intIn, knownKeys, numberParam, stringParam } from './suggest-params.ts';
@@ -34,6 +35,15 @@ export interface PhraseSuggestSpec {
   highlight: { preTag: string; postTag: string } | undefined;
   smoothing: Smoothing;
   generators: DirectGenerator[];
+  /** `collate`: each option kept only if the query its template renders (with `{{suggestion}}`) matches a doc on the shard; with `prune`, kept and marked. */
+  collate: PhraseCollate | undefined;
+}
+
+export interface PhraseCollate {
+  /** The query template: an object (its JSON) or a string, rendered by search-template.ts. */
+  source: unknown;
+  params: Record<string, unknown>;
+  prune: boolean;
 }
 
 const PHRASE_KEYS = new Set(['field', 'gram_size', 'real_word_error_likelihood', 'confidence', 'max_errors', 'separator', 'size', 'analyzer', 'shard_size', 'token_limit', 'highlight', 'smoothing', 'direct_generator', 'force_unigrams', 'collate']);
@@ -50,7 +60,6 @@ export function parsePhraseSuggest(name: string, s: Record<string, unknown>, glo
   const p = s.phrase;
   if (!isPlainObject(p)) bad(`suggestion [${name}]: [phrase] must be an object`);
   knownKeys(p, PHRASE_KEYS, '[phrase] suggester');
-  if (p.collate !== undefined) bad('[phrase] suggester: [collate] is not supported (it runs search templates, which Shoal does not have)');
   if (p.force_unigrams !== undefined && p.force_unigrams !== true) bad('[force_unigrams]: only true is supported');
   if (typeof p.field !== 'string' || p.field === '') bad(`suggestion [${name}] requires a [field]`);
   const field = p.field;
@@ -74,7 +83,25 @@ export function parsePhraseSuggest(name: string, s: Record<string, unknown>, glo
     smoothing: parseSmoothing(p.smoothing),
     // Without direct generators, one on the field offers corrections for every token.
     generators: generators.length > 0 ? generators : [{ ...parseGenerator({ field }), mode: 'always' }],
+    collate: p.collate === undefined ? undefined : parseCollate(p.collate),
   };
+}
+
+const COLLATE_KEYS = new Set(['query', 'params', 'prune']);
+
+/** `collate: { query: { source }, params, prune }`: the template is checked now, rendered per option later. */
+function parseCollate(c: unknown): PhraseCollate {
+  if (!isPlainObject(c)) bad('[collate] must be an object with [query]');
+  knownKeys(c, COLLATE_KEYS, '[collate]');
+  const q = c.query;
+  if (!isPlainObject(q)) bad('[collate] requires a [query]: { source }');
+  if (q.id !== undefined) bad('[collate] [query]: a stored template ([id]) is not supported here; give its [source]');
+  knownKeys(q, new Set(['source']), '[collate] [query]');
+  if (typeof q.source !== 'string' && !isPlainObject(q.source)) bad('[collate] [query] [source] must be a template: an object or a string');
+  checkTemplate(typeof q.source === 'string' ? q.source : JSON.stringify(q.source));
+  if (c.params !== undefined && !isPlainObject(c.params)) bad('[collate] [params] must be an object');
+  if (c.prune !== undefined && typeof c.prune !== 'boolean') bad('[collate] [prune] must be a boolean');
+  return { source: q.source, params: (c.params ?? {}) as Record<string, unknown>, prune: c.prune === true };
 }
 
 function parseGenerator(g: unknown): DirectGenerator {

@@ -13,7 +13,8 @@
  * gram_size − 1 words and its number of changes, so the best few per such state suffice.
  */
 import { NgramModel, gramSizeOf } from './phrase-lm.ts';
-import type { DirectGenerator, PhraseSuggestSpec } from './phrase-suggest-params.ts';
+import type { DirectGenerator, PhraseCollate, PhraseSuggestSpec } from './phrase-suggest-params.ts';
+import { renderSearchBody } from './search-template.ts';
 import type { ShardStats } from './query.ts';
 import type { Segment } from './segment.ts';
 import { rankOptions, spellCandidates } from './suggest.ts';
@@ -23,6 +24,8 @@ export interface PhraseOption {
   text: string;
   highlighted?: string;
   score: number;
+  /** With `collate` and `prune`: whether the collate query matched a doc. */
+  collate_match?: boolean;
 }
 
 export interface PhraseEntry {
@@ -164,6 +167,23 @@ function compareTerms(a: string[], b: string[]): number {
 }
 
 /**
+ * `collate`, on the shard that made the options: each option's query (the template rendered with
+ * the params and `suggestion`, the option's text) must match a doc here, or the option goes; with
+ * `prune` it stays, marked `collate_match`.
+ */
+export function collateOptions(entries: PhraseEntry[], collate: PhraseCollate, matches: (query: unknown) => boolean): PhraseEntry[] {
+  return entries.map((e) => {
+    const options: PhraseOption[] = [];
+    for (const o of e.options) {
+      const matched = matches(renderSearchBody(collate.source, { ...collate.params, suggestion: o.text }));
+      if (collate.prune) options.push({ ...o, collate_match: matched });
+      else if (matched) options.push(o);
+    }
+    return { ...e, options };
+  });
+}
+
+/**
  * The coordinating node's merge (Elasticsearch's reduce): options by text, the best score
  * kept; those not above the highest shard cutoff dropped; best first (then by text), the first
  * `size`.
@@ -179,7 +199,10 @@ export function mergePhraseSuggestions(perShard: PhraseEntry[][], spec: Pick<Phr
     cutoff = Math.max(cutoff, e.cutoffScore ?? Number.MIN_VALUE);
     for (const o of e.options) {
       const kept = byText.get(o.text);
-      if (!kept || o.score > kept.score) byText.set(o.text, { ...o });
+      // A collate query runs on each shard's own docs: an option matches if it matched on any.
+      const collateMatch = kept?.collate_match === true || o.collate_match === true;
+      if (!kept || o.score > kept.score) byText.set(o.text, { ...o, ...(o.collate_match !== undefined ? { collate_match: collateMatch } : {}) });
+      else if (kept.collate_match !== undefined) kept.collate_match = collateMatch;
     }
   }
   const options = [...byText.values()]

@@ -11,7 +11,8 @@ import { childRange, InnerHitsFetcher, innerHitQueries, nestedChainOf, nestedCon
 import { contains, execute, keepOnly, namedQueries, parseQuery, withMinScore, queryTerms, resolveMsm, type ExecContext, type Query, type ShardStats } from './query.ts';
 import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestResult } from './suggest.ts';
-import { suggestPhrase } from './phrase-suggest.ts';
+import { collateOptions, suggestPhrase, type PhraseEntry } from './phrase-suggest.ts';
+import type { PhraseSuggestSpec } from './phrase-suggest-params.ts';
 import { suggestCompletion, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue, groupSearches, type CollapseInnerHitsResult, type CollapseValue } from './collapse.ts';
 import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
@@ -838,6 +839,13 @@ function withIndexBoost(req: SearchRequest, index: string | undefined): SearchRe
   return { ...req, query: { kind: 'bool', must: [req.query], should: [], filter: [], mustNot: [], boost: entry.boost } };
 }
 
+/** The phrase suggester on this shard's segments, its options collated here against this shard's docs. */
+function phraseSuggestions(engine: ShardEngine, segments: Segment[], stats: ShardStats, spec: PhraseSuggestSpec): PhraseEntry[] {
+  const entries = suggestPhrase(spec, segments, stats, (field, name) => engine.analyzerFor(field, name));
+  if (!spec.collate) return entries;
+  return collateOptions(entries, spec.collate, (query) => search(engine, segments, { query, size: 0, track_total_hits: 1 }, false).hits.total.value > 0);
+}
+
 /** The completion suggester on this shard's segments (completion.ts); options carry their doc's `_source` as the request filters it. */
 function completionSuggestions(engine: ShardEngine, segments: Segment[], spec: CompletionSuggestSpec, sourceFilter: SearchRequest['source']): CompletionEntry[] {
   const m = engine.mappings.field(spec.field);
@@ -1124,7 +1132,7 @@ function searchGeneral(engine: ShardEngine, segments: Segment[], stats: ShardSta
         spec.kind === 'completion'
           ? completionSuggestions(engine, segments, spec, req.source)
           : spec.kind === 'phrase'
-            ? suggestPhrase(spec, segments, stats, (field, name) => engine.analyzerFor(field, name))
+            ? phraseSuggestions(engine, segments, stats, spec)
             : suggestTerms(spec, segments, stats, engine.analyzerFor(spec.field, spec.analyzer));
     }
   }

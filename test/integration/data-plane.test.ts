@@ -1081,6 +1081,18 @@ describe('data plane in one process over a real nats-server', () => {
       expect(spread[0].options[0]).toMatchObject({ text: 'nobel prize', highlighted: '<em>nobel</em> prize' });
       expect(spread[0].options.length).toBeLessThanOrEqual(2);
       await expect(api({ op: 'search', index: 'pall', body: { suggest: { s: { text: 'x', phrase: { field: 'title', collate: { query: {} } } } } } })).rejects.toMatchObject({ status: 400, type: 'parsing_exception' });
+      // collate: each shard keeps the options its own docs hold as a phrase; prune marks them instead, true if any shard matched.
+      const collate = { query: { source: { match_phrase: { title: '{{suggestion}}' } } } };
+      const collated = await suggest('pall', { confidence: 0, size: 20, shard_size: 20, collate });
+      const pruned = await suggest('pall', { confidence: 0, size: 20, shard_size: 20, collate: { ...collate, prune: true } });
+      const holds = async (text: string) => (await api({ op: 'count', index: 'pall', body: { query: { match_phrase: { title: text } } } })).count > 0;
+      expect(collated[0].options.length).toBeGreaterThan(0);
+      for (const o of collated[0].options) expect(await holds(o.text)).toBe(true);
+      for (const o of pruned[0].options) expect(o.collate_match).toBe(await holds(o.text));
+      // "noble gasses" (the typed phrase, kept at confidence 0) is offered, but no title has it.
+      const gases = (await api({ op: 'search', index: 'pall', body: { size: 0, suggest: { s: { text: 'noble gasses', phrase: { field: 'title.trigram', confidence: 0, size: 20, max_errors: 2, collate: { ...collate, prune: true } } } } } })).suggest.s[0].options as Any[];
+      expect(gases.find((o) => o.text === 'noble gases')?.collate_match).toBe(true);
+      expect(gases.find((o) => o.text === 'noble gasses')?.collate_match).toBe(false);
     } finally {
       for (const index of [...Object.keys(corpora), 'pall']) await api({ op: 'index.delete', index }).catch(() => undefined);
     }

@@ -199,11 +199,35 @@ describe('phrase suggester', () => {
     expect(mergePhraseSuggestions([[], []], { size: 5 })).toEqual([]);
   });
 
+  it('collate: an option stays only if its query (the template with {{suggestion}}) matches a doc; prune keeps it, marked', () => {
+    // "nobel prize" and "noble prize" are both offered for "nobl prize"; only "nobel prize" is a title.
+    const e = engine(['noble warriors', 'nobel prize', 'noble prize winners', 'a prize']);
+    const params = { field: 'title.trigram', confidence: 0, max_errors: 2, size: 10 };
+    const all = phrase(e, 'nobl prise', params).options.map((o) => o.text);
+    expect(all).toEqual(expect.arrayContaining(['nobel prize', 'noble prize']));
+    const collate = { query: { source: { match_phrase: { '{{field_name}}': '{{suggestion}}' } } }, params: { field_name: 'title' } };
+    const kept = phrase(e, 'nobl prise', { ...params, collate }).options;
+    expect(kept.map((o) => o.text).sort()).toEqual(['nobel prize', 'noble prize']);
+    // Only a phrase some title has: "noble prize winners" has "noble prize", "a prize" no "nobel".
+    const exact = { query: { source: { bool: { filter: { match_phrase: { title: '{{suggestion}}' } }, must_not: { match: { title: 'winners' } } } } } };
+    expect(phrase(e, 'nobl prise', { ...params, collate: exact }).options.map((o) => o.text)).toEqual(['nobel prize']);
+    const pruned = phrase(e, 'nobl prise', { ...params, collate: { ...exact, prune: true } }).options;
+    expect(pruned.map((o) => o.text)).toEqual(all);
+    for (const o of pruned) expect(o.collate_match).toBe(o.text === 'nobel prize');
+    // Across shards an option matches if it matched on any shard (each collates against its own docs).
+    const shard = (collate_match: boolean, score: number): PhraseEntry[] => [{ text: 'x', offset: 0, length: 1, cutoffScore: 0, options: [{ text: 'a b', score, collate_match }] }];
+    expect(mergePhraseSuggestions([shard(false, 0.9), shard(true, 0.5)], { size: 5 })[0]!.options).toEqual([{ text: 'a b', score: 0.9, collate_match: true }]);
+    expect(mergePhraseSuggestions([shard(true, 0.9), shard(false, 0.5)], { size: 5 })[0]!.options).toEqual([{ text: 'a b', score: 0.9, collate_match: true }]);
+  });
+
   it('refuses malformed phrase suggesters with a parsing_exception, and changes nothing', () => {
     const e = engine(['nobel prize']);
     for (const p of [
       { field: 'title', bogus: 1 },
-      { field: 'title', collate: { query: { source: {} } } },
+      { field: 'title', collate: { query: { id: 'stored' } } },
+      { field: 'title', collate: { query: { source: '{{#open}}' } } },
+      { field: 'title', collate: { query: { source: {} }, prune: 'yes' } },
+      { field: 'title', collate: { query: { source: {} }, bogus: 1 } },
       {},
       { field: 'title', max_errors: 0 },
       { field: 'title', confidence: -1 },
