@@ -5,6 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { osa } from '../support/osa.ts';
 import { ShardEngine } from '../../src/engine/shard-engine.ts';
 import { mergePhraseSuggestions, type PhraseEntry } from '../../src/engine/phrase-suggest.ts';
 
@@ -259,18 +260,6 @@ describe('phrase suggester', () => {
     expect(phrase(e, 'nobel prise', { field: 'title.trigram' }).options.map((o) => o.text)).toEqual(['nobel prize']);
   });
 });
-
-/** Optimal string alignment distance (the term suggester's edit distance). */
-function osa(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
-}
 
 describe('phrase suggester: property', () => {
   const W = ['abcd', 'abdc', 'abce', 'abcde', 'bacd', 'abc', 'xbcd', 'acbd', 'bbcd', 'bcd'];
