@@ -49,7 +49,7 @@ export function registerMaintenanceCommands(program: Command): void {
   connOptions(
     program
       .command('forcemerge')
-      .description("merge every copy's segments, dropping deleted docs (busy work for the nodes: run it on quiet indices; waits at least 10 minutes)")
+      .description("merge every copy's segments, dropping deleted docs (in slices, between the nodes' other work; waits up to at least 10 minutes)")
       .argument('[index]')
       .option('--max-num-segments <n>', 'merge down to this many segments per copy (default 1)')
       .option('--only-expunge-deletes', 'merge only the segments that hold deleted docs')

@@ -748,10 +748,11 @@ export class ShardCopy {
     };
   }
 
-  /** Force merge (engine.forceMerge), then a flush unless told not to, so the merged segments are what a restart loads. */
-  forceMerge(req: { maxNumSegments?: number; onlyExpungeDeletes?: boolean; flush?: boolean }): { segments: number } {
-    this.engine.forceMerge({ maxNumSegments: req.maxNumSegments ?? undefined, onlyExpungeDeletes: req.onlyExpungeDeletes ?? undefined });
-    if (req.flush !== false) this.engine.flush();
+  /** Force merge (engine.forceMergeInSlices), then a flush unless told not to, so the merged segments are what a restart loads. */
+  async forceMerge(req: { maxNumSegments?: number; onlyExpungeDeletes?: boolean; flush?: boolean }): Promise<{ segments: number }> {
+    // In slices (background merges): writes, searches and the node's heartbeats go on meanwhile.
+    await this.engine.forceMergeInSlices({ maxNumSegments: req.maxNumSegments ?? undefined, onlyExpungeDeletes: req.onlyExpungeDeletes ?? undefined });
+    if (req.flush !== false && !this.closed) this.engine.flush();
     return { segments: this.engine.segmentCount };
   }
 

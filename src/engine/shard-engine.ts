@@ -556,8 +556,8 @@ export class ShardEngine {
    */
   merge(count = Math.max(2, this.segments.length - this.maxSegments + 1)): void {
     this.finishRunningMerge();
-    // A doc whose delete waits for a refresh must not move into the merged segment as live.
-    this.applyPendingDeletes();
+    // A doc whose delete waits for the next refresh moves into the merged segment live, its
+    // pending delete with it (finishMerge): it stays searchable until that refresh, as it would have.
     const victims = [...this.segments].sort((a, b) => a.liveCount - b.liveCount).slice(0, count);
     if (victims.length < 2) return;
     this.mergeInto(victims);
@@ -573,7 +573,6 @@ export class ShardEngine {
     const { maxNumSegments = 1, onlyExpungeDeletes = false } = opts;
     if (!Number.isInteger(maxNumSegments) || maxNumSegments < 1) throw new EngineError('illegal_argument_exception', `[max_num_segments] must be a positive integer, got [${maxNumSegments}]`);
     this.finishRunningMerge();
-    this.applyPendingDeletes();
     if (onlyExpungeDeletes) {
       const victims = this.segmentsWithDeletes();
       if (victims.length > 0) this.mergeInto(victims);
@@ -585,6 +584,62 @@ export class ShardEngine {
 
   private segmentsWithDeletes(): Segment[] {
     return this.segments.filter((s) => s.hasDeletions);
+  }
+
+  /**
+   * forceMerge with background merges' slicing: each of its merges runs a slice at a time through
+   * the merge scheduler, so writes, searches and a node's heartbeats go on meanwhile; the promise
+   * settles once the last merged segment is swapped in. Without background merges, forceMerge.
+   * Only the segments there were when it started are rewritten alone, so it ends whatever is
+   * written meanwhile (deletes arriving during it can leave deleted docs: the next force merge
+   * takes them).
+   */
+  forceMergeInSlices(opts: { maxNumSegments?: number; onlyExpungeDeletes?: boolean } = {}): Promise<void> {
+    if (!this.scheduleMergeSlice) {
+      this.forceMerge(opts);
+      return Promise.resolve();
+    }
+    const { maxNumSegments = 1, onlyExpungeDeletes = false } = opts;
+    if (!Number.isInteger(maxNumSegments) || maxNumSegments < 1) return Promise.reject(new EngineError('illegal_argument_exception', `[max_num_segments] must be a positive integer, got [${maxNumSegments}]`));
+    this.finishRunningMerge();
+    return new Promise((resolve) => this.nextForcedMerge({ maxNumSegments, onlyExpungeDeletes, phase: 'reduce', eligible: new Set(this.segments), resolve }));
+  }
+
+  /** Starts the force merge's next merge, or settles it when none is left. */
+  private nextForcedMerge(f: ForcedMerge): void {
+    let victims: Segment[] = [];
+    if (f.phase === 'reduce') {
+      f.phase = 'singles';
+      if (f.onlyExpungeDeletes) {
+        victims = this.segmentsWithDeletes();
+        f.phase = 'done';
+      } else if (this.segments.length > f.maxNumSegments) {
+        victims = [...this.segments].sort((a, b) => a.liveCount - b.liveCount).slice(0, this.segments.length - f.maxNumSegments + 1);
+      }
+    }
+    if (victims.length === 0 && f.phase === 'singles') {
+      const next = this.segments.find((s) => s.hasDeletions && f.eligible.has(s));
+      if (next) victims = [next];
+      else f.phase = 'done';
+    }
+    if (victims.length === 0 || this.closed) {
+      f.resolve();
+      if (this.segments.length > this.maxSegments) this.requestMerge();
+      return;
+    }
+    const task = this.mergeTask(victims);
+    // Refresh-triggered merges wait meanwhile (one merge at a time, and these victims are taken).
+    this.merging = task;
+    this.scheduleMergeSlice!(() => this.forcedMergeSlice(task, f));
+  }
+
+  private forcedMergeSlice(task: MergeTask, f: ForcedMerge): void {
+    // An explicit merge finished it meanwhile (or the engine closed): go on from what there is now.
+    if (this.merging !== task) return this.nextForcedMerge(f);
+    if (!task.step(this.mergeSliceDocs)) return this.scheduleMergeSlice!(() => this.forcedMergeSlice(task, f));
+    this.merging = undefined;
+    this.finishMerge(task);
+    this.nextForcedMerge(f);
   }
 
   /** Re-index the victims' live docs into one new segment (none when no doc is live); the victims and their deleted docs go away. */
@@ -865,6 +920,17 @@ function defaultAnalyzer(type: string | undefined): string {
 
 /** Docs a background merge copies per slice by default: some 10 ms of indexing, so writes and searches wait no longer. */
 const MERGE_SLICE_DOCS = 1_000;
+
+/** A force merge run in slices (forceMergeInSlices): where it is, and what it has merged. */
+interface ForcedMerge {
+  maxNumSegments: number;
+  onlyExpungeDeletes: boolean;
+  /** reduce: down to maxNumSegments (or the segments with deletes, together); singles: each segment with deletes alone. */
+  phase: 'reduce' | 'singles' | 'done';
+  /** The segments there were when it started: the only ones merged alone (so it ends, whatever is written meanwhile). */
+  eligible: Set<Segment>;
+  resolve: () => void;
+}
 
 function scheduleWithSetImmediate(slice: () => void): void {
   setImmediate(slice);

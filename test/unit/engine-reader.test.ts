@@ -45,7 +45,7 @@ class NrtModel {
   }
 
   /** A search and a get after an op see what the model says. */
-  check(op: Op | { kind: 'slice' }): void {
+  check(op: Op | { kind: 'slice' | 'force' }): void {
     expect(this.searchNow()).toEqual(this.searchable);
     if (op.kind === 'index' || op.kind === 'delete') expect(this.e.get(String(op.id)).found).toBe(this.current.has(String(op.id)));
   }
@@ -78,18 +78,30 @@ describe('search readers are points in time', () => {
     );
   });
 
-  it('background merges: a slice at a time between writes, deletes, refreshes and readers, nothing searchable changes and nothing is lost', () => {
+  it('background merges and sliced force merges: a slice at a time between writes, deletes, refreshes and readers, nothing searchable changes and nothing is lost', () => {
+    const force = fc.record({ kind: fc.constant('force' as const), max: fc.integer({ min: 1, max: 3 }), expunge: fc.boolean() });
     fc.assert(
       fc.property(
         // Long runs (with fast-check's default size they would stay near 10 ops: too few for merges).
-        fc.array(fc.oneof(write, fc.constant({ kind: 'slice' as const }), fc.constant({ kind: 'slice' as const })), { minLength: 20, maxLength: 100, size: 'max' }),
+        fc.array(fc.oneof(write, force, fc.constant({ kind: 'slice' as const }), fc.constant({ kind: 'slice' as const })), { minLength: 20, maxLength: 100, size: 'max' }),
         (ops) => {
           const slices: (() => void)[] = [];
           const e = new ShardEngine({ maxSegments: 2, mergeSliceDocs: 2, backgroundMerges: (slice) => slices.push(slice), mappings: { properties: { v: { type: 'long' } } } });
           const m = new NrtModel(e);
+          let forcing = false;
+          let forced = 0;
           for (const op of ops) {
             if (op.kind === 'slice') slices.shift()?.();
-            else m.apply(op);
+            else if (op.kind === 'force') {
+              // One force merge at a time, as a shard copy runs them (its actor waits for each).
+              if (!forcing) {
+                forcing = true;
+                void e.forceMergeInSlices(op.expunge ? { onlyExpungeDeletes: true } : { maxNumSegments: op.max }).then(() => {
+                  forcing = false;
+                  forced++;
+                });
+              }
+            } else m.apply(op);
             m.check(op);
           }
           // The merges under way finish; then a refresh shows exactly the current docs, each once.
@@ -101,9 +113,39 @@ describe('search readers are points in time', () => {
           expect(e.search({ size: 0, track_total_hits: true }).hits.total.value).toBe(m.current.size);
           for (const [id, v] of m.current) expect(e.get(id)._source).toEqual({ v });
           m.checkReaders();
+          void forced;
         },
       ),
       { numRuns: 400 },
     );
+  });
+
+  it('a sliced force merge ends with what forceMerge leaves: one segment, no deleted docs, the same docs', async () => {
+    const slices: (() => void)[] = [];
+    const e = new ShardEngine({ maxSegments: 100, mergeSliceDocs: 3, backgroundMerges: (slice) => slices.push(slice), mappings: { properties: { v: { type: 'long' } } } });
+    const m = new NrtModel(e);
+    for (let s = 0; s < 5; s++) {
+      for (let i = 0; i < 6; i++) m.apply({ kind: 'index', id: s * 6 + i, v: i });
+      m.apply({ kind: 'refresh' });
+    }
+    m.apply({ kind: 'delete', id: 4 });
+    m.apply({ kind: 'refresh' });
+    const done = e.forceMergeInSlices({ maxNumSegments: 1 });
+    let ran = 0;
+    // Writes and searches between the slices.
+    while (slices.length > 0) {
+      slices.shift()!();
+      ran++;
+      m.check({ kind: 'refresh' });
+      if (ran === 3) m.apply({ kind: 'index', id: 100, v: 7 });
+    }
+    await done;
+    expect(ran).toBeGreaterThan(5);
+    m.apply({ kind: 'refresh' });
+    expect(m.searchNow()).toEqual(m.current);
+    expect(e.deletedDocCount).toBe(0);
+    // The merged segment and the one the refresh made for doc 100.
+    expect(e.segmentCount).toBe(2);
+    await expect(e.forceMergeInSlices({ maxNumSegments: 0 })).rejects.toThrow(/max_num_segments/);
   });
 });
