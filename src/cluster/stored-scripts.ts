@@ -44,6 +44,31 @@ export function isStoredScript(v: unknown): v is StoredScript {
 }
 
 /**
+ * A search body whose phrase suggesters' `collate.query` names a stored Mustache template
+ * (`{ id }`) gets the template's source instead (a copy where something changed).
+ */
+export function withStoredCollateTemplates(body: unknown, scripts: StoredScripts | undefined, missing: (id: string) => Error): unknown {
+  if (!isObject(body) || !isObject(body.suggest)) return body;
+  let changed = false;
+  const suggest: Record<string, unknown> = {};
+  for (const [name, s] of Object.entries(body.suggest)) {
+    const query = isObject(s) && isObject(s.phrase) && isObject(s.phrase.collate) && isObject(s.phrase.collate.query) ? s.phrase.collate.query : undefined;
+    if (!query || typeof query.id !== 'string') {
+      suggest[name] = s;
+      continue;
+    }
+    const stored = scripts?.[query.id];
+    if (!stored) throw missing(query.id);
+    if (stored.lang !== 'mustache') bad(`stored script [${query.id}] is a ${stored.lang} script, not a mustache template`);
+    const { id: _id, ...rest } = query;
+    const phrase = (s as { phrase: Record<string, unknown> }).phrase;
+    suggest[name] = { ...(s as object), phrase: { ...phrase, collate: { ...(phrase.collate as object), query: { ...rest, source: stored.source } } } };
+    changed = true;
+  }
+  return changed ? { ...body, suggest } : body;
+}
+
+/**
  * The request with every `script: { id, params }` replaced by the stored script's source (a deep
  * copy where something changed): what shards receive, since only the cluster state knows ids.
  * Throws `resource_not_found_exception`-typed errors through `missing` for unknown ids.

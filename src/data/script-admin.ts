@@ -1,5 +1,5 @@
 import type { ClusterState } from '../cluster/cluster-state.ts';
-import { parseStoredScript, withStoredScripts } from '../cluster/stored-scripts.ts';
+import { parseStoredScript, withStoredCollateTemplates, withStoredScripts } from '../cluster/stored-scripts.ts';
 import { parseScript as parsePainless } from '../engine/script/parser.ts';
 import { checkTemplate, renderSearchBody, renderTemplate } from '../engine/search-template.ts';
 import { isPlainObject } from '../engine/types.ts';
@@ -36,9 +36,9 @@ export async function deleteStoredScript(host: TemplateHost, id: unknown) {
   return { acknowledged: true };
 }
 
-/** A request with its stored scripts (`script: { id, params }`) given their source. */
+/** A request with its stored scripts (`script: { id, params }`) and phrase collate templates (`query: { id }`) given their source. */
 export function resolveStoredScripts<T>(state: ClusterState, request: T): T {
-  return wrap(() => withStoredScripts(request, state.storedScripts, notFound)) as T;
+  return wrap(() => withStoredCollateTemplates(withStoredScripts(request, state.storedScripts, notFound), state.storedScripts, notFound)) as T;
 }
 
 /** The template of a `_search/template` body: `source` (a string or an object) or a stored template's `id`. */

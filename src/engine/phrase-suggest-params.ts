@@ -95,7 +95,7 @@ function parseCollate(c: unknown): PhraseCollate {
   knownKeys(c, COLLATE_KEYS, '[collate]');
   const q = c.query;
   if (!isPlainObject(q)) bad('[collate] requires a [query]: { source }');
-  if (q.id !== undefined) bad('[collate] [query]: a stored template ([id]) is not supported here; give its [source]');
+  if (q.id !== undefined) bad('[collate] [query]: a stored template ([id]) is resolved by the cluster\'s coordinating node; a shard engine alone takes its [source]');
   knownKeys(q, new Set(['source']), '[collate] [query]');
   if (typeof q.source !== 'string' && !isPlainObject(q.source)) bad('[collate] [query] [source] must be a template: an object or a string');
   checkTemplate(typeof q.source === 'string' ? q.source : JSON.stringify(q.source));

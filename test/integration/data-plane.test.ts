@@ -1008,11 +1008,18 @@ describe('data plane in one process over a real nats-server', () => {
       expect(inline.hits.hits.map((h: Any) => h._id)).toEqual(['d8', 'd6']);
       expect(await api({ op: 'render_template', body: { id: 'by-tag', params } })).toEqual({ template_output: { query: { bool: { must: { match: { title: 'fox' } }, filter: { term: { tag: 'high' } } } }, sort: [{ n: 'desc' }], size: 2 } });
       await expect(api({ op: 'search_template', index: 'tpl', body: { id: 'by-n' } })).rejects.toMatchObject({ status: 400 });
+      // A phrase suggester's collate query by stored template id.
+      expect(await api({ op: 'script.put', id: 'has-phrase', body: { script: { lang: 'mustache', source: { match_phrase: { title: '{{suggestion}}' } } } } })).toEqual({ acknowledged: true });
+      const phrase = { field: 'title', confidence: 0, max_errors: 2, size: 10, collate: { query: { id: 'has-phrase' }, prune: true } };
+      const options = (await api({ op: 'search', index: 'tpl', body: { size: 0, suggest: { s: { text: 'quikc fox', phrase } } } })).suggest.s[0].options as Any[];
+      expect(options.find((o) => o.text === 'quick fox')?.collate_match).toBe(true);
+      expect(options.find((o) => o.text === 'quikc fox')?.collate_match).toBe(false);
+      await expect(api({ op: 'search', index: 'tpl', body: { suggest: { s: { text: 'x', phrase: { ...phrase, collate: { query: { id: 'nope' } } } } } } })).rejects.toMatchObject({ status: 404 });
       expect(await api({ op: 'script.delete', id: 'by-tag' })).toEqual({ acknowledged: true });
       expect(await api({ op: 'script.get', id: 'by-tag' })).toEqual({ _id: 'by-tag', found: false });
       await expect(api({ op: 'script.delete', id: 'by-tag' })).rejects.toMatchObject({ status: 404 });
     } finally {
-      for (const id of ['by-n', 'by-tag', 'inc']) await api({ op: 'script.delete', id }).catch(() => undefined);
+      for (const id of ['by-n', 'by-tag', 'inc', 'has-phrase']) await api({ op: 'script.delete', id }).catch(() => undefined);
       await api({ op: 'index.delete', index: 'tpl' });
     }
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyClusterCommand, EMPTY_CLUSTER_STATE, isClusterCommand } from '../../src/cluster/cluster-state.ts';
-import { parseStoredScript, withStoredScripts } from '../../src/cluster/stored-scripts.ts';
+import { parseStoredScript, withStoredCollateTemplates, withStoredScripts } from '../../src/cluster/stored-scripts.ts';
 import { checkTemplate, renderSearchBody, renderTemplate } from '../../src/engine/search-template.ts';
 import { EngineError } from '../../src/engine/types.ts';
 import { thrownType } from '../support/thrown.ts';
@@ -57,5 +57,18 @@ describe('stored scripts', () => {
     expect(s.storedScripts).toEqual({ boost: painless });
     expect(applyClusterCommand(s, put)).toBe(s);
     expect(applyClusterCommand(s, { op: 'delete_stored_script', id: 'boost' }).storedScripts).toBeUndefined();
+  });
+
+  it("a phrase suggester's collate query may name a stored template: it gets the template's source", () => {
+    const stored = { has: { lang: 'mustache' as const, source: '{"match_phrase":{"title":"{{suggestion}}"}}' }, boost: painless };
+    const body = { size: 0, suggest: { a: { text: 'x', phrase: { field: 'title', collate: { query: { id: 'has' }, prune: true } } }, b: { text: 'y', term: { field: 'title' } } } };
+    expect(withStoredCollateTemplates(body, stored, missing)).toEqual({
+      size: 0,
+      suggest: { a: { text: 'x', phrase: { field: 'title', collate: { query: { source: stored.has.source }, prune: true } } }, b: { text: 'y', term: { field: 'title' } } },
+    });
+    const inline = { suggest: { a: { text: 'x', phrase: { field: 'title', collate: { query: { source: {} } } } } } };
+    expect(withStoredCollateTemplates(inline, stored, missing)).toBe(inline);
+    expect(() => withStoredCollateTemplates({ suggest: { a: { phrase: { collate: { query: { id: 'nope' } } } } } }, stored, missing)).toThrow(/no script nope/);
+    expect(() => withStoredCollateTemplates({ suggest: { a: { phrase: { collate: { query: { id: 'boost' } } } } } }, stored, missing)).toThrow(/not a mustache template/);
   });
 });
