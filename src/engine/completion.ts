@@ -21,15 +21,19 @@ const RESERVED = /[\u0000\u001e\u001f]/;
 /** Elasticsearch's max_input_length default: longer inputs are cut before analysis. */
 export const DEFAULT_MAX_INPUT_LENGTH = 50;
 
-/** A completion field's indexing options (its mapping). */
+/** How a completion field's inputs become keys (its mapping's preserve_* parameters). */
 export interface CompletionOptions {
   preserveSeparators: boolean;
   preservePositionIncrements: boolean;
-  maxInputLength: number;
+}
+
+/** A completion field's key options from its mapping (both true unless it says false). */
+export function keyOptionsOf(m: { preserve_separators?: boolean; preserve_position_increments?: boolean }): CompletionOptions {
+  return { preserveSeparators: m.preserve_separators !== false, preservePositionIncrements: m.preserve_position_increments !== false };
 }
 
 /** The key of an input: its tokens' terms, joined by separators when they are kept, one more per skipped position. */
-export function completionKey(tokens: readonly Token[], o: Pick<CompletionOptions, 'preserveSeparators' | 'preservePositionIncrements'>): string {
+export function completionKey(tokens: readonly Token[], o: CompletionOptions): string {
   let key = '';
   let next = 0;
   let first = true;
@@ -226,7 +230,7 @@ export function suggestCompletion(
   spec: CompletionSuggestSpec,
   segments: readonly CompletionSegment[],
   analyzer: Analyzer,
-  keyOptions: Pick<CompletionOptions, 'preserveSeparators' | 'preservePositionIncrements'>,
+  keyOptions: CompletionOptions,
   hit: (seg: number, doc: number) => { _id: string; _index?: string; _source?: unknown },
 ): CompletionEntry[] {
   const key = completionKey(analyzer.analyze(spec.text), keyOptions);

@@ -1,5 +1,5 @@
 import type { NestedObject, ParsedDoc, ParsedField } from './mapping.ts';
-import { CompletionIndex, completionKey, DEFAULT_MAX_INPUT_LENGTH } from './completion.ts';
+import { CompletionIndex, completionKey, DEFAULT_MAX_INPUT_LENGTH, keyOptionsOf } from './completion.ts';
 import { IntBlockPool, PostingsPool, type BuiltPostings } from './postings-pool.ts';
 import { encodeNorm, K1, lengthCache } from './similarity.ts';
 import type { Analyzer, Column, KeywordColumn, NumericColumn, SegmentColumns } from './types.ts';
@@ -261,11 +261,6 @@ export class Segment implements SegmentColumns {
     return this.completions.get(field);
   }
 
-  /** Every completion field with entries here (persistence, tests). */
-  completionEntries(): ReadonlyMap<string, CompletionIndex> {
-    return this.completions;
-  }
-
   /** The nested objects of a nested path directly under this segment's scope, if any doc has some. */
   nested(path: string): NestedDocs | undefined {
     return this.nestedDocs.get(path);
@@ -381,7 +376,7 @@ export class SegmentBuilder {
     let entries = this.completionInputs.get(f.path);
     if (!entries) this.completionInputs.set(f.path, (entries = []));
     const m = f.mapping;
-    const options = { preserveSeparators: m.preserve_separators !== false, preservePositionIncrements: m.preserve_position_increments !== false };
+    const options = keyOptionsOf(m);
     for (let i = 0; i < f.strings.length; i++) {
       const input = f.strings[i]!;
       const key = completionKey(analyzer.analyze(input.slice(0, m.max_input_length ?? DEFAULT_MAX_INPUT_LENGTH)), options);

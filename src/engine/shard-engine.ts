@@ -13,7 +13,7 @@ import { Explainer, type Explanation } from './explain.ts';
 import { suggestTerms, type SuggestResult } from './suggest.ts';
 import { collateOptions, suggestPhrase, type PhraseEntry } from './phrase-suggest.ts';
 import type { PhraseSuggestSpec } from './phrase-suggest-params.ts';
-import { suggestCompletion, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
+import { keyOptionsOf, suggestCompletion, type CompletionEntry, type CompletionSuggestSpec } from './completion.ts';
 import { CollapsingCollector, checkCollapseField, collapseValue, groupSearches, type CollapseInnerHitsResult, type CollapseValue } from './collapse.ts';
 import { explainRescored, rescoreHits, rescoreWindow, type Rescorer } from './rescore.ts';
 import { checkSortFields, compareSortValues, parseHighlight, parseScriptFields, parseSearchRequest, parseSourceFilter, type HighlightField, type SearchRequest, type SortSpec } from './search-request.ts';
@@ -906,8 +906,7 @@ function completionSuggestions(engine: ShardEngine, segments: Segment[], spec: C
   const m = engine.mappings.field(spec.field);
   if (m === undefined) return [{ text: spec.text, offset: 0, length: spec.text.length, options: [] }];
   if (m.type !== 'completion') throw new EngineError('illegal_argument_exception', `Field [${spec.field}] is not a completion suggest field`);
-  const keyOptions = { preserveSeparators: m.preserve_separators !== false, preservePositionIncrements: m.preserve_position_increments !== false };
-  return suggestCompletion(spec, segments, engine.analyzerFor(spec.field, spec.analyzer), keyOptions, (seg, doc) => {
+  return suggestCompletion(spec, segments, engine.analyzerFor(spec.field, spec.analyzer), keyOptionsOf(m), (seg, doc) => {
     const segment = segments[seg]!;
     return { ...(engine.indexName !== undefined ? { _index: engine.indexName } : {}), _id: segment.id(doc), ...(sourceFilter ? { _source: sourceFilter(segment.source(doc)) } : {}) };
   });
