@@ -23,7 +23,7 @@ import type { ActorSystem } from '../runtime/actor-system.ts';
 import { deleteStoredScript, getStoredScript, putStoredScript, renderSearchTemplate, resolveStoredScripts, templateSearchBody } from './script-admin.ts';
 import { deleteComponentTemplate, deleteIndexTemplate, getComponentTemplates, getIndexTemplates, indexDefinition, putComponentTemplate, putIndexTemplate, simulateIndex, type TemplateHost } from './template-admin.ts';
 import { fieldCaps, fieldPatterns, indexStats, indexView, type CopyStats } from './index-info.ts';
-import { ApiError, badRequest, indexNotFound, RETRYABLE, toApiError, wrap, wrapEngine } from './errors.ts';
+import { ApiError, badRequest, indexNotFound, RETRYABLE, str, toApiError, wrap, wrapEngine } from './errors.ts';
 import { shardActorName, INDICES_PATH } from './indices-service.ts';
 import type { ItemResult, RefreshMode, WriteAction, WriteItem, WriteReply } from './shard-copy.ts';
 
@@ -1409,11 +1409,6 @@ function refreshMode(value: unknown): RefreshMode {
 function worse(a: Health, b: Health): Health {
   const rank = { green: 0, yellow: 1, red: 2 };
   return rank[b] > rank[a] ? b : a;
-}
-
-function str(v: unknown, what: string): string {
-  if (typeof v !== 'string' || v.length === 0) throw badRequest(`[${what}] must be a non-empty string`);
-  return v;
 }
 
 function optStr(v: unknown, what: string): string | undefined {

@@ -22,6 +22,12 @@ export class ApiError extends Error {
 export const indexNotFound = (index: string) => new ApiError('index_not_found_exception', `no such index [${index}]`, 404);
 export const badRequest = (reason: string) => new ApiError('illegal_argument_exception', reason, 400);
 
+/** A request parameter that must be a non-empty string (`what` names it in the error). */
+export function str(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw badRequest(`[${what}] must be a non-empty string`);
+  return v;
+}
+
 /** Errors on which a write may be retried against the (new) primary: nothing was acknowledged. */
 export const RETRYABLE = new Set([
   'timeout',

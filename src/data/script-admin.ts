@@ -3,7 +3,7 @@ import { parseStoredScript, withStoredCollateTemplates, withStoredScripts } from
 import { parseScript as parsePainless } from '../engine/script/parser.ts';
 import { checkTemplate, renderSearchBody, renderTemplate } from '../engine/search-template.ts';
 import { isPlainObject } from '../engine/types.ts';
-import { ApiError, badRequest, wrap, wrapEngine } from './errors.ts';
+import { ApiError, badRequest, str, wrap, wrapEngine } from './errors.ts';
 import type { TemplateHost } from './template-admin.ts';
 
 /**
@@ -24,13 +24,13 @@ export async function putStoredScript(host: TemplateHost, id: unknown, body: unk
 }
 
 export function getStoredScript(state: ClusterState, id: unknown) {
-  const scriptId = str(id);
+  const scriptId = str(id, 'id');
   const script = state.storedScripts?.[scriptId];
   return script ? { _id: scriptId, found: true, script } : { _id: scriptId, found: false };
 }
 
 export async function deleteStoredScript(host: TemplateHost, id: unknown) {
-  const scriptId = str(id);
+  const scriptId = str(id, 'id');
   if (!host.state.storedScripts?.[scriptId]) throw notFound(scriptId);
   await host.commit({ op: 'delete_stored_script', id: scriptId, at: host.now() });
   return { acknowledged: true };
@@ -46,7 +46,7 @@ function templateOf(state: ClusterState, body: Record<string, unknown>): { sourc
   for (const k of Object.keys(body)) if (!TEMPLATE_KEYS.has(k)) throw badRequest(`unknown key [${k}] in the search template request; known: ${[...TEMPLATE_KEYS].join(', ')}`);
   if ((body.id === undefined) === (body.source === undefined)) throw badRequest('a search template needs either [id] or [source]');
   if (body.id === undefined) return { source: body.source, params: body.params };
-  const stored = state.storedScripts?.[str(body.id)];
+  const stored = state.storedScripts?.[str(body.id, 'id')];
   if (!stored) throw notFound(String(body.id));
   if (stored.lang !== 'mustache') throw badRequest(`stored script [${String(body.id)}] is a ${stored.lang} script, not a mustache template`);
   return { source: stored.source, params: body.params };
@@ -77,12 +77,8 @@ export function renderSearchTemplate(state: ClusterState, body: unknown) {
 
 /** A new script's id: 1 to 255 characters, none of them `#`, `/` or whitespace. */
 function scriptIdOf(v: unknown): string {
-  const id = str(v);
+  const id = str(v, 'id');
   if (id.length > 255 || /[#/\s]/.test(id)) throw badRequest(`invalid script id [${id}]: 1 to 255 characters, without '#', '/' or whitespace`);
   return id;
 }
 
-function str(v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0) throw badRequest('[id] must be a non-empty string');
-  return v;
-}

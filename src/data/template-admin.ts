@@ -6,7 +6,7 @@ import { overlapping, parseTemplate, templateFor, withTemplateMappings, withTemp
 import { wildcardMatch } from '../cluster/wildcard.ts';
 import type { Mappings } from '../engine/mapping.ts';
 import { validateIndexDefinition } from '../engine/shard-engine.ts';
-import { ApiError, badRequest, wrap, wrapEngine } from './errors.ts';
+import { ApiError, badRequest, str, wrap, wrapEngine } from './errors.ts';
 
 /**
  * The template APIs of the coordinating node: index templates (templates.ts) and component
@@ -69,7 +69,7 @@ export function getIndexTemplates(state: ClusterState, name: unknown) {
 }
 
 export async function deleteIndexTemplate(host: TemplateHost, name: unknown) {
-  const templateName = str(name);
+  const templateName = str(name, 'name');
   if (!host.state.templates?.[templateName]) throw new ApiError('resource_not_found_exception', `index template matching [${templateName}] not found`, 404);
   await host.commit({ op: 'delete_template', name: templateName, at: host.now() });
   return { acknowledged: true };
@@ -95,7 +95,7 @@ export function getComponentTemplates(state: ClusterState, name: unknown) {
 
 /** Delete a component template; refused while an index template lists it (Elasticsearch's rule). */
 export async function deleteComponentTemplate(host: TemplateHost, name: unknown) {
-  const componentName = str(name);
+  const componentName = str(name, 'name');
   if (!host.state.componentTemplates?.[componentName]) throw new ApiError('resource_not_found_exception', `component template matching [${componentName}] not found`, 404);
   const inUse = (s: ClusterState) => templatesUsing(s.templates, componentName);
   const refuse = (users: string[]) => badRequest(`component templates [${componentName}] cannot be removed as they are still in use by index templates [${users.join(', ')}]`);
@@ -128,13 +128,9 @@ export function simulateIndex(state: ClusterState, name: unknown) {
 function byName<T>(all: Record<string, T> | undefined, name: unknown, what: string): [string, T][] {
   const sorted = Object.entries(all ?? {}).sort(([a], [b]) => a.localeCompare(b));
   if (name === undefined) return sorted;
-  const pattern = str(name);
+  const pattern = str(name, 'name');
   const found = sorted.filter(([n]) => wildcardMatch(pattern, n));
   if (found.length === 0 && !pattern.includes('*')) throw new ApiError('resource_not_found_exception', `${what} matching [${pattern}] not found`, 404);
   return found;
 }
 
-function str(v: unknown): string {
-  if (typeof v !== 'string' || v.length === 0) throw badRequest('[name] must be a non-empty string');
-  return v;
-}
