@@ -8,6 +8,7 @@ import { isTemplate, type IndexTemplate, type Templates } from './templates.ts';
 import { isStoredScript, type StoredScript, type StoredScripts } from './stored-scripts.ts';
 import { isComponentTemplate, missingComponents, templatesUsing, type ComponentTemplate, type ComponentTemplates } from './component-templates.ts';
 import type { IndexMeta, IndexSettings, ShardTable } from './metadata.ts';
+import { isPlainObject as isObject } from '../engine/types.ts';
 
 export type NodeRole = 'master' | 'data';
 
@@ -324,7 +325,6 @@ function mergeMappings(base: Mappings, extra: Mappings): Mappings | undefined {
   }
 }
 
-const isObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
 const optNumber = (v: unknown) => v === undefined || typeof v === 'number';
 
 /** The Raft state machine of the master-eligible nodes. Listeners see every new version in order. */

@@ -1,5 +1,6 @@
 import { SettingsError } from './metadata.ts';
 import { parseTemplateBody, withTemplateMappings, withTemplateSettings, type IndexTemplate, type TemplateBody, type Templates } from './templates.ts';
+import { isPlainObject as isObject } from '../engine/types.ts';
 
 /**
  * Component templates (Elasticsearch's `_component_template`): named building blocks of settings,
@@ -21,7 +22,6 @@ function bad(reason: string): never {
   throw new SettingsError('illegal_argument_exception', reason);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The component template's shape checked; the caller checks that its settings and mappings make an index. */
 export function parseComponentTemplate(name: string, body: unknown): ComponentTemplate {

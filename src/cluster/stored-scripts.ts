@@ -1,4 +1,5 @@
 import { SettingsError } from './metadata.ts';
+import { isPlainObject as isObject } from '../engine/types.ts';
 
 /**
  * Stored scripts (Elasticsearch's `_scripts/<id>`): a Painless script or a Mustache search
@@ -21,7 +22,6 @@ function bad(reason: string): never {
   throw new SettingsError('illegal_argument_exception', reason);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `{ script: { lang, source } }` checked (a template's source may be an object: it is stored as its JSON). */
 export function parseStoredScript(id: string, body: unknown): StoredScript {

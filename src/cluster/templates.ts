@@ -1,5 +1,6 @@
 import { SettingsError } from './metadata.ts';
 import { wildcardMatch } from './wildcard.ts';
+import { isPlainObject as isObject } from '../engine/types.ts';
 
 /**
  * Index templates (Elasticsearch's composable `_index_template`): settings, mappings and aliases
@@ -33,7 +34,6 @@ function bad(reason: string): never {
   throw new SettingsError('illegal_argument_exception', reason);
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * The template's shape checked (the caller checks that its settings and mappings make an index);
